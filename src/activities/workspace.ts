@@ -1,0 +1,639 @@
+/**
+ * Workspaces: one git worktree and branch per agent, plus one integration worktree per run.
+ *
+ * Layout (see docs/workspaces.md):
+ *   ${stateDir}/worktrees/<repoKey>/<sanitizeRef(agentId)>         agent worktree, branch cadre/<same name>
+ *   ${stateDir}/worktrees/<repoKey>/integration@<sanitizeRef(runId)> integration worktree, branch cadre/<same>/integration
+ *   ${stateDir}/worktrees/<repoKey>/.meta/<dir name>.json          who owns the worktree (for gc), its base, bootstrap
+ *
+ * Every operation here is idempotent on its inputs, because activities are retried: creating an existing workspace
+ * returns it, committing twice commits once, merging an already merged branch is a no-op, removing a removed
+ * workspace succeeds. Operations that change the shared repository run under withRepoLock.
+ *
+ * cadre's own git commands run with a fixed identity, without hooks (`core.hooksPath=/dev/null`: an agent can edit a
+ * tracked hooks directory, and its code must not run as the system's commit), without auto-gc (which would take
+ * repository locks behind our back), without commit signing, and with a scrubbed environment.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { simpleGit, type SimpleGit } from 'simple-git';
+import { ErrorType } from '../shared/errors';
+import { runCommand, scrubbedEnv } from './commandRunner';
+import { isWithin, repoKey, resolveInside, sanitizeRef, TypedFailure } from './paths';
+import { withRepoLock } from './repoMutex';
+
+export const CADRE_IDENTITY = { name: 'cadre', email: 'cadre@localhost' } as const;
+export const AGENT_BRANCH_PREFIX = 'cadre/';
+const INTEGRATION_DIR_PREFIX = 'integration@';
+const META_DIR = '.meta';
+
+// ---------------------------------------------------------------------------------------------------------------
+// git plumbing
+
+/** A simple-git instance for `dir` with cadre's fixed settings; any non-zero exit is an error. */
+export function gitFor(dir: string): SimpleGit {
+  return simpleGit({
+    baseDir: dir,
+    config: [
+      `user.name=${CADRE_IDENTITY.name}`,
+      `user.email=${CADRE_IDENTITY.email}`,
+      'core.hooksPath=/dev/null',
+      'gc.auto=0',
+      'commit.gpgSign=false',
+    ],
+    unsafe: { allowUnsafeHooksPath: true },
+    errors: (error, result) => {
+      if (error) return error;
+      if (result.exitCode !== 0) return Buffer.concat([...result.stdErr, ...result.stdOut]);
+      return undefined;
+    },
+  }).env({ ...scrubbedEnv(), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' });
+}
+
+const LOCK_CONTENTION = /\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock|unable to lock|Another git process/i;
+const PERMANENT = /not a git repository|unknown revision|invalid reference|not a valid (object|ref)|bad revision|ambiguous argument|is already (checked out|used by worktree)|already exists|not a commit/i;
+
+/** Map a git failure to a typed one: lock contention is retryable, bad refs and similar are not. */
+export function gitFailure(err: unknown, what: string): TypedFailure {
+  if (err instanceof TypedFailure) return err;
+  const detail = (err instanceof Error ? err.message : String(err)).trim();
+  const retryable = LOCK_CONTENTION.test(detail) || !PERMANENT.test(detail);
+  return new TypedFailure(ErrorType.WorkspaceError, `${what}: ${detail}`, retryable);
+}
+
+async function git(g: SimpleGit, args: string[], what = `git ${args[0]}`): Promise<string> {
+  try {
+    return await g.raw(args);
+  } catch (err) {
+    throw gitFailure(err, what);
+  }
+}
+
+/** Refs come from workflow inputs: refuse anything git could take for an option. */
+function assertRef(ref: string, what: string): void {
+  if (ref.length === 0 || ref.startsWith('-') || /[\0\s]/.test(ref)) {
+    throw new TypedFailure(ErrorType.WorkspaceError, `invalid ${what}: ${JSON.stringify(ref)}`, false);
+  }
+}
+
+async function resolveCommit(g: SimpleGit, ref: string): Promise<string> {
+  assertRef(ref, 'ref');
+  try {
+    return (await g.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
+  } catch {
+    throw new TypedFailure(ErrorType.WorkspaceError, `unknown ref ${ref}`, false);
+  }
+}
+
+async function branchExists(g: SimpleGit, branch: string): Promise<boolean> {
+  try {
+    await g.raw(['show-ref', '--verify', '--quiet', `refs/heads/${branch}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function headCommit(g: SimpleGit): Promise<string> {
+  return (await git(g, ['rev-parse', 'HEAD'], 'reading HEAD')).trim();
+}
+
+function realOrResolved(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+const repoRoots = new Map<string, string>();
+
+/**
+ * The main working directory of the repository `repo` belongs to (for a linked worktree, its main checkout), so the
+ * lock key and the worktree directory are the same however the repository is named.
+ */
+export async function resolveRepoRoot(repo: string): Promise<string> {
+  const given = realOrResolved(repo);
+  const cached = repoRoots.get(given);
+  if (cached) return cached;
+  const common = (await git(gitFor(given), ['rev-parse', '--git-common-dir'], `${repo} is not a git repository`)).trim();
+  const commonAbs = realOrResolved(path.resolve(given, common));
+  const root = path.basename(commonAbs) === '.git' ? path.dirname(commonAbs) : commonAbs;
+  repoRoots.set(given, root);
+  return root;
+}
+
+export interface WorktreeEntry {
+  path: string;
+  head?: string;
+  /** Short branch name, without refs/heads/. */
+  branch?: string;
+  detached: boolean;
+}
+
+export async function listWorktrees(repoRoot: string): Promise<WorktreeEntry[]> {
+  const out = await git(gitFor(repoRoot), ['worktree', 'list', '--porcelain'], 'listing worktrees');
+  const entries: WorktreeEntry[] = [];
+  let current: WorktreeEntry | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith('worktree ')) {
+      current = { path: line.slice('worktree '.length), detached: false };
+      entries.push(current);
+    } else if (current && line.startsWith('HEAD ')) {
+      current.head = line.slice(5);
+    } else if (current && line.startsWith('branch ')) {
+      current.branch = line.slice(7).replace(/^refs\/heads\//, '');
+    } else if (current && line === 'detached') {
+      current.detached = true;
+    }
+  }
+  return entries;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// layout and metadata
+
+export type WorkspaceKind = 'agent' | 'integration';
+
+/** Stored next to the worktrees, never inside one (it would be committed). */
+export interface WorkspaceMeta {
+  kind: WorkspaceKind;
+  /** Agent id for agent workspaces, run id for integration worktrees: the workflow whose liveness gc checks. */
+  ownerId: string;
+  repo: string;
+  path: string;
+  branch: string;
+  baseRef: string;
+  baseCommit: string;
+  createdAt: string;
+  /** Paths copied by bootstrap; never committed by commitWorkspace. */
+  copied?: string[];
+  bootstrapped?: boolean;
+}
+
+export function worktreesRoot(stateDir: string, repoRoot: string): string {
+  return path.join(realOrResolved(stateDir), 'worktrees', repoKey(repoRoot));
+}
+
+function metaPathFor(worktreePath: string): string {
+  return path.join(path.dirname(worktreePath), META_DIR, `${path.basename(worktreePath)}.json`);
+}
+
+async function readMeta(worktreePath: string): Promise<WorkspaceMeta | undefined> {
+  try {
+    return JSON.parse(await fs.promises.readFile(metaPathFor(worktreePath), 'utf8')) as WorkspaceMeta;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return undefined;
+    if (err instanceof SyntaxError) return undefined; // torn write from a crash; rewritten by the next create
+    throw err;
+  }
+}
+
+async function writeMeta(meta: WorkspaceMeta): Promise<void> {
+  const file = metaPathFor(meta.path);
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  await fs.promises.writeFile(tmp, `${JSON.stringify(meta, null, 2)}\n`);
+  await fs.promises.rename(tmp, file);
+}
+
+export function agentBranch(agentId: string): string {
+  return `${AGENT_BRANCH_PREFIX}${sanitizeRef(agentId)}`;
+}
+
+/**
+ * `cadre/<run>/integration`. Agent branches never contain a second slash (sanitizeRef flattens ids), so the two
+ * families cannot collide in git's ref namespace unless an agent's id were exactly a run's id.
+ */
+export function integrationBranch(runId: string): string {
+  return `${AGENT_BRANCH_PREFIX}${sanitizeRef(runId)}/integration`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// create
+
+export interface Bootstrap {
+  /** Paths relative to the main checkout (files or directories, typically untracked ones such as `.env`). */
+  copy?: string[];
+  /** One argv run in the new worktree after copying, e.g. ['npm', 'ci']. */
+  setup?: string[];
+  setupTimeoutMs?: number;
+  /** Extra environment for the setup command (on top of the scrubbed base). */
+  env?: Record<string, string>;
+}
+
+export interface WorkspaceInfo {
+  path: string;
+  branch: string;
+  /** The commit the branch started from. */
+  baseCommit: string;
+  /** False when an existing worktree was reused (a retry, or a second call). */
+  created: boolean;
+}
+
+export interface CreateWorkspaceOptions {
+  stateDir: string;
+  repo: string;
+  agentId: string;
+  baseRef: string;
+  bootstrap?: Bootstrap;
+  heartbeat?: () => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Create (or find) the agent's worktree. Idempotency key: (repository, agentId). Worktree registered → reused as is;
+ * branch exists without a worktree (the worktree was removed, or a crash came between the two steps) → the worktree is
+ * re-added on the branch, keeping its commits; otherwise the branch is created from baseRef. Bootstrap runs until it
+ * has once completed (recorded in the metadata), so a retry after a crash mid-setup runs it again.
+ */
+export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
+  const name = sanitizeRef(options.agentId);
+  return ensureWorktree({
+    ...options,
+    dirName: name,
+    branch: `${AGENT_BRANCH_PREFIX}${name}`,
+    kind: 'agent',
+    ownerId: options.agentId,
+  });
+}
+
+export interface EnsureIntegrationOptions {
+  stateDir: string;
+  repo: string;
+  runId: string;
+  baseRef: string;
+}
+
+/**
+ * The run's integration branch `cadre/<runId>/integration`, checked out in a worktree of its own, created from
+ * baseRef on first use. Finished tasks are merged into it with mergeInto; the user's checkout is never touched.
+ */
+export async function ensureIntegrationWorktree(options: EnsureIntegrationOptions): Promise<WorkspaceInfo> {
+  const name = sanitizeRef(options.runId);
+  return ensureWorktree({
+    ...options,
+    dirName: `${INTEGRATION_DIR_PREFIX}${name}`,
+    branch: integrationBranch(options.runId),
+    kind: 'integration',
+    ownerId: options.runId,
+  });
+}
+
+interface EnsureWorktreeArgs {
+  stateDir: string;
+  repo: string;
+  baseRef: string;
+  dirName: string;
+  branch: string;
+  kind: WorkspaceKind;
+  ownerId: string;
+  bootstrap?: Bootstrap;
+  heartbeat?: () => void;
+  signal?: AbortSignal;
+}
+
+async function ensureWorktree(args: EnsureWorktreeArgs): Promise<WorkspaceInfo> {
+  assertRef(args.baseRef, 'base ref');
+  const repoRoot = await resolveRepoRoot(args.repo);
+  const root = worktreesRoot(args.stateDir, repoRoot);
+  await fs.promises.mkdir(root, { recursive: true });
+  const dir = path.join(realOrResolved(root), args.dirName);
+
+  const { info, meta } = await withRepoLock(args.stateDir, repoRoot, async () => {
+    const g = gitFor(repoRoot);
+    // Forget registrations whose directory vanished (deleted by hand), or `worktree add` would refuse the path.
+    await git(g, ['worktree', 'prune'], 'pruning worktrees');
+    const existing = (await listWorktrees(repoRoot)).find((w) => realOrResolved(w.path) === dir);
+    const previous = await readMeta(dir);
+    if (existing) {
+      if (existing.branch !== args.branch) {
+        throw new TypedFailure(ErrorType.WorkspaceError,
+          `worktree ${dir} has ${existing.branch ?? 'a detached HEAD'} checked out, expected ${args.branch}`, false);
+      }
+      const baseCommit = previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef));
+      const meta = previous ?? newMeta(args, repoRoot, dir, baseCommit);
+      if (!previous) await writeMeta(meta);
+      return { info: { path: dir, branch: args.branch, baseCommit, created: false }, meta };
+    }
+    // A directory that git does not know is a leftover of a crash inside `worktree add`; it is ours, clear it.
+    await fs.promises.rm(dir, { recursive: true, force: true });
+    const hasBranch = await branchExists(g, args.branch);
+    const baseCommit = hasBranch
+      ? previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef))
+      : await resolveCommit(g, args.baseRef);
+    // Metadata first: a registered worktree always has a recorded owner, so gc can judge it.
+    const meta: WorkspaceMeta = { ...newMeta(args, repoRoot, dir, baseCommit), bootstrapped: false };
+    await writeMeta(meta);
+    if (hasBranch) await git(g, ['worktree', 'add', dir, args.branch], `re-adding worktree for ${args.branch}`);
+    else await git(g, ['worktree', 'add', '-b', args.branch, dir, baseCommit], `adding worktree for ${args.branch}`);
+    return { info: { path: dir, branch: args.branch, baseCommit, created: true }, meta };
+  });
+
+  if (args.bootstrap && !meta.bootstrapped) await runBootstrap(args, repoRoot, meta);
+  return info;
+}
+
+function newMeta(args: EnsureWorktreeArgs, repoRoot: string, dir: string, baseCommit: string): WorkspaceMeta {
+  return {
+    kind: args.kind,
+    ownerId: args.ownerId,
+    repo: repoRoot,
+    path: dir,
+    branch: args.branch,
+    baseRef: args.baseRef,
+    baseCommit,
+    createdAt: new Date().toISOString(),
+    bootstrapped: args.bootstrap ? false : undefined,
+  };
+}
+
+async function mergeBase(g: SimpleGit, branch: string, baseRef: string): Promise<string> {
+  try {
+    const base = await resolveCommit(g, baseRef);
+    return (await g.raw(['merge-base', branch, base])).trim();
+  } catch {
+    // The base ref may be gone by now; the branch's own tip is the best answer left.
+    return (await git(g, ['rev-parse', `refs/heads/${branch}`], 'reading branch')).trim();
+  }
+}
+
+async function runBootstrap(args: EnsureWorktreeArgs, repoRoot: string, meta: WorkspaceMeta): Promise<void> {
+  const bootstrap = args.bootstrap as Bootstrap;
+  const copied: string[] = [];
+  for (const rel of bootstrap.copy ?? []) {
+    const source = resolveInside(repoRoot, rel, 'read');
+    if (!fs.existsSync(source)) continue; // e.g. no .env on this machine: nothing to copy
+    const target = resolveInside(meta.path, rel, 'write');
+    await fs.promises.cp(source, target, { recursive: true, force: true, dereference: true });
+    copied.push(rel.split(path.sep).join('/').replace(/^\.\//, ''));
+  }
+  meta.copied = copied;
+  await writeMeta(meta);
+  if (bootstrap.setup && bootstrap.setup.length > 0) {
+    const logFile = path.join(realOrResolved(args.stateDir), 'logs', `${path.basename(meta.path)}.setup.log`);
+    const result = await runCommand({
+      argv: bootstrap.setup,
+      cwd: meta.path,
+      env: scrubbedEnv(bootstrap.env ?? {}),
+      timeoutMs: bootstrap.setupTimeoutMs ?? 15 * 60_000,
+      logFile,
+      heartbeat: args.heartbeat,
+      signal: args.signal,
+    });
+    if (result.cancelled) throw args.signal?.reason ?? new Error('bootstrap cancelled');
+    if (result.exitCode !== 0) {
+      const why = result.timedOut ? 'timed out' : `exit ${result.exitCode ?? result.signal}`;
+      throw new TypedFailure(ErrorType.CommandFailed,
+        `bootstrap setup ${bootstrap.setup.join(' ')} failed (${why}); log ${logFile}\n${result.output.slice(-2000)}`, result.timedOut);
+    }
+  }
+  meta.bootstrapped = true;
+  await writeMeta(meta);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// commit
+
+export interface CommitOptions {
+  path: string;
+  message: string;
+  author?: { name: string; email: string };
+}
+
+export interface CommitResult {
+  commit: string;
+  filesChanged: string[];
+  committed: boolean;
+}
+
+/**
+ * Stage everything (`git add -A`, minus files copied by bootstrap) and commit if anything changed. Idempotent: a
+ * second call finds nothing staged and returns HEAD with `committed: false`. The committer is always cadre; the
+ * author is cadre unless given. No repository lock: a commit only moves this worktree's own branch.
+ */
+export async function commitWorkspace(options: CommitOptions): Promise<CommitResult> {
+  const g = gitFor(options.path);
+  const meta = await readMeta(realOrResolved(options.path));
+  const excludes = (meta?.copied ?? []).map((p) => `:(exclude,literal)${p}`);
+  await git(g, ['add', '-A', '--', '.', ...excludes], 'staging changes');
+  const staged = await git(g, ['diff', '--cached', '--name-only', '-z'], 'listing staged changes');
+  const filesChanged = staged.split('\0').filter((f) => f.length > 0);
+  if (filesChanged.length === 0) return { commit: await headCommit(g), filesChanged: [], committed: false };
+  const args = ['commit', '--no-verify', '--quiet', '-m', options.message];
+  if (options.author) {
+    const { name, email } = options.author;
+    if (/[<>\n\0]/.test(name + email)) throw new TypedFailure(ErrorType.WorkspaceError, 'invalid author', false);
+    args.push(`--author=${name} <${email}>`);
+  }
+  await git(g, args, 'committing');
+  return { commit: await headCommit(g), filesChanged, committed: true };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// merge
+
+export interface MergeOptions {
+  stateDir: string;
+  repo: string;
+  /** The worktree whose checked-out branch receives the merge (an integration or parent worktree). */
+  worktree: string;
+  /** The branch merged in. */
+  branch: string;
+  message: string;
+}
+
+export type MergeResult = { ok: true; commit: string } | { ok: false; conflicts: string[] };
+
+/**
+ * Merge `branch` into the branch checked out in `worktree` with a merge commit (--no-ff). On conflict: list the
+ * conflicted files, abort, and leave the worktree as it was. Idempotent: merging an already merged branch is a
+ * no-op returning HEAD. A merge left half-done by a crash is aborted before trying again. Serialised per repository.
+ */
+export async function mergeInto(options: MergeOptions): Promise<MergeResult> {
+  assertRef(options.branch, 'branch');
+  const repoRoot = await resolveRepoRoot(options.repo);
+  return withRepoLock(options.stateDir, repoRoot, async () => {
+    const g = gitFor(options.worktree);
+    await resolveCommit(g, options.branch);
+    if (await mergeInProgress(g, options.worktree)) await git(g, ['merge', '--abort'], 'aborting an earlier merge');
+    const dirty = await git(g, ['status', '--porcelain', '--untracked-files=no'], 'checking the worktree');
+    if (dirty.trim().length > 0) {
+      throw new TypedFailure(ErrorType.WorkspaceError, `cannot merge into ${options.worktree}: it has uncommitted changes`, false);
+    }
+    try {
+      await g.raw(['merge', '--no-ff', '--no-edit', '-m', options.message, '--end-of-options', options.branch]);
+    } catch (err) {
+      const conflicts = (await git(g, ['diff', '--name-only', '--diff-filter=U', '-z'], 'listing conflicts'))
+        .split('\0').filter((f) => f.length > 0);
+      if (await mergeInProgress(g, options.worktree)) await git(g, ['merge', '--abort'], 'aborting the merge');
+      if (conflicts.length > 0) return { ok: false, conflicts };
+      throw gitFailure(err, `merging ${options.branch}`);
+    }
+    return { ok: true, commit: await headCommit(g) };
+  });
+}
+
+async function mergeInProgress(g: SimpleGit, worktree: string): Promise<boolean> {
+  // --git-path answers relative to the working directory (the worktree) or absolute; resolve handles both.
+  const file = (await git(g, ['rev-parse', '--git-path', 'MERGE_HEAD'], 'locating MERGE_HEAD')).trim();
+  return fs.existsSync(path.resolve(worktree, file));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// remove, diff
+
+export interface RemoveOptions {
+  stateDir: string;
+  repo: string;
+  path: string;
+}
+
+/**
+ * Remove a worktree (discarding uncommitted changes: commit first) and keep its branch. Idempotent: a path that is
+ * already gone is fine. Refuses any path that is not a worktree directory under `${stateDir}/worktrees`.
+ */
+export async function removeWorkspace(options: RemoveOptions): Promise<{ removed: boolean }> {
+  const repoRoot = await resolveRepoRoot(options.repo);
+  const target = realOrResolved(options.path);
+  const root = worktreesRoot(options.stateDir, repoRoot);
+  if (!isWithin(root, target) || path.dirname(target) !== root || path.basename(target).startsWith('.')) {
+    throw new TypedFailure(ErrorType.WorkspaceError, `refusing to remove ${options.path}: not a cadre worktree of ${repoRoot}`, false);
+  }
+  return withRepoLock(options.stateDir, repoRoot, async () => {
+    const g = gitFor(repoRoot);
+    const registered = (await listWorktrees(repoRoot)).some((w) => realOrResolved(w.path) === target);
+    const existed = fs.existsSync(target);
+    if (registered) await git(g, ['worktree', 'remove', '--force', '--force', target], 'removing worktree');
+    await fs.promises.rm(target, { recursive: true, force: true });
+    await git(g, ['worktree', 'prune'], 'pruning worktrees');
+    await fs.promises.rm(metaPathFor(target), { force: true });
+    return { removed: registered || existed };
+  });
+}
+
+export interface DiffOptions {
+  repo: string;
+  branch: string;
+  /** Compared from the merge base of base and branch (`base...branch`), so later changes on base do not show. */
+  base: string;
+}
+
+export async function diffStat(options: DiffOptions): Promise<string> {
+  assertRef(options.branch, 'branch');
+  assertRef(options.base, 'base');
+  const g = gitFor(await resolveRepoRoot(options.repo));
+  return git(g, ['diff', '--stat=120', '--end-of-options', `${options.base}...${options.branch}`], 'diffing');
+}
+
+export async function changedFiles(options: DiffOptions): Promise<string[]> {
+  assertRef(options.branch, 'branch');
+  assertRef(options.base, 'base');
+  const g = gitFor(await resolveRepoRoot(options.repo));
+  const out = await git(g, ['diff', '--name-only', '-z', '--end-of-options', `${options.base}...${options.branch}`], 'diffing');
+  return out.split('\0').filter((f) => f.length > 0);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// listing for the file tools
+
+/**
+ * Files under `sub` (relative to `dir`) as git sees them: tracked plus untracked-but-not-ignored, relative to `dir`.
+ * Undefined when `dir` is not inside a git work tree. Tracked files deleted from disk are left out.
+ */
+export async function gitListFiles(dir: string, sub = '.'): Promise<string[] | undefined> {
+  let out: string;
+  try {
+    out = await gitFor(dir).raw(['ls-files', '--cached', '--others', '--exclude-standard', '-z', '--', sub]);
+  } catch {
+    return undefined;
+  }
+  const files = [...new Set(out.split('\0').filter((f) => f.length > 0))];
+  return files.filter((f) => fs.existsSync(path.join(dir, f))).sort();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// gc
+
+export interface OrphanWorktree {
+  path: string;
+  kind?: WorkspaceKind;
+  ownerId?: string;
+  branch?: string;
+}
+
+/** Liveness of the workflow owning a worktree: an agent id, or a run id for integration worktrees. */
+export type IsLive = (ownerId: string, kind: WorkspaceKind) => Promise<boolean>;
+
+/**
+ * Worktree directories under the state directory whose owning workflow is not running. A directory without metadata
+ * has no known owner and counts as an orphan (metadata is written before every `worktree add`).
+ */
+export async function findOrphanWorktrees(stateDir: string, repo: string, isLive: IsLive): Promise<OrphanWorktree[]> {
+  const repoRoot = await resolveRepoRoot(repo);
+  const root = worktreesRoot(stateDir, repoRoot);
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(root, { withFileTypes: true });
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return [];
+    throw err;
+  }
+  const orphans: OrphanWorktree[] = [];
+  for (const entry of entries) {
+    if (!entry.isDirectory() || entry.name.startsWith('.')) continue;
+    const dir = path.join(realOrResolved(root), entry.name);
+    const meta = await readMeta(dir);
+    if (meta && (await isLive(meta.ownerId, meta.kind))) continue;
+    orphans.push({ path: dir, kind: meta?.kind, ownerId: meta?.ownerId, branch: meta?.branch });
+  }
+  return orphans;
+}
+
+export interface GcResult {
+  removed: OrphanWorktree[];
+  /** Metadata files whose worktree directory no longer exists, deleted. */
+  staleMeta: number;
+}
+
+/** `cadre gc` for one repository: remove orphan worktrees (keeping their branches), then `git worktree prune`. */
+export async function gcWorktrees(stateDir: string, repo: string, isLive: IsLive, options: { dryRun?: boolean } = {}): Promise<GcResult> {
+  const repoRoot = await resolveRepoRoot(repo);
+  const orphans = await findOrphanWorktrees(stateDir, repoRoot, isLive);
+  let staleMeta = 0;
+  if (!options.dryRun) {
+    for (const orphan of orphans) await removeWorkspace({ stateDir, repo: repoRoot, path: orphan.path });
+    const metaDir = path.join(worktreesRoot(stateDir, repoRoot), META_DIR);
+    const metas = await fs.promises.readdir(metaDir).catch(() => [] as string[]);
+    for (const file of metas) {
+      if (file.endsWith('.json') && !fs.existsSync(path.join(path.dirname(metaDir), file.slice(0, -'.json'.length)))) {
+        await fs.promises.rm(path.join(metaDir, file), { force: true });
+        staleMeta++;
+      }
+    }
+    await withRepoLock(stateDir, repoRoot, async () => {
+      await git(gitFor(repoRoot), ['worktree', 'prune'], 'pruning worktrees');
+    });
+  }
+  return { removed: orphans, staleMeta };
+}
+
+/** Repositories that have (or had) cadre worktrees in this state directory, from their metadata. */
+export async function knownRepos(stateDir: string): Promise<string[]> {
+  const base = path.join(realOrResolved(stateDir), 'worktrees');
+  const repos = new Set<string>();
+  const keys = await fs.promises.readdir(base).catch(() => [] as string[]);
+  for (const key of keys) {
+    const metas = await fs.promises.readdir(path.join(base, key, META_DIR)).catch(() => [] as string[]);
+    for (const file of metas.filter((f) => f.endsWith('.json'))) {
+      try {
+        const meta = JSON.parse(await fs.promises.readFile(path.join(base, key, META_DIR, file), 'utf8')) as WorkspaceMeta;
+        repos.add(meta.repo);
+      } catch (err) {
+        if (!(err instanceof SyntaxError) && (err as { code?: string }).code !== 'ENOENT') throw err;
+      }
+    }
+  }
+  return [...repos].sort();
+}

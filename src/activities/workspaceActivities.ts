@@ -1,0 +1,229 @@
+/**
+ * The workspace activities: git worktrees, commits, merges, the `command` backend and output verification, as
+ * Temporal activity functions. Each takes one JSON object (validated with zod: workflow inputs are a trust boundary
+ * too) and returns small JSON: ids, counts, short tails, never file contents or whole diffs, because results live in
+ * workflow history.
+ *
+ * All of them run on the task queue of the host that owns the worktrees. All are idempotent on their inputs (see
+ * workspace.ts), so Temporal's retries are safe. Errors leave as ApplicationFailure with a stable type from
+ * src/shared/errors.ts: bad input and path escapes are non-retryable, lock contention is retryable, cancellation is
+ * rethrown unchanged.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { z } from 'zod';
+import { ErrorType } from '../shared/errors';
+import { defaultCommandPolicy, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
+import { resolveInside, sanitizeRef, TypedFailure } from './paths';
+import { redact } from './redact';
+import * as ws from './workspace';
+
+/** What goes back into history from a command: the end of its output, redacted. */
+const TAIL_CHARS = 4000;
+const MAX_FILES_IN_RESULT = 200;
+const MAX_STAT_CHARS = 8000;
+
+export interface WorkspaceActivityDeps {
+  stateDir: string;
+  policy?: CommandPolicy;
+}
+
+const refString = z.string().min(1).max(256).refine((s) => !s.startsWith('-'), 'must not start with "-"');
+const argv = z.array(z.string()).min(1);
+
+export const workspaceActivityInputs = {
+  createWorkspace: z.object({
+    repo: z.string().min(1),
+    agentId: z.string().min(1).max(512),
+    baseRef: refString,
+    bootstrap: z.object({
+      copy: z.array(z.string().min(1)).optional(),
+      setup: argv.optional(),
+      setupTimeoutMs: z.number().int().positive().optional(),
+      env: z.record(z.string(), z.string()).optional(),
+    }).strict().optional(),
+  }).strict(),
+  commitWorkspace: z.object({
+    path: z.string().min(1),
+    message: z.string().min(1),
+    author: z.object({ name: z.string().min(1), email: z.string().min(1) }).strict().optional(),
+  }).strict(),
+  removeWorkspace: z.object({ repo: z.string().min(1), path: z.string().min(1) }).strict(),
+  mergeBranch: z.object({
+    repo: z.string().min(1),
+    worktree: z.string().min(1),
+    branch: refString,
+    message: z.string().min(1),
+  }).strict(),
+  ensureIntegrationWorktree: z.object({ repo: z.string().min(1), runId: z.string().min(1).max(512), baseRef: refString }).strict(),
+  diffStat: z.object({ repo: z.string().min(1), branch: refString, base: refString }).strict(),
+  runAgentCommand: z.object({
+    agentId: z.string().min(1),
+    /** The workspace directory (`path` is accepted as an alias). */
+    workspace: z.string().min(1).optional(),
+    path: z.string().min(1).optional(),
+    argv,
+    timeoutMs: z.number().int().positive().optional(),
+    env: z.record(z.string(), z.string()).optional(),
+  }).strict().refine((v) => (v.workspace ?? v.path) !== undefined, 'workspace is required'),
+  verifyOutputs: z.object({ path: z.string().min(1), outputs: z.array(z.string().min(1)) }).strict(),
+  runVerify: z.object({
+    path: z.string().min(1),
+    argv,
+    timeoutMs: z.number().int().positive().optional(),
+    /** Names the log file, e.g. the task id; default `verify`. */
+    logName: z.string().min(1).optional(),
+  }).strict(),
+} as const;
+
+type In<K extends keyof typeof workspaceActivityInputs> = z.input<(typeof workspaceActivityInputs)[K]>;
+
+export type CommandOutcome =
+  | { ok: true; exitCode: 0; tail: string }
+  | { ok: false; exitCode: number | null; tail: string; timedOut: boolean };
+
+/** The running activity's context, or undefined outside an activity (unit tests, scripts). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+function tailOf(output: string): string {
+  return output.length > TAIL_CHARS ? output.slice(output.length - TAIL_CHARS) : output;
+}
+
+/** The one place errors cross the boundary: typed where understood, cancellation untouched. */
+function toFailure(err: unknown): unknown {
+  if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
+  if (err instanceof z.ZodError) {
+    return ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: redact(z.prettifyError(err)), nonRetryable: true });
+  }
+  if (err instanceof TypedFailure) {
+    return ApplicationFailure.create({ type: err.type, message: redact(err.message), nonRetryable: !err.retryable });
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return ApplicationFailure.create({ type: ErrorType.WorkspaceError, message: redact(message), nonRetryable: false });
+}
+
+function activity<K extends keyof typeof workspaceActivityInputs, R>(
+  name: K,
+  body: (input: z.output<(typeof workspaceActivityInputs)[K]>) => Promise<R>,
+): (input: In<K>) => Promise<R> {
+  const fn = async (raw: In<K>): Promise<R> => {
+    try {
+      return await body(workspaceActivityInputs[name].parse(raw) as z.output<(typeof workspaceActivityInputs)[K]>);
+    } catch (err) {
+      throw toFailure(err);
+    }
+  };
+  Object.defineProperty(fn, 'name', { value: name });
+  return fn;
+}
+
+export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
+  const stateDir = path.resolve(deps.stateDir);
+  const policy = deps.policy ?? defaultCommandPolicy;
+  const logFor = (name: string): string => path.join(stateDir, 'logs', `${sanitizeRef(name)}.log`);
+
+  /**
+   * Run argv in a workspace with heartbeats and cancellation from the activity context. Cancellation (delivered
+   * through heartbeats) kills the process group, then the CancelledFailure is rethrown.
+   */
+  async function runInWorkspace(cwd: string, args: string[], timeoutMs: number, env: Record<string, string>, logFile: string) {
+    const ctx = activityContext();
+    const result = await runCommand({
+      argv: args,
+      cwd,
+      env: scrubbedEnv({ ...policy.env, ...env }),
+      timeoutMs,
+      logFile,
+      heartbeat: ctx ? () => ctx.heartbeat() : undefined,
+      signal: ctx?.cancellationSignal,
+    });
+    if (result.cancelled) throw ctx?.cancellationSignal.reason ?? new CancelledFailure('command cancelled');
+    return result;
+  }
+
+  return {
+    /** Idempotent on (repo, agentId). Returns where the agent works; bootstrap runs once. */
+    createWorkspace: activity('createWorkspace', async (input) => {
+      const ctx = activityContext();
+      return ws.createWorkspace({
+        stateDir,
+        ...input,
+        heartbeat: ctx ? () => ctx.heartbeat() : undefined,
+        signal: ctx?.cancellationSignal,
+      });
+    }),
+
+    /** Commit everything in the worktree (the system commits, not the model). Second call: committed=false. */
+    commitWorkspace: activity('commitWorkspace', async (input) => {
+      const result = await ws.commitWorkspace(input);
+      return {
+        commit: result.commit,
+        committed: result.committed,
+        filesChanged: result.filesChanged.slice(0, MAX_FILES_IN_RESULT),
+        filesChangedCount: result.filesChanged.length,
+      };
+    }),
+
+    /** Remove the worktree, keep the branch. Idempotent. */
+    removeWorkspace: activity('removeWorkspace', async (input) => ws.removeWorkspace({ stateDir, ...input })),
+
+    /** Merge a branch into a worktree's branch; a conflict is a result (`ok: false` with files), not a failure. */
+    mergeBranch: activity('mergeBranch', async (input): Promise<ws.MergeResult> => {
+      const result = await ws.mergeInto({ stateDir, ...input });
+      return result.ok ? result : { ok: false, conflicts: result.conflicts.slice(0, MAX_FILES_IN_RESULT) };
+    }),
+
+    /** The run's integration branch in its own worktree; idempotent on (repo, runId). */
+    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', async (input) => ws.ensureIntegrationWorktree({ stateDir, ...input })),
+
+    diffStat: activity('diffStat', async (input) => {
+      const [stat, files] = await Promise.all([ws.diffStat(input), ws.changedFiles(input)]);
+      return {
+        stat: stat.length > MAX_STAT_CHARS ? `${stat.slice(0, MAX_STAT_CHARS)}\n[… truncated]` : stat,
+        files: files.slice(0, MAX_FILES_IN_RESULT),
+        filesCount: files.length,
+      };
+    }),
+
+    /**
+     * The `command` backend: run the agent's program in its workspace, log to ${stateDir}/logs/<agent>.log. The argv
+     * comes from the plan (the operator), not a model, so the allow list does not apply; the environment is still
+     * scrubbed. Not resumable: a retry runs the program again from the start.
+     */
+    runAgentCommand: activity('runAgentCommand', async (input): Promise<CommandOutcome> => {
+      const cwd = resolveInside((input.workspace ?? input.path) as string, '.', 'read');
+      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, input.env ?? {}, logFor(input.agentId));
+      const tail = tailOf(result.output);
+      if (result.exitCode === 0 && !result.timedOut) return { ok: true, exitCode: 0, tail };
+      return { ok: false, exitCode: result.exitCode, tail, timedOut: result.timedOut };
+    }),
+
+    /** Which declared outputs are missing from the workspace. An output path escaping the workspace is refused. */
+    verifyOutputs: activity('verifyOutputs', async (input) => {
+      const missing: string[] = [];
+      for (const output of input.outputs) {
+        const abs = resolveInside(input.path, output, 'read');
+        if (!fs.existsSync(abs)) missing.push(output);
+      }
+      return { missing };
+    }),
+
+    /** Run a plan's verification command in a workspace; the exit code is the verdict, the caller decides. */
+    runVerify: activity('runVerify', async (input) => {
+      const cwd = resolveInside(input.path, '.', 'read');
+      const logFile = logFor(`verify-${input.logName ?? path.basename(cwd)}`);
+      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, {}, logFile);
+      return { exitCode: result.exitCode, timedOut: result.timedOut, tail: tailOf(result.output) };
+    }),
+  };
+}
+
+export type WorkspaceActivities = ReturnType<typeof createWorkspaceActivities>;

@@ -1,0 +1,99 @@
+/** `cadre agent "<goal>"`: one agent on a repository, shown while it works, then its result, branch and diff stat. */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { simpleGit } from 'simple-git';
+import { defaultLimits, type AgentInput, type AgentResult } from '../../shared/agent';
+import { workflowUrl } from '../../shared/config';
+import { CadreError } from '../../shared/errors';
+import { agentStatusQuery } from '../../shared/messages';
+import type { Backend } from '../../shared/model';
+import { EXIT, parseAmount } from '../output';
+import { resolveRepo } from '../repo';
+import { openRuntime, startInProcessWorker } from '../runtime';
+import { renderAgent } from './inspect';
+
+export interface AgentOptions {
+  repo?: string;
+  backend: string;
+  script?: string;
+  command?: string[];
+  model?: string;
+  budget?: string;
+  maxTurns: number;
+  timeout?: number;
+  id?: string;
+  json?: boolean;
+}
+
+export async function agentCommand(goal: string, opts: AgentOptions): Promise<number> {
+  if (!['anthropic', 'scripted', 'command'].includes(opts.backend)) throw new CadreError(`--backend: unknown backend "${opts.backend}" (anthropic, scripted or command)`, 2);
+  const backend = opts.backend as Backend;
+  if (backend === 'scripted' && !opts.script) throw new CadreError('--backend scripted needs --script FILE', 2);
+  if (opts.script && !existsSync(opts.script)) throw new CadreError(`--script: ${opts.script} does not exist`, 2);
+  if (backend === 'command' && !opts.command?.length) throw new CadreError('--backend command needs --command PROGRAM [ARGS...]', 2);
+  let budget = {};
+  try {
+    budget = opts.budget ? parseAmount(opts.budget) : {};
+  } catch (err) {
+    throw new CadreError(`--budget: ${(err as Error).message}`, 2);
+  }
+  const repo = await resolveRepo(opts.repo);
+  const rt = await openRuntime();
+  const { config, client } = rt;
+  if (backend === 'anthropic' && !config.anthropicApiKey) {
+    await rt.close();
+    throw new CadreError('the anthropic backend needs ANTHROPIC_API_KEY in the environment (or use --backend scripted/command)', 78);
+  }
+  const agentId = opts.id ?? `agent-${randomBytes(3).toString('hex')}`;
+  const worker = await startInProcessWorker(config);
+  try {
+    const input: AgentInput = {
+      repo,
+      baseRef: 'HEAD',
+      goal,
+      backend,
+      model: opts.model ?? config.model,
+      maxTokens: 8192,
+      maxTurns: opts.maxTurns,
+      script: opts.script ? resolve(opts.script) : undefined,
+      command: opts.command,
+      timeoutSeconds: opts.timeout,
+      budget,
+      depth: 0,
+      limits: defaultLimits,
+    };
+    const handle = await client.workflow.start('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) } });
+    const info = (s: string) => (opts.json ? process.stderr : process.stdout).write(s);
+    info(`agent ${agentId} started\nWeb UI: ${workflowUrl(config, agentId)}\n`);
+    let lastDoing = '';
+    const done = handle.result().then(
+      () => true,
+      () => true,
+    );
+    let finished = false;
+    void done.then(() => (finished = true));
+    while (!finished) {
+      const s = await handle.query(agentStatusQuery).catch(() => undefined);
+      if (s && s.doing !== lastDoing && !opts.json) {
+        process.stdout.write(`  ${s.doing}\n`);
+        lastDoing = s.doing;
+      }
+      await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
+    }
+    const result = (await handle.result()) as AgentResult;
+    if (opts.json) {
+      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    } else {
+      process.stdout.write(`${renderAgent(result, false)}\n`);
+      if (result.baseCommit && result.commit) {
+        const stat = await simpleGit(repo).diff(['--stat', `${result.baseCommit}..${result.branch}`]);
+        process.stdout.write(stat ? `${stat}` : '(no changes)\n');
+      }
+    }
+    return result.status === 'completed' ? EXIT.ok : result.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+  } finally {
+    await worker.stop();
+    await rt.close();
+  }
+}

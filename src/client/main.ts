@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+/**
+ * The `cadre` command line. Every command exits with a meaningful code (docs/cli.md): 0 success, 1 a run or agent
+ * that failed, 2 bad input, 3 cancelled, 69 Temporal unavailable, 78 bad configuration.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { CadreError } from '../shared/errors';
+import { devCommand, workerCommand } from './commands/dev';
+import { runCommand } from './commands/run';
+import { validateCommand } from './commands/validate';
+import { controlCommand, listCommand, statusCommand, watchCommand } from './commands/inspect';
+import { agentCommand } from './commands/agent';
+import { gcCommand } from './commands/gc';
+import { serverCommand } from './commands/server';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { version } = require('../../package.json') as { version: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
+  return async (...args: A) => {
+    process.exitCode = await fn(...args);
+  };
+}
+
+export function buildProgram(): Command {
+  const program = new Command('cadre')
+    .description('Durable orchestration of hierarchical AI coding agents on Temporal')
+    .version(version, '-v, --version')
+    .showHelpAfterError('(run cadre --help for usage)');
+
+  program
+    .command('run')
+    .description('run a plan on a repository (re-attaches if this plan already has a run going)')
+    .argument('<plan>', 'plan file or directory: YAML/JSON, GSD .planning, spec-kit tasks.md, or a tasks/ directory')
+    .option('--repo <path>', 'repository to work on (default: the git checkout of the current directory)')
+    .option('-c, --concurrency <n>', 'most tasks running at once (default: the plan\'s, else 5)', positiveInt)
+    .option('--run-id <id>', 'use this run id (re-attach to it if running)')
+    .option('--new', 'start a new run even if this plan has one running')
+    .option('--base <ref>', 'ref the integration branch starts from (default HEAD)')
+    .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory')
+    .option('--no-worker', 'do not run a worker in this process (another `cadre worker` serves the run)')
+    .option('--detach', 'start the run and return at once')
+    .option('--json', 'print the result as JSON')
+    .action(action(runCommand));
+
+  program
+    .command('validate')
+    .description('check a plan and print its tasks, phases, waves and critical path')
+    .argument('<plan>')
+    .option('--json', 'print JSON')
+    .action(action((plan: string, opts: { json?: boolean }) => validateCommand(plan, opts)));
+
+  program
+    .command('agent')
+    .description('run one agent on a repository and print its result, branch and diff stat')
+    .argument('<goal>', 'what the agent should do')
+    .option('--repo <path>', 'repository (default: current git checkout)')
+    .option('--backend <name>', 'anthropic | scripted | command', 'anthropic')
+    .option('--script <file>', 'script of model turns (scripted backend)')
+    .option('--command <argv...>', 'program and arguments (command backend)')
+    .option('--model <name>', 'model name (anthropic backend)')
+    .option('--budget <amount>', 'budget: tokens (50k) or dollars ($2)')
+    .option('--max-turns <n>', 'turn limit', positiveInt, 50)
+    .option('--timeout <seconds>', 'give up after this many seconds', positiveInt)
+    .option('--id <id>', 'agent id (default: generated)')
+    .option('--json', 'print the result as JSON')
+    .action(action(agentCommand));
+
+  program.command('status').description('show a run\'s task table or an agent\'s state').argument('<id>').option('--json').action(action(statusCommand));
+  program.command('watch').description('follow a run live until it ends').argument('<run>').option('--json').action(action(watchCommand));
+  program.command('list').description('recent runs').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json').action(action(listCommand));
+
+  program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));
+  program.command('resume').description('start tasks again after pause').argument('<run>').action(action((run: string) => controlCommand('resume', run)));
+  program.command('retry').description('retry a failed, blocked or cancelled task (its dependents return to pending)').argument('<run>').argument('<task>').action(action((run: string, task: string) => controlCommand('retry', run, task)));
+  program.command('cancel').description('cancel a task, or the whole run when no task is given').argument('<run>').argument('[task]').action(action((run: string, task?: string) => controlCommand('cancel', run, task)));
+  program.command('concurrency').description('change how many tasks a run may run at once').argument('<run>').argument('<n>', 'new limit', positiveInt).action(action((run: string, n: number) => controlCommand('concurrency', run, String(n))));
+
+  program.command('dev').description('start the embedded Temporal dev server and a worker; Ctrl-C stops both').action(action(devCommand));
+  program.command('worker').description('run a worker on the configured task queue').action(action(workerCommand));
+  program
+    .command('server')
+    .description('manage the background embedded server: start | stop | status')
+    .argument('<action>', 'start, stop or status')
+    .action(action(serverCommand));
+  program.command('gc').description('remove worktrees whose agent is no longer running').option('--repo <path>').option('--dry-run').action(action(gcCommand));
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CadreError) {
+      process.stderr.write(`cadre: ${err.message}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      const e = err as Error;
+      process.stderr.write(`cadre: ${e?.message ?? String(err)}\n`);
+      if (process.env.CADRE_DEBUG) process.stderr.write(`${e?.stack}\n`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+if (require.main === module) {
+  void main();
+}

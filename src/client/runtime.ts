@@ -1,0 +1,52 @@
+/**
+ * What every CLI command needs: the configuration, a connection (starting the embedded server when there is no
+ * TEMPORAL_ADDRESS), and, for commands that drive work, an in-process worker.
+ */
+import type { Client, Connection } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig, type Config } from '../shared/config';
+import { createCadreWorker } from '../workers/worker';
+import { connectClient, connectWorkerConnection, prepareServer } from './connection';
+import type { DevServer } from './devServer';
+
+export interface Runtime {
+  config: Config;
+  client: Client;
+  connection: Connection;
+  server?: DevServer;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(opts: { startServer?: boolean; detachedServer?: boolean } = {}): Promise<Runtime> {
+  const config = loadConfig();
+  let server: DevServer | undefined;
+  if (opts.startServer ?? true) {
+    const prepared = await prepareServer(config, { detached: opts.detachedServer ?? true });
+    server = prepared.server;
+    if (prepared.started && opts.detachedServer !== false) {
+      process.stderr.write(`started the Temporal dev server at ${config.address} (Web UI ${config.uiUrl}; stop it with \`cadre server stop\`)\n`);
+    }
+  }
+  const { client, connection } = await connectClient(config);
+  return { config, client, connection, server, close: () => connection.close() };
+}
+
+/** A worker in this process, polling cadre's task queue until `stop()`. */
+export async function startInProcessWorker(config: Config): Promise<{ worker: Worker; done: Promise<void>; stop(): Promise<void> }> {
+  const connection = await connectWorkerConnection(config);
+  const worker = await createCadreWorker({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    deps: { stateDir: config.stateDir, config },
+  });
+  const done = worker.run().finally(() => connection.close());
+  return {
+    worker,
+    done,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The agent workflow's input and result. Both live in history: ids, paths, counts and short text only.
+ */
+import type { Backend, Usage } from './model';
+
+export interface Amount {
+  tokens?: number;
+  usd?: number;
+}
+
+export interface AgentLimits {
+  maxDepth: number;
+  maxChildren: number;
+}
+
+export const defaultLimits: AgentLimits = { maxDepth: 5, maxChildren: 20 };
+
+export interface AgentInput {
+  /** Repository the agent works on (absolute path of the main checkout). */
+  repo: string;
+  /** Ref the agent's worktree branches from (a branch name or commit). */
+  baseRef: string;
+  goal: string;
+  system?: string;
+  backend: Backend;
+  model: string;
+  maxTokens: number;
+  maxTurns: number;
+  /** scripted backend: absolute path of the script. */
+  script?: string;
+  /** command backend: argv run in the workspace. */
+  command?: string[];
+  timeoutSeconds?: number;
+  /** The agent's own allocation; unset dimensions are unlimited. */
+  budget: Amount;
+  depth: number;
+  limits: AgentLimits;
+  parentId?: string;
+  runId?: string;
+  taskId?: string;
+  /** Paths the agent is expected to touch (scope; informational for now). */
+  files?: string[];
+  /** Paths that must exist in the workspace when the agent ends, or it fails with "missing outputs". */
+  outputs?: string[];
+  /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
+  verify?: string[];
+  bootstrap?: { copy?: string[]; setup?: string[] };
+}
+
+export type AgentStatus =
+  | 'starting'
+  | 'running'
+  | 'waiting'
+  | 'finishing'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'budget_exhausted'
+  | 'timed_out'
+  | 'max_turns';
+
+export const terminalAgentStatuses: AgentStatus[] = ['completed', 'failed', 'cancelled', 'budget_exhausted', 'timed_out', 'max_turns'];
+
+export interface AgentResult {
+  agentId: string;
+  status: AgentStatus;
+  summary: string;
+  branch: string;
+  baseCommit?: string;
+  commit?: string;
+  filesChanged: string[];
+  /** The agent's own usage plus its whole subtree's. */
+  usage: Usage;
+  costUsd: number;
+  turns: number;
+  error?: string;
+  /** Budget handed back to the parent: the allocation plus grants that neither the agent nor its subtree used. */
+  returned: Amount;
+  children: { name: string; agentId: string; status: AgentStatus; merged: boolean; conflicts?: string[] }[];
+}

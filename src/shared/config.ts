@@ -1,0 +1,91 @@
+/**
+ * The one configuration loader. cadre's own settings use the CADRE_ prefix; the Temporal connection uses the
+ * standard TEMPORAL_* names so a hosted cluster's usual environment works unchanged. Secrets (TEMPORAL_API_KEY,
+ * ANTHROPIC_API_KEY) are read here and never printed: `describeConfig` masks them.
+ */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CadreError } from './errors';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
+
+const schema = z.object({
+  CADRE_STATE_DIR: z.string().min(1).optional(),
+  CADRE_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('cadre'),
+  CADRE_DEV_PORT: port.default(7233),
+  CADRE_UI_PORT: port.default(8233),
+  CADRE_TEMPORAL_BIN: z.string().min(1).optional(),
+  CADRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
+  CADRE_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(5),
+  CADRE_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
+  CADRE_ANTHROPIC_BASE_URL: z.url().optional(),
+  CADRE_COMMAND_ALLOW: z.string().optional(),
+  CADRE_UI_URL: z.url().optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TLS: bool.optional(),
+  TEMPORAL_TLS_CERT: z.string().min(1).optional(),
+  TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+});
+
+export interface Config {
+  stateDir: string;
+  taskQueue: string;
+  /** True when no TEMPORAL_ADDRESS was given: cadre runs (or reuses) the embedded dev server. */
+  embedded: boolean;
+  address: string;
+  namespace: string;
+  devPort: number;
+  uiPort: number;
+  uiUrl: string;
+  temporalBin?: string;
+  tls?: { certPath?: string; keyPath?: string };
+  temporalApiKey?: string;
+  anthropicApiKey?: string;
+  anthropicBaseURL?: string;
+  logLevel: string;
+  maxConcurrency: number;
+  model: string;
+  commandAllow?: string[];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new CadreError(`bad configuration: ${name}: ${issue.message}`, 78);
+  }
+  const e = parsed.data;
+  const embedded = !e.TEMPORAL_ADDRESS;
+  const address = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.CADRE_DEV_PORT}`;
+  const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_API_KEY);
+  return {
+    stateDir: resolve(e.CADRE_STATE_DIR ?? join(homedir(), '.cadre')),
+    taskQueue: e.CADRE_TASK_QUEUE,
+    embedded,
+    address,
+    namespace: e.TEMPORAL_NAMESPACE,
+    devPort: e.CADRE_DEV_PORT,
+    uiPort: e.CADRE_UI_PORT,
+    uiUrl: e.CADRE_UI_URL ?? (embedded ? `http://localhost:${e.CADRE_UI_PORT}` : 'https://cloud.temporal.io'),
+    temporalBin: e.CADRE_TEMPORAL_BIN,
+    tls: useTls ? { certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY } : undefined,
+    temporalApiKey: e.TEMPORAL_API_KEY,
+    anthropicApiKey: e.ANTHROPIC_API_KEY,
+    anthropicBaseURL: e.CADRE_ANTHROPIC_BASE_URL,
+    logLevel: e.CADRE_LOG_LEVEL,
+    maxConcurrency: e.CADRE_MAX_CONCURRENCY,
+    model: e.CADRE_MODEL,
+    commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
+  };
+}
+
+/** The Web UI page of one workflow. */
+export function workflowUrl(config: Config, workflowId: string): string {
+  return `${config.uiUrl}/namespaces/${encodeURIComponent(config.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}

@@ -1,0 +1,125 @@
+/**
+ * Every signal, query and update of cadre's workflows, in one file. Wire names are stable strings: they live in
+ * history, so renaming one breaks replay of running workflows. Signals may be delivered twice; each carries an id
+ * and handlers ignore repeats.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AgentStatus, Amount } from './agent';
+import type { Usage } from './model';
+
+// ---- agent ----------------------------------------------------------------------------------------------------
+
+export interface LedgerView {
+  allocated: Amount;
+  granted: Amount;
+  used: Amount;
+  reserved: Amount;
+  givenToChildren: Amount;
+  reclaimed: Amount;
+  available: Amount;
+  alerts: number[];
+}
+
+export interface ChildView {
+  name: string;
+  agentId: string;
+  status: AgentStatus;
+  allocated: Amount;
+  usage?: Usage;
+  costUsd?: number;
+}
+
+export interface AgentSnapshot {
+  agentId: string;
+  parentId?: string;
+  runId?: string;
+  taskId?: string;
+  depth: number;
+  status: AgentStatus;
+  backend: string;
+  turn: number;
+  /** What the agent does right now, in a few words ("model turn 12", "write src/x.ts", "waiting for 3 agents"). */
+  doing: string;
+  branch?: string;
+  workspace?: string;
+  usage: Usage;
+  costUsd: number;
+  ledger: LedgerView;
+  children: ChildView[];
+  lastText?: string;
+}
+
+export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');
+
+export interface BudgetGrant {
+  grantId: string;
+  tokens?: number;
+  usd?: number;
+  from: string;
+}
+export const budgetGrantSignal = defineSignal<[BudgetGrant]>('cadre.agent.budgetGrant');
+
+export interface BudgetRefusal {
+  requestId: string;
+  reason: string;
+}
+export const budgetRefusalSignal = defineSignal<[BudgetRefusal]>('cadre.agent.budgetRefusal');
+
+export interface BudgetRequest {
+  requestId: string;
+  from: string;
+  tokens?: number;
+  usd?: number;
+}
+export const budgetRequestSignal = defineSignal<[BudgetRequest]>('cadre.agent.budgetRequest');
+
+export interface ChildEnded {
+  childId: string;
+  status: AgentStatus;
+  usage: Usage;
+  costUsd: number;
+  returned: Amount;
+}
+export const childEndedSignal = defineSignal<[ChildEnded]>('cadre.agent.childEnded');
+
+// ---- runPlan --------------------------------------------------------------------------------------------------
+
+export type TaskStatus = 'pending' | 'ready' | 'running' | 'completed' | 'failed' | 'blocked' | 'cancelled' | 'skipped';
+
+export interface TaskRow {
+  id: string;
+  title: string;
+  phase?: string;
+  priority: number;
+  status: TaskStatus;
+  agentId?: string;
+  attempts: number;
+  startedAt?: number;
+  endedAt?: number;
+  blockedBy?: string[];
+  error?: string;
+  summary?: string;
+  commit?: string;
+  costUsd?: number;
+  tokens?: number;
+}
+
+export interface RunProgress {
+  runId: string;
+  name: string;
+  status: 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  maxConcurrency: number;
+  integrationBranch?: string;
+  tasks: TaskRow[];
+  counts: Record<TaskStatus, number>;
+  costUsd: number;
+  tokens: number;
+  budget?: Amount;
+}
+
+export const runProgressQuery = defineQuery<RunProgress>('cadre.run.progress');
+export const pauseRunUpdate = defineUpdate<void>('cadre.run.pause');
+export const resumeRunUpdate = defineUpdate<void>('cadre.run.resume');
+export const retryTaskUpdate = defineUpdate<string, [string]>('cadre.run.retryTask');
+export const cancelTaskUpdate = defineUpdate<string, [string]>('cadre.run.cancelTask');
+export const setConcurrencyUpdate = defineUpdate<number, [number]>('cadre.run.setConcurrency');

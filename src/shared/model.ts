@@ -1,0 +1,71 @@
+/**
+ * The contract of one model turn: what the agent workflow sends to the `modelTurn` activity and what comes back.
+ * Both sides of it live in history, so they carry ids, counts and short summaries, never file contents or the
+ * transcript (which lives in the transcript store, keyed by agent id and turn).
+ */
+import type { ToolCall, ToolName, ToolResult } from './tools';
+
+export type ModelBackend = 'anthropic' | 'scripted';
+export type Backend = ModelBackend | 'command';
+
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheWriteTokens: number;
+  cacheReadTokens: number;
+}
+
+export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
+
+export function totalTokens(u: Usage): number {
+  return u.inputTokens + u.outputTokens + u.cacheWriteTokens + u.cacheReadTokens;
+}
+
+export interface ModelTurnInput {
+  /** Workflow id of the agent; with `turn` it is the idempotency key of the model call. */
+  agentId: string;
+  /** 1-based turn number. */
+  turn: number;
+  backend: ModelBackend;
+  model: string;
+  maxTokens: number;
+  /** Absolute path of the agent's worktree: file tools are confined to it. */
+  workspace: string;
+  /** The task given to the agent; used on turn 1 only (the transcript keeps it afterwards). */
+  goal: string;
+  /** Extra system prompt text (the role, constraints); kept stable across turns so the prompt prefix caches. */
+  system?: string;
+  /** Which tools this agent may use. */
+  tools: ToolName[];
+  /** Results of the orchestration tool calls of the previous turn, handled by the workflow. */
+  toolResults?: ToolResult[];
+  /** Messages delivered to the agent's mailbox since its last turn, already rendered as short text. */
+  inbox?: string[];
+  /** For the scripted backend: path of the script file. */
+  scriptPath?: string;
+}
+
+/** One file-tool call that the activity ran, summarised for history ("write src/x.ts"). */
+export interface ToolRun {
+  name: string;
+  summary: string;
+  isError: boolean;
+}
+
+export interface ModelTurnOutput {
+  /** The provider's stop reason ('end_turn', 'tool_use', 'max_tokens', ...). */
+  stopReason: string;
+  /** The model's text for this turn, truncated to a few hundred characters. */
+  text: string;
+  /** Orchestration tool calls for the workflow to handle, inputs already validated. Invalid ones are answered by
+   * the activity itself with a tool error and do not appear here. */
+  orchestrationCalls: ToolCall[];
+  /** File tools the activity ran in the worktree during this turn. */
+  toolRuns: ToolRun[];
+  usage: Usage;
+  model: string;
+  /** True when the reply was taken from the transcript store (a retried activity) instead of the model. */
+  replayed: boolean;
+  /** Estimated input tokens of the next request, for the workflow's worst-case budget reservation. */
+  nextInputEstimate: number;
+}

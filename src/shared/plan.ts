@@ -1,0 +1,118 @@
+/**
+ * The one normalized plan model. Every importer (native YAML/JSON, GSD, spec-kit, tasks/ directory) produces a
+ * `Plan`, and the `runPlan` workflow takes it as input, so it lives in workflow history: plain JSON only, and small
+ * (a task's prompt is its source text; nothing else large belongs here).
+ *
+ * Task ids are used inside Temporal workflow ids and git branch names, so they must match `TASK_ID_PATTERN` and
+ * avoid the few shapes git refuses (`..`, a trailing `.` or `.lock`). The native format requires such ids; the
+ * importers derive them (see docs/plans.md).
+ */
+import { z } from 'zod';
+
+export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const TASK_ID_MAX_LENGTH = 100;
+
+/** Why `id` is not a usable task id, or undefined when it is. */
+export function taskIdProblem(id: string): string | undefined {
+  if (id.length === 0) return 'is empty';
+  if (id.length > TASK_ID_MAX_LENGTH) return `is longer than ${TASK_ID_MAX_LENGTH} characters`;
+  if (!TASK_ID_PATTERN.test(id)) return 'must start with a letter or digit and contain only letters, digits, ".", "_" and "-"';
+  if (id.includes('..')) return 'must not contain ".."';
+  if (id.endsWith('.') || id.endsWith('.lock')) return 'must not end with "." or ".lock"';
+  return undefined;
+}
+
+/** Turns any string into a usable task id (for importers whose ids come from file names or paths). */
+export function toTaskId(raw: string): string {
+  let id = raw
+    .replace(/[\\/]+/g, '.')
+    .replace(/[^A-Za-z0-9._-]+/g, '-')
+    .replace(/-{2,}/g, '-')
+    .replace(/\.{2,}/g, '.')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .replace(/-?(\.lock)+$/, '-lock')
+    .replace(/[.]+$/, '');
+  if (id.length > TASK_ID_MAX_LENGTH) id = id.slice(0, TASK_ID_MAX_LENGTH).replace(/[.]+$/, '');
+  return id.length > 0 ? id : 'task';
+}
+
+export const TaskIdSchema = z.string().superRefine((id, ctx) => {
+  const problem = taskIdProblem(id);
+  if (problem) ctx.addIssue({ code: 'custom', message: `task id "${id}" ${problem}` });
+});
+
+export const BackendSchema = z.enum(['anthropic', 'scripted', 'command']);
+export type PlanBackend = z.infer<typeof BackendSchema>;
+
+export const BudgetSchema = z.strictObject({
+  tokens: z.number().int().positive().optional(),
+  usd: z.number().positive().optional(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
+
+const argv = z.array(z.string()).min(1);
+
+export const TaskSchema = z.strictObject({
+  id: TaskIdSchema,
+  title: z.string().min(1),
+  prompt: z.string(),
+  dependsOn: z.array(z.string()).default([]),
+  /** 1..10; 10 is the most urgent. */
+  priority: z.number().int().min(1).max(10).default(5),
+  phase: z.string().min(1).optional(),
+  /** Repository-relative paths the task declares it touches (the scheduler never runs two overlapping at once). */
+  files: z.array(z.string()).default([]),
+  /** Repository-relative paths that must exist after the task, checked before it counts as completed. */
+  outputs: z.array(z.string()).default([]),
+  /** argv run in the task's workspace after the agent ends; non-zero exit fails the task. */
+  verify: argv.optional(),
+  backend: BackendSchema.optional(),
+  model: z.string().min(1).optional(),
+  /** Absolute path of the script (scripted backend). */
+  script: z.string().min(1).optional(),
+  /** argv (command backend). */
+  command: argv.optional(),
+  budget: BudgetSchema.optional(),
+  timeoutSeconds: z.number().positive().optional(),
+  maxTurns: z.number().int().positive().optional(),
+  /** Already complete in the source: the scheduler skips it and treats it as completed. */
+  done: z.boolean().default(false),
+  /** GSD checkpoint task type(s), e.g. "checkpoint:human-verify"; surfaced to the user. */
+  checkpoint: z.string().optional(),
+  /** Where the task came from, relative to the plan's root directory, for messages. */
+  source: z.strictObject({ file: z.string(), line: z.number().int().positive().optional() }).optional(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+export const PlanFormatSchema = z.enum(['native', 'gsd', 'speckit', 'tasks-dir']);
+export type PlanFormat = z.infer<typeof PlanFormatSchema>;
+
+export const PlanDefaultsSchema = z.strictObject({
+  backend: BackendSchema.optional(),
+  model: z.string().min(1).optional(),
+  budget: BudgetSchema.optional(),
+  timeoutSeconds: z.number().positive().optional(),
+  maxTurns: z.number().int().positive().optional(),
+});
+export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
+
+export const PlanSchema = z.strictObject({
+  name: z.string().min(1),
+  /** `path` is absolute: the file or directory the plan was imported from. */
+  source: z.strictObject({ format: PlanFormatSchema, path: z.string() }),
+  maxConcurrency: z.number().int().positive().default(5),
+  /** Per-phase ceilings on running tasks, by phase name. */
+  phaseLimits: z.record(z.string(), z.number().int().positive()).default({}),
+  /** Phases in source order. */
+  phaseOrder: z.array(z.string()).default([]),
+  failFast: z.boolean().default(false),
+  /** Applied by the scheduler to tasks that do not set the field themselves. */
+  defaults: PlanDefaultsSchema.default({}),
+  /** Ceiling for the whole run. */
+  budget: BudgetSchema.optional(),
+  tasks: z.array(TaskSchema),
+});
+export type Plan = z.infer<typeof PlanSchema>;
+/** What an importer hands to `PlanSchema` (defaults not yet applied). */
+export type PlanInput = z.input<typeof PlanSchema>;
+export type TaskInput = z.input<typeof TaskSchema>;

@@ -1,0 +1,504 @@
+/**
+ * The `agent` workflow: one model-driven loop (or one command) in a git worktree of its own.
+ *
+ * Loop: reserve budget for the turn's worst case → one model turn (the activity also runs the file tools the model
+ * asked for, in the worktree) → settle usage → handle orchestration tools here, deterministically. Whatever way it
+ * ends (finished, out of turns, out of budget, failed, cancelled, timed out) the ending runs in a non-cancellable
+ * scope: finished children are merged, the work is committed, outputs verified, the worktree removed (the branch is
+ * kept), unused budget handed back to the parent.
+ */
+import * as wf from '@temporalio/workflow';
+import type { AgentInput, AgentResult, AgentStatus, Amount } from '../shared/agent';
+import {
+  agentStatusQuery,
+  budgetGrantSignal,
+  budgetRefusalSignal,
+  budgetRequestSignal,
+  childEndedSignal,
+  type AgentSnapshot,
+  type ChildEnded,
+} from '../shared/messages';
+import { totalTokens, zeroUsage, type ModelTurnOutput, type Usage } from '../shared/model';
+import { costUsd, hasPrice, worstCaseUsd } from '../shared/pricing';
+import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask, CadreBudgetUsed } from '../shared/searchAttributes';
+import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult } from '../shared/tools';
+import * as ledger from './ledger';
+import { commandOp, gitOp, modelTurn, verifyOp } from './presets';
+
+const MODEL_TOOLS: ToolName[] = [
+  'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
+  'spawn_agent', 'wait_for_agents', 'request_budget', 'finish',
+];
+
+interface ChildRecord {
+  name: string;
+  agentId: string;
+  status: AgentStatus;
+  allocated: Amount;
+  branch?: string;
+  usage?: Usage;
+  costUsd?: number;
+  merged: boolean;
+  conflicts?: string[];
+  summary?: string;
+}
+
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  inputTokens: a.inputTokens + b.inputTokens,
+  outputTokens: a.outputTokens + b.outputTokens,
+  cacheWriteTokens: a.cacheWriteTokens + b.cacheWriteTokens,
+  cacheReadTokens: a.cacheReadTokens + b.cacheReadTokens,
+});
+
+const errorMessage = (err: unknown): string => {
+  if (err instanceof wf.ActivityFailure || err instanceof wf.ChildWorkflowFailure) return errorMessage(err.cause);
+  return err instanceof Error ? err.message : String(err);
+};
+
+function dirnameOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export async function agent(input: AgentInput): Promise<AgentResult> {
+  const agentId = wf.workflowInfo().workflowId;
+  // Scripted turns are priced at the nominal `scripted` rate, whatever model name the plan carries.
+  const priceModel = input.backend === 'scripted' ? 'scripted' : input.model;
+  const branchOf = (id: string) => `cadre/${id}`;
+  const book = ledger.newLedger(input.budget);
+  let status: AgentStatus = 'starting';
+  let doing = 'creating workspace';
+  let turn = 0;
+  let ownUsage = zeroUsage();
+  let ownCost = 0;
+  let summary = '';
+  let lastText = '';
+  let error: string | undefined;
+  let nextInputEstimate = Math.ceil(input.goal.length / 3) + 2000;
+  let workspace: { path: string; branch: string; baseCommit: string } | undefined;
+  const children: ChildRecord[] = [];
+  const childPromises = new Map<string, Promise<void>>();
+  const grantsSeen = new Set<string>();
+  const refusals = new Map<string, string>();
+  const handledRequests = new Set<string>();
+  let requestSeq = 0;
+
+  const subtreeUsage = () => children.reduce((u, c) => (c.usage ? addUsage(u, c.usage) : u), ownUsage);
+  const subtreeCost = () => children.reduce((s, c) => s + (c.costUsd ?? 0), ownCost);
+
+  wf.setHandler(agentStatusQuery, (): AgentSnapshot => ({
+    agentId,
+    parentId: input.parentId,
+    runId: input.runId,
+    taskId: input.taskId,
+    depth: input.depth,
+    status,
+    backend: input.backend,
+    turn,
+    doing,
+    branch: workspace?.branch ?? branchOf(agentId),
+    workspace: workspace?.path,
+    usage: subtreeUsage(),
+    costUsd: subtreeCost(),
+    ledger: ledger.view(book),
+    children: children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, allocated: c.allocated, usage: c.usage, costUsd: c.costUsd })),
+    lastText,
+  }));
+
+  wf.setHandler(budgetGrantSignal, (grant) => {
+    if (ledger.applyGrant(book, grant.grantId, grant)) grantsSeen.add(grant.grantId);
+    else grantsSeen.add(grant.grantId);
+  });
+  wf.setHandler(budgetRefusalSignal, (r) => {
+    refusals.set(r.requestId, r.reason);
+  });
+  wf.setHandler(childEndedSignal, (ended) => recordChildEnd(ended));
+  wf.setHandler(budgetRequestSignal, async (req) => {
+    if (handledRequests.has(req.requestId)) return;
+    handledRequests.add(req.requestId);
+    const amount: Amount = { tokens: req.tokens, usd: req.usd };
+    const child = wf.getExternalWorkflowHandle(req.from);
+    let ok = ledger.tryGive(book, amount);
+    if (!ok && input.parentId) ok = (await askParent(amount)) && ledger.tryGive(book, amount);
+    if (ok) {
+      const rec = children.find((c) => c.agentId === req.from);
+      if (rec) rec.allocated = { tokens: add(rec.allocated.tokens, req.tokens), usd: add(rec.allocated.usd, req.usd) };
+      await child.signal(budgetGrantSignal, { grantId: req.requestId, tokens: req.tokens, usd: req.usd, from: agentId });
+    } else {
+      await child.signal(budgetRefusalSignal, { requestId: req.requestId, reason: `${agentId} has no budget left to give` });
+    }
+  });
+
+  function add(a: number | undefined, b: number | undefined): number | undefined {
+    return a === undefined && b === undefined ? undefined : (a ?? 0) + (b ?? 0);
+  }
+
+  function recordChildEnd(ended: ChildEnded): void {
+    const rec = children.find((c) => c.agentId === ended.childId);
+    ledger.reclaim(book, ended.childId, ended.returned);
+    if (rec) {
+      rec.status = ended.status;
+      rec.usage = ended.usage;
+      rec.costUsd = ended.costUsd;
+    }
+  }
+
+  /** Ask the parent for budget by signal and wait for its grant or refusal (correlated by request id). */
+  async function askParent(amount: Amount): Promise<boolean> {
+    if (!input.parentId) return false;
+    const requestId = `${agentId}#budget-${++requestSeq}`;
+    await wf.getExternalWorkflowHandle(input.parentId).signal(budgetRequestSignal, { requestId, from: agentId, ...amount });
+    const answered = await wf.condition(() => grantsSeen.has(requestId) || refusals.has(requestId), '10 minutes');
+    return answered && grantsSeen.has(requestId);
+  }
+
+  function setStatus(next: AgentStatus): void {
+    if (status === next) return;
+    status = next;
+    wf.upsertSearchAttributes([
+      { key: CadreStatus, value: next },
+      { key: CadreBudgetUsed, value: subtreeCost() },
+    ]);
+  }
+
+  wf.upsertSearchAttributes([
+    { key: CadreRole, value: input.parentId ? 'subagent' : input.taskId ? 'task' : 'agent' },
+    { key: CadreDepth, value: input.depth },
+    { key: CadreStatus, value: 'starting' },
+    ...(input.runId ? [{ key: CadreRun, value: input.runId }] : []),
+    ...(input.taskId ? [{ key: CadreTask, value: input.taskId }] : []),
+  ]);
+
+  async function commitWork(message: string): Promise<string | undefined> {
+    if (!workspace) return undefined;
+    const r = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: workspace.path, message }]);
+    return r.commit;
+  }
+
+  // ---- orchestration tools ------------------------------------------------------------------------------------
+
+  async function spawnChild(call: ToolCall): Promise<string> {
+    const args = orchestrationToolSchemas.spawn_agent.parse(call.input);
+    if (input.depth + 1 > input.limits.maxDepth) {
+      throw new ToolError(`depth limit reached: agents may nest at most ${input.limits.maxDepth} levels (you are at depth ${input.depth})`);
+    }
+    if (children.length >= input.limits.maxChildren) {
+      throw new ToolError(`fan-out limit reached: at most ${input.limits.maxChildren} sub-agents per agent`);
+    }
+    if (children.some((c) => c.name === args.name)) throw new ToolError(`a sub-agent named "${args.name}" already exists`);
+    const av = ledger.available(book);
+    // Default slice: a quarter of what is available, in each limited dimension.
+    const slice: Amount = {
+      tokens: args.budget_tokens ?? (av.tokens !== undefined ? Math.floor(av.tokens / 4) : undefined),
+      usd: args.budget_usd ?? (av.usd !== undefined ? av.usd / 4 : undefined),
+    };
+    if (!ledger.tryGive(book, slice)) {
+      throw new ToolError(`not enough budget for that slice (asked ${fmtAmount(slice)}, available ${fmtAmount(av)})`);
+    }
+    // The child branches from our current work: commit it first so the child sees it.
+    const base = (await commitWork(`cadre: ${agentId}: before spawning ${args.name}`)) ?? input.baseRef;
+    const backend = args.backend ?? input.backend;
+    const script = args.script && input.script && !args.script.startsWith('/') ? `${dirnameOf(input.script)}/${args.script}` : args.script;
+    const childId = `${agentId}/${args.name}`;
+    const childInput: AgentInput = {
+      ...input,
+      baseRef: base,
+      goal: args.goal,
+      backend,
+      script: backend === 'scripted' ? script : undefined,
+      command: backend === 'command' ? args.command : undefined,
+      budget: slice,
+      depth: input.depth + 1,
+      parentId: agentId,
+      files: args.files,
+      outputs: undefined,
+      verify: undefined,
+    };
+    const rec: ChildRecord = { name: args.name, agentId: childId, status: 'starting', allocated: slice, branch: branchOf(childId), merged: false };
+    children.push(rec);
+    const handle = await wf.startChild(agent, {
+      workflowId: childId,
+      args: [childInput],
+      parentClosePolicy: 'REQUEST_CANCEL',
+      cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+      staticSummary: `sub-agent ${args.name}`,
+    });
+    rec.status = 'running';
+    childPromises.set(
+      args.name,
+      handle.result().then(
+        (result) => {
+          recordChildEnd({ childId, status: result.status, usage: result.usage, costUsd: result.costUsd, returned: result.returned });
+          rec.branch = result.branch;
+          rec.summary = result.summary;
+        },
+        (err: unknown) => {
+          // The child's own ending signals its usage and returned budget; if it could not (terminated), its slice
+          // stays spent, which keeps the invariant (never more than allocated) on the safe side.
+          rec.status = wf.isCancellation(err) ? 'cancelled' : 'failed';
+          rec.summary = errorMessage(err);
+        },
+      ),
+    );
+    return `spawned ${args.name} (${childId}) with budget ${fmtAmount(slice)}`;
+  }
+
+  async function waitForChildren(names?: string[]): Promise<string> {
+    const targets = names?.length ? children.filter((c) => names.includes(c.name)) : children;
+    const unknown = (names ?? []).filter((n) => !children.some((c) => c.name === n));
+    if (unknown.length) throw new ToolError(`no sub-agent named ${unknown.join(', ')}`);
+    doing = `waiting for ${targets.length} agent${targets.length === 1 ? '' : 's'}`;
+    setStatus('waiting');
+    await Promise.all(targets.map((c) => childPromises.get(c.name)));
+    setStatus('running');
+    await mergeChildren(targets);
+    return targets
+      .map((c) => `${c.name}: ${c.status}${c.merged ? ', merged' : ''}${c.conflicts?.length ? `, merge conflict in ${c.conflicts.join(', ')}` : ''}${c.summary ? ` — ${c.summary}` : ''}`)
+      .join('\n');
+  }
+
+  /** Merge finished children into our branch one at a time, in the order they were spawned. */
+  async function mergeChildren(targets: ChildRecord[]): Promise<void> {
+    if (!workspace) return;
+    for (const c of targets) {
+      if (c.merged || c.conflicts || !['completed', 'budget_exhausted', 'max_turns'].includes(c.status)) continue;
+      await commitWork(`cadre: ${agentId}: work before merging ${c.name}`);
+      doing = `merge ${c.name}`;
+      const r = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
+        { repo: input.repo, worktree: workspace.path, branch: c.branch ?? branchOf(c.agentId), message: `cadre: merge ${c.agentId}` },
+      ]);
+      if (r.ok) c.merged = true;
+      else c.conflicts = r.conflicts;
+    }
+  }
+
+  async function handleCall(call: ToolCall): Promise<ToolResult> {
+    try {
+      let content: string;
+      switch (call.name) {
+        case 'spawn_agent':
+          content = await spawnChild(call);
+          break;
+        case 'wait_for_agents':
+          content = await waitForChildren(orchestrationToolSchemas.wait_for_agents.parse(call.input).names);
+          break;
+        case 'request_budget': {
+          const a = orchestrationToolSchemas.request_budget.parse(call.input);
+          const ok = await askParent({ tokens: a.tokens, usd: a.usd });
+          content = ok ? `granted ${fmtAmount({ tokens: a.tokens, usd: a.usd })}` : 'refused: no budget available above you';
+          break;
+        }
+        case 'finish':
+          summary = orchestrationToolSchemas.finish.parse(call.input).summary;
+          content = 'finished';
+          break;
+        default:
+          throw new ToolError(`tool ${call.name} is not available to this agent`);
+      }
+      return { toolUseId: call.id, content };
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      if (err instanceof ToolError) return { toolUseId: call.id, content: err.message, isError: true };
+      if (err instanceof Error && err.name === 'ZodError') return { toolUseId: call.id, content: `invalid input: ${err.message}`, isError: true };
+      throw err;
+    }
+  }
+
+  // ---- the loop -------------------------------------------------------------------------------------------------
+
+  async function modelLoop(): Promise<void> {
+    if (!hasPrice(priceModel)) throw new Error(`no price known for model "${priceModel}": add it to the price table (docs/backends.md)`);
+    let toolResults: ToolResult[] = [];
+    const modelBackend = input.backend === 'anthropic' ? 'anthropic' : 'scripted';
+    for (;;) {
+      if (turn >= input.maxTurns) {
+        setStatus('max_turns');
+        summary ||= `stopped after ${turn} turns (the turn limit)`;
+        return;
+      }
+      const reservation: Amount = {
+        tokens: nextInputEstimate + input.maxTokens,
+        usd: worstCaseUsd(nextInputEstimate, input.maxTokens, priceModel),
+      };
+      if (!ledger.tryReserve(book, reservation)) {
+        doing = 'asking for budget';
+        const av = ledger.available(book);
+        const need: Amount = {
+          tokens: av.tokens !== undefined ? Math.max(0, (reservation.tokens ?? 0) - av.tokens) : undefined,
+          usd: av.usd !== undefined ? Math.max(0, (reservation.usd ?? 0) - av.usd) : undefined,
+        };
+        if (!(await askParent(need)) || !ledger.tryReserve(book, reservation)) {
+          setStatus('budget_exhausted');
+          summary ||= `stopped: budget exhausted after ${turn} turns`;
+          return;
+        }
+      }
+      turn++;
+      doing = `model turn ${turn}`;
+      let out: ModelTurnOutput;
+      try {
+        out = await modelTurn.modelTurn.executeWithOptions({ summary: `model turn ${turn}` }, [
+          {
+            agentId,
+            turn,
+            backend: modelBackend,
+            model: input.model,
+            maxTokens: input.maxTokens,
+            workspace: workspace!.path,
+            goal: input.goal,
+            system: input.system,
+            tools: MODEL_TOOLS,
+            toolResults,
+            scriptPath: input.script,
+          },
+        ]);
+      } catch (err) {
+        ledger.release(book, reservation);
+        throw err;
+      }
+      ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel) });
+      ownUsage = addUsage(ownUsage, out.usage);
+      ownCost += costUsd(out.usage, priceModel);
+      nextInputEstimate = out.nextInputEstimate;
+      if (out.text) lastText = out.text;
+      if (out.toolRuns.length) doing = out.toolRuns[out.toolRuns.length - 1]!.summary;
+      toolResults = [];
+      let finished = false;
+      for (const call of out.orchestrationCalls) {
+        toolResults.push(await handleCall(call));
+        if (call.name === 'finish') finished = true;
+      }
+      if (finished) break;
+      if (out.stopReason !== 'tool_use') {
+        summary ||= out.text || 'done';
+        break;
+      }
+    }
+    setStatus('completed');
+  }
+
+  async function commandBackend(): Promise<void> {
+    const timeout = input.timeoutSeconds ?? 3600;
+    doing = `run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120);
+    if (!input.command?.length) throw new Error('the command backend needs a command');
+    const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: doing }, [
+      { agentId, workspace: workspace!.path, argv: input.command, timeoutMs: timeout * 1000 },
+    ]);
+    summary = r.exitCode === 0 ? `command exited 0` : `command exited ${r.exitCode}: ${r.tail.slice(-300)}`;
+    if (r.exitCode === 0) setStatus('completed');
+    else {
+      setStatus('failed');
+      error = summary;
+    }
+  }
+
+  // ---- run, then end cleanly whatever happened ------------------------------------------------------------------
+
+  let timedOut = false;
+  const work = new wf.CancellationScope();
+  const timer = new wf.CancellationScope();
+  if (input.timeoutSeconds && input.backend !== 'command') {
+    void timer.run(() =>
+      wf.sleep(input.timeoutSeconds! * 1000).then(() => {
+        timedOut = true;
+        work.cancel();
+      }),
+    ).catch(() => undefined);
+  }
+  try {
+    await work.run(async () => {
+      workspace = await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
+        { repo: input.repo, agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
+      ]);
+      setStatus('running');
+      if (input.backend === 'command') await commandBackend();
+      else await modelLoop();
+    });
+  } catch (err) {
+    if (wf.isCancellation(err)) {
+      setStatus(timedOut ? 'timed_out' : 'cancelled');
+      error = timedOut ? `timed out after ${input.timeoutSeconds} s` : 'cancelled';
+    } else {
+      setStatus('failed');
+      error = errorMessage(err);
+    }
+  } finally {
+    timer.cancel();
+  }
+
+  return wf.CancellationScope.nonCancellable(async () => {
+    doing = 'finishing';
+    // Children of a cancelled or failed agent were asked to cancel with it; wait for their endings.
+    await Promise.all([...childPromises.values()]);
+    let commit: string | undefined;
+    let filesChanged: string[] = [];
+    if (workspace) {
+      await mergeChildren(children).catch((err: unknown) => {
+        error ??= `merging children: ${errorMessage(err)}`;
+      });
+      const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
+        { path: workspace.path, message: `cadre: ${agentId}: ${(summary || status).slice(0, 200)}` },
+      ]);
+      commit = c.commit;
+      if (status === 'completed') await verify();
+      const diff = await gitOp.diffStat.executeWithOptions({ summary: 'diff stat' }, [
+        { repo: input.repo, branch: workspace.branch, base: workspace.baseCommit },
+      ]);
+      filesChanged = diff.files;
+      await gitOp.removeWorkspace.executeWithOptions({ summary: 'remove workspace' }, [{ repo: input.repo, path: workspace.path }]);
+    }
+    const returned = ledger.unused(book);
+    const result: AgentResult = {
+      agentId,
+      status,
+      summary: summary.slice(0, 2000),
+      branch: workspace?.branch ?? branchOf(agentId),
+      baseCommit: workspace?.baseCommit,
+      commit,
+      filesChanged: filesChanged.slice(0, 200),
+      usage: subtreeUsage(),
+      costUsd: subtreeCost(),
+      turns: turn,
+      error,
+      returned,
+      children: children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
+    };
+    if (input.parentId) {
+      await wf
+        .getExternalWorkflowHandle(input.parentId)
+        .signal(childEndedSignal, { childId: agentId, status, usage: result.usage, costUsd: result.costUsd, returned })
+        .catch(() => undefined);
+    }
+    wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
+    return result;
+
+    async function verify(): Promise<void> {
+      if (input.outputs?.length) {
+        const r = await verifyOp.verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: workspace!.path, outputs: input.outputs }]);
+        if (r.missing.length) {
+          setStatus('failed');
+          error = `missing outputs: ${r.missing.join(', ')}`;
+          return;
+        }
+      }
+      if (input.verify?.length) {
+        const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
+          { path: workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000 },
+        ]);
+        if (r.exitCode !== 0) {
+          setStatus('failed');
+          error = `verify failed (exit ${r.exitCode}): ${r.tail.slice(-300)}`;
+        }
+      }
+    }
+  });
+}
+
+class ToolError extends Error {}
+
+function fmtAmount(a: Amount): string {
+  const parts: string[] = [];
+  if (a.tokens !== undefined) parts.push(`${a.tokens} tokens`);
+  if (a.usd !== undefined) parts.push(`$${a.usd.toFixed(4)}`);
+  return parts.length ? parts.join(' / ') : 'unlimited';
+}

@@ -1,0 +1,3 @@
+/** The workflows a cadre worker registers. */
+export { agent } from './agent';
+export { runPlan } from './runPlan';

@@ -1,0 +1,57 @@
+/**
+ * Named activity presets: every proxy has explicit timeouts and a retry policy. Failure types listed as
+ * non-retryable end the call at once; everything else is retried with backoff, and a model error that carries
+ * `nextRetryDelay` (a 429's retry-after) is retried after exactly that delay.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ErrorType } from '../shared/errors';
+
+const never = [ErrorType.PathOutsideWorkspace, ErrorType.InvalidToolInput, ErrorType.WorkspaceError];
+
+/** Git operations on the shared repository: short, serialised per repository, retried on lock contention. */
+export const gitOp = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: never },
+});
+
+/**
+ * One model turn, including the file tools it asked for. Heartbeats while streaming, so a dead worker is noticed
+ * within the heartbeat timeout; a retry reuses the stored reply (idempotent on agent id and turn).
+ */
+export const modelTurn = proxyActivities<Activities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2 minutes',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [ErrorType.ModelBadRequest, ErrorType.ModelAuth, ErrorType.ModelSpendLimit, ErrorType.ScriptExhausted, ErrorType.TranscriptMissing, ...never],
+  },
+});
+
+/** Verification after a task: output checks and the plan's verify command. */
+export const verifyOp = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '20s',
+  retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: never },
+});
+
+/** Small bookkeeping: status files, notes. */
+export const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', maximumAttempts: 5 },
+});
+
+/**
+ * The command backend: a program that may run for a long time. It heartbeats every few seconds so a dead worker
+ * is noticed quickly; on retry the command runs again (at most once more per lost worker).
+ */
+export function commandOp(timeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${timeoutSeconds + 30}s`,
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
+  });
+}

@@ -1,0 +1,163 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PlanError } from '../../src/client/plans/errors';
+import { loadPlan } from '../../src/client/plans/load';
+
+const fixtures = path.resolve(__dirname, '../fixtures/plans');
+const tmp = mkdtempSync(path.join(tmpdir(), 'cadre-native-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let n = 0;
+function planFile(text: string, ext = 'yaml'): string {
+  const file = path.join(tmp, `plan${++n}.${ext}`);
+  writeFileSync(file, text);
+  return file;
+}
+
+async function issuesOf(file: string): Promise<string[]> {
+  const err = await loadPlan(file).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(PlanError);
+  expect((err as PlanError).exitCode).toBe(2);
+  return (err as PlanError).message.split('\n');
+}
+
+describe('native plans', () => {
+  it('imports every field of the fixture', async () => {
+    const plan = await loadPlan(path.join(fixtures, 'native/plan.yaml'));
+    expect(plan.name).toBe('diamond');
+    expect(plan.source).toEqual({ format: 'native', path: path.join(fixtures, 'native/plan.yaml') });
+    expect(plan.maxConcurrency).toBe(3);
+    expect(plan.failFast).toBe(false);
+    expect(plan.phaseLimits).toEqual({ setup: 1, build: 2 });
+    expect(plan.phaseOrder).toEqual(['setup', 'build']);
+    expect(plan.defaults).toEqual({
+      backend: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      timeoutSeconds: 600,
+      maxTurns: 30,
+      budget: { tokens: 200000, usd: 2 },
+    });
+    expect(plan.budget).toEqual({ usd: 10 });
+    expect(plan.tasks.map((t) => t.id)).toEqual(['schema', 'api', 'ui', 'docs']);
+
+    const [schema, api, ui, docs] = plan.tasks;
+    expect(schema).toMatchObject({
+      title: 'Define the schema',
+      priority: 9,
+      phase: 'setup',
+      files: ['src/schema.ts'],
+      outputs: ['src/schema.ts'],
+      verify: ['sh', '-c', 'npx tsc --noEmit'],
+      dependsOn: [],
+      done: false,
+      source: { file: 'plan.yaml', line: 16 },
+    });
+    expect(api.title).toBe('Implement the API on top of the schema.');
+    expect(api.prompt).toBe('Implement the API on top of the schema.\nKeep handlers small.\n');
+    expect(api.priority).toBe(5);
+    expect(api.outputs).toEqual(['src/api.ts']);
+    expect(api.timeoutSeconds).toBe(90);
+    expect(ui).toMatchObject({ backend: 'scripted', script: path.join(fixtures, 'native/scripts/ui.json'), timeoutSeconds: 300 });
+    expect(docs).toMatchObject({
+      backend: 'command',
+      command: ['sh', '-c', 'echo docs > docs.md'],
+      dependsOn: ['api', 'ui'],
+      timeoutSeconds: 30,
+      priority: 2,
+    });
+    expect(docs.phase).toBeUndefined();
+    // Plain JSON: survives a round trip unchanged.
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+  });
+
+  it('reads JSON with the same rules, and finds plan.yaml in a directory', async () => {
+    const plan = await loadPlan(path.join(fixtures, 'native/json-plan.json'));
+    expect(plan.tasks.map((t) => [t.id, t.dependsOn])).toEqual([
+      ['one', []],
+      ['two', ['one']],
+    ]);
+    expect(plan.maxConcurrency).toBe(5);
+    expect((await loadPlan(path.join(fixtures, 'native'))).name).toBe('diamond');
+  });
+
+  it('names an unknown field with its file and line, and suggests the right one', async () => {
+    const file = planFile(['name: x', 'tasks:', '  - id: a', '    prompt: A', '  - id: b', '    prompt: B', '    depends_on: [a]', ''].join('\n'));
+    expect(await issuesOf(file)).toEqual([`${file}:7: task "b": unknown field "depends_on" (did you mean "dependsOn"?)`]);
+  });
+
+  it('names unknown plan-level fields too', async () => {
+    const file = planFile(['maxConcurency: 3', 'tasks:', '  - id: a', '    prompt: A'].join('\n'));
+    expect(await issuesOf(file)).toEqual([`${file}:1: plan: unknown field "maxConcurency" (did you mean "maxConcurrency"?)`]);
+  });
+
+  it('reports a bad value at its line', async () => {
+    const file = planFile(['tasks:', '  - id: a', '    prompt: A', '    priority: 11', '    timeout: soon'].join('\n'));
+    const issues = await issuesOf(file);
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toMatch(new RegExp(`^${escape(file)}:4: task "a": field "priority": `));
+    expect(issues[1]).toMatch(new RegExp(`^${escape(file)}:5: task "a": field "timeout": expected a positive duration`));
+  });
+
+  it('refuses an unknown dependency, naming the task and the id', async () => {
+    const file = planFile(['tasks:', '  - id: lint-ok', '    prompt: L', '  - id: build', '    prompt: B', '    dependsOn: [lint]'].join('\n'));
+    expect(await issuesOf(file)).toEqual([`${file}:4: task "build" depends on unknown task "lint"`]);
+  });
+
+  it('refuses duplicate ids, giving both places', async () => {
+    const file = planFile(['tasks:', '  - id: x', '    prompt: one', '  - id: y', '    prompt: two', '  - id: x', '    prompt: three'].join('\n'));
+    expect(await issuesOf(file)).toEqual([`duplicate task id "x" (${file}:2 and ${file}:6)`]);
+  });
+
+  it('refuses a cycle with the whole path', async () => {
+    const file = planFile(
+      JSON.stringify({
+        tasks: [
+          { id: 'a', prompt: 'A', dependsOn: ['b'] },
+          { id: 'b', prompt: 'B', dependsOn: ['c'] },
+          { id: 'c', prompt: 'C', dependsOn: ['a'] },
+        ],
+      }),
+      'json',
+    );
+    expect(await issuesOf(file)).toEqual(['cycle: a -> b -> c -> a']);
+  });
+
+  it('refuses ids unusable in workflow ids and branch names', async () => {
+    const file = planFile(['tasks:', '  - id: "fix bug/1"', '    prompt: A'].join('\n'));
+    const issues = await issuesOf(file);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(new RegExp(`^${escape(file)}:2: task id "fix bug/1" must start with a letter or digit`));
+  });
+
+  it('lists every problem at once', async () => {
+    const file = planFile(
+      ['phaseLimits: { setpu: 2 }', 'tasks:', '  - id: a', '    prompt: A', '    phase: setup', '    dependsOn: [a, nope]', '  - id: c', '    backend: command', '    prompt: C'].join('\n'),
+    );
+    expect(await issuesOf(file)).toEqual([
+      `${file}:1: phase "setpu" is listed in phaseLimits but no task has it`,
+      `${file}:7: task "c" uses the command backend but has no "command"`,
+      `${file}:3: task "a" depends on unknown task "nope"`,
+      `${file}:3: task "a" depends on itself`,
+    ]);
+  });
+
+  it('reports YAML syntax errors with a line', async () => {
+    const file = planFile(['tasks:', '  - id: a', '    prompt: [unclosed', ''].join('\n'));
+    const issues = await issuesOf(file);
+    expect(issues[0]).toMatch(new RegExp(`^${escape(file)}:\\d+: invalid YAML/JSON: `));
+  });
+
+  it('refuses a missing script', async () => {
+    const file = planFile(['tasks:', '  - id: a', '    prompt: A', '    script: nowhere.json'].join('\n'));
+    expect((await issuesOf(file))[0]).toBe(`${file}:4: task "a": script "nowhere.json" not found (${path.join(tmp, 'nowhere.json')})`);
+  });
+});
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { abbreviateChain, abbreviateIds, validateCommand } from '../../src/client/commands/validate';
+
+const fixtures = path.resolve(__dirname, '../fixtures/plans');
+const tmp = mkdtempSync(path.join(tmpdir(), 'cadre-validate-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function run(target: string, json = false): Promise<{ code: number; lines: string[] }> {
+  const lines: string[] = [];
+  const code = await validateCommand(target, { json }, (l) => lines.push(l));
+  return { code, lines };
+}
+
+describe('cadre validate', () => {
+  it('prints format, counts, phases, waves and the critical path of a valid plan', async () => {
+    const { code, lines } = await run(path.join(fixtures, 'native/plan.yaml'));
+    expect(code).toBe(0);
+    expect(lines).toContain('tasks: 4 (0 already done)');
+    expect(lines).toContain('  setup       1 task (limit 1)');
+    expect(lines).toContain('  build       2 tasks (limit 2)');
+    expect(lines).toContain('  (no phase)  1 task');
+    expect(lines).toContain('waves: 3');
+    expect(lines).toContain('  2. api, ui');
+    expect(lines).toContain('critical path: 3 tasks: schema -> api -> docs');
+    expect(lines[1]).toMatch(/^format: native \(.*plan\.yaml\)$/);
+  });
+
+  it('counts done tasks and shows checkpoints for GSD', async () => {
+    const { code, lines } = await run(path.join(fixtures, 'gsd'));
+    expect(code).toBe(0);
+    expect(lines).toContain('tasks: 7 (2 already done)');
+    expect(lines).toContain('  5. 15-02, 15-03');
+    expect(lines).toContain('checkpoint: 15-02 (checkpoint:human-verify) needs a person');
+  });
+
+  it('prints one JSON object with --json', async () => {
+    const { code, lines } = await run(path.join(fixtures, 'speckit/tasks.md'), true);
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0]);
+    expect(out).toMatchObject({ valid: true, format: 'speckit', tasks: 112, done: 0, maxConcurrency: 5 });
+    expect(out.phases).toHaveLength(9);
+    expect(out.phases[1]).toEqual({ name: 'Phase 2: Foundational (Blocking Prerequisites)', tasks: 18, done: 0 });
+    expect(out.waves).toHaveLength(107);
+    expect(out.criticalPath.length).toBe(107);
+    expect(out.criticalPath.ids[0]).toBe('T001');
+    expect(out.criticalPath.ids.at(-1)).toBe('T112');
+  });
+
+  it('prints every problem and returns 2 for an invalid plan', async () => {
+    const file = path.join(tmp, 'bad.yaml');
+    writeFileSync(file, ['tasks:', '  - id: a', '    prompt: A', '    dependsOn: [b]', '  - id: b', '    prompt: B', '    dependsOn: [a, zz]'].join('\n'));
+    const { code, lines } = await run(file);
+    expect(code).toBe(2);
+    expect(lines).toEqual([`plan ${file}: invalid (2 problems)`, `${file}:5: task "b" depends on unknown task "zz"`, 'cycle: a -> b -> a']);
+    const json = await run(file, true);
+    expect(json.code).toBe(2);
+    const out = JSON.parse(json.lines[0]);
+    expect(out.valid).toBe(false);
+    expect(out.issues[0]).toEqual({ file, line: 5, message: 'task "b" depends on unknown task "zz"', ids: ['b', 'zz'] });
+  });
+
+  it('returns 2 for a path that is not a plan', async () => {
+    const { code, lines } = await run(path.join(tmp, 'missing.yaml'));
+    expect(code).toBe(2);
+    expect(lines[1]).toBe(`${path.join(tmp, 'missing.yaml')}: no such file or directory`);
+  });
+
+  it('abbreviates long lists', () => {
+    const ids = Array.from({ length: 12 }, (_, i) => `t${i + 1}`);
+    expect(abbreviateIds(ids, 3)).toBe('t1, t2, t3, … (+9)');
+    expect(abbreviateIds(ids.slice(0, 3), 3)).toBe('t1, t2, t3');
+    expect(abbreviateChain(ids, 4)).toBe('t1 -> t2 -> … (8 more) -> t11 -> t12');
+  });
+});

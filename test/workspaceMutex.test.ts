@@ -1,0 +1,109 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoLockPath, withRepoLock } from '../src/activities/repoMutex';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tmp(prefix: string): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cadre-${prefix}-`)));
+  made.push(dir);
+  return dir;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('withRepoLock', () => {
+  it('runs callers for one repository one at a time, in arrival order', async () => {
+    const stateDir = tmp('state');
+    const repo = tmp('repo');
+    let inside = 0;
+    let maxInside = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        withRepoLock(stateDir, repo, async () => {
+          inside++;
+          maxInside = Math.max(maxInside, inside);
+          await sleep(10);
+          order.push(i);
+          inside--;
+        }),
+      ),
+    );
+    expect(maxInside).toBe(1);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('does not serialise different repositories against each other', async () => {
+    const stateDir = tmp('state');
+    const [a, b] = [tmp('repo'), tmp('repo')];
+    let inside = 0;
+    let maxInside = 0;
+    const hold = async () => {
+      inside++;
+      maxInside = Math.max(maxInside, inside);
+      await sleep(100);
+      inside--;
+    };
+    await Promise.all([withRepoLock(stateDir, a, hold), withRepoLock(stateDir, b, hold)]);
+    expect(maxInside).toBe(2);
+  });
+
+  it('releases its turn when the function throws', async () => {
+    const stateDir = tmp('state');
+    const repo = tmp('repo');
+    await expect(withRepoLock(stateDir, repo, async () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(withRepoLock(stateDir, repo, async () => 'next')).resolves.toBe('next');
+  });
+
+  it('waits for another process holding the lock', async () => {
+    const stateDir = tmp('state');
+    const repo = tmp('repo');
+    const target = repoLockPath(stateDir, repo);
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const marker = path.join(stateDir, 'child-released');
+    const script = `
+      const lockfile = require(${JSON.stringify(require.resolve('proper-lockfile'))});
+      const fs = require('node:fs');
+      lockfile.lock(${JSON.stringify(target)}, { realpath: false }).then(async (release) => {
+        process.stdout.write('locked\\n');
+        await new Promise((r) => setTimeout(r, 800));
+        fs.writeFileSync(${JSON.stringify(marker)}, String(Date.now()));
+        await release();
+      });`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    const t0 = Date.now();
+    const sawMarker = await withRepoLock(stateDir, repo, async () => fs.existsSync(marker));
+    expect(sawMarker).toBe(true);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+    await new Promise((r) => child.once('exit', r));
+  });
+
+  it('takes over a lock abandoned by a dead process', async () => {
+    const stateDir = tmp('state');
+    const repo = tmp('repo');
+    const lockDir = `${repoLockPath(stateDir, repo)}.lock`;
+    fs.mkdirSync(lockDir, { recursive: true });
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(lockDir, old, old);
+    const t0 = Date.now();
+    await expect(withRepoLock(stateDir, repo, async () => 'ok', { staleMs: 5_000 })).resolves.toBe('ok');
+    expect(Date.now() - t0).toBeLessThan(3_000);
+  });
+
+  it('gives up with a retryable failure when the lock stays held', async () => {
+    const stateDir = tmp('state');
+    const repo = tmp('repo');
+    const lockDir = `${repoLockPath(stateDir, repo)}.lock`;
+    fs.mkdirSync(lockDir, { recursive: true });
+    const err = await withRepoLock(stateDir, repo, async () => 'never', { waitMs: 300, staleMs: 60_000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ type: 'WorkspaceError', retryable: true });
+  });
+});
