@@ -3,7 +3,7 @@
  * non-retryable end the call at once; everything else is retried with backoff, and a model error that carries
  * `nextRetryDelay` (a 429's retry-after) is retried after exactly that delay.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../shared/errors';
 
@@ -21,6 +21,8 @@ export const gitOp = proxyActivities<Activities>({
  */
 export const modelTurn = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
+  // A cancelled turn finishes its cancellation (aborts the request, stops tools) before the agent cleans up.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   heartbeatTimeout: '30s',
   retry: {
     initialInterval: '2s',
@@ -52,6 +54,8 @@ export function commandOp(timeoutSeconds: number) {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${timeoutSeconds + 30}s`,
     heartbeatTimeout: '10s',
+    // The agent's cleanup waits until the process group is really killed.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
   });
 }

@@ -57,6 +57,8 @@ export interface RecordedRequest {
   /** Parsed JSON body. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
+  /** When the request arrived (ms since epoch). */
+  at?: number;
 }
 
 export interface MessagesStub {
@@ -99,7 +101,7 @@ export async function startMessagesStub(): Promise<MessagesStub> {
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : (v ?? '');
     const body: unknown = text ? JSON.parse(text) : undefined;
-    requests.push({ method: req.method ?? '', path: req.url ?? '', headers, body });
+    requests.push({ method: req.method ?? '', path: req.url ?? '', headers, body, at: Date.now() });
 
     if (req.method !== 'POST' || !(req.url ?? '').startsWith('/v1/messages')) {
       sendError(res, { kind: 'error', status: 404, message: `stub: no route ${req.method} ${req.url}` });

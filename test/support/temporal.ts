@@ -11,7 +11,7 @@ import { inject } from 'vitest';
 import { createCadreWorker, type CadreWorkerOptions } from '../../src/workers/worker';
 import type { ActivityDeps } from '../../src/activities';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 let clientPromise: Promise<Client> | undefined;
 let nativePromise: Promise<NativeConnection> | undefined;
