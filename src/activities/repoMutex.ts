@@ -67,25 +67,9 @@ async function withFileLock<T>(target: string, fn: () => Promise<T>, options: Re
   const waitMs = options.waitMs ?? 120_000;
   await fs.mkdir(path.dirname(target), { recursive: true });
   let compromised: Error | undefined;
-  let release: () => Promise<void>;
-  try {
-    release = await lockfile.lock(target, {
-      realpath: false,
-      stale: staleMs,
-      update: Math.floor(staleMs / 2),
-      // ~waitMs in total: exponential back-off from 25 ms, capped at 500 ms per attempt.
-      retries: { retries: Math.ceil(waitMs / 500) + 8, factor: 1.5, minTimeout: 25, maxTimeout: 500, randomize: true },
-      onCompromised: (err) => {
-        compromised = err;
-      },
-    });
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'ELOCKED') {
-      throw new TypedFailure(ErrorType.WorkspaceError, `repository lock ${target} is held by another process; gave up after ${waitMs} ms`, true);
-    }
-    throw err;
-  }
+  const release = await acquire(target, staleMs, waitMs, (err) => {
+    compromised = err;
+  });
   try {
     const result = await fn();
     if (compromised) {
@@ -98,6 +82,29 @@ async function withFileLock<T>(target: string, fn: () => Promise<T>, options: Re
         // Releasing a lock someone else already took over is harmless; anything else is worth surfacing.
         if ((err as { code?: string }).code !== 'ERELEASED') throw err;
       });
+    }
+  }
+}
+
+/**
+ * Poll for the lock until `waitMs` has passed: exponential back-off from 25 ms up to 500 ms, with jitter so that
+ * waiting processes do not retry in lockstep. proper-lockfile removes a lock whose mtime is older than `staleMs`
+ * (its holder died) and refreshes ours every staleMs/2 while we hold it.
+ */
+async function acquire(target: string, staleMs: number, waitMs: number, onCompromised: (err: Error) => void): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  let delay = 25;
+  for (;;) {
+    try {
+      return await lockfile.lock(target, { realpath: false, stale: staleMs, update: Math.floor(staleMs / 2), retries: 0, onCompromised });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ELOCKED') throw err;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new TypedFailure(ErrorType.WorkspaceError, `repository lock ${target} is held by another process; gave up after ${waitMs} ms`, true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, delay * (0.5 + Math.random()))));
+      delay = Math.min(delay * 1.5, 500);
     }
   }
 }
