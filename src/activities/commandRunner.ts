@@ -326,7 +326,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     signal: outcome.sig,
     timedOut,
     cancelled,
-    output: tail.text(),
+    output: redact(tail.text()),
     durationMs: Date.now() - started,
   };
 }

@@ -81,7 +81,7 @@ export async function executeFileTool(ctx: FileToolContext, name: FileToolName, 
   const target = describeTarget(name, parsed.data);
   try {
     const result = await run(ctx, name, parsed.data);
-    return { ...result, content: result.content, summary: label(result.summary, 120) };
+    return { ...result, content: redact(result.content), summary: label(result.summary, 120) };
   } catch (err) {
     if (ctx.signal?.aborted) throw ctx.signal.reason ?? err;
     const message = modelFacingError(err);

@@ -6,6 +6,7 @@ import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shar
 import { agentStatusQuery } from '../../src/shared/messages';
 import { startMessagesStub } from '../support/messagesStub';
 import { branches, git, makeRepo, showFile } from '../support/repo';
+import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
 
 function agentInput(repo: string, extra: Partial<AgentInput>): AgentInput {
@@ -29,7 +30,9 @@ describe('agent workflow', () => {
     ]);
     const { result, stateDir } = await withWorker({}, async ({ client, taskQueue, stateDir }) => {
       const id = uniqueId('agent');
-      const result = (await client.workflow.execute('agent', { workflowId: id, taskQueue, args: [agentInput(repo, { script })] })) as AgentResult;
+      const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [agentInput(repo, { script })] });
+      const result = (await handle.result()) as AgentResult;
+      await recordHistory(handle, 'agent-scripted-four-turns');
       return { result, stateDir };
     });
     expect(result.status).toBe('completed');

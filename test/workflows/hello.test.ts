@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
+import { recordHistory } from '../support/histories';
 import { uniqueId, withWorker } from '../support/temporal';
 
 describe('runPlan on a real Temporal server', () => {
@@ -17,7 +18,10 @@ describe('runPlan on a real Temporal server', () => {
           commandTask('sign', "echo 'signed' >> HELLO.md", { dependsOn: ['greet'], verify: ['grep', '-q', 'signed', 'HELLO.md'] }),
         ]),
       };
-      return (await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [input] })) as RunPlanResult;
+      const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [input] });
+      const result = (await handle.result()) as RunPlanResult;
+      await recordHistory(handle, 'runPlan-two-tasks');
+      return result;
     });
     expect(result.status).toBe('completed');
     expect(result.counts.completed).toBe(2);

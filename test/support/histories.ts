@@ -1,0 +1,28 @@
+/**
+ * Replay fixtures. Tests that run a representative workflow call `recordHistory`; with CADRE_RECORD_HISTORIES=1
+ * the history is written to test/fixtures/histories/<name>.json (commit it), otherwise nothing happens. The replay
+ * test runs every committed fixture through Worker.runReplayHistories against the current workflow code.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { requireTemporalBin } from '../../src/client/temporalBin';
+import { testAddress } from './temporal';
+
+export const historiesDir = resolve(__dirname, '..', 'fixtures', 'histories');
+
+export async function recordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.CADRE_RECORD_HISTORIES !== '1') return;
+  // The Temporal CLI writes the canonical JSON form that historyFromJSON reads back.
+  const json = execFileSync(requireTemporalBin(), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', testAddress(), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  writeFileSync(join(historiesDir, `${name}.json`), json);
+}
+
+export function loadHistories(): { name: string; workflowId: string; history: ReturnType<typeof historyFromJSON> }[] {
+  return readdirSync(historiesDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.json$/, ''), workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))) }));
+}

@@ -1,0 +1,191 @@
+import { asyncLocalStorage, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function tmp(prefix: string): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cadre-${prefix}-`)));
+  made.push(dir);
+  return dir;
+}
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@localhost', ...args], { cwd, encoding: 'utf8' }).trim();
+}
+
+function makeRepo(): string {
+  const repo = tmp('repo');
+  git(repo, 'init', '-q', '-b', 'main');
+  fs.writeFileSync(path.join(repo, 'README.md'), 'one\ntwo\n');
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'initial');
+  return repo;
+}
+
+async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ApplicationFailure);
+  return err as ApplicationFailure;
+}
+
+/**
+ * Runs `fn` inside an activity Context built from the SDK's own class and storage, the way the worker does, so that
+ * Context.current() works; `abort` cancels it like a cancellation delivered through a heartbeat response.
+ */
+function inActivityContext<T>(fn: () => Promise<T>): { result: Promise<T>; abort: (reason: unknown) => void; beats: () => number } {
+  const controller = new AbortController();
+  let beats = 0;
+  const cancelled = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
+  cancelled.catch(() => undefined);
+  const ctx = new Context(
+    { activityType: 'test' } as never,
+    cancelled,
+    controller.signal,
+    () => {
+      beats++;
+    },
+    undefined,
+    console as never,
+    undefined as never,
+    undefined as never,
+  );
+  return { result: asyncLocalStorage.run(ctx, fn), abort: (reason) => controller.abort(reason), beats: () => beats };
+}
+
+describe('workspace activities', () => {
+  it('run the whole workspace life cycle with small JSON results', async () => {
+    const repo = makeRepo();
+    const stateDir = tmp('state');
+    const acts = createWorkspaceActivities({ stateDir });
+    const integration = await acts.ensureIntegrationWorktree({ repo, runId: 'run-1', baseRef: 'main' });
+    const ws = await acts.createWorkspace({ repo, agentId: 'run-1/t1', baseRef: 'main' });
+    expect(ws).toMatchObject({ branch: 'cadre/run-1.t1', created: true });
+    fs.writeFileSync(path.join(ws.path, 'out.txt'), 'result\n');
+
+    expect(await acts.verifyOutputs({ path: ws.path, outputs: ['out.txt', 'missing.txt'] })).toEqual({ missing: ['missing.txt'] });
+    const commit = await acts.commitWorkspace({ path: ws.path, message: 'work' });
+    expect(commit).toMatchObject({ committed: true, filesChanged: ['out.txt'], filesChangedCount: 1 });
+    const diff = await acts.diffStat({ repo, branch: ws.branch, base: ws.baseCommit });
+    expect(diff).toMatchObject({ files: ['out.txt'], filesCount: 1 });
+    expect(diff.stat).toContain('out.txt');
+    const merged = await acts.mergeBranch({ repo, worktree: integration.path, branch: ws.branch, message: 'merge t1' });
+    expect(merged.ok).toBe(true);
+    expect(await acts.removeWorkspace({ repo, path: ws.path })).toEqual({ removed: true });
+    expect(JSON.stringify([ws, commit, diff, merged]).length).toBeLessThan(2000);
+  });
+
+  it('turn bad input into non-retryable InvalidToolInput failures', async () => {
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const missing = await failureOf(acts.createWorkspace({ repo: '/x' } as never));
+    expect(missing.type).toBe('InvalidToolInput');
+    expect(missing.nonRetryable).toBe(true);
+    const option = await failureOf(acts.diffStat({ repo: '/x', branch: '--output=/tmp/pwned', base: 'main' }));
+    expect(option.type).toBe('InvalidToolInput');
+    expect(fs.existsSync('/tmp/pwned')).toBe(false);
+  });
+
+  it('map an unknown base ref to a non-retryable WorkspaceError', async () => {
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const f = await failureOf(acts.createWorkspace({ repo: makeRepo(), agentId: 'a', baseRef: 'nope' }));
+    expect(f.type).toBe('WorkspaceError');
+    expect(f.nonRetryable).toBe(true);
+  });
+
+  it('map path escapes to non-retryable PathOutsideWorkspace failures', async () => {
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const root = tmp('ws');
+    const f = await failureOf(acts.verifyOutputs({ path: root, outputs: ['../../etc/passwd'] }));
+    expect(f.type).toBe('PathOutsideWorkspace');
+    expect(f.nonRetryable).toBe(true);
+  });
+
+  it('report a merge conflict as a result listing the files', async () => {
+    const repo = makeRepo();
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const integration = await acts.ensureIntegrationWorktree({ repo, runId: 'r', baseRef: 'main' });
+    const a = await acts.createWorkspace({ repo, agentId: 'r/a', baseRef: 'main' });
+    const b = await acts.createWorkspace({ repo, agentId: 'r/b', baseRef: 'main' });
+    fs.writeFileSync(path.join(a.path, 'README.md'), 'one\nA\n');
+    fs.writeFileSync(path.join(b.path, 'README.md'), 'one\nB\n');
+    await acts.commitWorkspace({ path: a.path, message: 'a' });
+    await acts.commitWorkspace({ path: b.path, message: 'b' });
+    expect((await acts.mergeBranch({ repo, worktree: integration.path, branch: a.branch, message: 'a' })).ok).toBe(true);
+    expect(await acts.mergeBranch({ repo, worktree: integration.path, branch: b.branch, message: 'b' })).toEqual({ ok: false, conflicts: ['README.md'] });
+  });
+});
+
+describe('runAgentCommand and runVerify', () => {
+  it('run the command backend in the workspace, log it, and map the exit code', async () => {
+    const stateDir = tmp('state');
+    const root = tmp('ws');
+    process.env.CADRE_TEST_TOKEN = 'tok-should-never-show-0001';
+    try {
+      const acts = createWorkspaceActivities({ stateDir, policy: { allow: [], timeoutMs: 30_000, env: { FROM_POLICY: 'p' } } });
+      const ok = await acts.runAgentCommand({ agentId: 'run-1/t2', workspace: root, argv: ['sh', '-c', 'pwd; echo "$FROM_POLICY"; env'] });
+      expect(ok.ok).toBe(true);
+      expect(ok.exitCode).toBe(0);
+      expect(ok.tail).toContain(root);
+      expect(ok.tail).toContain('\np\n');
+      expect(ok.tail).not.toContain('CADRE_TEST_TOKEN');
+      const log = fs.readFileSync(path.join(stateDir, 'logs', 'run-1.t2.log'), 'utf8');
+      expect(log).toContain(root);
+
+      const bad = await acts.runAgentCommand({ agentId: 'run-1/t2', path: root, argv: ['sh', '-c', 'echo failing; exit 3'] });
+      expect(bad).toEqual({ ok: false, exitCode: 3, tail: 'failing\n', timedOut: false });
+
+      const slow = await acts.runAgentCommand({ agentId: 'run-1/t2', workspace: root, argv: ['sleep', '30'], timeoutMs: 300 });
+      expect(slow).toMatchObject({ ok: false, timedOut: true });
+
+      const verify = await acts.runVerify({ path: root, argv: ['sh', '-c', 'echo checked; exit 1'], logName: 't2' });
+      expect(verify).toEqual({ exitCode: 1, timedOut: false, tail: 'checked\n' });
+      expect(fs.existsSync(path.join(stateDir, 'logs', 'verify-t2.log'))).toBe(true);
+    } finally {
+      delete process.env.CADRE_TEST_TOKEN;
+    }
+  });
+
+  it('keep the result small however much the command prints', async () => {
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const r = await acts.runAgentCommand({ agentId: 'loud', workspace: tmp('ws'), argv: ['sh', '-c', 'yes | head -c 1000000'] });
+    expect(r.ok).toBe(true);
+    expect(r.tail.length).toBeLessThanOrEqual(4000);
+  });
+
+  it('heartbeat inside an activity, and on cancellation kill the process group and rethrow the cancellation', async () => {
+    const stateDir = tmp('state');
+    const root = tmp('ws');
+    const pidFile = path.join(root, 'bg.pid');
+    fs.writeFileSync(path.join(root, 'run.sh'), `#!/bin/sh\nsleep 100 &\necho $! > ${pidFile}\nsleep 100\n`, { mode: 0o755 });
+    const acts = createWorkspaceActivities({ stateDir });
+    const { result, abort, beats } = inActivityContext(() => acts.runAgentCommand({ agentId: 'c', workspace: root, argv: ['./run.sh'] }));
+    for (let i = 0; i < 250 && !/^\d+\n/.test(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : ''); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const bg = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    expect(beats()).toBeGreaterThanOrEqual(1);
+    const reason = new CancelledFailure('CANCELLED');
+    abort(reason);
+    await expect(result).rejects.toBe(reason);
+    let alive = true;
+    try {
+      process.kill(bg, 0);
+      const stat = fs.readFileSync(`/proc/${bg}/stat`, 'utf8');
+      alive = !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
+    } catch {
+      alive = false;
+    }
+    expect(alive).toBe(false);
+  });
+});
