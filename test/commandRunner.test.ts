@@ -171,6 +171,11 @@ describe('runCommand', () => {
     expect(r.output).toContain('cannot run cadre-no-such-program-xyz');
   });
 
+  it('reports arguments the OS cannot take as exit 127 instead of throwing', async () => {
+    const r = await runCommand({ argv: ['echo', 'a\0b'], cwd: dir, env: env(), timeoutMs: 10_000 });
+    expect(r.exitCode).toBe(127);
+  });
+
   it('keeps only a tail of long output in the result, everything in the log', async () => {
     const logFile = path.join(dir, 'logs', 'long.log');
     const file = script('long.sh', 'i=0; while [ $i -lt 2000 ]; do echo "line $i"; i=$((i+1)); done');

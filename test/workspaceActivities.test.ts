@@ -111,6 +111,18 @@ describe('workspace activities', () => {
     expect(f.nonRetryable).toBe(true);
   });
 
+  it('refuse to commit or merge anywhere but in a cadre worktree (never in the user checkout)', async () => {
+    const repo = makeRepo();
+    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    fs.writeFileSync(path.join(repo, 'user-wip.txt'), 'mine');
+    const commit = await failureOf(acts.commitWorkspace({ path: repo, message: 'oops' }));
+    expect(commit).toMatchObject({ type: 'WorkspaceError', nonRetryable: true });
+    expect(git(repo, 'status', '--porcelain')).toBe('?? user-wip.txt');
+    const a = await acts.createWorkspace({ repo, agentId: 'g', baseRef: 'main' });
+    const merge = await failureOf(acts.mergeBranch({ repo, worktree: repo, branch: a.branch, message: 'oops' }));
+    expect(merge).toMatchObject({ type: 'WorkspaceError', nonRetryable: true });
+  });
+
   it('report a merge conflict as a result listing the files', async () => {
     const repo = makeRepo();
     const acts = createWorkspaceActivities({ stateDir: tmp('state') });

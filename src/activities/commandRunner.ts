@@ -11,9 +11,10 @@
  * Hazard: process groups are POSIX; a program that calls setsid() leaves our group and is not killed. This module
  * confines nothing on the file system: the allow list says which programs may start, not what they may do.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { redact } from './redact';
 
 export interface CommandPolicy {
@@ -183,12 +184,20 @@ class Tail {
   }
 }
 
-/** Redacts complete lines before they reach the log file, so a secret is never split across two writes. */
+/**
+ * Redacts complete lines before they reach the log file, so a secret is never split across two writes. A log that
+ * cannot be written (disk full) is given up on; the command itself goes on and its result still has the tail.
+ */
 class RedactingLineWriter {
   private pending = '';
-  constructor(private readonly stream: fs.WriteStream | undefined) {}
+  private failed = false;
+  constructor(private readonly stream: fs.WriteStream | undefined) {
+    stream?.on('error', () => {
+      this.failed = true;
+    });
+  }
   write(text: string): void {
-    if (!this.stream) return;
+    if (!this.stream || this.failed) return;
     this.pending += text;
     const nl = this.pending.lastIndexOf('\n');
     if (nl >= 0) {
@@ -202,12 +211,14 @@ class RedactingLineWriter {
   }
   async end(trailer: string): Promise<void> {
     const stream = this.stream;
-    if (!stream) return;
+    if (!stream || stream.closed) return;
     const rest = this.pending + (this.pending && !this.pending.endsWith('\n') ? '\n' : '');
     this.pending = '';
-    await new Promise<void>((resolve, reject) => {
-      stream.on('error', reject);
-      stream.end(redact(rest) + trailer, () => resolve());
+    // 'close' follows both a normal finish and an error, so this never hangs.
+    await new Promise<void>((resolve) => {
+      stream.once('close', () => resolve());
+      if (this.failed) stream.destroy();
+      else stream.end(redact(rest) + trailer);
     });
   }
 }
@@ -219,24 +230,33 @@ class RedactingLineWriter {
 export async function runCommand(options: RunCommandOptions): Promise<CommandResult> {
   const started = Date.now();
   const { argv, cwd, env, signal } = options;
+  if (argv.length === 0) throw new Error('runCommand: empty argv');
   const grace = options.killGraceMs ?? 3_000;
   const tail = new Tail(options.maxOutputBytes ?? 32 * 1024);
   let logStream: fs.WriteStream | undefined;
   if (options.logFile) {
     await fs.promises.mkdir(path.dirname(options.logFile), { recursive: true });
     logStream = fs.createWriteStream(options.logFile, { flags: 'a' });
-    logStream.write(redact(`\n$ ${argv.join(' ')}    # cwd ${cwd}, ${new Date(started).toISOString()}\n`));
   }
   const log = new RedactingLineWriter(logStream);
+  log.write(`\n$ ${argv.join(' ')}    # cwd ${cwd}, ${new Date(started).toISOString()}\n`);
   const base = { logFile: options.logFile };
 
   if (signal?.aborted) {
     await log.end('[cancelled before start]\n');
     return { ...base, exitCode: null, signal: null, timedOut: false, cancelled: true, output: '', durationMs: 0 };
   }
-  if (argv.length === 0) throw new Error('runCommand: empty argv');
 
-  const child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+  let child: ChildProcessByStdio<null, Readable, Readable>;
+  try {
+    child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+  } catch (err) {
+    // Invalid arguments (a NUL byte, say) throw synchronously instead of emitting 'error'.
+    const message = `cadre: cannot run ${argv[0]}: ${(err as Error).message}\n`;
+    log.write(message);
+    await log.end('[not started]\n');
+    return { ...base, exitCode: 127, signal: null, timedOut: false, cancelled: false, output: redact(message), durationMs: Date.now() - started };
+  }
   const pid = child.pid;
   let timedOut = false;
   let cancelled = false;

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../shared/config';
 import { defaultCommandPolicy, type CommandPolicy } from './commandRunner';
+import { createLockActivities } from './lockActivities';
 import { createModelActivities } from './model/modelTurn';
 import { writeTaskStatus } from './statusFiles';
 import { createWorkspaceActivities } from './workspaceActivities';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
       policy,
     }),
     writeTaskStatus,
+    ...createLockActivities(),
   };
 }
 

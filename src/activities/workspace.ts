@@ -176,6 +176,20 @@ export function worktreesRoot(stateDir: string, repoRoot: string): string {
   return path.join(realOrResolved(stateDir), 'worktrees', repoKey(repoRoot));
 }
 
+/**
+ * Refuse to run a state-changing operation (commit, merge) anywhere but in a worktree cadre made under the state
+ * directory: a wrong path from a workflow must never `git add -A` or merge in the user's own checkout.
+ */
+export function assertCadreWorktree(stateDir: string, worktree: string): string {
+  const target = realOrResolved(worktree);
+  const base = path.join(realOrResolved(stateDir), 'worktrees');
+  const rel = path.relative(base, target).split(path.sep);
+  if (!isWithin(base, target) || rel.length !== 2 || rel[1].startsWith('.') || rel[0] === '') {
+    throw new TypedFailure(ErrorType.WorkspaceError, `${worktree} is not a cadre worktree under ${base}`, false);
+  }
+  return target;
+}
+
 function metaPathFor(worktreePath: string): string {
   return path.join(path.dirname(worktreePath), META_DIR, `${path.basename(worktreePath)}.json`);
 }
@@ -453,6 +467,7 @@ export type MergeResult = { ok: true; commit: string } | { ok: false; conflicts:
  */
 export async function mergeInto(options: MergeOptions): Promise<MergeResult> {
   assertRef(options.branch, 'branch');
+  assertCadreWorktree(options.stateDir, options.worktree);
   const repoRoot = await resolveRepoRoot(options.repo);
   return withRepoLock(options.stateDir, repoRoot, async () => {
     const g = gitFor(options.worktree);

@@ -163,6 +163,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
 
     /** Commit everything in the worktree (the system commits, not the model). Second call: committed=false. */
     commitWorkspace: activity('commitWorkspace', async (input) => {
+      ws.assertCadreWorktree(stateDir, input.path);
       const result = await ws.commitWorkspace(input);
       return {
         commit: result.commit,

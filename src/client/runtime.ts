@@ -5,6 +5,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../shared/config';
+import { installSdkLogging } from '../workers/logging';
 import { createCadreWorker } from '../workers/worker';
 import { connectClient, connectWorkerConnection, prepareServer } from './connection';
 import type { DevServer } from './devServer';
@@ -33,6 +34,7 @@ export async function openRuntime(opts: { startServer?: boolean; detachedServer?
 
 /** A worker in this process, polling cadre's task queue until `stop()`. */
 export async function startInProcessWorker(config: Config): Promise<{ worker: Worker; done: Promise<void>; stop(): Promise<void> }> {
+  installSdkLogging(config.logLevel);
   const connection = await connectWorkerConnection(config);
   const worker = await createCadreWorker({
     connection,

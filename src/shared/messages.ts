@@ -123,3 +123,4 @@ export const resumeRunUpdate = defineUpdate<void>('cadre.run.resume');
 export const retryTaskUpdate = defineUpdate<string, [string]>('cadre.run.retryTask');
 export const cancelTaskUpdate = defineUpdate<string, [string]>('cadre.run.cancelTask');
 export const setConcurrencyUpdate = defineUpdate<number, [number]>('cadre.run.setConcurrency');
+export * from './locks';

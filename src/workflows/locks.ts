@@ -29,6 +29,7 @@
  *   soon as it fails to signal it, or when the lease runs out; `withLockCleanup` releases them at once instead.
  * - Continue-as-new: pass `heldLocks()` to the next run and call `adoptLocks(grants)` there.
  */
+import type { Duration } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../shared/errors';
@@ -49,7 +50,7 @@ export interface AcquireOptions {
   /** Lease of the grant in ms (default 3 minutes). The grant is renewed every third of it while held. */
   leaseMs?: number;
   /** Give up waiting after this long: the request is withdrawn and a `LockTimeout` failure thrown. Default: wait forever. */
-  timeout?: wf.Duration;
+  timeout?: Duration;
   /** Shown by `cadre locks` next to the holder ("task t07"). */
   label?: string;
   /** Task queue the lock workflow runs on if this request starts it (default: this workflow's task queue). */

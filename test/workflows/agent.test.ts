@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
@@ -117,7 +117,7 @@ describe('agent workflow', () => {
       const result = (await handle.result()) as AgentResult;
       expect(result.status).toBe('cancelled');
       expect(existsSync(workspace)).toBe(false);
-      const pid = Number(require('node:fs').readFileSync(marker, 'utf8'));
+      const pid = Number(readFileSync(marker, 'utf8'));
       expect(() => process.kill(pid, 0)).toThrow();
     });
   });

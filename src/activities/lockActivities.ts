@@ -1,0 +1,218 @@
+/**
+ * The activity side of file locks: canonical lock paths, starting (or signalling) a repository's lock workflow, and
+ * the fence check a write must pass.
+ *
+ * Canonical paths make two spellings of one file one lock: `./a/../b.ts`, `b.ts` and `/repo/b.ts` all become
+ * `b.ts`; a path through a symlink inside the repository becomes the path it points to; anything that resolves
+ * outside the repository is refused (PathOutsideWorkspace, not retried). Case-insensitive file systems are not
+ * folded: `B.ts` and `b.ts` are two locks there.
+ *
+ * Fencing: a grant's token is only good while that grant holds the path. `assertFence` asks the lock workflow (by
+ * query) who holds each path now and refuses (LockLost, not retried) unless it is the grant with this token and its
+ * lease has not run out by this process's clock, which also covers a lease whose expiry the lock workflow has not
+ * processed yet. Hazard: the check and the write are two steps, so a lease that ends between them is not caught;
+ * keep the write right after the check and leases long compared to a write.
+ *
+ * The Temporal client is the worker's own (`Context.current().client`, Temporal TS SDK ≥ 1.11) unless deps give one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { ErrorType } from '../shared/errors';
+import {
+  LockErrorType,
+  MAX_LEASE_MS,
+  MAX_PATHS_PER_REQUEST,
+  MIN_LEASE_MS,
+  lockRequestSignal,
+  lockWorkflowId,
+  locksQuery,
+  type LockRequest,
+  type LocksView,
+} from '../shared/locks';
+import type { fileLocks } from '../workflows/fileLocks';
+import { isWithin, PathOutsideWorkspaceError, repoKey, TypedFailure } from './paths';
+
+export interface LockActivityDeps {
+  /** The client used to reach lock workflows; default: the worker's own client from the activity context. */
+  client?: () => Client;
+}
+
+export const lockActivityInputs = {
+  requestLocks: z
+    .object({
+      repo: z.string().min(1),
+      holderId: z.string().min(1).max(1000),
+      requestId: z.string().min(1).max(1000),
+      paths: z.array(z.string()).min(1).max(MAX_PATHS_PER_REQUEST),
+      leaseMs: z.number().int().min(MIN_LEASE_MS).max(MAX_LEASE_MS),
+      taskQueue: z.string().min(1),
+      label: z.string().max(200).optional(),
+    })
+    .strict(),
+  assertFence: z
+    .object({
+      repo: z.string().min(1),
+      paths: z.array(z.string()).min(1).max(MAX_PATHS_PER_REQUEST),
+      token: z.number().int(),
+    })
+    .strict(),
+};
+
+export type RequestLocksInput = z.input<typeof lockActivityInputs.requestLocks>;
+export type AssertFenceInput = z.input<typeof lockActivityInputs.assertFence>;
+
+export interface RequestLocksResult {
+  lockWorkflowId: string;
+  repoKey: string;
+  /** The canonical paths the request was sent with. */
+  paths: string[];
+}
+
+function realOrResolved(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** The real path of `abs`: its longest existing prefix resolved through symlinks, the rest appended as given. */
+function realPrefix(abs: string): string {
+  const root = path.parse(abs).root;
+  const parts = path.relative(root, abs).split(path.sep).filter(Boolean);
+  for (let i = parts.length; i >= 0; i--) {
+    let real: string;
+    try {
+      real = fs.realpathSync(path.join(root, ...parts.slice(0, i)));
+    } catch {
+      continue;
+    }
+    return path.join(real, ...parts.slice(i));
+  }
+  return abs;
+}
+
+/**
+ * The canonical lock path of `p` in the repository at `repo`: relative to the repository's real root, forward
+ * slashes, normalized, symlinks inside the repository followed. Throws PathOutsideWorkspaceError for anything
+ * outside the repository (or the root itself).
+ */
+export function canonicalLockPath(repo: string, p: string): string {
+  if (typeof p !== 'string' || p.trim() === '') throw new PathOutsideWorkspaceError('empty lock path');
+  if (p.includes('\0')) throw new PathOutsideWorkspaceError('lock path contains a NUL byte');
+  const given = path.resolve(repo);
+  const realRoot = realOrResolved(given);
+  // An absolute path may be spelled through the root as given or through its real path (/tmp vs /private/tmp).
+  let abs = path.resolve(given, p);
+  if (!isWithin(given, abs) && isWithin(realRoot, abs)) abs = path.join(given, path.relative(realRoot, abs));
+  if (!isWithin(given, abs)) throw new PathOutsideWorkspaceError(`${p} is outside the repository ${given}`);
+  const real = realPrefix(path.join(realRoot, path.relative(given, abs)));
+  if (!isWithin(realRoot, real)) throw new PathOutsideWorkspaceError(`${p} goes through a symlink that leads outside the repository`);
+  const rel = path.relative(realRoot, real);
+  if (rel === '') throw new PathOutsideWorkspaceError(`${p} names the repository root itself; lock files or directories inside it`);
+  return rel.split(path.sep).join('/');
+}
+
+/** Canonical, sorted and without duplicates: the form every lock request and fence check uses. */
+export function canonicalLockPaths(repo: string, paths: readonly string[]): string[] {
+  return [...new Set(paths.map((p) => canonicalLockPath(repo, p)))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The lock workflow id of the repository at `repo`. */
+export function lockWorkflowIdFor(repo: string): string {
+  return lockWorkflowId(repoKey(repo));
+}
+
+function covers(held: string, p: string): boolean {
+  return held === p || p.startsWith(`${held}/`);
+}
+
+/**
+ * Refuses (ApplicationFailure `LockLost`, non-retryable) unless every path is held right now by the grant with
+ * `token`, with its lease not yet run out by this process's clock. Paths are canonicalized like a request's.
+ */
+export async function assertFence(client: Client, input: AssertFenceInput, now: number = Date.now()): Promise<void> {
+  const { repo, paths, token } = lockActivityInputs.assertFence.parse(input);
+  const canonical = canonicalLockPaths(repo, paths);
+  const id = lockWorkflowIdFor(repo);
+  let view: LocksView;
+  try {
+    view = await client.workflow.getHandle(id).query(locksQuery);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw lockLost(`no lock manager for ${repo}: token ${token} holds nothing`);
+    throw err;
+  }
+  for (const p of canonical) {
+    const holder = view.holders.find((h) => h.paths.some((held) => covers(held, p)));
+    if (!holder) throw lockLost(`write to ${p} refused: token ${token} does not hold it (nobody does)`);
+    if (holder.token !== token) {
+      throw lockLost(`write to ${p} refused: it is held by token ${holder.token} (${holder.holderId}), not token ${token}`);
+    }
+    if (holder.expiresAt <= now) throw lockLost(`write to ${p} refused: the lease of token ${token} ran out ${now - holder.expiresAt} ms ago`);
+  }
+}
+
+function lockLost(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: LockErrorType.LockLost, message, nonRetryable: true });
+}
+
+function toFailure(err: unknown): unknown {
+  if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
+  if (err instanceof z.ZodError) return ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: z.prettifyError(err), nonRetryable: true });
+  if (err instanceof TypedFailure) return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable });
+  return err;
+}
+
+export function createLockActivities(deps: LockActivityDeps = {}) {
+  const clientOf = (): Client => deps.client?.() ?? Context.current().client;
+
+  return {
+    /**
+     * Canonicalizes the paths and delivers the request to the repository's lock workflow, starting it if it is not
+     * running (signal-with-start, on `taskQueue`). Idempotent: a retry re-sends the same request id, which the lock
+     * workflow ignores (or answers with the same grant).
+     */
+    async requestLocks(raw: RequestLocksInput): Promise<RequestLocksResult> {
+      try {
+        const input = lockActivityInputs.requestLocks.parse(raw);
+        if (!fs.existsSync(input.repo)) throw new TypedFailure(ErrorType.WorkspaceError, `repository ${input.repo} does not exist`);
+        const paths = canonicalLockPaths(input.repo, input.paths);
+        const key = repoKey(input.repo);
+        const workflowId = lockWorkflowId(key);
+        const request: LockRequest = {
+          requestId: input.requestId,
+          holderId: input.holderId,
+          paths,
+          leaseMs: input.leaseMs,
+          ...(input.label ? { label: input.label } : {}),
+        };
+        await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', {
+          workflowId,
+          taskQueue: input.taskQueue,
+          args: [{ repoKey: key, repo: realOrResolved(input.repo) }],
+          signal: lockRequestSignal,
+          signalArgs: [request],
+          staticSummary: `file locks of ${realOrResolved(input.repo)}`.slice(0, 200),
+        });
+        return { lockWorkflowId: workflowId, repoKey: key, paths };
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+
+    /** The fence check as an activity: see `assertFence`. */
+    async assertFence(raw: AssertFenceInput): Promise<void> {
+      try {
+        await assertFence(clientOf(), raw);
+      } catch (err) {
+        throw toFailure(err);
+      }
+    },
+  };
+}
+
+export type LockActivities = ReturnType<typeof createLockActivities>;
