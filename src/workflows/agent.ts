@@ -64,7 +64,8 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
   const agentId = wf.workflowInfo().workflowId;
   // Scripted turns are priced at the nominal `scripted` rate, whatever model name the plan carries.
   const priceModel = input.backend === 'scripted' ? 'scripted' : input.model;
-  const branchOf = (id: string) => `cadre/${id}`;
+  // Only for display before the workspace exists: the real branch name comes from createWorkspace.
+  const branchOf = (id: string) => `cadre/${id.replace(/\//g, '.')}`;
   const book = ledger.newLedger(input.budget);
   let status: AgentStatus = 'starting';
   let doing = 'creating workspace';
@@ -214,7 +215,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
       outputs: undefined,
       verify: undefined,
     };
-    const rec: ChildRecord = { name: args.name, agentId: childId, status: 'starting', allocated: slice, branch: branchOf(childId), merged: false };
+    const rec: ChildRecord = { name: args.name, agentId: childId, status: 'starting', allocated: slice, merged: false };
     children.push(rec);
     const handle = await wf.startChild(agent, {
       workflowId: childId,
@@ -261,11 +262,11 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
   async function mergeChildren(targets: ChildRecord[]): Promise<void> {
     if (!workspace) return;
     for (const c of targets) {
-      if (c.merged || c.conflicts || !['completed', 'budget_exhausted', 'max_turns'].includes(c.status)) continue;
+      if (c.merged || c.conflicts || !c.branch || !['completed', 'budget_exhausted', 'max_turns'].includes(c.status)) continue;
       await commitWork(`cadre: ${agentId}: work before merging ${c.name}`);
       doing = `merge ${c.name}`;
       const r = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
-        { repo: input.repo, worktree: workspace.path, branch: c.branch ?? branchOf(c.agentId), message: `cadre: merge ${c.agentId}` },
+        { repo: input.repo, worktree: workspace.path, branch: c.branch, message: `cadre: merge ${c.agentId}` },
       ]);
       if (r.ok) c.merged = true;
       else c.conflicts = r.conflicts;
