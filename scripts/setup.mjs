@@ -31,7 +31,8 @@ const marker = join(root, 'node_modules', '.package-lock.json');
 const lock = join(root, 'package-lock.json');
 if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000)) {
   say('installing node dependencies');
-  run('npm', [existsSync(lock) ? 'ci' : 'install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // `npm install` rather than `npm ci`: the lock file omits other platforms' optional binaries, which `ci` rejects.
+  run('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 // 2. The build behind the `cadre` bin.
