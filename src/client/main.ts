@@ -12,6 +12,7 @@ import { controlCommand, listCommand, statusCommand, watchCommand } from './comm
 import { agentCommand } from './commands/agent';
 import { gcCommand } from './commands/gc';
 import { serverCommand } from './commands/server';
+import { budgetGrantCommand, treeCommand } from './commands/tree';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -74,6 +75,15 @@ export function buildProgram(): Command {
 
   program.command('status').description('show a run\'s task table or an agent\'s state').argument('<id>').option('--json').action(action(statusCommand));
   program.command('watch').description('follow a run live until it ends').argument('<run>').option('--json').action(action(watchCommand));
+  program.command('tree').description('the agent hierarchy with status and budget per agent').argument('<id>', 'a run or an agent').option('--json').action(action(treeCommand));
+  program
+    .command('budget')
+    .description('operator budget actions: budget grant <agent-id> <amount>')
+    .command('grant')
+    .description('top an agent up: amount in tokens (50k) or dollars ($2)')
+    .argument('<agent-id>')
+    .argument('<amount>')
+    .action(action(budgetGrantCommand));
   program.command('list').description('recent runs').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json').action(action(listCommand));
 
   program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));

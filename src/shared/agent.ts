@@ -1,6 +1,7 @@
 /**
  * The agent workflow's input and result. Both live in history: ids, paths, counts and short text only.
  */
+import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
 
 export interface Amount {
@@ -76,5 +77,7 @@ export interface AgentResult {
   error?: string;
   /** Budget handed back to the parent: the allocation plus grants that neither the agent nor its subtree used. */
   returned: Amount;
+  /** The whole subtree at the end, for `cadre tree` on a finished agent. */
+  tree?: AgentTreeNode;
   children: { name: string; agentId: string; status: AgentStatus; merged: boolean; conflicts?: string[] }[];
 }

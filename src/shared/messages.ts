@@ -51,6 +51,28 @@ export interface AgentSnapshot {
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');
 
+/** One agent and, recursively, its sub-agents as last reported to it (children push on status changes). */
+export interface AgentTreeNode {
+  agentId: string;
+  name?: string;
+  depth: number;
+  status: AgentStatus;
+  doing: string;
+  /** The agent's own allocation plus grants. */
+  allocated: Amount;
+  /** Usage of the agent and its whole subtree. */
+  usage: Usage;
+  costUsd: number;
+  /** Budget alert thresholds (50/80/95/100 %) this agent has crossed, each once. */
+  alerts: number[];
+  children: AgentTreeNode[];
+}
+
+export const agentTreeQuery = defineQuery<AgentTreeNode>('cadre.agent.tree');
+
+/** A child's subtree, pushed to its parent when a status in it changes or a budget alert fires. */
+export const childProgressSignal = defineSignal<[{ childId: string; node: AgentTreeNode }]>('cadre.agent.childProgress');
+
 export interface BudgetGrant {
   grantId: string;
   tokens?: number;
@@ -79,6 +101,8 @@ export interface ChildEnded {
   usage: Usage;
   costUsd: number;
   returned: Amount;
+  /** The child's final subtree, for the parent's tree view. */
+  node?: AgentTreeNode;
 }
 export const childEndedSignal = defineSignal<[ChildEnded]>('cadre.agent.childEnded');
 

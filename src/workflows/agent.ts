@@ -8,14 +8,17 @@
  * kept), unused budget handed back to the parent.
  */
 import * as wf from '@temporalio/workflow';
-import type { AgentInput, AgentResult, AgentStatus, Amount } from '../shared/agent';
+import { terminalAgentStatuses, type AgentInput, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
 import {
   agentStatusQuery,
+  agentTreeQuery,
+  childProgressSignal,
   budgetGrantSignal,
   budgetRefusalSignal,
   budgetRequestSignal,
   childEndedSignal,
   type AgentSnapshot,
+  type AgentTreeNode,
   type ChildEnded,
 } from '../shared/messages';
 import { totalTokens, zeroUsage, type ModelTurnOutput, type Usage } from '../shared/model';
@@ -41,6 +44,8 @@ interface ChildRecord {
   merged: boolean;
   conflicts?: string[];
   summary?: string;
+  /** The child's subtree as it last reported it. */
+  node?: AgentTreeNode;
 }
 
 const addUsage = (a: Usage, b: Usage): Usage => ({
@@ -106,9 +111,46 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
     lastText,
   }));
 
+  function treeNode(): AgentTreeNode {
+    return {
+      agentId,
+      name: input.parentId ? agentId.slice(input.parentId.length + 1) : undefined,
+      depth: input.depth,
+      status,
+      doing,
+      allocated: { tokens: add(input.budget.tokens, input.budget.tokens !== undefined ? book.granted.tokens : undefined), usd: add(input.budget.usd, input.budget.usd !== undefined ? book.granted.usd : undefined) },
+      usage: subtreeUsage(),
+      costUsd: subtreeCost(),
+      alerts: [...book.alerts],
+      children: children.map(
+        (c) => c.node ?? { agentId: c.agentId, name: c.name, depth: input.depth + 1, status: c.status, doing: '', allocated: c.allocated, usage: c.usage ?? zeroUsage(), costUsd: c.costUsd ?? 0, alerts: [], children: [] },
+      ),
+    };
+  }
+  wf.setHandler(agentTreeQuery, treeNode);
+
+  /** Tell the parent (if any) that something in this subtree changed; signals are cheap and few (status changes). */
+  function pushProgress(): void {
+    if (!input.parentId) return;
+    void wf
+      .getExternalWorkflowHandle(input.parentId)
+      .signal(childProgressSignal, { childId: agentId, node: treeNode() })
+      .catch(() => undefined);
+  }
+
+  wf.setHandler(childProgressSignal, ({ childId, node }) => {
+    const rec = children.find((c) => c.agentId === childId);
+    if (!rec) return;
+    // A late progress report never overrides the child's final state.
+    if (rec.node && terminalAgentStatuses.includes(rec.node.status) && !terminalAgentStatuses.includes(node.status)) return;
+    rec.node = node;
+    if (!terminalAgentStatuses.includes(rec.status)) rec.status = node.status;
+    pushProgress();
+  });
+
   wf.setHandler(budgetGrantSignal, (grant) => {
-    if (ledger.applyGrant(book, grant.grantId, grant)) grantsSeen.add(grant.grantId);
-    else grantsSeen.add(grant.grantId);
+    ledger.applyGrant(book, grant.grantId, grant);
+    grantsSeen.add(grant.grantId);
   });
   wf.setHandler(budgetRefusalSignal, (r) => {
     refusals.set(r.requestId, r.reason);
@@ -141,6 +183,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
       rec.status = ended.status;
       rec.usage = ended.usage;
       rec.costUsd = ended.costUsd;
+      if (ended.node) rec.node = ended.node;
     }
   }
 
@@ -160,6 +203,15 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
       { key: CadreStatus, value: next },
       { key: CadreBudgetUsed, value: subtreeCost() },
     ]);
+    pushProgress();
+  }
+
+  /** Budget thresholds crossed by the last settlement: each fires once, visible in the UI memo, the tree, the parent. */
+  function raiseAlerts(fired: number[]): void {
+    if (!fired.length) return;
+    wf.upsertMemo({ budgetAlerts: [...book.alerts] });
+    wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: subtreeCost() }]);
+    pushProgress();
   }
 
   wf.upsertSearchAttributes([
@@ -178,7 +230,11 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
 
   // ---- orchestration tools ------------------------------------------------------------------------------------
 
-  async function spawnChild(call: ToolCall): Promise<string> {
+  /**
+   * Everything up to starting the child happens synchronously (validation, the budget slice, the record), so a
+   * batch of spawns in one turn is allocated in order before any child can ask for more budget.
+   */
+  async function spawnChild(call: ToolCall, base: string): Promise<string> {
     const args = orchestrationToolSchemas.spawn_agent.parse(call.input);
     if (input.depth + 1 > input.limits.maxDepth) {
       throw new ToolError(`depth limit reached: agents may nest at most ${input.limits.maxDepth} levels (you are at depth ${input.depth})`);
@@ -196,8 +252,6 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
     if (!ledger.tryGive(book, slice)) {
       throw new ToolError(`not enough budget for that slice (asked ${fmtAmount(slice)}, available ${fmtAmount(av)})`);
     }
-    // The child branches from our current work: commit it first so the child sees it.
-    const base = (await commitWork(`cadre: ${agentId}: before spawning ${args.name}`)) ?? input.baseRef;
     const backend = args.backend ?? input.backend;
     const script = args.script && input.script && !args.script.startsWith('/') ? `${dirnameOf(input.script)}/${args.script}` : args.script;
     const childId = `${agentId}/${args.name}`;
@@ -273,12 +327,12 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
     }
   }
 
-  async function handleCall(call: ToolCall): Promise<ToolResult> {
+  async function handleCall(call: ToolCall, spawnBase?: string): Promise<ToolResult> {
     try {
       let content: string;
       switch (call.name) {
         case 'spawn_agent':
-          content = await spawnChild(call);
+          content = await spawnChild(call, spawnBase ?? input.baseRef);
           break;
         case 'wait_for_agents':
           content = await waitForChildren(orchestrationToolSchemas.wait_for_agents.parse(call.input).names);
@@ -357,17 +411,29 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
         ledger.release(book, reservation);
         throw err;
       }
-      ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel) });
+      const fired = ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel) });
       ownUsage = addUsage(ownUsage, out.usage);
       ownCost += costUsd(out.usage, priceModel);
       nextInputEstimate = out.nextInputEstimate;
+      raiseAlerts(fired);
       if (out.text) lastText = out.text;
       if (out.toolRuns.length) doing = out.toolRuns[out.toolRuns.length - 1]!.summary;
       toolResults = [];
       let finished = false;
-      for (const call of out.orchestrationCalls) {
-        toolResults.push(await handleCall(call));
-        if (call.name === 'finish') finished = true;
+      const calls = out.orchestrationCalls;
+      for (let i = 0; i < calls.length; ) {
+        if (calls[i]!.name === 'spawn_agent') {
+          // A run of spawns: commit our work once (children branch from it), then start them all together.
+          let j = i;
+          while (j < calls.length && calls[j]!.name === 'spawn_agent') j++;
+          const base = (await commitWork(`cadre: ${agentId}: before spawning sub-agents`)) ?? input.baseRef;
+          toolResults.push(...(await Promise.all(calls.slice(i, j).map((c) => handleCall(c, base)))));
+          i = j;
+          continue;
+        }
+        toolResults.push(await handleCall(calls[i]!));
+        if (calls[i]!.name === 'finish') finished = true;
+        i++;
       }
       if (finished) break;
       if (out.stopReason !== 'tool_use') {
@@ -464,10 +530,12 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
       returned,
       children: children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
     };
+    doing = '';
+    result.tree = treeNode();
     if (input.parentId) {
       await wf
         .getExternalWorkflowHandle(input.parentId)
-        .signal(childEndedSignal, { childId: agentId, status, usage: result.usage, costUsd: result.costUsd, returned })
+        .signal(childEndedSignal, { childId: agentId, status, usage: result.usage, costUsd: result.costUsd, returned, node: treeNode() })
         .catch(() => undefined);
     }
     wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);

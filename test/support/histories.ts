@@ -18,11 +18,27 @@ export async function recordHistory(handle: WorkflowHandle, name: string): Promi
   // The Temporal CLI writes the canonical JSON form that historyFromJSON reads back.
   const json = execFileSync(requireTemporalBin(), ['workflow', 'show', '--workflow-id', handle.workflowId, '--address', testAddress(), '--output', 'json'], { encoding: 'utf8', maxBuffer: 64 << 20 });
   writeFileSync(join(historiesDir, `${name}.json`), json);
+  // Workflow ids matter on replay (children's ids derive from them), and the history itself does not carry one.
+  const index = readIndex();
+  index[name] = handle.workflowId;
+  writeFileSync(join(historiesDir, 'index.json'), JSON.stringify(index, null, 2) + '\n');
+}
+
+function readIndex(): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(join(historiesDir, 'index.json'), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
 }
 
 export function loadHistories(): { name: string; workflowId: string; history: ReturnType<typeof historyFromJSON> }[] {
+  const index = readIndex();
   return readdirSync(historiesDir)
-    .filter((f) => f.endsWith('.json'))
+    .filter((f) => f.endsWith('.json') && f !== 'index.json')
     .sort()
-    .map((f) => ({ name: f.replace(/\.json$/, ''), workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))) }));
+    .map((f) => {
+      const name = f.replace(/\.json$/, '');
+      return { name, workflowId: index[name] ?? name, history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, f), 'utf8'))) };
+    });
 }

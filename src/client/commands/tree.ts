@@ -1,0 +1,81 @@
+/**
+ * `cadre tree <id>`: the hierarchy under an agent (or under every task of a run) with each agent's status, what it
+ * is doing, its subtree's spend against its allocation, and the budget alerts it raised.
+ * `cadre budget grant <agent-id> <amount>`: an operator top-up, delivered as a budget grant signal with a fresh id.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import type { AgentResult } from '../../shared/agent';
+import { CadreError } from '../../shared/errors';
+import { agentTreeQuery, budgetGrantSignal, type AgentTreeNode } from '../../shared/messages';
+import { totalTokens } from '../../shared/model';
+import { EXIT, fmtAmount, fmtUsd, parseAmount } from '../output';
+import { openRuntime } from '../runtime';
+import { loadRunProgress } from './inspect';
+
+export async function loadTree(client: Client, agentId: string): Promise<AgentTreeNode | undefined> {
+  const handle = client.workflow.getHandle(agentId);
+  const d = await handle.describe().catch(() => undefined);
+  if (!d) return undefined;
+  if (d.status.name === 'RUNNING') return handle.query(agentTreeQuery);
+  const r = (await handle.result().catch(() => undefined)) as AgentResult | undefined;
+  return r?.tree;
+}
+
+function line(n: AgentTreeNode): string {
+  const spent = totalTokens(n.usage);
+  const budget = n.allocated.tokens !== undefined || n.allocated.usd !== undefined ? ` of ${fmtAmount(n.allocated)}` : '';
+  const alerts = n.alerts.length ? `  alerts ${n.alerts.map((a) => `${a}%`).join(' ')}` : '';
+  const doing = n.doing && !['completed', 'failed', 'cancelled', 'budget_exhausted', 'timed_out', 'max_turns'].includes(n.status) ? `  (${n.doing})` : '';
+  return `${n.name ?? n.agentId}  ${n.status}  ${spent.toLocaleString('en-US')} tok ${fmtUsd(n.costUsd)}${budget}${alerts}${doing}`;
+}
+
+export function renderTree(n: AgentTreeNode, prefix = '', last = true, root = true): string[] {
+  const out = [root ? line(n) : `${prefix}${last ? '└─ ' : '├─ '}${line(n)}`];
+  const childPrefix = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
+  n.children.forEach((c, i) => out.push(...renderTree(c, childPrefix, i === n.children.length - 1, false)));
+  return out;
+}
+
+export async function treeCommand(id: string, opts: { json?: boolean }): Promise<number> {
+  const rt = await openRuntime();
+  try {
+    const d = await rt.client.workflow.getHandle(id).describe().catch(() => undefined);
+    if (!d) throw new CadreError(`no run or agent with id "${id}"`, 2);
+    let trees: AgentTreeNode[];
+    if (d.type === 'runPlan') {
+      const p = await loadRunProgress(rt.client, id);
+      trees = (await Promise.all(p.tasks.filter((t) => t.agentId).map((t) => loadTree(rt.client, t.agentId!)))).filter((t): t is AgentTreeNode => !!t);
+    } else {
+      const t = await loadTree(rt.client, id);
+      trees = t ? [t] : [];
+    }
+    if (opts.json) process.stdout.write(JSON.stringify(d.type === 'runPlan' ? trees : trees[0], null, 2) + '\n');
+    else process.stdout.write((trees.length ? trees.flatMap((t) => renderTree(t)).join('\n') : 'no agents yet') + '\n');
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}
+
+export async function budgetGrantCommand(agentId: string, amountText: string): Promise<number> {
+  let amount;
+  try {
+    amount = parseAmount(amountText);
+  } catch (err) {
+    throw new CadreError((err as Error).message, 2);
+  }
+  const rt = await openRuntime();
+  try {
+    const handle = rt.client.workflow.getHandle(agentId);
+    const d = await handle.describe().catch(() => undefined);
+    if (!d || d.type !== 'agent') throw new CadreError(`no agent with id "${agentId}"`, 2);
+    if (d.status.name !== 'RUNNING') throw new CadreError(`agent ${agentId} has ended (${d.status.name.toLowerCase()})`, 2);
+    const grantId = `operator-${randomBytes(6).toString('hex')}`;
+    await handle.signal(budgetGrantSignal, { grantId, ...amount, from: 'operator' });
+    process.stdout.write(`granted ${fmtAmount(amount)} to ${agentId} (grant ${grantId})\n`);
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}
