@@ -451,11 +451,15 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
     const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: doing }, [
       { agentId, workspace: workspace!.path, argv: input.command, timeoutMs: timeout * 1000 },
     ]);
-    summary = r.exitCode === 0 ? `command exited 0` : `command exited ${r.exitCode}: ${r.tail.slice(-300)}`;
-    if (r.exitCode === 0) setStatus('completed');
-    else {
+    if (r.ok) {
+      summary = 'command exited 0';
+      setStatus('completed');
+    } else if (r.timedOut) {
+      error = summary = `timed out after ${timeout} s`;
+      setStatus('timed_out');
+    } else {
+      error = summary = `command exited ${r.exitCode ?? 'by a signal'}: ${r.tail.slice(-300)}`;
       setStatus('failed');
-      error = summary;
     }
   }
 

@@ -322,7 +322,10 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     for (;;) {
       let t: Task | undefined;
       while ((t = nextTask())) {
-        const p: Promise<void> = runTask(t).finally(() => inFlight.delete(p));
+        const p: Promise<void> = runTask(t).finally(() => {
+          inFlight.delete(p);
+          tick++;
+        });
         inFlight.add(p);
       }
       if (inFlight.size === 0 && !paused) break;
