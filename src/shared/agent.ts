@@ -46,6 +46,8 @@ export interface AgentInput {
   /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
   verify?: string[];
   bootstrap?: { copy?: string[]; setup?: string[] };
+  /** Continue-as-new after this many turns in one run (default: when the server suggests it). */
+  continueAsNewEvery?: number;
 }
 
 export type AgentStatus =

@@ -65,29 +65,50 @@ function dirnameOf(path: string): string {
   return i <= 0 ? '/' : path.slice(0, i);
 }
 
-export async function agent(input: AgentInput): Promise<AgentResult> {
+/** What an agent carries across continue-as-new. Children still running are never carried: it waits for them. */
+export interface AgentCarry {
+  ledger: ledger.Ledger;
+  turn: number;
+  ownUsage: Usage;
+  ownCost: number;
+  summary: string;
+  lastText: string;
+  nextInputEstimate: number;
+  workspace: { path: string; branch: string; baseCommit: string };
+  children: ChildRecord[];
+  handledRequests: string[];
+  requestSeq: number;
+  toolResults: ToolResult[];
+  /** Workflow time at which the agent's timeout fires, if it has one. */
+  deadline?: number;
+  generation: number;
+}
+
+export async function agent(input: AgentInput, carry?: AgentCarry): Promise<AgentResult> {
   const agentId = wf.workflowInfo().workflowId;
   // Scripted turns are priced at the nominal `scripted` rate, whatever model name the plan carries.
   const priceModel = input.backend === 'scripted' ? 'scripted' : input.model;
   // Only for display before the workspace exists: the real branch name comes from createWorkspace.
   const branchOf = (id: string) => `cadre/${id.replace(/\//g, '.')}`;
-  const book = ledger.newLedger(input.budget);
-  let status: AgentStatus = 'starting';
-  let doing = 'creating workspace';
-  let turn = 0;
-  let ownUsage = zeroUsage();
-  let ownCost = 0;
-  let summary = '';
-  let lastText = '';
+  const book = carry?.ledger ?? ledger.newLedger(input.budget);
+  let status: AgentStatus = carry ? 'running' : 'starting';
+  let doing = carry ? `model turn ${carry.turn}` : 'creating workspace';
+  let turn = carry?.turn ?? 0;
+  let ownUsage = carry?.ownUsage ?? zeroUsage();
+  let ownCost = carry?.ownCost ?? 0;
+  let summary = carry?.summary ?? '';
+  let lastText = carry?.lastText ?? '';
   let error: string | undefined;
-  let nextInputEstimate = Math.ceil(input.goal.length / 3) + 2000;
-  let workspace: { path: string; branch: string; baseCommit: string } | undefined;
-  const children: ChildRecord[] = [];
+  let nextInputEstimate = carry?.nextInputEstimate ?? Math.ceil(input.goal.length / 3) + 2000;
+  let workspace: { path: string; branch: string; baseCommit: string } | undefined = carry?.workspace;
+  const children: ChildRecord[] = carry?.children ?? [];
   const childPromises = new Map<string, Promise<void>>();
-  const grantsSeen = new Set<string>();
+  const grantsSeen = new Set<string>(book.grantIds);
   const refusals = new Map<string, string>();
-  const handledRequests = new Set<string>();
-  let requestSeq = 0;
+  const handledRequests = new Set<string>(carry?.handledRequests);
+  let requestSeq = carry?.requestSeq ?? 0;
+  const deadline = carry?.deadline ?? (input.timeoutSeconds ? Date.now() + input.timeoutSeconds * 1000 : undefined);
+  let turnsThisRun = 0;
 
   const subtreeUsage = () => children.reduce((u, c) => (c.usage ? addUsage(u, c.usage) : u), ownUsage);
   const subtreeCost = () => children.reduce((s, c) => s + (c.costUsd ?? 0), ownCost);
@@ -217,7 +238,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
   wf.upsertSearchAttributes([
     { key: CadreRole, value: input.parentId ? 'subagent' : input.taskId ? 'task' : 'agent' },
     { key: CadreDepth, value: input.depth },
-    { key: CadreStatus, value: 'starting' },
+    { key: CadreStatus, value: status },
     ...(input.runId ? [{ key: CadreRun, value: input.runId }] : []),
     ...(input.taskId ? [{ key: CadreTask, value: input.taskId }] : []),
   ]);
@@ -363,9 +384,10 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
 
   async function modelLoop(): Promise<void> {
     if (!hasPrice(priceModel)) throw new Error(`no price known for model "${priceModel}": add it to the price table (docs/backends.md)`);
-    let toolResults: ToolResult[] = [];
+    let toolResults: ToolResult[] = carry?.toolResults ?? [];
     const modelBackend = input.backend === 'anthropic' ? 'anthropic' : 'scripted';
     for (;;) {
+      await maybeContinueAsNew(toolResults);
       if (turn >= input.maxTurns) {
         setStatus('max_turns');
         summary ||= `stopped after ${turn} turns (the turn limit)`;
@@ -389,6 +411,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
         }
       }
       turn++;
+      turnsThisRun++;
       doing = `model turn ${turn}`;
       let out: ModelTurnOutput;
       try {
@@ -463,14 +486,41 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
     }
   }
 
+  /**
+   * History stays bounded: between turns, when the server suggests it (or every `continueAsNewEvery` turns), the
+   * agent continues as new with its state. Never while a child runs (children belong to this run): it waits.
+   */
+  async function maybeContinueAsNew(toolResults: ToolResult[]): Promise<void> {
+    const due = wf.workflowInfo().continueAsNewSuggested || (input.continueAsNewEvery !== undefined && turnsThisRun >= input.continueAsNewEvery);
+    if (!due || !workspace || children.some((c) => !terminalAgentStatuses.includes(c.status))) return;
+    await wf.condition(wf.allHandlersFinished);
+    const next: AgentCarry = {
+      ledger: book,
+      turn,
+      ownUsage,
+      ownCost,
+      summary,
+      lastText,
+      nextInputEstimate,
+      workspace,
+      children,
+      handledRequests: [...handledRequests],
+      requestSeq,
+      toolResults,
+      deadline,
+      generation: (carry?.generation ?? 0) + 1,
+    };
+    await wf.continueAsNew<typeof agent>(input, next);
+  }
+
   // ---- run, then end cleanly whatever happened ------------------------------------------------------------------
 
   let timedOut = false;
   const work = new wf.CancellationScope();
   const timer = new wf.CancellationScope();
-  if (input.timeoutSeconds && input.backend !== 'command') {
+  if (deadline !== undefined && input.backend !== 'command') {
     void timer.run(() =>
-      wf.sleep(input.timeoutSeconds! * 1000).then(() => {
+      wf.sleep(Math.max(1, deadline - Date.now())).then(() => {
         timedOut = true;
         work.cancel();
       }),
@@ -478,7 +528,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
   }
   try {
     await work.run(async () => {
-      workspace = await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
+      workspace ??= await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
         { repo: input.repo, agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
       ]);
       setStatus('running');
@@ -486,6 +536,7 @@ export async function agent(input: AgentInput): Promise<AgentResult> {
       else await modelLoop();
     });
   } catch (err) {
+    if (err instanceof wf.ContinueAsNew) throw err;
     if (wf.isCancellation(err)) {
       setStatus(timedOut ? 'timed_out' : 'cancelled');
       error = timedOut ? `timed out after ${input.timeoutSeconds} s` : 'cancelled';

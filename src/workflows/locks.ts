@@ -160,6 +160,8 @@ function startRenewal(s: HolderState): void {
       }
     } finally {
       s.renewing = false;
+      // A grant that arrived while the loop was on its way out still needs renewing.
+      if (s.held.size > 0) startRenewal(s);
     }
   });
 }
@@ -171,6 +173,7 @@ function startRenewal(s: HolderState): void {
  */
 export async function acquire(repo: string, paths: string[], opts: AcquireOptions = {}): Promise<LockGrant> {
   const s = state();
+  if (paths.length === 0) throw wf.ApplicationFailure.create({ type: LockErrorType.LockRefused, message: 'acquire needs at least one path', nonRetryable: true });
   const info = wf.workflowInfo();
   const requestId = `${info.workflowId}#lock-${wf.uuid4()}`;
   const pending: Pending = {};

@@ -37,6 +37,21 @@ export interface RunPlanInput {
   /** Seed-003 compatibility: mirror each task's status as JSON files in this directory. */
   statusDir?: string;
   model?: string;
+  /** Continue-as-new after starting this many tasks in one run (default: when the server suggests it). */
+  continueAsNewEvery?: number;
+}
+
+/** What a run carries across continue-as-new: the task table and the scheduler's own state. */
+export interface RunPlanCarry {
+  rows: TaskRow[];
+  maxConcurrency: number;
+  paused: boolean;
+  costUsd: number;
+  tokens: number;
+  pool?: Amount;
+  integration: { path: string; branch: string };
+  lastCommit?: string;
+  generation: number;
 }
 
 export interface RunPlanResult {
@@ -52,26 +67,29 @@ export interface RunPlanResult {
 
 const TERMINAL: TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
 
-export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
+export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
   const { plan, runId } = input;
   const byId = new Map(plan.tasks.map((t) => [t.id, t]));
   const order = new Map(plan.tasks.map((t, i) => [t.id, i]));
   const rows = new Map<string, TaskRow>(
-    plan.tasks.map((t) => [t.id, { id: t.id, title: t.title, phase: t.phase, priority: t.priority, status: t.done ? 'skipped' : 'pending', attempts: 0 }]),
+    carry
+      ? carry.rows.map((r) => [r.id, r])
+      : plan.tasks.map((t) => [t.id, { id: t.id, title: t.title, phase: t.phase, priority: t.priority, status: t.done ? 'skipped' : 'pending', attempts: 0 }]),
   );
-  let maxConcurrency = input.maxConcurrency ?? plan.maxConcurrency;
-  let paused = false;
-  let runStatus: RunProgress['status'] = 'running';
-  let costUsd = 0;
-  let tokens = 0;
+  let maxConcurrency = carry?.maxConcurrency ?? input.maxConcurrency ?? plan.maxConcurrency;
+  let paused = carry?.paused ?? false;
+  let runStatus: RunProgress['status'] = paused ? 'paused' : 'running';
+  let costUsd = carry?.costUsd ?? 0;
+  let tokens = carry?.tokens ?? 0;
+  let startedThisRun = 0;
   const running = new Map<string, wf.CancellationScope>();
-  let integration: { path: string; branch: string } | undefined;
-  let lastCommit: string | undefined;
+  let integration: { path: string; branch: string } | undefined = carry?.integration;
+  let lastCommit: string | undefined = carry?.lastCommit;
   let mergeChain: Promise<void> = Promise.resolve();
   /** Bumped on every change the scheduling loop must react to. */
   let tick = 0;
   // Budget pool: the plan's ceiling shared over tasks that do not declare their own; unused slices come back.
-  const pool: Amount | undefined = plan.budget ? { ...plan.budget } : undefined;
+  const pool: Amount | undefined = carry ? carry.pool : plan.budget ? { ...plan.budget } : undefined;
 
   const counts = (): Record<TaskStatus, number> => {
     const c: Record<TaskStatus, number> = { pending: 0, ready: 0, running: 0, completed: 0, failed: 0, blocked: 0, cancelled: 0, skipped: 0 };
@@ -224,6 +242,7 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
     const scope = new wf.CancellationScope();
     running.set(t.id, scope);
     const attempt = r.attempts + 1;
+    startedThisRun++;
     const agentId = attempt === 1 ? `${runId}/${t.id}` : `${runId}/${t.id}~${attempt}`;
     await setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
     const slice = sliceFor(t);
@@ -316,17 +335,37 @@ export async function runPlan(input: RunPlanInput): Promise<RunPlanResult> {
 
   const inFlight = new Set<Promise<void>>();
   try {
-    integration = await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary: 'integration worktree' }, [
+    integration ??= await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary: 'integration worktree' }, [
       { repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' },
     ]);
     for (;;) {
+      // History stays bounded: when the server suggests it (or after `continueAsNewEvery` starts), stop starting
+      // tasks, let the running ones finish (their child workflows belong to this run), then continue as new.
+      const rollOver = wf.workflowInfo().continueAsNewSuggested || (input.continueAsNewEvery !== undefined && startedThisRun >= input.continueAsNewEvery);
       let t: Task | undefined;
-      while ((t = nextTask())) {
+      while (!rollOver && (t = nextTask())) {
         const p: Promise<void> = runTask(t).finally(() => {
           inFlight.delete(p);
           tick++;
         });
         inFlight.add(p);
+      }
+      const workLeft = [...rows.values()].some((r) => r.status === 'pending' || r.status === 'ready');
+      if (rollOver && inFlight.size === 0 && workLeft && (runStatus as RunProgress['status']) !== 'cancelled') {
+        await mergeChain;
+        await wf.condition(wf.allHandlersFinished);
+        const next: RunPlanCarry = {
+          rows: [...rows.values()],
+          maxConcurrency,
+          paused,
+          costUsd,
+          tokens,
+          pool,
+          integration,
+          lastCommit,
+          generation: (carry?.generation ?? 0) + 1,
+        };
+        return await wf.continueAsNew<typeof runPlan>(input, next);
       }
       if (inFlight.size === 0 && !paused) break;
       // Wake on any change: a task ending, an operator update, a resume.
