@@ -110,6 +110,13 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   const deadline = carry?.deadline ?? (input.timeoutSeconds ? Date.now() + input.timeoutSeconds * 1000 : undefined);
   let turnsThisRun = 0;
 
+  /** What the agent does now: shown by the status query, the tree, and the Web UI's current details. */
+  function setDoing(what: string): void {
+    doing = what;
+    wf.setCurrentDetails(`${status}: ${what || 'done'}`);
+  }
+  wf.setCurrentDetails(`${status}: ${doing}`);
+
   const subtreeUsage = () => children.reduce((u, c) => (c.usage ? addUsage(u, c.usage) : u), ownUsage);
   const subtreeCost = () => children.reduce((s, c) => s + (c.costUsd ?? 0), ownCost);
 
@@ -323,7 +330,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     const targets = names?.length ? children.filter((c) => names.includes(c.name)) : children;
     const unknown = (names ?? []).filter((n) => !children.some((c) => c.name === n));
     if (unknown.length) throw new ToolError(`no sub-agent named ${unknown.join(', ')}`);
-    doing = `waiting for ${targets.length} agent${targets.length === 1 ? '' : 's'}`;
+    setDoing(`waiting for ${targets.length} agent${targets.length === 1 ? '' : 's'}`);
     setStatus('waiting');
     await Promise.all(targets.map((c) => childPromises.get(c.name)));
     setStatus('running');
@@ -339,7 +346,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     for (const c of targets) {
       if (c.merged || c.conflicts || !c.branch || !['completed', 'budget_exhausted', 'max_turns'].includes(c.status)) continue;
       await commitWork(`cadre: ${agentId}: work before merging ${c.name}`);
-      doing = `merge ${c.name}`;
+      setDoing(`merge ${c.name}`);
       const r = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
         { repo: input.repo, worktree: workspace.path, branch: c.branch, message: `cadre: merge ${c.agentId}` },
       ]);
@@ -398,7 +405,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         usd: worstCaseUsd(nextInputEstimate, input.maxTokens, priceModel),
       };
       if (!ledger.tryReserve(book, reservation)) {
-        doing = 'asking for budget';
+        setDoing('asking for budget');
         const av = ledger.available(book);
         const need: Amount = {
           tokens: av.tokens !== undefined ? Math.max(0, (reservation.tokens ?? 0) - av.tokens) : undefined,
@@ -412,7 +419,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       }
       turn++;
       turnsThisRun++;
-      doing = `model turn ${turn}`;
+      setDoing(`model turn ${turn}`);
       let out: ModelTurnOutput;
       try {
         out = await modelTurn.modelTurn.executeWithOptions({ summary: `model turn ${turn}` }, [
@@ -440,7 +447,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       nextInputEstimate = out.nextInputEstimate;
       raiseAlerts(fired);
       if (out.text) lastText = out.text;
-      if (out.toolRuns.length) doing = out.toolRuns[out.toolRuns.length - 1]!.summary;
+      if (out.toolRuns.length) setDoing(out.toolRuns[out.toolRuns.length - 1]!.summary);
       toolResults = [];
       let finished = false;
       const calls = out.orchestrationCalls;
@@ -469,7 +476,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
 
   async function commandBackend(): Promise<void> {
     const timeout = input.timeoutSeconds ?? 3600;
-    doing = `run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120);
+    setDoing(`run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120));
     if (!input.command?.length) throw new Error('the command backend needs a command');
     const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: doing }, [
       { agentId, workspace: workspace!.path, argv: input.command, timeoutMs: timeout * 1000 },
@@ -549,7 +556,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   }
 
   return wf.CancellationScope.nonCancellable(async () => {
-    doing = 'finishing';
+    setDoing('finishing');
     // Children of a cancelled or failed agent were asked to cancel with it; wait for their endings.
     await Promise.all([...childPromises.values()]);
     let commit: string | undefined;
@@ -585,7 +592,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       returned,
       children: children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
     };
-    doing = '';
+    setDoing('');
     result.tree = treeNode();
     if (input.parentId) {
       await wf

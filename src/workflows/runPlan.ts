@@ -318,6 +318,15 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     return next;
   }
 
+  /** The Web UI's current details: counts and what runs now. */
+  function describeNow(): void {
+    const c = counts();
+    const runningIds = [...running.keys()];
+    wf.setCurrentDetails(
+      `${runStatus}: ${c.completed + c.skipped}/${plan.tasks.length} done, ${c.failed} failed, ${c.blocked} blocked; running ${runningIds.length ? runningIds.slice(0, 10).join(', ') : 'nothing'}`,
+    );
+  }
+
   function stopAll(reason: string): void {
     runStatus = 'cancelled';
     tick++;
@@ -368,6 +377,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         return await wf.continueAsNew<typeof runPlan>(input, next);
       }
       if (inFlight.size === 0 && !paused) break;
+      describeNow();
       // Wake on any change: a task ending, an operator update, a resume.
       const before = tick;
       await wf.condition(() => tick !== before);
