@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `cadre` command line. Every command exits with a meaningful code (docs/cli.md): 0 success, 1 a run or agent
- * that failed, 2 bad input, 3 cancelled, 69 Temporal unavailable, 78 bad configuration.
+ * The `cadre` command line (docs/cli.md). Every command exits with a meaningful code: 0 success, 1 a run or agent
+ * that failed, 2 bad input, 3 cancelled, 69 Temporal unavailable, 73 state directory not writable, 78 bad
+ * configuration, 130 interrupted (Ctrl-C; a run goes on without us).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { CadreError } from '../shared/errors';
@@ -13,6 +14,9 @@ import { agentCommand } from './commands/agent';
 import { gcCommand } from './commands/gc';
 import { serverCommand } from './commands/server';
 import { budgetGrantCommand, treeCommand } from './commands/tree';
+import { logsCommand } from './commands/logs';
+import { diffCommand } from './commands/diff';
+import { locksCommand } from './commands/locks';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -33,7 +37,18 @@ export function buildProgram(): Command {
   const program = new Command('cadre')
     .description('Durable orchestration of hierarchical AI coding agents on Temporal')
     .version(version, '-v, --version')
-    .showHelpAfterError('(run cadre --help for usage)');
+    .option('-V, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
+    .showHelpAfterError('(run cadre --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 success, 1 a run or agent failed, 2 bad input, 3 cancelled, 69 Temporal unavailable,\n' +
+        '73 state directory not writable, 78 bad configuration, 130 interrupted (the run goes on).\n' +
+        'Ids: a run (<plan>-<6 hex>), a task as <run>/<task>, an agent as <run>/<task>/<child>… — see docs/cli.md.',
+    );
+  // -V anywhere on the line: the logger reads CADRE_LOG_LEVEL when it is first used, after this hook.
+  program.hook('preAction', (cmd) => {
+    if (cmd.optsWithGlobals().verbose && !['debug', 'trace'].includes(process.env.CADRE_LOG_LEVEL ?? '')) process.env.CADRE_LOG_LEVEL = 'info';
+  });
 
   program
     .command('run')
@@ -46,8 +61,8 @@ export function buildProgram(): Command {
     .option('--base <ref>', 'ref the integration branch starts from (default HEAD)')
     .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory')
     .option('--no-worker', 'do not run a worker in this process (another `cadre worker` serves the run)')
-    .option('--detach', 'start the run and return at once')
-    .option('--json', 'print the result as JSON')
+    .option('--detach', 'start the run and return at once (follow it with `cadre watch`)')
+    .option('--json', 'one JSON event per line (NDJSON) per change, then the result; words go to stderr')
     .action(action(runCommand));
 
   program
@@ -73,9 +88,46 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .action(action(agentCommand));
 
-  program.command('status').description('show a run\'s task table or an agent\'s state').argument('<id>').option('--json').action(action(statusCommand));
-  program.command('watch').description('follow a run live until it ends').argument('<run>').option('--json').action(action(watchCommand));
-  program.command('tree').description('the agent hierarchy with status and budget per agent').argument('<id>', 'a run or an agent').option('--json').action(action(treeCommand));
+  program
+    .command('status')
+    .description('a run\'s progress and task table, or an agent\'s state (ids: <run>, <run>/<task>, an agent id)')
+    .argument('<id>')
+    .option('--json', 'print JSON')
+    .action(action(statusCommand));
+  program
+    .command('watch')
+    .description('follow a run live until it ends; exit 0 completed, 1 failed, 3 cancelled')
+    .argument('<run>')
+    .option('--json', 'one JSON event per line (NDJSON) per change, then the result')
+    .action(action(watchCommand));
+  program
+    .command('tree')
+    .description('the agent hierarchy with status and budget per agent')
+    .argument('<id>', 'a run or an agent')
+    .option('--json', 'print JSON')
+    .action(action(treeCommand));
+  program
+    .command('logs')
+    .description('an agent\'s transcript (turns, tool calls, results) and the output of the commands it ran')
+    .argument('<agent>', 'an agent id, or <run>/<task> for the task\'s latest attempt')
+    .option('--full', 'do not shorten long messages and outputs')
+    .option('-f, --follow', 'keep printing until the agent ends')
+    .option('--json', 'print JSON')
+    .action(action(logsCommand));
+  program
+    .command('diff')
+    .description('git diff of an agent\'s work against where it started (a run: its integration branch)')
+    .argument('<id>', 'an agent id, <run>/<task>, or a run')
+    .option('--stat', 'a diffstat instead of the patch')
+    .option('--name-only', 'changed files with their status')
+    .option('--json', 'print JSON: files with line counts, and the patch')
+    .action(action(diffCommand));
+  program
+    .command('locks')
+    .description('who holds which paths of a repository, and who waits')
+    .option('--repo <path>', 'repository (default: current git checkout)')
+    .option('--json', 'print JSON')
+    .action(action((opts: { repo?: string; json?: boolean }) => locksCommand(opts)));
   program
     .command('budget')
     .description('operator budget actions: budget grant <agent-id> <amount>')
@@ -84,7 +136,7 @@ export function buildProgram(): Command {
     .argument('<agent-id>')
     .argument('<amount>')
     .action(action(budgetGrantCommand));
-  program.command('list').description('recent runs').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json').action(action(listCommand));
+  program.command('list').description('recent runs, newest first').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json', 'print JSON').action(action(listCommand));
 
   program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));
   program.command('resume').description('start tasks again after pause').argument('<run>').action(action((run: string) => controlCommand('resume', run)));

@@ -1,101 +1,541 @@
 /**
- * Following a run while it goes on. On a TTY the view is redrawn in place (progress per phase, running tasks,
- * failures); otherwise each task transition is printed as one plain line, which suits logs and CI.
+ * Following a run while it goes on: `cadre run` and `cadre watch` both use `followRun`.
+ *
+ * Every poll takes a sample of the run — the scheduler's task table (`runProgressQuery`), the agent tree under each
+ * running task (`agentTreeQuery`) and what each agent still at work is doing now (`agentStatusQuery`) — and compares
+ * it with the previous one. The differences are events (a task or agent changed status, a budget alert fired, the
+ * totals moved), shown in one of three ways:
+ *
+ *   - `tty`:   a view redrawn in place: progress per phase, budget used against the total, the agents at work and
+ *              what each is doing, recent failures and blocked tasks, the run's Web UI link;
+ *   - `lines`: one plain line per change (logs, CI, pipes);
+ *   - `json`:  one JSON object per change on its own line (NDJSON), then the final result as the last line.
+ *
+ * Queries are answered by a worker: if none is running, the sample is skipped and the view keeps its last state.
+ * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { agentStatusQuery, runProgressQuery, type RunProgress, type TaskRow } from '../shared/messages';
-import { fmtDuration, fmtUsd, table } from './output';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TerminatedFailure, TimeoutFailure, CancelledFailure } from '@temporalio/common';
+import type { Logger } from 'pino';
+import { terminalAgentStatuses, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
+import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
+import { totalTokens } from '../shared/model';
+import type { RunPlanResult } from '../workflows/runPlan';
+import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 
-export interface WatchOptions {
-  tty: boolean;
-  out: (s: string) => void;
-  intervalMs?: number;
-  uiUrl?: string;
+// ---- the sample ------------------------------------------------------------------------------------------------
+
+/** One agent as the live view shows it. `name` is its id relative to the run (`team/writer/checker`). */
+export interface AgentLive {
+  agentId: string;
+  name: string;
+  taskId?: string;
+  depth: number;
+  status: AgentStatus;
+  doing: string;
+  turn?: number;
+  /** The agent's and its subtree's usage. */
+  tokens: number;
+  costUsd: number;
+  allocated: Amount;
+  alerts: number[];
 }
 
-const bar = (done: number, total: number, width = 20) => {
-  const filled = total ? Math.round((done / total) * width) : 0;
-  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-};
+export interface RunView {
+  runId: string;
+  progress: RunProgress;
+  /** Every agent seen so far under the tasks we watched run, in task order, parents before children. */
+  agents: AgentLive[];
+  /** Finished tasks' spend plus what the running ones have spent so far. */
+  spentUsd: number;
+  spentTokens: number;
+  at: number;
+}
 
-export function renderProgress(p: RunProgress, doing: Map<string, string>, now: number): string {
+const TERMINAL_TASK: TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
+const isLive = (s: AgentStatus) => !terminalAgentStatuses.includes(s);
+/** At most this many status queries per sample: a wide tree is shown from its tree query alone beyond that. */
+const MAX_STATUS_QUERIES = 32;
+
+/** Trees of the tasks' agents, kept between samples; a finished task's final tree is fetched once, from its result. */
+interface TreeCache {
+  trees: Map<string, AgentTreeNode>;
+  final: Set<string>;
+}
+
+function flatten(n: AgentTreeNode, out: AgentTreeNode[] = []): AgentTreeNode[] {
+  out.push(n);
+  for (const c of n.children) flatten(c, out);
+  return out;
+}
+
+/** `run-1/team/writer` → `team/writer`; ids outside the run are shown whole. */
+export function relativeName(runId: string, agentId: string): string {
+  return agentId.startsWith(`${runId}/`) ? agentId.slice(runId.length + 1) : agentId;
+}
+
+async function sample(client: Client, handle: WorkflowHandle, runId: string, cache: TreeCache, known?: RunProgress): Promise<RunView | undefined> {
+  let progress: RunProgress;
+  try {
+    progress = known ?? (await handle.query(runProgressQuery));
+  } catch {
+    // No worker answered (between tasks on a restarting worker, or none running): keep the last view.
+    return undefined;
+  }
+  const rows = progress.tasks.filter((t) => t.agentId);
+  await Promise.all(
+    rows.map(async (t) => {
+      const id = t.agentId!;
+      const h = client.workflow.getHandle(id);
+      if (t.status === 'running') {
+        const tree = await h.query(agentTreeQuery).catch(() => undefined);
+        if (tree) cache.trees.set(id, tree);
+      } else if (TERMINAL_TASK.includes(t.status) && cache.trees.has(id) && !cache.final.has(id)) {
+        // Seen running, now ended: its final tree tells how each sub-agent ended, even one that ended between polls.
+        cache.final.add(id);
+        const r = (await h.result().catch(() => undefined)) as AgentResult | undefined;
+        if (r?.tree) cache.trees.set(id, r.tree);
+      }
+    }),
+  );
+  const nodes: { node: AgentTreeNode; taskId: string; taskRunning: boolean }[] = [];
+  for (const t of rows) {
+    const tree = cache.trees.get(t.agentId!);
+    if (tree) for (const node of flatten(tree)) nodes.push({ node, taskId: t.id, taskRunning: t.status === 'running' });
+  }
+  const live = new Map<string, AgentSnapshot>();
+  const toAsk = nodes.filter((n) => n.taskRunning && isLive(n.node.status)).slice(0, MAX_STATUS_QUERIES);
+  await Promise.all(
+    toAsk.map(async ({ node }) => {
+      const s = await client.workflow.getHandle(node.agentId).query(agentStatusQuery).catch(() => undefined);
+      if (s) live.set(node.agentId, s);
+    }),
+  );
+  const agents: AgentLive[] = nodes.map(({ node, taskId, taskRunning }) => {
+    // Only agents of running tasks are asked; the others show the status their tree last reported.
+    const s = taskRunning ? live.get(node.agentId) : undefined;
+    return {
+      agentId: node.agentId,
+      name: relativeName(runId, node.agentId),
+      taskId,
+      depth: node.depth,
+      status: s?.status ?? node.status,
+      doing: s?.doing ?? node.doing,
+      turn: s?.turn,
+      tokens: s ? totalTokens(s.usage) : totalTokens(node.usage),
+      costUsd: s?.costUsd ?? node.costUsd,
+      allocated: node.allocated,
+      alerts: node.alerts,
+    };
+  });
+  let spentUsd = progress.costUsd;
+  let spentTokens = progress.tokens;
+  for (const a of agents) {
+    const row = progress.tasks.find((t) => t.id === a.taskId);
+    if (a.depth === 0 && row?.status === 'running') {
+      spentUsd += a.costUsd;
+      spentTokens += a.tokens;
+    }
+  }
+  return { runId, progress, agents, spentUsd, spentTokens, at: Date.now() };
+}
+
+/** One sample of a run, for a one-off view (`cadre status`); `known` is its progress when already loaded. */
+export function sampleRun(client: Client, runId: string, known?: RunProgress): Promise<RunView | undefined> {
+  return sample(client, client.workflow.getHandle(runId), runId, { trees: new Map(), final: new Set() }, known);
+}
+
+// ---- events ----------------------------------------------------------------------------------------------------
+
+interface Base {
+  at: string;
+  runId: string;
+}
+export type WatchEvent =
+  | (Base & { event: 'run'; name: string; status: string; tasks: number; webUi?: string; budget?: Amount })
+  | (Base & {
+      event: 'task';
+      task: string;
+      title: string;
+      phase?: string;
+      status: TaskStatus;
+      attempt: number;
+      agentId?: string;
+      error?: string;
+      blockedBy?: string[];
+      summary?: string;
+      costUsd?: number;
+      done: number;
+      total: number;
+    })
+  | (Base & {
+      event: 'agent';
+      agentId: string;
+      name: string;
+      task?: string;
+      depth: number;
+      status: AgentStatus;
+      /** The status at the previous sample; absent the first time the agent is seen. */
+      previous?: AgentStatus;
+      doing: string;
+      turn?: number;
+      tokens: number;
+      costUsd: number;
+      allocated: Amount;
+    })
+  | (Base & { event: 'budget_alert'; agentId: string; name: string; task?: string; percent: number; allocated: Amount; tokens: number; costUsd: number })
+  | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount });
+
+const doneOf = (p: RunProgress) => p.counts.completed + p.counts.skipped;
+
+/** What changed from `prev` to `next`, as events (all of them on the first sample). */
+export function diffViews(prev: RunView | undefined, next: RunView, webUi?: string): WatchEvent[] {
+  const at = new Date(next.at).toISOString();
+  const base = { at, runId: next.runId };
+  const p = next.progress;
+  const events: WatchEvent[] = [];
+  // The run's own event comes first while it goes on, last when it has ended (after the tasks that ended it).
+  const runChanged = !prev || prev.progress.status !== p.status;
+  const runEvent: WatchEvent = { ...base, event: 'run', name: p.name, status: p.status, tasks: p.tasks.length, webUi, budget: p.budget };
+  const ended = p.status === 'completed' || p.status === 'failed' || p.status === 'cancelled';
+  if (runChanged && !ended) events.push(runEvent);
+  const prevRows = new Map(prev?.progress.tasks.map((t) => [t.id, t]));
+  const changed = p.tasks.filter((t) => {
+    const before = prevRows.get(t.id);
+    return before ? before.status !== t.status || before.attempts !== t.attempts : t.status !== 'pending';
+  });
+  // Counted event by event, so two tasks ending in one poll read 4/6 then 5/6.
+  const finishing = (t: TaskRow) => t.status === 'completed' || t.status === 'skipped';
+  let done = doneOf(p) - changed.filter(finishing).length;
+  for (const t of changed) {
+    if (finishing(t)) done++;
+    events.push({
+      ...base,
+      event: 'task',
+      task: t.id,
+      title: t.title,
+      phase: t.phase,
+      status: t.status,
+      attempt: t.attempts,
+      agentId: t.agentId,
+      error: t.error,
+      blockedBy: t.blockedBy,
+      summary: t.summary,
+      costUsd: t.costUsd,
+      done,
+      total: p.tasks.length,
+    });
+  }
+  const prevAgents = new Map(prev?.agents.map((a) => [a.agentId, a]));
+  for (const a of next.agents) {
+    const before = prevAgents.get(a.agentId);
+    const changed = !before || before.status !== a.status || before.doing !== a.doing;
+    const agentEvent: WatchEvent = {
+      ...base,
+      event: 'agent',
+      agentId: a.agentId,
+      name: a.name,
+      task: a.taskId,
+      depth: a.depth,
+      status: a.status,
+      previous: before?.status,
+      doing: a.doing,
+      turn: a.turn,
+      tokens: a.tokens,
+      costUsd: a.costUsd,
+      allocated: a.allocated,
+    };
+    // A new agent is announced before its alerts; a known one's alerts come before the status they led to.
+    if (!before) events.push(agentEvent);
+    for (const percent of a.alerts) {
+      if (before?.alerts.includes(percent)) continue;
+      events.push({ ...base, event: 'budget_alert', agentId: a.agentId, name: a.name, task: a.taskId, percent, allocated: a.allocated, tokens: a.tokens, costUsd: a.costUsd });
+    }
+    if (before && changed) events.push(agentEvent);
+  }
+  const moved =
+    !prev ||
+    JSON.stringify(prev.progress.counts) !== JSON.stringify(p.counts) ||
+    prev.spentTokens !== next.spentTokens ||
+    Math.abs(prev.spentUsd - next.spentUsd) > 1e-9;
+  if (moved) events.push({ ...base, event: 'progress', counts: p.counts, done: doneOf(p), total: p.tasks.length, costUsd: next.spentUsd, tokens: next.spentTokens, budget: p.budget });
+  if (runChanged && ended) events.push(runEvent);
+  return events;
+}
+
+/**
+ * One plain line for an event, or undefined for events the line view leaves out (what an agent is doing, totals,
+ * a task agent's own status, which its task line already tells).
+ */
+export function eventLine(e: WatchEvent, startedAt: number): string | undefined {
+  const when = `[+${fmtDuration(Date.parse(e.at) - startedAt)}]`;
+  switch (e.event) {
+    case 'run':
+      return `${when} run ${e.runId} (${e.name}): ${e.status}, ${e.tasks} tasks${e.webUi ? ` — Web UI ${e.webUi}` : ''}`;
+    case 'task': {
+      let extra = '';
+      if (e.status === 'running') extra = ` — ${e.title}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+      else if (e.status === 'completed') extra = ` (${e.done}/${e.total} done${e.costUsd ? `, ${fmtUsd(e.costUsd)}` : ''})`;
+      else if (e.status === 'blocked') extra = ` by ${e.blockedBy?.join(', ') ?? '?'}`;
+      else if (e.error) extra = `: ${oneLine(e.error, 200)}`;
+      return `${when} ${e.task} ${e.status}${extra}`;
+    }
+    case 'agent': {
+      // Sub-agents only (a task's own agent is its task line): when first seen, and when they end.
+      if (e.depth === 0) return undefined;
+      const lines: string[] = [];
+      if (!e.previous) lines.push(`${when} agent ${e.name} spawned (depth ${e.depth}, budget ${fmtAmount(e.allocated)})`);
+      if (!isLive(e.status) && e.previous !== e.status) lines.push(`${when} agent ${e.name} ${e.status} (${fmtTokens(e.tokens)} tokens, ${fmtUsd(e.costUsd)})`);
+      return lines.length ? lines.join('\n') : undefined;
+    }
+    case 'budget_alert':
+      return `${when} agent ${e.name} used ${e.percent}% of its budget (${fmtAmount(e.allocated)})`;
+    case 'progress':
+      return undefined;
+  }
+}
+
+function oneLine(s: string, max: number): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+// ---- the TTY view ----------------------------------------------------------------------------------------------
+
+export interface ViewContext {
+  webUi?: string;
+  startedAt: number;
+  now: number;
+  /** Recent failures, blocked tasks and budget events, newest last. */
+  notices: string[];
+  width: number;
+  height: number;
+  paint: Paint;
+}
+
+/** The live view: one frame, every line fitted to the terminal's width and the whole to its height. */
+export function renderView(v: RunView, ctx: ViewContext): string[] {
+  const { paint } = ctx;
+  const p = v.progress;
   const c = p.counts;
   const total = p.tasks.length;
-  const finished = c.completed + c.skipped;
-  const lines = [
-    `run ${p.runId} (${p.name}) — ${p.status} — ${finished}/${total} done, ${c.running} running, ${c.failed} failed, ${c.blocked} blocked — ${fmtUsd(p.costUsd)}, ${p.tokens.toLocaleString('en-US')} tokens — concurrency ${p.maxConcurrency}`,
+  const head = [
+    `${paint('cadre', 'bold')} · run ${paint(p.runId, 'bold')} (${p.name}) · ${paintStatus(paint, p.status)} · ${fmtDuration(ctx.now - ctx.startedAt)}`,
+    ...(ctx.webUi ? [`Web UI  ${paint(ctx.webUi, 'blue')}`] : []),
+    '',
+    `tasks   ${bar(doneOf(p), total)} ${doneOf(p)}/${total} done · ${c.running} running · ${c.failed ? paint(`${c.failed} failed`, 'red') : '0 failed'} · ${c.blocked ? paint(`${c.blocked} blocked`, 'yellow') : '0 blocked'}${c.cancelled ? ` · ${c.cancelled} cancelled` : ''}${p.maxConcurrency ? ` · concurrency ${p.maxConcurrency}` : ''}`,
   ];
-  const phases = new Map<string, TaskRow[]>();
-  for (const t of p.tasks) phases.set(t.phase ?? '(no phase)', [...(phases.get(t.phase ?? '(no phase)') ?? []), t]);
-  for (const [phase, tasks] of phases) {
-    const d = tasks.filter((t) => t.status === 'completed' || t.status === 'skipped').length;
-    lines.push(`  ${phase.padEnd(24).slice(0, 24)} ${bar(d, tasks.length)} ${d}/${tasks.length}`);
+  const phases = phaseRows(p.tasks);
+  if (phases.length > 1 || (phases.length === 1 && phases[0]![0] !== '')) {
+    const w = Math.min(24, Math.max(...phases.map(([name]) => (name || '(no phase)').length)));
+    for (const [name, tasks] of phases) {
+      const d = tasks.filter((t) => t.status === 'completed' || t.status === 'skipped').length;
+      const running = tasks.filter((t) => t.status === 'running').length;
+      const bad = tasks.filter((t) => t.status === 'failed' || t.status === 'blocked').length;
+      head.push(`  ${(name || '(no phase)').slice(0, w).padEnd(w)} ${bar(d, tasks.length, 16)} ${d}/${tasks.length}${running ? `  ${running} running` : ''}${bad ? paint(`  ${bad} failed/blocked`, 'red') : ''}`);
+    }
   }
-  const running = p.tasks.filter((t) => t.status === 'running');
-  if (running.length) lines.push('running:');
-  for (const t of running) lines.push(`  ${t.id}  ${fmtDuration(now - (t.startedAt ?? now))}  ${doing.get(t.agentId ?? '') ?? ''}`);
-  const bad = p.tasks.filter((t) => t.status === 'failed' || t.status === 'blocked');
-  if (bad.length) lines.push('failed / blocked:');
-  for (const t of bad.slice(-8)) lines.push(`  ${t.id}  ${t.status}  ${t.status === 'blocked' ? `by ${t.blockedBy?.join(', ')}` : (t.error ?? '').slice(0, 100)}`);
-  return lines.join('\n');
+  head.push(budgetLine(v));
+
+  const atWork = v.agents.filter((a) => isLive(a.status) && p.tasks.find((t) => t.id === a.taskId)?.status === 'running');
+  const agentRows: string[][] = atWork.map((a) => {
+    const row = p.tasks.find((t) => t.id === a.taskId);
+    const age = a.depth === 0 && row?.startedAt ? fmtDuration(ctx.now - row.startedAt) : '';
+    const limit = a.allocated.tokens !== undefined ? ` of ${fmtTokens(a.allocated.tokens)}` : '';
+    return [
+      `  ${'  '.repeat(a.depth)}${a.depth ? '└ ' : ''}${a.depth ? a.name.slice(a.name.lastIndexOf('/') + 1) : a.name}`,
+      paintStatus(paint, a.status),
+      a.turn ? `turn ${a.turn}` : age,
+      paint(oneLine(a.doing || '…', 60), 'dim'),
+      `${fmtTokens(a.tokens)}${limit} tok`,
+      fmtUsd(a.costUsd),
+    ];
+  });
+  const notices = ctx.notices.slice(-6);
+  const body: string[] = [];
+  const room = Math.max(3, ctx.height - 1 - head.length - 2 - (notices.length ? notices.length + 2 : 0));
+  body.push('', atWork.length ? `agents at work (${atWork.length})` : c.pending + c.ready > 0 && p.status === 'running' ? 'agents at work: none right now' : 'agents at work: none');
+  if (atWork.length) {
+    const shown = atWork.length > room ? agentRows.slice(0, room - 1) : agentRows;
+    body.push(...table(shown).split('\n'));
+    if (shown.length < agentRows.length) body.push(`  … ${agentRows.length - shown.length} more (cadre tree ${p.runId})`);
+  }
+  if (notices.length) body.push('', 'recent failures, blocked tasks, budget', ...notices.map((n) => `  ${n}`));
+  return [...head, ...body].map((l) => fit(l, ctx.width - 1));
 }
 
-export function taskTable(p: RunProgress): string {
+function phaseRows(tasks: TaskRow[]): [string, TaskRow[]][] {
+  const phases = new Map<string, TaskRow[]>();
+  for (const t of tasks) phases.set(t.phase ?? '', [...(phases.get(t.phase ?? '') ?? []), t]);
+  return [...phases];
+}
+
+/** Budget used against the run's total, when the plan sets one; else what was spent. */
+export function budgetLine(v: RunView): string {
+  const b = v.progress.budget;
+  const usd = fmtUsd(v.spentUsd);
+  if (b?.tokens !== undefined) {
+    return `budget  ${bar(v.spentTokens, b.tokens)} ${fmtTokens(v.spentTokens)} of ${fmtTokens(b.tokens)} tokens (${pct(v.spentTokens, b.tokens)}) · ${usd}${b.usd !== undefined ? ` of ${fmtUsd(b.usd)}` : ''}`;
+  }
+  if (b?.usd !== undefined) return `budget  ${bar(v.spentUsd, b.usd)} ${usd} of ${fmtUsd(b.usd)} (${pct(v.spentUsd, b.usd)}) · ${fmtTokens(v.spentTokens)} tokens`;
+  return `spent   ${fmtTokens(v.spentTokens)} tokens · ${usd} (the plan sets no run budget)`;
+}
+
+/** A short line for the "recent failures" list of the TTY view, or undefined when the event is not one. */
+function noticeFor(e: WatchEvent, paint: Paint): string | undefined {
+  if (e.event === 'task' && (e.status === 'failed' || e.status === 'cancelled')) return `${e.task}  ${paintStatus(paint, e.status)}  ${oneLine(e.error ?? '', 120)}`;
+  if (e.event === 'task' && e.status === 'blocked') return `${e.task}  ${paintStatus(paint, 'blocked')}  by ${e.blockedBy?.join(', ') ?? '?'}`;
+  if (e.event === 'agent' && e.depth > 0 && !isLive(e.status) && e.status !== 'completed') return `${e.name}  ${paintStatus(paint, e.status)}`;
+  if (e.event === 'budget_alert' && e.percent >= 80) return `${e.name}  ${paint(`budget ${e.percent}%`, 'yellow')} of ${fmtAmount(e.allocated)}`;
+  return undefined;
+}
+
+// ---- tables and the ending -------------------------------------------------------------------------------------
+
+export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): string {
   const rows = [['TASK', 'STATUS', 'PHASE', 'PRI', 'TRIES', 'TIME', 'COST', 'NOTE']];
   for (const t of p.tasks) {
-    const time = t.startedAt ? fmtDuration((t.endedAt ?? Date.now()) - t.startedAt) : '';
-    const note = t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : (t.error ?? t.summary ?? '').replace(/\s+/g, ' ').slice(0, 80);
+    const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
+    const note = t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
   return table(rows);
 }
 
-/** Polls the run until it closes; returns the last progress seen. */
-export async function watchRun(client: Client, handle: WorkflowHandle, opts: WatchOptions): Promise<RunProgress | undefined> {
-  const seen = new Map<string, string>();
-  const start = Date.now();
-  let last: RunProgress | undefined;
-  let drawnLines = 0;
-  const closed = handle.result().then(
-    () => true,
-    () => true,
+export type RunEnd = 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
+
+export interface RunOutcome {
+  runId: string;
+  status: RunEnd;
+  /** The last progress known: the result's task table when the run returned one. */
+  progress?: RunProgress;
+  result?: RunPlanResult;
+  /** Why the workflow itself failed (terminated, timed out, an error), when it did not return a result. */
+  error?: string;
+}
+
+/** The closing lines of `cadre run` and `cadre watch`. */
+export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: string; elapsedMs?: number }): string {
+  const lines: string[] = [];
+  if (o.progress) lines.push(taskTable(o.progress), '');
+  const c = o.progress?.counts;
+  const spent = o.result ? ` — ${fmtTokens(o.result.tokens)} tokens, ${fmtUsd(o.result.costUsd)}` : '';
+  const took = ctx.elapsedMs !== undefined ? ` in ${fmtDuration(ctx.elapsedMs)}` : '';
+  lines.push(
+    `run ${o.runId} ${o.status}${took}${c ? `: ${c.completed} completed, ${c.skipped} skipped, ${c.failed} failed, ${c.blocked} blocked, ${c.cancelled} cancelled` : ''}${spent}${o.error ? ` (${o.error})` : ''}`,
   );
-  let done = false;
-  void closed.then(() => (done = true));
-  while (!done) {
-    try {
-      last = await handle.query(runProgressQuery);
-    } catch {
-      // The workflow may be between tasks on a restarting worker; the next poll tries again.
-    }
-    if (last) {
-      if (opts.tty) {
-        const doing = new Map<string, string>();
-        await Promise.all(
-          last.tasks
-            .filter((t) => t.status === 'running' && t.agentId)
-            .map(async (t) => {
-              const s = await client.workflow.getHandle(t.agentId!).query(agentStatusQuery).catch(() => undefined);
-              if (s) doing.set(t.agentId!, `${s.doing} (turn ${s.turn}, ${fmtUsd(s.costUsd)})`);
-            }),
-        );
-        const text = renderProgress(last, doing, Date.now());
-        if (drawnLines) opts.out(`\x1b[${drawnLines}A\x1b[0J`);
-        opts.out(text + '\n');
-        drawnLines = text.split('\n').length;
-      } else {
-        for (const t of last.tasks) {
-          const key = `${t.status}:${t.attempts}`;
-          if (seen.get(t.id) === key) continue;
-          if (seen.has(t.id) || t.status !== 'pending') {
-            const extra = t.status === 'blocked' ? ` by ${t.blockedBy?.join(', ')}` : t.error ? `: ${t.error.slice(0, 200)}` : '';
-            opts.out(`[${fmtDuration(Date.now() - start)}] ${t.id} ${t.status}${extra}\n`);
-          }
-          seen.set(t.id, key);
-        }
+  if (o.result) lines.push(`integration branch: ${o.result.integrationBranch}${ctx.repo ? ` (in ${ctx.repo})` : ''}`);
+  if (ctx.webUi) lines.push(`Web UI: ${ctx.webUi}`);
+  return lines.join('\n') + '\n';
+}
+
+/** How a closed run ended, from its result or from why the workflow did not return one. */
+async function outcomeOf(handle: WorkflowHandle, runId: string, name: string): Promise<RunOutcome> {
+  try {
+    const result = (await handle.result()) as RunPlanResult;
+    return { runId, status: result.status, result, progress: { ...result, name, status: result.status, maxConcurrency: 0 } };
+  } catch (err) {
+    const cause = err instanceof WorkflowFailedError ? err.cause : err;
+    const status: RunEnd = cause instanceof TerminatedFailure ? 'terminated' : cause instanceof TimeoutFailure ? 'timed_out' : cause instanceof CancelledFailure ? 'cancelled' : 'failed';
+    const progress = await handle.query(runProgressQuery).catch(() => undefined);
+    return { runId, status, progress, error: cause instanceof Error ? cause.message : String(cause) };
+  }
+}
+
+// ---- following -------------------------------------------------------------------------------------------------
+
+export interface FollowOptions {
+  mode: 'tty' | 'lines' | 'json';
+  out: (s: string) => void;
+  webUi?: string;
+  intervalMs?: number;
+  /** Stop following (the run goes on); `followRun` then resolves to undefined. */
+  signal?: AbortSignal;
+  color?: boolean;
+  size?: () => { columns: number; rows: number };
+  log?: Logger;
+}
+
+/**
+ * Follows a run until it closes (or `signal` aborts), showing it as `mode` says. Returns how it ended. On a TTY
+ * the last frame stays on screen; in JSON mode the last line printed is `{"event":"result",…}`.
+ */
+export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<RunOutcome | undefined> {
+  const handle = client.workflow.getHandle(runId);
+  const d = await handle.describe();
+  const startedAt = d.startTime.getTime();
+  const name = String(d.memo?.title ?? runId);
+  const paint = painter(opts.mode === 'tty' && (opts.color ?? false));
+  const size = opts.size ?? (() => ({ columns: process.stdout.columns || 100, rows: process.stdout.rows || 40 }));
+  const cache: TreeCache = { trees: new Map(), final: new Set() };
+  const notices: string[] = [];
+  let prev: RunView | undefined;
+  let drawn = 0;
+
+  const closed = d.status.name === 'RUNNING' ? handle.result().then(() => true, () => true) : Promise.resolve(true);
+  let isClosed = d.status.name !== 'RUNNING';
+  void closed.then(() => (isClosed = true));
+  const aborted = new Promise<void>((resolve) => {
+    if (opts.signal?.aborted) resolve();
+    opts.signal?.addEventListener('abort', () => resolve(), { once: true });
+  });
+
+  const show = (v: RunView) => {
+    const events = diffViews(prev, v, opts.webUi);
+    for (const e of events) {
+      logEvent(opts.log, e);
+      const notice = noticeFor(e, paint);
+      if (notice) notices.push(notice);
+      if (opts.mode === 'json') opts.out(JSON.stringify(e) + '\n');
+      else if (opts.mode === 'lines') {
+        const line = eventLine(e, startedAt);
+        if (line) opts.out(line + '\n');
       }
     }
-    await Promise.race([closed, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
+    prev = v;
+    if (opts.mode === 'tty') {
+      const { columns, rows } = size();
+      const frame = renderView(v, { webUi: opts.webUi, startedAt, now: Date.now(), notices, width: columns, height: rows, paint });
+      // Up to the first line of the last frame, clear to the end of the screen, draw the new one.
+      opts.out(`${drawn ? `\x1b[${drawn}A\r\x1b[0J` : ''}${frame.join('\n')}\n`);
+      drawn = frame.length;
+    }
+  };
+
+  while (!isClosed && !opts.signal?.aborted) {
+    const v = await sample(client, handle, runId, cache);
+    if (v) show(v);
+    await Promise.race([closed, aborted, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
-  return last;
+  if (opts.signal?.aborted && !isClosed) return undefined;
+
+  const outcome = await outcomeOf(handle, runId, name);
+  if (outcome.progress) {
+    const v = await sample(client, handle, runId, cache, outcome.progress);
+    if (v) show(v);
+  }
+  if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }) }) + '\n');
+  return outcome;
+}
+
+function logEvent(log: Logger | undefined, e: WatchEvent): void {
+  if (!log) return;
+  const ids = { run: e.runId, ...('task' in e && e.task ? { task: e.task } : {}), ...('agentId' in e && e.agentId ? { agent: e.agentId } : {}) };
+  switch (e.event) {
+    case 'run':
+      log.info({ ...ids, status: e.status }, `run ${e.status}`);
+      break;
+    case 'task':
+      log.info({ ...ids, status: e.status, attempt: e.attempt, error: e.error }, `task ${e.status}`);
+      break;
+    case 'agent':
+      log.debug({ ...ids, status: e.status, doing: e.doing, turn: e.turn }, `agent ${e.status}`);
+      break;
+    case 'budget_alert':
+      log.info({ ...ids, percent: e.percent }, `budget alert ${e.percent}%`);
+      break;
+    case 'progress':
+      log.debug({ ...ids, done: e.done, total: e.total, costUsd: e.costUsd, tokens: e.tokens }, 'progress');
+      break;
+  }
 }

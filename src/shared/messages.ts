@@ -106,6 +106,39 @@ export interface ChildEnded {
 }
 export const childEndedSignal = defineSignal<[ChildEnded]>('cadre.agent.childEnded');
 
+// ---- messages between agents -----------------------------------------------------------------------------------
+
+export interface AgentMessage {
+  /** `<sender id>#<n>`, or a caller-chosen id: repeats of one id are delivered once. */
+  id: string;
+  from: string;
+  to: string;
+  text: string;
+  priority: 'high' | 'normal' | 'low';
+  replyTo?: string;
+  thread?: string;
+  sentAt: number;
+}
+export const agentMessageSignal = defineSignal<[AgentMessage]>('cadre.agent.message');
+
+export interface MailboxView {
+  messages: (AgentMessage & { thread: string; state: 'pending' | 'delivered' | 'processed' })[];
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+}
+export const mailboxQuery = defineQuery<MailboxView>('cadre.agent.mailbox');
+
+/** A message that could not be delivered (its recipient has ended or never existed), with the reason. */
+export interface DeadLetter {
+  message: AgentMessage;
+  reason: string;
+  at: number;
+}
+/** Sent to the run (or kept by a standalone root agent) when a message cannot be delivered. */
+export const deadLetterSignal = defineSignal<[DeadLetter]>('cadre.run.deadLetter');
+/** Messages addressed to the operator, collected by the run. */
+export const operatorMessageSignal = defineSignal<[AgentMessage]>('cadre.run.operatorMessage');
+
 // ---- runPlan --------------------------------------------------------------------------------------------------
 
 export type TaskStatus = 'pending' | 'ready' | 'running' | 'completed' | 'failed' | 'blocked' | 'cancelled' | 'skipped';
@@ -139,6 +172,8 @@ export interface RunProgress {
   costUsd: number;
   tokens: number;
   budget?: Amount;
+  deadLetters?: DeadLetter[];
+  toOperator?: AgentMessage[];
 }
 
 export const runProgressQuery = defineQuery<RunProgress>('cadre.run.progress');

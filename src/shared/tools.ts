@@ -48,12 +48,12 @@ export const orchestrationToolSchemas = {
   }).strict(),
   wait_for_agents: z.object({ names: z.array(z.string()).optional().describe('Children to wait for; default all') }).strict(),
   send_message: z.object({
-    to: z.string().min(1).describe('"parent", a child name, an agent id, or "operator"'),
+    to: z.string().min(1).describe('"parent", a child name, "children" (all of them), an agent id, or "operator"'),
     text: z.string().min(1).max(8000),
     priority: z.enum(['high', 'normal', 'low']).optional(),
     reply_to: z.string().optional(),
   }).strict(),
-  read_messages: z.object({}).strict(),
+  read_messages: z.object({ wait_seconds: z.number().int().min(0).max(3600).optional().describe('Wait up to this long for a message when none is waiting') }).strict(),
   request_budget: z.object({ tokens: z.number().int().min(1).optional(), usd: z.number().positive().optional(), reason: z.string().optional() }).strict(),
   finish: z.object({ summary: z.string().min(1).max(4000) }).strict(),
 } as const;

@@ -10,8 +10,14 @@
 import * as wf from '@temporalio/workflow';
 import { terminalAgentStatuses, type AgentInput, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
 import {
+  agentMessageSignal,
   agentStatusQuery,
   agentTreeQuery,
+  deadLetterSignal,
+  mailboxQuery,
+  operatorMessageSignal,
+  type AgentMessage,
+  type DeadLetter,
   childProgressSignal,
   budgetGrantSignal,
   budgetRefusalSignal,
@@ -26,11 +32,12 @@ import { costUsd, hasPrice, worstCaseUsd } from '../shared/pricing';
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask, CadreBudgetUsed } from '../shared/searchAttributes';
 import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult } from '../shared/tools';
 import * as ledger from './ledger';
+import * as mail from './mailbox';
 import { commandOp, gitOp, modelTurn, verifyOp } from './presets';
 
 const MODEL_TOOLS: ToolName[] = [
   'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
-  'spawn_agent', 'wait_for_agents', 'request_budget', 'finish',
+  'spawn_agent', 'wait_for_agents', 'send_message', 'read_messages', 'request_budget', 'finish',
 ];
 
 interface ChildRecord {
@@ -79,6 +86,10 @@ export interface AgentCarry {
   handledRequests: string[];
   requestSeq: number;
   toolResults: ToolResult[];
+  mailbox: mail.Mailbox;
+  messageSeq: number;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
   /** Workflow time at which the agent's timeout fires, if it has one. */
   deadline?: number;
   generation: number;
@@ -109,6 +120,13 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   let requestSeq = carry?.requestSeq ?? 0;
   const deadline = carry?.deadline ?? (input.timeoutSeconds ? Date.now() + input.timeoutSeconds * 1000 : undefined);
   let turnsThisRun = 0;
+  const mailbox = carry?.mailbox ?? mail.newMailbox();
+  let messageSeq = carry?.messageSeq ?? 0;
+  /** Kept here only for a standalone agent; inside a run they go to the run. */
+  const deadLetters: DeadLetter[] = carry?.deadLetters ?? [];
+  const toOperator: AgentMessage[] = carry?.toOperator ?? [];
+  /** Messages shown to the model whose turn has not completed yet (they become processed when it does). */
+  let awaitingProcessing: string[] = [];
 
   /** What the agent does now: shown by the status query, the tree, and the Web UI's current details. */
   function setDoing(what: string): void {
@@ -156,6 +174,16 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     };
   }
   wf.setHandler(agentTreeQuery, treeNode);
+
+  wf.setHandler(agentMessageSignal, (m) => {
+    const replied = m.replyTo ? mail.findMessage(mailbox, m.replyTo) : undefined;
+    mail.accept(mailbox, { ...m, thread: m.thread ?? replied?.thread ?? m.replyTo ?? m.id });
+  });
+  wf.setHandler(mailboxQuery, () => ({
+    messages: mailbox.messages.map(({ seq: _seq, ...m }) => m),
+    deadLetters,
+    toOperator,
+  }));
 
   /** Tell the parent (if any) that something in this subtree changed; signals are cheap and few (status changes). */
   function pushProgress(): void {
@@ -355,6 +383,79 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     }
   }
 
+  // ---- messages ---------------------------------------------------------------------------------------------------
+
+  /** A message that cannot be delivered is never lost: it goes to the run's dead-letter list (or ours). */
+  async function deadLetter(message: AgentMessage, reason: string): Promise<void> {
+    const letter: DeadLetter = { message, reason, at: Date.now() };
+    if (input.runId) {
+      try {
+        await wf.getExternalWorkflowHandle(input.runId).signal(deadLetterSignal, letter);
+        return;
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+      }
+    }
+    deadLetters.push(letter);
+  }
+
+  async function toTheOperator(message: AgentMessage): Promise<void> {
+    if (input.runId) {
+      try {
+        await wf.getExternalWorkflowHandle(input.runId).signal(operatorMessageSignal, message);
+        return;
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+      }
+    }
+    toOperator.push(message);
+  }
+
+  async function sendMessage(args: { to: string; text: string; priority?: 'high' | 'normal' | 'low'; reply_to?: string }): Promise<string> {
+    const replied = args.reply_to ? mail.findMessage(mailbox, args.reply_to) : undefined;
+    if (args.reply_to && !replied) throw new ToolError(`no message "${args.reply_to}" in your mailbox to reply to`);
+    let targets: string[];
+    if (args.to === 'operator') targets = ['operator'];
+    else if (args.to === 'parent') {
+      if (!input.parentId) throw new ToolError('you have no parent agent; write to "operator" instead');
+      targets = [input.parentId];
+    } else if (args.to === 'children') {
+      targets = children.filter((c) => !terminalAgentStatuses.includes(c.status)).map((c) => c.agentId);
+      if (!targets.length) throw new ToolError('you have no running sub-agents to broadcast to');
+    } else targets = [children.find((c) => c.name === args.to)?.agentId ?? args.to];
+    const lines: string[] = [];
+    for (const to of targets) {
+      const id = `${agentId}#${++messageSeq}`;
+      const message: AgentMessage = { id, from: agentId, to, text: args.text, priority: args.priority ?? 'normal', replyTo: replied?.id, thread: replied?.thread ?? id, sentAt: Date.now() };
+      mail.recordSent(mailbox, { ...message, thread: message.thread! });
+      if (to === 'operator') {
+        await toTheOperator(message);
+        lines.push(`sent ${id} to the operator`);
+        continue;
+      }
+      try {
+        await wf.getExternalWorkflowHandle(to).signal(agentMessageSignal, message);
+        lines.push(`sent ${id} to ${to}`);
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+        const reason = `${to} has ended or does not exist (${errorMessage(err)})`;
+        await deadLetter(message, reason);
+        lines.push(`not delivered: ${reason}; kept in the dead-letter list`);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  async function readMessages(waitSeconds?: number): Promise<string> {
+    if (!mail.pending(mailbox).length && waitSeconds) {
+      setDoing('waiting for messages');
+      await wf.condition(() => mail.pending(mailbox).length > 0, waitSeconds * 1000);
+    }
+    const got = mail.deliver(mailbox);
+    awaitingProcessing.push(...got.map((m) => m.id));
+    return got.length ? got.map(mail.render).join('\n') : 'no messages';
+  }
+
   async function handleCall(call: ToolCall, spawnBase?: string): Promise<ToolResult> {
     try {
       let content: string;
@@ -371,6 +472,12 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
           content = ok ? `granted ${fmtAmount({ tokens: a.tokens, usd: a.usd })}` : 'refused: no budget available above you';
           break;
         }
+        case 'send_message':
+          content = await sendMessage(orchestrationToolSchemas.send_message.parse(call.input));
+          break;
+        case 'read_messages':
+          content = await readMessages(orchestrationToolSchemas.read_messages.parse(call.input).wait_seconds);
+          break;
         case 'finish':
           summary = orchestrationToolSchemas.finish.parse(call.input).summary;
           content = 'finished';
@@ -420,6 +527,9 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       turn++;
       turnsThisRun++;
       setDoing(`model turn ${turn}`);
+      // Messages reach the model at the start of its turn; they count as processed once the turn completes.
+      const inbox = mail.deliver(mailbox);
+      awaitingProcessing.push(...inbox.map((m) => m.id));
       let out: ModelTurnOutput;
       try {
         out = await modelTurn.modelTurn.executeWithOptions({ summary: `model turn ${turn}` }, [
@@ -434,6 +544,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
             system: input.system,
             tools: MODEL_TOOLS,
             toolResults,
+            inbox: inbox.map(mail.render),
             scriptPath: input.script,
           },
         ]);
@@ -442,6 +553,8 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         throw err;
       }
       const fired = ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel) });
+      mail.markProcessed(mailbox, awaitingProcessing);
+      awaitingProcessing = [];
       ownUsage = addUsage(ownUsage, out.usage);
       ownCost += costUsd(out.usage, priceModel);
       nextInputEstimate = out.nextInputEstimate;
@@ -514,6 +627,10 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       handledRequests: [...handledRequests],
       requestSeq,
       toolResults,
+      mailbox,
+      messageSeq,
+      deadLetters,
+      toOperator,
       deadline,
       generation: (carry?.generation ?? 0) + 1,
     };

@@ -10,6 +10,10 @@
 import * as wf from '@temporalio/workflow';
 import { defaultLimits, type AgentInput, type AgentResult, type Amount } from '../shared/agent';
 import {
+  deadLetterSignal,
+  operatorMessageSignal,
+  type AgentMessage,
+  type DeadLetter,
   cancelTaskUpdate,
   pauseRunUpdate,
   resumeRunUpdate,
@@ -51,6 +55,8 @@ export interface RunPlanCarry {
   pool?: Amount;
   integration: { path: string; branch: string };
   lastCommit?: string;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
   generation: number;
 }
 
@@ -63,6 +69,8 @@ export interface RunPlanResult {
   counts: Record<TaskStatus, number>;
   costUsd: number;
   tokens: number;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
 }
 
 const TERMINAL: TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
@@ -82,6 +90,15 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   let costUsd = carry?.costUsd ?? 0;
   let tokens = carry?.tokens ?? 0;
   let startedThisRun = 0;
+  /** Messages nobody could receive, with the reason; and messages agents wrote to the operator. Never lost. */
+  const deadLetters: DeadLetter[] = carry?.deadLetters ?? [];
+  const toOperator: AgentMessage[] = carry?.toOperator ?? [];
+  wf.setHandler(deadLetterSignal, (d) => {
+    if (!deadLetters.some((x) => x.message.id === d.message.id)) deadLetters.push(d);
+  });
+  wf.setHandler(operatorMessageSignal, (m) => {
+    if (!toOperator.some((x) => x.id === m.id)) toOperator.push(m);
+  });
   const running = new Map<string, wf.CancellationScope>();
   let integration: { path: string; branch: string } | undefined = carry?.integration;
   let lastCommit: string | undefined = carry?.lastCommit;
@@ -108,6 +125,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     costUsd,
     tokens,
     budget: plan.budget,
+    deadLetters,
+    toOperator,
   }));
   wf.setHandler(pauseRunUpdate, () => {
     paused = true;
@@ -372,6 +391,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
           pool,
           integration,
           lastCommit,
+          deadLetters,
+          toOperator,
           generation: (carry?.generation ?? 0) + 1,
         };
         return await wf.continueAsNew<typeof runPlan>(input, next);
@@ -396,7 +417,18 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     { key: CadreStatus, value: status },
     { key: CadreBudgetUsed, value: costUsd },
   ]);
-  return { runId, status, integrationBranch: integration?.branch ?? `cadre/${runId}/integration`, commit: lastCommit, tasks: [...rows.values()], counts: c, costUsd, tokens };
+  return {
+    runId,
+    status,
+    integrationBranch: integration?.branch ?? `cadre/${runId}/integration`,
+    commit: lastCommit,
+    tasks: [...rows.values()],
+    counts: c,
+    costUsd,
+    tokens,
+    deadLetters,
+    toOperator,
+  };
 }
 
 function errText(err: unknown): string {

@@ -1,8 +1,13 @@
-/** Looking at runs and agents, and steering runs: status, watch, list, pause/resume/retry/cancel/concurrency. */
+/**
+ * Looking at runs and agents, and steering runs: status, watch, list, pause/resume/retry/cancel/concurrency. Also
+ * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
+ */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { AgentResult } from '../../shared/agent';
 import { workflowUrl } from '../../shared/config';
 import { CadreError } from '../../shared/errors';
+import { logger } from '../../shared/logger';
 import {
   agentStatusQuery,
   cancelTaskUpdate,
@@ -13,17 +18,19 @@ import {
   setConcurrencyUpdate,
   type AgentSnapshot,
   type RunProgress,
+  type TaskRow,
 } from '../../shared/messages';
+import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
 import type { RunPlanResult } from '../../workflows/runPlan';
-import { EXIT, fmtAmount, fmtUsd, table } from '../output';
+import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
-import { taskTable, watchRun } from '../watch';
+import { followRun, renderOutcome, renderView, sampleRun, taskTable } from '../watch';
 
 async function describe(client: Client, id: string) {
   try {
     return await client.workflow.getHandle(id).describe();
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) throw new CadreError(`no run or agent with id "${id}"`, 2);
+    if (err instanceof WorkflowNotFoundError) throw new CadreError(`no run or agent with id "${id}"`, EXIT.usage);
     throw err;
   }
 }
@@ -31,7 +38,7 @@ async function describe(client: Client, id: string) {
 export async function loadRunProgress(client: Client, id: string): Promise<RunProgress> {
   const handle = client.workflow.getHandle(id);
   const d = await describe(client, id);
-  if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, 2);
+  if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, EXIT.usage);
   if (d.status.name === 'RUNNING') return handle.query(runProgressQuery);
   try {
     const r = (await handle.result()) as RunPlanResult;
@@ -39,6 +46,58 @@ export async function loadRunProgress(client: Client, id: string): Promise<RunPr
   } catch {
     return handle.query(runProgressQuery);
   }
+}
+
+/** What an id on the command line names. */
+export type Target =
+  | { kind: 'run'; runId: string; running: boolean; memo: Record<string, unknown> }
+  | { kind: 'agent'; agentId: string; running: boolean; task?: TaskRow; runId?: string };
+
+/**
+ * Resolves `run`, `run/task` (the task's latest attempt, `run/task~2` after a retry) or any agent id. A task that
+ * has not started yet has no agent: that is an error naming its status.
+ */
+export async function resolveTarget(client: Client, ref: string): Promise<Target> {
+  const slash = ref.indexOf('/');
+  if (slash > 0) {
+    const runId = ref.slice(0, slash);
+    const taskId = ref.slice(slash + 1);
+    const run = await client.workflow.getHandle(runId).describe().catch(() => undefined);
+    if (run?.type === 'runPlan') {
+      const progress = await loadRunProgress(client, runId).catch(() => undefined);
+      const task = progress?.tasks.find((t) => t.id === taskId);
+      if (task) {
+        if (!task.agentId) throw new CadreError(`task ${taskId} of run ${runId} is ${task.status}: it has no agent yet`, EXIT.usage);
+        const d = await describe(client, task.agentId);
+        return { kind: 'agent', agentId: task.agentId, running: d.status.name === 'RUNNING', task, runId };
+      }
+    }
+  }
+  const d = await describe(client, ref);
+  if (d.type === 'runPlan') return { kind: 'run', runId: ref, running: d.status.name === 'RUNNING', memo: (d.memo ?? {}) as Record<string, unknown> };
+  return { kind: 'agent', agentId: ref, running: d.status.name === 'RUNNING' };
+}
+
+/**
+ * The input a workflow was started with (its latest run's first history event): where an agent works and what it
+ * branched from. One page of one event, not the whole history.
+ */
+export async function workflowInput<T>(client: Client, workflowId: string): Promise<T> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  if (!payloads?.length) throw new CadreError(`cannot read the input of ${workflowId}`, EXIT.failed);
+  return fromPayloadsAtIndex<T>(defaultPayloadConverter, 0, payloads);
+}
+
+/** A running agent's snapshot, or a closed one's result (falling back to a query if it failed without one). */
+export async function agentState(client: Client, agentId: string, running: boolean): Promise<AgentSnapshot | AgentResult> {
+  const handle = client.workflow.getHandle(agentId);
+  if (running) return handle.query(agentStatusQuery);
+  return ((await handle.result().catch(() => handle.query(agentStatusQuery))) as AgentResult | AgentSnapshot);
 }
 
 export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): string {
@@ -62,59 +121,112 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): s
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
-    const d = await describe(rt.client, id);
-    const handle = rt.client.workflow.getHandle(id);
-    const running = d.status.name === 'RUNNING';
-    if (d.type === 'runPlan') {
+    const target = await resolveTarget(rt.client, id);
+    if (target.kind === 'run') {
       const p = await loadRunProgress(rt.client, id);
-      if (opts.json) process.stdout.write(JSON.stringify(p, null, 2) + '\n');
-      else process.stdout.write(`run ${id} — ${running ? p.status : d.status.name.toLowerCase()}\n${taskTable(p)}\nWeb UI: ${workflowUrl(rt.config, id)}\n`);
+      if (opts.json) {
+        process.stdout.write(JSON.stringify({ ...p, workflowStatus: target.running ? 'running' : p.status, webUi: workflowUrl(rt.config, id) }, null, 2) + '\n');
+        return EXIT.ok;
+      }
+      const d = await describe(rt.client, id);
+      const view = await sampleRun(rt.client, id, target.running ? undefined : p);
+      const tty = Boolean(process.stdout.isTTY);
+      const frame = view
+        ? renderView(view, {
+            webUi: workflowUrl(rt.config, id),
+            startedAt: d.startTime.getTime(),
+            now: (d.closeTime ?? new Date()).getTime(),
+            notices: [],
+            width: tty ? process.stdout.columns || 100 : 0,
+            height: Number.POSITIVE_INFINITY,
+            paint: painter(colorWanted()),
+          })
+        : [`run ${id} — ${p.status}`, `Web UI: ${workflowUrl(rt.config, id)}`];
+      const repo = typeof target.memo.repo === 'string' ? `\nrepository ${target.memo.repo}${p.integrationBranch ? `, integration branch ${p.integrationBranch}` : ''}` : '';
+      process.stdout.write(`${frame.join('\n')}${repo}\n\n${taskTable(p)}\n`);
       return EXIT.ok;
     }
-    const s: AgentSnapshot | AgentResult = running ? await handle.query(agentStatusQuery) : ((await handle.result().catch(() => handle.query(agentStatusQuery))) as AgentResult);
-    process.stdout.write(opts.json ? JSON.stringify(s, null, 2) + '\n' : `${renderAgent(s, running)}\nWeb UI: ${workflowUrl(rt.config, id)}\n`);
+    const s = await agentState(rt.client, target.agentId, target.running);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ ...s, task: target.task, webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+      return EXIT.ok;
+    }
+    const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
+    process.stdout.write(`${task}${renderAgent(s, target.running)}\nWeb UI: ${workflowUrl(rt.config, target.agentId)}\n`);
     return EXIT.ok;
   } finally {
     await rt.close();
   }
 }
 
+/** How a follower shows the run: JSON lines when asked, a live view on a terminal, plain lines otherwise. */
+export function followMode(json?: boolean): 'json' | 'tty' | 'lines' {
+  return json ? 'json' : process.stdout.isTTY ? 'tty' : 'lines';
+}
+
 export async function watchCommand(id: string, opts: { json?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
-    await describe(rt.client, id);
-    const handle = rt.client.workflow.getHandle(id);
-    const tty = Boolean(process.stdout.isTTY) && !opts.json;
-    const last = await watchRun(rt.client, handle, {
-      tty,
-      out: opts.json ? () => undefined : (s) => process.stdout.write(s),
+    const target = await resolveTarget(rt.client, id);
+    if (target.kind !== 'run') throw new CadreError(`"${id}" is an agent, not a run: see it with \`cadre status ${id}\` or \`cadre tree ${id}\``, EXIT.usage);
+    const webUi = workflowUrl(rt.config, id);
+    const mode = followMode(opts.json);
+    const outcome = await followRun(rt.client, id, {
+      mode,
+      out: (s) => process.stdout.write(s),
+      webUi,
+      color: colorWanted(),
+      log: logger(rt.config.logLevel).child({ run: id }),
     });
-    const p = await loadRunProgress(rt.client, id).catch(() => last);
-    if (!p) return EXIT.failed;
-    process.stdout.write(opts.json ? JSON.stringify(p, null, 2) + '\n' : `\n${taskTable(p)}\nrun ${id} ${p.status}\n`);
-    return p.status === 'completed' ? EXIT.ok : p.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+    if (!outcome) return EXIT.interrupted;
+    if (mode !== 'json') process.stdout.write(`\n${renderOutcome(outcome, { webUi, repo: typeof target.memo.repo === 'string' ? target.memo.repo : undefined })}`);
+    return exitCodeFor(outcome.status);
   } finally {
     await rt.close();
   }
 }
 
+export interface RunListRow {
+  runId: string;
+  status: string;
+  plan: string;
+  repo?: string;
+  startedAt: string;
+  closedAt?: string;
+  durationMs: number;
+  costUsd?: number;
+  webUi: string;
+}
+
 export async function listCommand(opts: { limit: number; json?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
-    const rows: { id: string; status: string; started: string; closed: string; title: string }[] = [];
+    const rows: RunListRow[] = [];
     for await (const w of rt.client.workflow.list({ query: `WorkflowType = 'runPlan'` })) {
+      const cadreStatus = w.typedSearchAttributes.get(CadreStatus);
+      const workflowStatus = w.status.name.toLowerCase();
       rows.push({
-        id: w.workflowId,
-        status: w.status.name.toLowerCase(),
-        started: w.startTime.toISOString(),
-        closed: w.closeTime?.toISOString() ?? '',
-        title: String(w.memo?.title ?? ''),
+        runId: w.workflowId,
+        // The workflow's own status wins when it did not end by returning (terminated, timed out).
+        status: w.status.name === 'COMPLETED' || w.status.name === 'RUNNING' ? (cadreStatus ?? workflowStatus) : workflowStatus,
+        plan: String(w.memo?.title ?? ''),
+        repo: typeof w.memo?.repo === 'string' ? w.memo.repo : undefined,
+        startedAt: w.startTime.toISOString(),
+        closedAt: w.closeTime?.toISOString(),
+        durationMs: (w.closeTime ?? new Date()).getTime() - w.startTime.getTime(),
+        costUsd: w.typedSearchAttributes.get(CadreBudgetUsed),
+        webUi: workflowUrl(rt.config, w.workflowId),
       });
       if (rows.length >= opts.limit) break;
     }
     if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
-    else if (!rows.length) process.stdout.write('no runs yet\n');
-    else process.stdout.write(table([['RUN', 'STATUS', 'STARTED', 'CLOSED', 'PLAN'], ...rows.map((r) => [r.id, r.status, r.started, r.closed, r.title])]) + '\n');
+    else if (!rows.length) process.stdout.write('no runs yet: start one with `cadre run <plan>` (or `npm run demo`)\n');
+    else {
+      const when = (iso: string) => iso.replace('T', ' ').slice(0, 19);
+      const header = ['RUN', 'STATUS', 'STARTED (UTC)', 'TOOK', 'COST', 'PLAN', 'REPOSITORY'];
+      const body = rows.map((r) => [r.runId, r.status, when(r.startedAt), fmtDuration(r.durationMs), r.costUsd !== undefined ? fmtUsd(r.costUsd) : '', r.plan, r.repo ?? '']);
+      process.stdout.write(table([header, ...body]) + '\n');
+    }
     return EXIT.ok;
   } finally {
     await rt.close();
@@ -125,8 +237,8 @@ export async function controlCommand(what: 'pause' | 'resume' | 'retry' | 'cance
   const rt = await openRuntime();
   try {
     const d = await describe(rt.client, run);
-    if (d.type !== 'runPlan') throw new CadreError(`"${run}" is not a run`, 2);
-    if (d.status.name !== 'RUNNING') throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, 2);
+    if (d.type !== 'runPlan') throw new CadreError(`"${run}" is not a run`, EXIT.usage);
+    if (d.status.name !== 'RUNNING') throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, EXIT.usage);
     const h = rt.client.workflow.getHandle(run);
     let msg: string;
     try {
@@ -149,12 +261,12 @@ export async function controlCommand(what: 'pause' | 'resume' | 'retry' | 'cance
           if (arg) msg = await h.executeUpdate(cancelTaskUpdate, { args: [arg] });
           else {
             await h.cancel();
-            msg = `cancelling run ${run}`;
+            msg = `cancelling run ${run}: running tasks are cancelled, their work is committed on their branches`;
           }
           break;
       }
     } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new CadreError(err.cause?.message ?? err.message, 2);
+      if (err instanceof WorkflowUpdateFailedError) throw new CadreError(err.cause?.message ?? err.message, EXIT.usage);
       throw err;
     }
     process.stdout.write(`${msg}\n`);
@@ -163,3 +275,4 @@ export async function controlCommand(what: 'pause' | 'resume' | 'retry' | 'cance
     await rt.close();
   }
 }
+

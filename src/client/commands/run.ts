@@ -1,18 +1,21 @@
 /**
  * `cadre run <plan>`: start a run, or re-attach to the one this plan and repository already have running, keep a
- * worker in this process while it goes on, show progress, and exit with a code that tells how it ended.
+ * worker in this process while it goes on, follow it live (watch.ts), and exit with a code that tells how it ended
+ * (0 completed, 1 failed, 3 cancelled; 130 when Ctrl-C detached us while the run goes on).
  */
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { workflowUrl } from '../../shared/config';
+import { logger } from '../../shared/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanResult } from '../../workflows/runPlan';
-import { EXIT, fmtUsd } from '../output';
+import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan } from '../plans';
 import { resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
-import { taskTable, watchRun } from '../watch';
+import { followRun, renderOutcome } from '../watch';
+import { followMode } from './inspect';
 
 export interface RunOptions {
   repo?: string;
@@ -32,9 +35,12 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   const rt = await openRuntime();
   const { client, config } = rt;
   const out = (s: string) => process.stdout.write(s);
+  // With --json, stdout carries only JSON lines; words for people go to stderr.
   const info = (s: string) => (opts.json ? process.stderr.write(s) : process.stdout.write(s));
   const key = runKey(resolve(planPath), repo);
   const worker = opts.worker === false || opts.detach ? undefined : await startInProcessWorker(config);
+  const interrupted = new AbortController();
+  const onSigint = () => interrupted.abort();
   try {
     let runId = opts.runId ?? (opts.new ? undefined : lastRun(config.stateDir, key));
     let attached = false;
@@ -77,27 +83,32 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
       }
       rememberRun(config.stateDir, key, runId);
     }
-    info(`${attached ? 're-attached to' : 'started'} run ${runId} (${plan.tasks.length} tasks)\nWeb UI: ${workflowUrl(config, runId)}\n`);
-    if (opts.detach) return EXIT.ok;
+    const webUi = workflowUrl(config, runId);
+    const log = logger(config.logLevel).child({ run: runId });
+    log.info({ plan: plan.source.path, repo, attached }, attached ? 'run re-attached' : 'run started');
+    if (opts.detach) {
+      if (opts.json) out(JSON.stringify({ event: attached ? 'attached' : 'started', runId, webUi, tasks: plan.tasks.length }) + '\n');
+      else info(`${attached ? 're-attached to' : 'started'} run ${runId} (${plan.tasks.length} tasks)\nWeb UI: ${webUi}\nfollow it with: cadre watch ${runId}   (a worker must be running: cadre worker)\n`);
+      return EXIT.ok;
+    }
+    info(`${attached ? 're-attached to' : 'started'} run ${runId} (${plan.tasks.length} tasks)\nWeb UI: ${webUi}\n`);
 
-    const tty = Boolean(process.stdout.isTTY) && !opts.json;
-    await watchRun(client, handle, { tty, out: opts.json ? () => undefined : out, uiUrl: config.uiUrl });
-    let result: RunPlanResult;
-    try {
-      result = await handle.result();
-    } catch (err) {
-      info(`run ${runId} did not complete: ${(err as Error).message}\n`);
-      return EXIT.failed;
+    // Ctrl-C stops following and this worker; the run itself goes on (in Temporal) and can be re-attached.
+    process.once('SIGINT', onSigint);
+    const started = Date.now();
+    const mode = followMode(opts.json);
+    const outcome = await followRun(client, runId, { mode, out, webUi, color: colorWanted(), log, signal: interrupted.signal });
+    if (!outcome) {
+      info(
+        `\ndetached from run ${runId}; it goes on in Temporal but needs a worker to make progress.\n` +
+          `re-attach with the same command, or: cadre watch ${runId} (with \`cadre worker\` running)\n`,
+      );
+      return EXIT.interrupted;
     }
-    if (opts.json) {
-      out(JSON.stringify(result, null, 2) + '\n');
-    } else {
-      out(`\n${taskTable({ ...result, name: plan.name, maxConcurrency: 0, status: result.status })}\n\n`);
-      out(`run ${runId} ${result.status}: ${result.counts.completed} completed, ${result.counts.skipped} skipped, ${result.counts.failed} failed, ${result.counts.blocked} blocked, ${result.counts.cancelled} cancelled — ${fmtUsd(result.costUsd)}\n`);
-      out(`integration branch: ${result.integrationBranch} (in ${repo})\nWeb UI: ${workflowUrl(config, runId)}\n`);
-    }
-    return result.status === 'completed' ? EXIT.ok : result.status === 'cancelled' ? EXIT.cancelled : EXIT.failed;
+    if (mode !== 'json') out(`\n${renderOutcome(outcome, { webUi, repo, elapsedMs: attached ? undefined : Date.now() - started })}`);
+    return exitCodeFor(outcome.status);
   } finally {
+    process.off('SIGINT', onSigint);
     await worker?.stop();
     await rt.close();
   }
