@@ -28,6 +28,7 @@ import type { Plan, Task } from '../shared/plan';
 import { CadreRun, CadreStatus, CadreTask, CadrePhase, CadreRole, CadreBudgetUsed } from '../shared/searchAttributes';
 import { agent } from './agent';
 import { transitiveDependents } from './dag';
+import { acquire, release, type LockGrant } from './locks';
 import { bookkeeping, gitOp } from './presets';
 
 export interface RunPlanInput {
@@ -268,9 +269,14 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     let result: AgentResult | undefined;
     let failure: string | undefined;
     let cancelled = false;
+    let grant: LockGrant | undefined;
     try {
-      result = await scope.run(() =>
-        wf.executeChild(agent, {
+      result = await scope.run(async () => {
+        // Declared files are locked through the repository's fileLocks workflow, so tasks of other runs on the
+        // same repository never write them at the same time (within this run the scheduler already keeps
+        // overlapping tasks apart). A task waiting for its lock holds its concurrency slot.
+        if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${runId}` });
+        return wf.executeChild(agent, {
           workflowId: agentId,
           args: [agentInputFor(t, slice)],
           cancellationType: 'WAIT_CANCELLATION_COMPLETED',
@@ -283,12 +289,13 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
             { key: CadreRole, value: 'task' },
             ...(t.phase ? [{ key: CadrePhase, value: t.phase }] : []),
           ],
-        }),
-      );
+        });
+      });
     } catch (err) {
       cancelled = wf.isCancellation(err);
       failure = cancelled ? 'cancelled' : errText(err);
     } finally {
+      if (grant) await release(grant);
       running.delete(t.id);
     }
     if (result) {

@@ -5,6 +5,7 @@ import { retryTaskUpdate, runProgressQuery } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
+import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
 
 interface Span {
@@ -163,5 +164,33 @@ describe('runPlan scheduler', () => {
     const { result } = await runToEnd({ repo, plan: plan(tasks) });
     expect(result.status).toBe('completed');
     expect(Object.fromEntries(result.tasks.map((t) => [t.id, t.status]))).toEqual({ old: 'skipped', new: 'completed' });
+  });
+});
+
+describe('runPlan with the fileLocks workflow', () => {
+  it('two runs on one repository never work on the same declared file at once', async () => {
+    const repo = makeRepo();
+    const log = join(testDir('timeline'), 'log');
+    writeFileSync(log, '');
+    const mk = (id: string) => plan([commandTask(id, `${timed(log, id, 1)}; echo ${id} > ${id}.txt`, { files: ['./shared/../shared.txt'] })]);
+    const { results, lockHistory } = await withWorker({}, async ({ client, taskQueue }) => {
+      const ids = [uniqueId('runa'), uniqueId('runb')];
+      const handles = await Promise.all(
+        ids.map((runId, i) => client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: mk(i ? 'b' : 'a') }] })),
+      );
+      const results = (await Promise.all(handles.map((h) => h.result()))) as RunPlanResult[];
+      await recordHistory(handles[0]!, 'runPlan-with-locks');
+      let lockId: string | undefined;
+      for await (const w of client.workflow.list({ query: `WorkflowType = 'fileLocks'` })) {
+        const d = await client.workflow.getHandle(w.workflowId).describe();
+        if (d.taskQueue === taskQueue) lockId = w.workflowId;
+      }
+      const lockHandle = client.workflow.getHandle(lockId!);
+      await recordHistory(lockHandle, 'fileLocks-two-holders');
+      return { results, lockHistory: await lockHandle.fetchHistory() };
+    });
+    expect(results.map((r) => r.status)).toEqual(['completed', 'completed']);
+    expect(maxOverlap(spans(log))).toBe(1);
+    expect(lockHistory.events!.length).toBeGreaterThan(0);
   });
 });
