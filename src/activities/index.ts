@@ -4,7 +4,10 @@
  */
 import type { Config } from '../shared/config';
 import { defaultCommandPolicy, type CommandPolicy } from './commandRunner';
-import { createLockActivities } from './lockActivities';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { assertFence, createLockActivities } from './lockActivities';
+import { LockErrorType } from '../shared/locks';
 import { createModelActivities } from './model/modelTurn';
 import { writeTaskStatus } from './statusFiles';
 import { createWorkspaceActivities } from './workspaceActivities';
@@ -27,10 +30,22 @@ export function createActivities(deps: ActivityDeps) {
       apiKey: deps.anthropicApiKey ?? deps.config?.anthropicApiKey,
       anthropicBaseURL: deps.anthropicBaseURL ?? deps.config?.anthropicBaseURL,
       policy,
+      fenceCheck,
     }),
     writeTaskStatus,
     ...createLockActivities(),
   };
+}
+
+/** A fenced write is refused (with the lock manager's reason) when its token no longer holds the path. */
+async function fenceCheck(input: { repo: string; paths: string[]; token: number }): Promise<string | undefined> {
+  try {
+    await assertFence(Context.current().client, input);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ApplicationFailure && err.type === LockErrorType.LockLost) return err.message;
+    throw err;
+  }
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -46,6 +46,12 @@ export interface AgentInput {
   /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
   verify?: string[];
   bootstrap?: { copy?: string[]; setup?: string[] };
+  /**
+   * `worktree` (default): the agent works in a git worktree of its own. `shared`: it edits the repository's
+   * checkout itself, as seeds 000/004 do; every write takes the file's lock first and is fenced by its token; the
+   * system does not commit (the checkout is the user's).
+   */
+  workspaceMode?: 'worktree' | 'shared';
   /** Continue-as-new after this many turns in one run (default: when the server suggests it). */
   continueAsNewEvery?: number;
 }

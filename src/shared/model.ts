@@ -43,6 +43,26 @@ export interface ModelTurnInput {
   inbox?: string[];
   /** For the scripted backend: path of the script file. */
   scriptPath?: string;
+  /**
+   * Shared-workspace mode: write_file and edit_file are not run by the turn but returned in `pendingWrites`, so the
+   * workflow can lock their paths first and run them with `applyWrites` under the lock's fencing token.
+   */
+  deferWrites?: boolean;
+}
+
+export interface PendingWrite {
+  toolUseId: string;
+  name: 'write_file' | 'edit_file';
+  path: string;
+}
+
+export interface ApplyWritesInput {
+  agentId: string;
+  turn: number;
+  workspace: string;
+  writes: PendingWrite[];
+  /** The lock held on the writes' paths: each write is checked against it just before it happens. */
+  fence?: { repo: string; token: number };
 }
 
 /** One file-tool call that the activity ran, summarised for history ("write src/x.ts"). */
@@ -68,4 +88,6 @@ export interface ModelTurnOutput {
   replayed: boolean;
   /** Estimated input tokens of the next request, for the workflow's worst-case budget reservation. */
   nextInputEstimate: number;
+  /** With `deferWrites`: the writes the model asked for, not yet done (their inputs stay in the transcript). */
+  pendingWrites?: PendingWrite[];
 }

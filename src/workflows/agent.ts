@@ -27,11 +27,12 @@ import {
   type AgentTreeNode,
   type ChildEnded,
 } from '../shared/messages';
-import { totalTokens, zeroUsage, type ModelTurnOutput, type Usage } from '../shared/model';
+import { totalTokens, zeroUsage, type ModelTurnOutput, type PendingWrite, type Usage } from '../shared/model';
 import { costUsd, hasPrice, worstCaseUsd } from '../shared/pricing';
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask, CadreBudgetUsed } from '../shared/searchAttributes';
 import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult } from '../shared/tools';
 import * as ledger from './ledger';
+import { acquire, release } from './locks';
 import * as mail from './mailbox';
 import { commandOp, gitOp, modelTurn, verifyOp } from './presets';
 
@@ -120,6 +121,9 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   let requestSeq = carry?.requestSeq ?? 0;
   const deadline = carry?.deadline ?? (input.timeoutSeconds ? Date.now() + input.timeoutSeconds * 1000 : undefined);
   let turnsThisRun = 0;
+  const shared = input.workspaceMode === 'shared';
+  /** Shared mode: the files this agent wrote (there is no branch to diff). */
+  const written = new Set<string>();
   const mailbox = carry?.mailbox ?? mail.newMailbox();
   let messageSeq = carry?.messageSeq ?? 0;
   /** Kept here only for a standalone agent; inside a run they go to the run. */
@@ -279,7 +283,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   ]);
 
   async function commitWork(message: string): Promise<string | undefined> {
-    if (!workspace) return undefined;
+    if (!workspace || shared) return undefined;
     const r = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: workspace.path, message }]);
     return r.commit;
   }
@@ -370,7 +374,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
 
   /** Merge finished children into our branch one at a time, in the order they were spawned. */
   async function mergeChildren(targets: ChildRecord[]): Promise<void> {
-    if (!workspace) return;
+    if (!workspace || shared) return;
     for (const c of targets) {
       if (c.merged || c.conflicts || !c.branch || !['completed', 'budget_exhausted', 'max_turns'].includes(c.status)) continue;
       await commitWork(`cadre: ${agentId}: work before merging ${c.name}`);
@@ -546,6 +550,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
             toolResults,
             inbox: inbox.map(mail.render),
             scriptPath: input.script,
+            deferWrites: shared,
           },
         ]);
       } catch (err) {
@@ -560,6 +565,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       nextInputEstimate = out.nextInputEstimate;
       raiseAlerts(fired);
       if (out.text) lastText = out.text;
+      if (out.pendingWrites?.length) await writeUnderLock(out.pendingWrites);
       if (out.toolRuns.length) setDoing(out.toolRuns[out.toolRuns.length - 1]!.summary);
       toolResults = [];
       let finished = false;
@@ -585,6 +591,27 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       }
     }
     setStatus('completed');
+  }
+
+  /**
+   * Shared mode: the turn's writes run only under a lock on their paths, taken all at once (sorted, all-or-nothing:
+   * no deadlock with another agent), each write fenced by the grant's token; the lock is released right after.
+   */
+  async function writeUnderLock(writes: PendingWrite[]): Promise<void> {
+    const paths = [...new Set(writes.map((w) => w.path))];
+    setDoing(`waiting for the lock on ${paths.join(', ')}`.slice(0, 120));
+    const grant = await acquire(input.repo, paths, { label: `${agentId} turn ${turn}` });
+    try {
+      setDoing(`write ${paths.join(', ')}`.slice(0, 120));
+      const r = await modelTurn.applyWrites.executeWithOptions({ summary: `write ${paths.join(', ')}`.slice(0, 100) }, [
+        { agentId, turn, workspace: workspace!.path, writes, fence: { repo: input.repo, token: grant.token } },
+      ]);
+      writes.forEach((w, i) => {
+        if (r.toolRuns[i] && !r.toolRuns[i]!.isError) written.add(w.path);
+      });
+    } finally {
+      await release(grant);
+    }
   }
 
   async function commandBackend(): Promise<void> {
@@ -652,9 +679,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   }
   try {
     await work.run(async () => {
-      workspace ??= await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
-        { repo: input.repo, agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
-      ]);
+      workspace ??= shared
+        ? { path: input.repo, branch: '', baseCommit: '' }
+        : await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
+            { repo: input.repo, agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
+          ]);
       setStatus('running');
       if (input.backend === 'command') await commandBackend();
       else await modelLoop();
@@ -678,7 +707,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     await Promise.all([...childPromises.values()]);
     let commit: string | undefined;
     let filesChanged: string[] = [];
-    if (workspace) {
+    if (workspace && shared) {
+      // Shared checkout: nothing to merge, commit or remove; what changed is what this agent wrote.
+      filesChanged = [...written].sort();
+      if (status === 'completed') await verify();
+    } else if (workspace) {
       await mergeChildren(children).catch((err: unknown) => {
         error ??= `merging children: ${errorMessage(err)}`;
       });

@@ -27,7 +27,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
-import type { ModelBackend, ModelTurnInput, ModelTurnOutput, ToolRun } from '../../shared/model';
+import type { ApplyWritesInput, ModelBackend, ModelTurnInput, ModelTurnOutput, PendingWrite, ToolRun } from '../../shared/model';
 import {
   isFileTool,
   isOrchestrationTool,
@@ -95,10 +95,13 @@ export interface ModelActivityDeps {
   heartbeatIntervalMs?: number;
   /** Replaces a backend (tests, alternative providers). */
   backends?: Partial<Record<ModelBackend, ModelBackendClient>>;
+  /** Shared-workspace writes: confirms a fencing token still holds a path; resolves to a refusal reason if not. */
+  fenceCheck?: (input: { repo: string; paths: string[]; token: number }) => Promise<string | undefined>;
 }
 
 export interface ModelActivities {
   modelTurn(input: ModelTurnInput): Promise<ModelTurnOutput>;
+  applyWrites(input: ApplyWritesInput): Promise<{ toolRuns: ToolRun[] }>;
 }
 
 /** The activity input is a trust boundary like any other: validated before anything is read or written. */
@@ -115,6 +118,7 @@ export const modelTurnInputSchema = z.object({
   toolResults: z.array(z.object({ toolUseId: z.string(), content: z.string(), isError: z.boolean().optional() })).optional(),
   inbox: z.array(z.string()).optional(),
   scriptPath: z.string().optional(),
+  deferWrites: z.boolean().optional(),
 });
 
 /** How much of the reply's text goes into the activity result (history); the full text is in the transcript. */
@@ -226,6 +230,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
 
     // 3. The tool calls of reply N, in order.
     const toolRuns: ToolRun[] = [];
+    const pendingWrites: PendingWrite[] = [];
     const orchestrationCalls: ToolCall[] = [];
     const resultBlocks: ToolResultBlock[] = [];
     for (const block of reply.content) {
@@ -240,6 +245,10 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       const outcome = await answerToolCall(block, tools, input, { heartbeat, signal });
       if (outcome.kind === 'orchestration') {
         orchestrationCalls.push({ id: block.id, name: block.name, input: outcome.input });
+        continue;
+      }
+      if (outcome.kind === 'deferred') {
+        pendingWrites.push({ toolUseId: block.id, name: block.name as PendingWrite['name'], path: outcome.path });
         continue;
       }
       const record: ToolResultRecord = {
@@ -280,11 +289,65 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       model: reply.model,
       replayed,
       nextInputEstimate,
+      ...(pendingWrites.length ? { pendingWrites } : {}),
     };
+  }
+
+  /**
+   * Shared-workspace mode: run the writes a turn deferred, after the workflow locked their paths. Each write is
+   * fenced: just before it, the lock manager must confirm that the token still holds the path, else the write is
+   * refused and the model is told so. Idempotent per tool_use id: a write whose result is stored is not run again.
+   */
+  async function applyWrites(input: ApplyWritesInput): Promise<{ toolRuns: ToolRun[] }> {
+    return withTranscriptLock(deps.stateDir, input.agentId, async () => {
+      const activity = currentActivityContext();
+      const transcript = await TranscriptWriter.open(deps.stateDir, input.agentId);
+      const index = indexTranscript(transcript.records);
+      const reply = index.replies.get(input.turn);
+      if (!reply) throw transcriptMissing(input.agentId, input.turn, `the reply of turn ${input.turn} is not stored`);
+      const toolRuns: ToolRun[] = [];
+      for (const w of input.writes) {
+        activity?.heartbeat({ turn: input.turn, write: w.toolUseId });
+        const stored = index.results.get(resultKey(input.turn, w.toolUseId));
+        if (stored) {
+          toolRuns.push({ name: stored.name, summary: stored.summary, isError: stored.isError });
+          continue;
+        }
+        const block = reply.content.find((b): b is ToolUseBlock => b.type === 'tool_use' && b.id === w.toolUseId);
+        if (!block) continue;
+        let outcome: { content: string; isError: boolean; summary: string; touched?: string };
+        const refusal = input.fence ? await deps.fenceCheck?.({ repo: input.fence.repo, paths: [w.path], token: input.fence.token }) : undefined;
+        if (refusal) outcome = { content: `Write refused: ${refusal}`, isError: true, summary: `${w.name} ${w.path}: refused (lock lost)` };
+        else {
+          try {
+            outcome = await runFileTool({ root: input.workspace, policy, heartbeat: () => activity?.heartbeat() }, w.name, block.input);
+          } catch (err) {
+            if (activity?.cancellationSignal.aborted) throw err;
+            throw systemFault(err);
+          }
+        }
+        const record: ToolResultRecord = {
+          v: 1,
+          kind: 'tool_result',
+          turn: input.turn,
+          toolUseId: w.toolUseId,
+          name: w.name,
+          content: clean(capText(outcome.content, toolResultLimit)),
+          isError: outcome.isError,
+          summary: clean(capText(outcome.summary, summaryLimit)),
+          ...(outcome.touched ? { touched: outcome.touched } : {}),
+          at: clock(),
+        };
+        await transcript.append(record);
+        toolRuns.push({ name: record.name, summary: record.summary, isError: record.isError });
+      }
+      return { toolRuns };
+    });
   }
 
   type ToolOutcome =
     | { kind: 'orchestration'; input: unknown }
+    | { kind: 'deferred'; path: string }
     | { kind: 'answered'; content: string; isError: boolean; summary: string; touched?: string };
 
   /** Answers one tool call of the model: runs a file tool, refuses an invalid call, or passes an orchestration call on. */
@@ -307,6 +370,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       return refused(name, `Invalid input for ${name} (${ErrorType.InvalidToolInput}): ${issues}`, `invalid input: ${issues}`);
     }
     if (isOrchestrationTool(name)) return { kind: 'orchestration', input: checked.data };
+    if (input.deferWrites && (name === 'write_file' || name === 'edit_file')) return { kind: 'deferred', path: (checked.data as { path: string }).path };
 
     try {
       const result = await runFileTool(
@@ -324,7 +388,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     }
   }
 
-  return { modelTurn };
+  return { modelTurn, applyWrites };
 }
 
 /** The Temporal activity context when running inside an activity, undefined in plain calls (tests, scripts). */
