@@ -64,6 +64,7 @@ export function pct(part: number, whole: number): string {
 
 // ---- terminal -------------------------------------------------------------------------------------------------
 
+// eslint-disable-next-line no-control-regex -- matching terminal escape sequences is the point
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 export function visibleLength(s: string): number {

@@ -15,12 +15,12 @@
  * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { TerminatedFailure, TimeoutFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
 import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
-import type { RunPlanResult } from '../workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../workflows/runPlan';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 
 // ---- the sample ------------------------------------------------------------------------------------------------
@@ -132,7 +132,8 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
   let spentTokens = progress.tokens;
   for (const a of agents) {
     const row = progress.tasks.find((t) => t.id === a.taskId);
-    if (a.depth === 0 && row?.status === 'running') {
+    // A row with a cost is already counted in the run's totals (it ended and is being merged).
+    if (a.depth === 0 && row?.status === 'running' && row.costUsd === undefined) {
       spentUsd += a.costUsd;
       spentTokens += a.tokens;
     }
@@ -346,15 +347,16 @@ export function renderView(v: RunView, ctx: ViewContext): string[] {
       `  ${'  '.repeat(a.depth)}${a.depth ? '└ ' : ''}${a.depth ? a.name.slice(a.name.lastIndexOf('/') + 1) : a.name}`,
       paintStatus(paint, a.status),
       a.turn ? `turn ${a.turn}` : age,
-      paint(oneLine(a.doing || '…', 60), 'dim'),
       `${fmtTokens(a.tokens)}${limit} tok`,
       fmtUsd(a.costUsd),
+      paint(oneLine(a.doing || '…', 80), 'dim'),
     ];
   });
   const notices = ctx.notices.slice(-6);
   const body: string[] = [];
   const room = Math.max(3, ctx.height - 1 - head.length - 2 - (notices.length ? notices.length + 2 : 0));
-  body.push('', atWork.length ? `agents at work (${atWork.length})` : c.pending + c.ready > 0 && p.status === 'running' ? 'agents at work: none right now' : 'agents at work: none');
+  const over = p.status === 'completed' || p.status === 'failed' || p.status === 'cancelled';
+  if (!over) body.push('', atWork.length ? `agents at work (${atWork.length})` : 'agents at work: none right now');
   if (atWork.length) {
     const shown = atWork.length > room ? agentRows.slice(0, room - 1) : agentRows;
     body.push(...table(shown).split('\n'));
@@ -385,7 +387,7 @@ export function budgetLine(v: RunView): string {
 function noticeFor(e: WatchEvent, paint: Paint): string | undefined {
   if (e.event === 'task' && (e.status === 'failed' || e.status === 'cancelled')) return `${e.task}  ${paintStatus(paint, e.status)}  ${oneLine(e.error ?? '', 120)}`;
   if (e.event === 'task' && e.status === 'blocked') return `${e.task}  ${paintStatus(paint, 'blocked')}  by ${e.blockedBy?.join(', ') ?? '?'}`;
-  if (e.event === 'agent' && e.depth > 0 && !isLive(e.status) && e.status !== 'completed') return `${e.name}  ${paintStatus(paint, e.status)}`;
+  if (e.event === 'agent' && e.depth > 0 && !isLive(e.status) && e.status !== 'completed' && e.previous !== e.status) return `${e.name}  ${paintStatus(paint, e.status)}`;
   if (e.event === 'budget_alert' && e.percent >= 80) return `${e.name}  ${paint(`budget ${e.percent}%`, 'yellow')} of ${fmtAmount(e.allocated)}`;
   return undefined;
 }
@@ -427,6 +429,20 @@ export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: strin
   if (o.result) lines.push(`integration branch: ${o.result.integrationBranch}${ctx.repo ? ` (in ${ctx.repo})` : ''}`);
   if (ctx.webUi) lines.push(`Web UI: ${ctx.webUi}`);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The input a workflow was started with (its latest run's first history event): the plan of a run, where an agent
+ * works and what it branched from. One page of one event, not the whole history.
+ */
+export async function workflowInput<T>(client: Client, workflowId: string): Promise<T | undefined> {
+  const page = await client.workflowService.getWorkflowExecutionHistory({
+    namespace: client.options.namespace,
+    execution: { workflowId },
+    maximumPageSize: 1,
+  });
+  const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
+  return payloads?.length ? fromPayloadsAtIndex<T>(defaultPayloadConverter, 0, payloads) : undefined;
 }
 
 /** How a closed run ended, from its result or from why the workflow did not return one. */
@@ -510,6 +526,11 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   if (opts.signal?.aborted && !isClosed) return undefined;
 
   const outcome = await outcomeOf(handle, runId, name);
+  // The result has no plan budget: the one the run reported while it went on, else the plan's.
+  if (outcome.progress && !outcome.progress.budget) {
+    const budget = prev?.progress.budget ?? (await workflowInput<RunPlanInput>(client, runId).catch(() => undefined))?.plan.budget;
+    outcome.progress = { ...outcome.progress, budget };
+  }
   if (outcome.progress) {
     const v = await sample(client, handle, runId, cache, outcome.progress);
     if (v) show(v);

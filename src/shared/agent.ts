@@ -3,6 +3,7 @@
  */
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
+import type { PriceTableOverrides } from './pricing';
 
 export interface Amount {
   tokens?: number;
@@ -54,6 +55,8 @@ export interface AgentInput {
   workspaceMode?: 'worktree' | 'shared';
   /** Continue-as-new after this many turns in one run (default: when the server suggests it). */
   continueAsNewEvery?: number;
+  /** Prices (USD per million tokens) that replace or extend the built-in table (CADRE_PRICES); children inherit. */
+  prices?: PriceTableOverrides;
 }
 
 export type AgentStatus =

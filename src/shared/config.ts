@@ -23,6 +23,7 @@ const schema = z.object({
   CADRE_ANTHROPIC_BASE_URL: z.url().optional(),
   CADRE_COMMAND_ALLOW: z.string().optional(),
   CADRE_UI_URL: z.url().optional(),
+  CADRE_PRICES: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: bool.optional(),
@@ -51,6 +52,8 @@ export interface Config {
   maxConcurrency: number;
   model: string;
   commandAllow?: string[];
+  /** Path of a price table file (see src/client/prices.ts). */
+  pricesFile?: string;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -82,6 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConcurrency: e.CADRE_MAX_CONCURRENCY,
     model: e.CADRE_MODEL,
     commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
+    pricesFile: e.CADRE_PRICES,
   };
 }
 

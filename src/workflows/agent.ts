@@ -28,7 +28,7 @@ import {
   type ChildEnded,
 } from '../shared/messages';
 import { totalTokens, zeroUsage, type ModelTurnOutput, type PendingWrite, type Usage } from '../shared/model';
-import { costUsd, hasPrice, worstCaseUsd } from '../shared/pricing';
+import { costUsd, defaultPriceTable, hasPrice, mergePriceTable, worstCaseUsd } from '../shared/pricing';
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask, CadreBudgetUsed } from '../shared/searchAttributes';
 import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult } from '../shared/tools';
 import * as ledger from './ledger';
@@ -100,6 +100,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   const agentId = wf.workflowInfo().workflowId;
   // Scripted turns are priced at the nominal `scripted` rate, whatever model name the plan carries.
   const priceModel = input.backend === 'scripted' ? 'scripted' : input.model;
+  const prices = input.prices ? mergePriceTable(input.prices) : defaultPriceTable;
   // Only for display before the workspace exists: the real branch name comes from createWorkspace.
   const branchOf = (id: string) => `cadre/${id.replace(/\//g, '.')}`;
   const book = carry?.ledger ?? ledger.newLedger(input.budget);
@@ -501,7 +502,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   // ---- the loop -------------------------------------------------------------------------------------------------
 
   async function modelLoop(): Promise<void> {
-    if (!hasPrice(priceModel)) throw new Error(`no price known for model "${priceModel}": add it to the price table (docs/backends.md)`);
+    if (!hasPrice(priceModel, prices)) throw new Error(`no price known for model "${priceModel}": add it with CADRE_PRICES (docs/backends.md)`);
     let toolResults: ToolResult[] = carry?.toolResults ?? [];
     const modelBackend = input.backend === 'anthropic' ? 'anthropic' : 'scripted';
     for (;;) {
@@ -513,7 +514,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       }
       const reservation: Amount = {
         tokens: nextInputEstimate + input.maxTokens,
-        usd: worstCaseUsd(nextInputEstimate, input.maxTokens, priceModel),
+        usd: worstCaseUsd(nextInputEstimate, input.maxTokens, priceModel, prices),
       };
       if (!ledger.tryReserve(book, reservation)) {
         setDoing('asking for budget');
@@ -557,11 +558,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         ledger.release(book, reservation);
         throw err;
       }
-      const fired = ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel) });
+      const fired = ledger.settle(book, reservation, { tokens: totalTokens(out.usage), usd: costUsd(out.usage, priceModel, prices) });
       mail.markProcessed(mailbox, awaitingProcessing);
       awaitingProcessing = [];
       ownUsage = addUsage(ownUsage, out.usage);
-      ownCost += costUsd(out.usage, priceModel);
+      ownCost += costUsd(out.usage, priceModel, prices);
       nextInputEstimate = out.nextInputEstimate;
       raiseAlerts(fired);
       if (out.text) lastText = out.text;

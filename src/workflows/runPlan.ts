@@ -25,6 +25,7 @@ import {
   type TaskStatus,
 } from '../shared/messages';
 import type { Plan, Task } from '../shared/plan';
+import type { PriceTableOverrides } from '../shared/pricing';
 import { CadreRun, CadreStatus, CadreTask, CadrePhase, CadreRole, CadreBudgetUsed } from '../shared/searchAttributes';
 import { agent } from './agent';
 import { transitiveDependents } from './dag';
@@ -44,6 +45,8 @@ export interface RunPlanInput {
   model?: string;
   /** Continue-as-new after starting this many tasks in one run (default: when the server suggests it). */
   continueAsNewEvery?: number;
+  /** Price table overrides (CADRE_PRICES), passed to every agent. */
+  prices?: PriceTableOverrides;
 }
 
 /** What a run carries across continue-as-new: the task table and the scheduler's own state. */
@@ -254,6 +257,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       files: t.files,
       outputs: t.outputs,
       verify: t.verify,
+      prices: input.prices,
     };
   }
 

@@ -78,6 +78,17 @@ describe('agent workflow', () => {
     expect(result.filesChanged.sort()).toEqual(['one.txt', 'two.txt']);
   });
 
+  it('prices its turns with the configured price table (CADRE_PRICES overrides travel in the input)', async () => {
+    const repo = makeRepo();
+    const script = writeScript([{ tools: [{ finish: { summary: 'priced' } }], usage: { input: 1_000_000, output: 100_000, cacheRead: 2_000_000 } }]);
+    const prices = { scripted: { input: 2, output: 10, cacheRead: 0.5 } };
+    const result = (await withWorker({}, ({ client, taskQueue }) =>
+      client.workflow.execute('agent', { workflowId: uniqueId('price'), taskQueue, args: [agentInput(repo, { script, prices })] }),
+    )) as AgentResult;
+    // 1M input × $2 + 0.1M output × $10 + 2M cache reads × $0.5
+    expect(result.costUsd).toBeCloseTo(2 + 1 + 1, 9);
+  });
+
   it('eight agents creating worktrees on one repository at the same moment all succeed', async () => {
     const repo = makeRepo();
     const results = await withWorker({}, ({ client, taskQueue }) =>

@@ -9,6 +9,7 @@ import { CadreError } from '../../shared/errors';
 import { agentStatusQuery } from '../../shared/messages';
 import type { Backend } from '../../shared/model';
 import { EXIT, parseAmount } from '../output';
+import { loadPrices } from '../prices';
 import { resolveRepo } from '../repo';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { renderAgent } from './inspect';
@@ -24,6 +25,7 @@ export interface AgentOptions {
   timeout?: number;
   id?: string;
   json?: boolean;
+  shared?: boolean;
 }
 
 export async function agentCommand(goal: string, opts: AgentOptions): Promise<number> {
@@ -62,6 +64,8 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       budget,
       depth: 0,
       limits: defaultLimits,
+      workspaceMode: opts.shared ? 'shared' : 'worktree',
+      prices: loadPrices(config.pricesFile),
     };
     const handle = await client.workflow.start('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) } });
     const info = (s: string) => (opts.json ? process.stderr : process.stdout).write(s);

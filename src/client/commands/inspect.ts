@@ -3,7 +3,6 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { AgentResult } from '../../shared/agent';
 import { workflowUrl } from '../../shared/config';
 import { CadreError } from '../../shared/errors';
@@ -21,10 +20,10 @@ import {
   type TaskRow,
 } from '../../shared/messages';
 import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
-import type { RunPlanResult } from '../../workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../workflows/runPlan';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
-import { followRun, renderOutcome, renderView, sampleRun, taskTable } from '../watch';
+import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';
 
 async function describe(client: Client, id: string) {
   try {
@@ -42,7 +41,9 @@ export async function loadRunProgress(client: Client, id: string): Promise<RunPr
   if (d.status.name === 'RUNNING') return handle.query(runProgressQuery);
   try {
     const r = (await handle.result()) as RunPlanResult;
-    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0 };
+    // A result carries no plan budget: read it from the run's input, for "used against the total".
+    const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
+    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget };
   } catch {
     return handle.query(runProgressQuery);
   }
@@ -78,19 +79,11 @@ export async function resolveTarget(client: Client, ref: string): Promise<Target
   return { kind: 'agent', agentId: ref, running: d.status.name === 'RUNNING' };
 }
 
-/**
- * The input a workflow was started with (its latest run's first history event): where an agent works and what it
- * branched from. One page of one event, not the whole history.
- */
+/** The input a workflow was started with; an error when it cannot be read. */
 export async function workflowInput<T>(client: Client, workflowId: string): Promise<T> {
-  const page = await client.workflowService.getWorkflowExecutionHistory({
-    namespace: client.options.namespace,
-    execution: { workflowId },
-    maximumPageSize: 1,
-  });
-  const payloads = page.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-  if (!payloads?.length) throw new CadreError(`cannot read the input of ${workflowId}`, EXIT.failed);
-  return fromPayloadsAtIndex<T>(defaultPayloadConverter, 0, payloads);
+  const input = await readInput<T>(client, workflowId);
+  if (input === undefined) throw new CadreError(`cannot read the input of ${workflowId}`, EXIT.failed);
+  return input;
 }
 
 /** A running agent's snapshot, or a closed one's result (falling back to a query if it failed without one). */

@@ -8,7 +8,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { workflowUrl } from '../../shared/config';
 import { logger } from '../../shared/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
-import type { RunPlanInput, RunPlanResult } from '../../workflows/runPlan';
+import type { RunPlanInput } from '../../workflows/runPlan';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan } from '../plans';
 import { resolveRepo } from '../repo';
@@ -54,7 +54,6 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
       if (!attached && !opts.runId) runId = undefined;
     }
     runId ??= newRunId(plan.name);
-    const handle = client.workflow.getHandle<(i: RunPlanInput) => Promise<RunPlanResult>>(runId);
     if (!attached) {
       const input: RunPlanInput = {
         runId,
