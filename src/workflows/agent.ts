@@ -390,30 +390,26 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
 
   // ---- messages ---------------------------------------------------------------------------------------------------
 
+  /** Hand something to the run this agent belongs to; true when the run took it (else the caller keeps it). */
+  async function toRun<T>(signal: wf.SignalDefinition<[T]>, payload: T): Promise<boolean> {
+    if (!input.runId) return false;
+    try {
+      await wf.getExternalWorkflowHandle(input.runId).signal(signal, payload);
+      return true;
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      return false;
+    }
+  }
+
   /** A message that cannot be delivered is never lost: it goes to the run's dead-letter list (or ours). */
   async function deadLetter(message: AgentMessage, reason: string): Promise<void> {
     const letter: DeadLetter = { message, reason, at: Date.now() };
-    if (input.runId) {
-      try {
-        await wf.getExternalWorkflowHandle(input.runId).signal(deadLetterSignal, letter);
-        return;
-      } catch (err) {
-        if (wf.isCancellation(err)) throw err;
-      }
-    }
-    deadLetters.push(letter);
+    if (!(await toRun(deadLetterSignal, letter))) deadLetters.push(letter);
   }
 
   async function toTheOperator(message: AgentMessage): Promise<void> {
-    if (input.runId) {
-      try {
-        await wf.getExternalWorkflowHandle(input.runId).signal(operatorMessageSignal, message);
-        return;
-      } catch (err) {
-        if (wf.isCancellation(err)) throw err;
-      }
-    }
-    toOperator.push(message);
+    if (!(await toRun(operatorMessageSignal, message))) toOperator.push(message);
   }
 
   async function sendMessage(args: { to: string; text: string; priority?: 'high' | 'normal' | 'low'; reply_to?: string }): Promise<string> {

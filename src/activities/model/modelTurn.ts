@@ -160,6 +160,27 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     return anthropic.client;
   };
 
+  /** A tool's result as stored: capped, scrubbed of secrets, keyed by (turn, tool_use id). */
+  function resultRecord(
+    turn: number,
+    toolUseId: string,
+    name: string,
+    outcome: { content: string; isError: boolean; summary: string; touched?: string },
+  ): ToolResultRecord {
+    return {
+      v: 1,
+      kind: 'tool_result',
+      turn,
+      toolUseId,
+      name,
+      content: clean(capText(outcome.content, toolResultLimit)),
+      isError: outcome.isError,
+      summary: clean(capText(outcome.summary, summaryLimit)),
+      ...(outcome.touched ? { touched: outcome.touched } : {}),
+      at: clock(),
+    };
+  }
+
   async function modelTurn(rawInput: ModelTurnInput): Promise<ModelTurnOutput> {
     const parsed = modelTurnInputSchema.safeParse(rawInput);
     if (!parsed.success) {
@@ -251,18 +272,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
         pendingWrites.push({ toolUseId: block.id, name: block.name as PendingWrite['name'], path: outcome.path });
         continue;
       }
-      const record: ToolResultRecord = {
-        v: 1,
-        kind: 'tool_result',
-        turn: N,
-        toolUseId: block.id,
-        name: block.name,
-        content: clean(capText(outcome.content, toolResultLimit)),
-        isError: outcome.isError,
-        summary: clean(capText(outcome.summary, summaryLimit)),
-        ...(outcome.touched ? { touched: outcome.touched } : {}),
-        at: clock(),
-      };
+      const record = resultRecord(N, block.id, block.name, outcome);
       await transcript.append(record);
       toolRuns.push({ name: record.name, summary: record.summary, isError: record.isError });
       resultBlocks.push(toResultBlock(record));
@@ -326,18 +336,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
             throw systemFault(err);
           }
         }
-        const record: ToolResultRecord = {
-          v: 1,
-          kind: 'tool_result',
-          turn: input.turn,
-          toolUseId: w.toolUseId,
-          name: w.name,
-          content: clean(capText(outcome.content, toolResultLimit)),
-          isError: outcome.isError,
-          summary: clean(capText(outcome.summary, summaryLimit)),
-          ...(outcome.touched ? { touched: outcome.touched } : {}),
-          at: clock(),
-        };
+        const record = resultRecord(input.turn, w.toolUseId, w.name, outcome);
         await transcript.append(record);
         toolRuns.push({ name: record.name, summary: record.summary, isError: record.isError });
       }
