@@ -223,9 +223,10 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     return ready.find((t) => !overlaps(t) && !phaseFull(t));
   }
 
-  function sliceFor(t: Task): Amount {
+  /** A task's budget: its own (or the plan default), else an equal share of what is left of the plan's pool. */
+  function sliceFor(t: Task): { slice: Amount; fromPool: boolean } {
     const own = t.budget ?? plan.defaults.budget;
-    if (own || !pool) return own ?? {};
+    if (own || !pool) return { slice: own ?? {}, fromPool: false };
     const waiting = plan.tasks.filter((x) => ['pending', 'ready'].includes(rows.get(x.id)!.status) && !x.budget).length || 1;
     const slice: Amount = {
       tokens: pool.tokens !== undefined ? Math.floor(pool.tokens / waiting) : undefined,
@@ -233,7 +234,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     };
     if (pool.tokens !== undefined) pool.tokens -= slice.tokens!;
     if (pool.usd !== undefined) pool.usd -= slice.usd!;
-    return slice;
+    return { slice, fromPool: true };
   }
 
   function agentInputFor(t: Task, slice: Amount): AgentInput {
@@ -269,59 +270,64 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     startedThisRun++;
     const agentId = attempt === 1 ? `${runId}/${t.id}` : `${runId}/${t.id}~${attempt}`;
     await setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
-    const slice = sliceFor(t);
+    const { slice, fromPool } = sliceFor(t);
     let result: AgentResult | undefined;
     let failure: string | undefined;
     let cancelled = false;
     let grant: LockGrant | undefined;
     try {
-      result = await scope.run(async () => {
-        // Declared files are locked through the repository's fileLocks workflow, so tasks of other runs on the
-        // same repository never write them at the same time (within this run the scheduler already keeps
-        // overlapping tasks apart). A task waiting for its lock holds its concurrency slot.
-        if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${runId}` });
-        return wf.executeChild(agent, {
-          workflowId: agentId,
-          args: [agentInputFor(t, slice)],
-          cancellationType: 'WAIT_CANCELLATION_COMPLETED',
-          parentClosePolicy: 'REQUEST_CANCEL',
-          staticSummary: `task ${t.id}: ${t.title}`.slice(0, 200),
-          memo: { title: t.title },
-          typedSearchAttributes: [
-            { key: CadreRun, value: runId },
-            { key: CadreTask, value: t.id },
-            { key: CadreRole, value: 'task' },
-            ...(t.phase ? [{ key: CadrePhase, value: t.phase }] : []),
-          ],
+      try {
+        result = await scope.run(async () => {
+          // Declared files are locked through the repository's fileLocks workflow, so tasks of other runs on the
+          // same repository never write them at the same time (within this run the scheduler already keeps
+          // overlapping tasks apart). A task waiting for its lock holds its concurrency slot.
+          if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${runId}` });
+          return wf.executeChild(agent, {
+            workflowId: agentId,
+            args: [agentInputFor(t, slice)],
+            cancellationType: 'WAIT_CANCELLATION_COMPLETED',
+            parentClosePolicy: 'REQUEST_CANCEL',
+            staticSummary: `task ${t.id}: ${t.title}`.slice(0, 200),
+            memo: { title: t.title },
+            typedSearchAttributes: [
+              { key: CadreRun, value: runId },
+              { key: CadreTask, value: t.id },
+              { key: CadreRole, value: 'task' },
+              ...(t.phase ? [{ key: CadrePhase, value: t.phase }] : []),
+            ],
+          });
         });
-      });
-    } catch (err) {
-      cancelled = wf.isCancellation(err);
-      failure = cancelled ? 'cancelled' : errText(err);
+      } catch (err) {
+        cancelled = wf.isCancellation(err);
+        failure = cancelled ? 'cancelled' : errText(err);
+      }
+      if (result) {
+        costUsd += result.costUsd;
+        tokens += result.usage.inputTokens + result.usage.outputTokens + result.usage.cacheReadTokens + result.usage.cacheWriteTokens;
+        // Only a slice that came from the pool goes back to it: a task's own budget is not the plan's.
+        if (pool && fromPool) {
+          if (pool.tokens !== undefined && result.returned.tokens !== undefined) pool.tokens += result.returned.tokens;
+          if (pool.usd !== undefined && result.returned.usd !== undefined) pool.usd += result.returned.usd;
+        }
+        r.costUsd = result.costUsd;
+        r.tokens = result.usage.inputTokens + result.usage.outputTokens;
+        r.summary = result.summary.slice(0, 300);
+        r.commit = result.commit;
+        if (result.status === 'completed') {
+          // Still counted as running and still holding its files' lock: a task declaring the same files starts
+          // only once this work is on the integration branch it will branch from.
+          const conflicts = await merge(t, result);
+          if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
+        } else if (result.status === 'cancelled') {
+          cancelled = true;
+          failure = 'cancelled';
+        } else {
+          failure = result.error ?? result.status;
+        }
+      }
     } finally {
       if (grant) await release(grant);
       running.delete(t.id);
-    }
-    if (result) {
-      costUsd += result.costUsd;
-      tokens += result.usage.inputTokens + result.usage.outputTokens + result.usage.cacheReadTokens + result.usage.cacheWriteTokens;
-      if (pool) {
-        if (pool.tokens !== undefined && result.returned.tokens !== undefined) pool.tokens += result.returned.tokens;
-        if (pool.usd !== undefined && result.returned.usd !== undefined) pool.usd += result.returned.usd;
-      }
-      r.costUsd = result.costUsd;
-      r.tokens = result.usage.inputTokens + result.usage.outputTokens;
-      r.summary = result.summary.slice(0, 300);
-      r.commit = result.commit;
-      if (result.status === 'completed') {
-        const conflicts = await merge(t, result);
-        if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
-      } else if (result.status === 'cancelled') {
-        cancelled = true;
-        failure = 'cancelled';
-      } else {
-        failure = result.error ?? result.status;
-      }
     }
     if (!failure) {
       await setRow(r, 'completed', { endedAt: Date.now() });

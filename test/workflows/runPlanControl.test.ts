@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cancelTaskUpdate, pauseRunUpdate, resumeRunUpdate, runProgressQuery, setConcurrencyUpdate, type RunProgress } from '../../src/shared/messages';
+import type { AgentResult } from '../../src/shared/agent';
 import type { RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
@@ -79,5 +80,36 @@ describe('runPlan operator control and reporting', () => {
     expect(left).toMatchObject({ task_id: 'left', status: 'completed', exit_code: 0, outputs_validated: true });
     expect(typeof left.duration_seconds).toBe('number');
     expect(JSON.parse(readFileSync(join(statusDir, 'right.json'), 'utf8'))).toMatchObject({ task_id: 'right', status: 'failed', error: 'merge conflict in shared.txt' });
+  });
+
+  it('a task declaring the same file as a running one starts only after that one is merged, and branches from its work', async () => {
+    const repo = makeRepo();
+    const tasks = [
+      commandTask('first', 'sleep 0.5; echo first > notes.txt', { files: ['notes.txt'], priority: 9 }),
+      commandTask('second', 'echo second >> notes.txt', { files: ['notes.txt'], priority: 1 }),
+      // Independent tasks ending around the first one's merge wake the scheduler while that merge is in flight.
+      ...Array.from({ length: 4 }, (_, i) => commandTask(`noise${i}`, `sleep 0.${5 + i}`, { priority: 5 })),
+    ];
+    const result = await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('race');
+      return (await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] })) as RunPlanResult;
+    });
+    expect(result.status).toBe('completed');
+    expect(showFile(repo, result.integrationBranch, 'notes.txt')).toBe('first\nsecond\n');
+  });
+
+  it('only budget taken from the plan\'s pool goes back to it', async () => {
+    const repo = makeRepo();
+    const tasks = [
+      commandTask('rich', 'true', { budget: { tokens: 100_000 } }),
+      commandTask('pooled', 'true', { dependsOn: ['rich'] }),
+    ];
+    const allocated = await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('pool');
+      await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { budget: { tokens: 1_000 } }) }] });
+      const pooled = (await client.workflow.getHandle(`${runId}/pooled`).result()) as AgentResult;
+      return pooled.tree!.allocated;
+    });
+    expect(allocated.tokens).toBe(1_000);
   });
 });
