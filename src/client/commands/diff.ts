@@ -19,7 +19,7 @@ import { agentStatusQuery } from '../../shared/messages';
 import type { RunPlanInput } from '../../workflows/runPlan';
 import { EXIT, colorWanted } from '../output';
 import { openRuntime } from '../runtime';
-import { loadRunProgress, resolveTarget, workflowInput } from './inspect';
+import { loadRunProgress, queryWorkflow, resolveTarget, workflowInput } from './inspect';
 
 const run = promisify(execFile);
 
@@ -54,7 +54,7 @@ async function agentSpec(client: Client, agentId: string, running: boolean): Pro
   const input = await workflowInput<AgentInput>(client, agentId);
   const handle = client.workflow.getHandle(agentId);
   if (running) {
-    const s = await handle.query(agentStatusQuery);
+    const s = await queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
     if (s.workspace && existsSync(s.workspace)) {
       const base = (await git(s.workspace, ['merge-base', 'HEAD', input.baseRef]).catch(() => input.baseRef)).trim();
       return { what: `agent ${agentId} (running: its worktree now)`, repo: input.repo, cwd: s.workspace, branch: s.branch ?? '', base, running: true };

@@ -25,6 +25,23 @@ import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter
 import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';
 
+/** How long a query may wait for a worker to answer before we say none seems to be running. */
+const QUERY_DEADLINE_MS = 10_000;
+
+/**
+ * Runs a query (answered by a worker, not the server) with a deadline; without a worker it would wait. A failure
+ * becomes one line that says what to do (exit 69).
+ */
+export async function queryWorkflow<T>(client: Client, id: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, fn);
+  } catch (err) {
+    if (err instanceof CadreError) throw err;
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new CadreError(`no worker answered for ${id} (${why}); is one running? start one with \`cadre worker\``, EXIT.unavailable);
+  }
+}
+
 async function describe(client: Client, id: string) {
   try {
     return await client.workflow.getHandle(id).describe();
@@ -38,14 +55,14 @@ export async function loadRunProgress(client: Client, id: string): Promise<RunPr
   const handle = client.workflow.getHandle(id);
   const d = await describe(client, id);
   if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, EXIT.usage);
-  if (d.status.name === 'RUNNING') return handle.query(runProgressQuery);
+  if (d.status.name === 'RUNNING') return queryWorkflow(client, id, () => handle.query(runProgressQuery));
   try {
     const r = (await handle.result()) as RunPlanResult;
     // A result carries no plan budget: read it from the run's input, for "used against the total".
     const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
     return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget };
   } catch {
-    return handle.query(runProgressQuery);
+    return queryWorkflow(client, id, () => handle.query(runProgressQuery));
   }
 }
 
@@ -65,7 +82,7 @@ export async function resolveTarget(client: Client, ref: string): Promise<Target
     const taskId = ref.slice(slash + 1);
     const run = await client.workflow.getHandle(runId).describe().catch(() => undefined);
     if (run?.type === 'runPlan') {
-      const progress = await loadRunProgress(client, runId).catch(() => undefined);
+      const progress = await loadRunProgress(client, runId);
       const task = progress?.tasks.find((t) => t.id === taskId);
       if (task) {
         if (!task.agentId) throw new CadreError(`task ${taskId} of run ${runId} is ${task.status}: it has no agent yet`, EXIT.usage);
@@ -89,8 +106,9 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 /** A running agent's snapshot, or a closed one's result (falling back to a query if it failed without one). */
 export async function agentState(client: Client, agentId: string, running: boolean): Promise<AgentSnapshot | AgentResult> {
   const handle = client.workflow.getHandle(agentId);
-  if (running) return handle.query(agentStatusQuery);
-  return ((await handle.result().catch(() => handle.query(agentStatusQuery))) as AgentResult | AgentSnapshot);
+  const query = () => queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
+  if (running) return query();
+  return (await handle.result().catch(query)) as AgentResult | AgentSnapshot;
 }
 
 export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): string {
@@ -111,6 +129,20 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): s
   return lines.join('\n');
 }
 
+/** Dead letters and messages for the operator, below the task table (nothing when there are none). */
+function messageLines(p: RunProgress): string {
+  const lines: string[] = [];
+  if (p.deadLetters?.length) {
+    lines.push(`\ndead letters (${p.deadLetters.length}):`);
+    for (const d of p.deadLetters) lines.push(`  ${d.message.id} from ${d.message.from} to ${d.message.to}: ${d.message.text.replace(/\s+/g, ' ').slice(0, 80)} — ${d.reason}`);
+  }
+  if (p.toOperator?.length) {
+    lines.push(`\nmessages to the operator (${p.toOperator.length}):`);
+    for (const m of p.toOperator) lines.push(`  ${m.id} from ${m.from}: ${m.text.replace(/\s+/g, ' ').slice(0, 120)}`);
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
@@ -122,7 +154,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         return EXIT.ok;
       }
       const d = await describe(rt.client, id);
-      const view = await sampleRun(rt.client, id, target.running ? undefined : p);
+      const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p)).catch(() => undefined);
       const tty = Boolean(process.stdout.isTTY);
       const frame = view
         ? renderView(view, {
@@ -136,7 +168,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
           })
         : [`run ${id} — ${p.status}`, `Web UI: ${workflowUrl(rt.config, id)}`];
       const repo = typeof target.memo.repo === 'string' ? `\nrepository ${target.memo.repo}${p.integrationBranch ? `, integration branch ${p.integrationBranch}` : ''}` : '';
-      process.stdout.write(`${frame.join('\n')}${repo}\n\n${taskTable(p)}\n`);
+      process.stdout.write(`${frame.join('\n')}${repo}\n\n${taskTable(p)}\n${messageLines(p)}`);
       return EXIT.ok;
     }
     const s = await agentState(rt.client, target.agentId, target.running);

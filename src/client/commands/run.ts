@@ -11,11 +11,15 @@ import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput } from '../../workflows/runPlan';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan } from '../plans';
+import { loadPrices } from '../prices';
 import { resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { followRun, renderOutcome } from '../watch';
 import { followMode } from './inspect';
+
+/** How long Ctrl-C waits for the in-process worker to stop before exiting anyway. */
+const STOP_GRACE_MS = 3_000;
 
 export interface RunOptions {
   repo?: string;
@@ -63,6 +67,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
         maxConcurrency: opts.concurrency ?? (process.env.CADRE_MAX_CONCURRENCY ? config.maxConcurrency : undefined),
         statusDir: opts.statusDir ? resolve(opts.statusDir) : undefined,
         model: config.model,
+        prices: loadPrices(config.pricesFile),
       };
       try {
         await client.workflow.start('runPlan', {
@@ -102,7 +107,11 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
         `\ndetached from run ${runId}; it goes on in Temporal but needs a worker to make progress.\n` +
           `re-attach with the same command, or: cadre watch ${runId} (with \`cadre worker\` running)\n`,
       );
-      return EXIT.interrupted;
+      // Give the worker a moment to hand back its tasks, no more: an activity it was running is retried by the
+      // next worker once its heartbeat times out. Then leave, whatever still holds the event loop.
+      await Promise.race([worker?.stop(), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      await rt.close().catch(() => undefined);
+      process.exit(EXIT.interrupted);
     }
     if (mode !== 'json') out(`\n${renderOutcome(outcome, { webUi, repo, elapsedMs: attached ? undefined : Date.now() - started })}`);
     return exitCodeFor(outcome.status);
