@@ -37,9 +37,11 @@ if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSyn
 
 // 2. The build behind the `cadre` bin.
 const builtMain = join(root, 'dist', 'client', 'main.js');
-if (!existsSync(builtMain) || newestMtime(join(root, 'src')) > statSync(builtMain).mtimeMs) {
+const bundle = join(root, 'dist', 'workflow-bundle.js');
+if (!existsSync(builtMain) || !existsSync(bundle) || newestMtime(join(root, 'src')) > Math.min(statSync(builtMain).mtimeMs, statSync(bundle).mtimeMs)) {
   say('building');
   run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json']);
+  run(process.execPath, [join(root, 'scripts', 'bundle-workflows.mjs')]);
 }
 
 // 3. The Temporal CLI.

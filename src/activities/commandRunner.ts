@@ -78,6 +78,8 @@ export interface RunCommandOptions {
   killGraceMs?: number;
   /** Size of the output tail kept in the result. Default 32 KB. */
   maxOutputBytes?: number;
+  /** Called with the program's pid (= its process group id) once it is started. */
+  onSpawn?: (pid: number) => void;
 }
 
 export interface CommandResult {
@@ -92,7 +94,7 @@ export interface CommandResult {
   durationMs: number;
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
   if (pid === undefined) return;
   try {
     process.kill(-pid, signal);
@@ -258,6 +260,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     return { ...base, exitCode: 127, signal: null, timedOut: false, cancelled: false, output: redact(message), durationMs: Date.now() - started };
   }
   const pid = child.pid;
+  if (pid !== undefined) options.onSpawn?.(pid);
   let timedOut = false;
   let cancelled = false;
   let spawnError: Error | undefined;

@@ -63,7 +63,8 @@ export async function withRepoLock<T>(
 }
 
 async function withFileLock<T>(target: string, fn: () => Promise<T>, options: RepoLockOptions): Promise<T> {
-  const staleMs = options.staleMs ?? 30_000;
+  // A dead holder's lock is taken over after 10 s (a live holder refreshes it every 5 s).
+  const staleMs = options.staleMs ?? 10_000;
   const waitMs = options.waitMs ?? 120_000;
   await fs.mkdir(path.dirname(target), { recursive: true });
   let compromised: Error | undefined;

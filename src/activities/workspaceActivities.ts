@@ -9,13 +9,14 @@
  * src/shared/errors.ts: bad input and path escapes are non-retryable, lock contention is retryable, cancellation is
  * rethrown unchanged.
  */
+import * as os from 'node:os';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
-import { defaultCommandPolicy, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
+import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { resolveInside, sanitizeRef, TypedFailure } from './paths';
 import { redact } from './redact';
 import * as ws from './workspace';
@@ -84,6 +85,25 @@ export type CommandOutcome =
   | { ok: true; exitCode: 0; tail: string }
   | { ok: false; exitCode: number | null; tail: string; timedOut: boolean };
 
+const HEARTBEAT_EVERY_MS = 2_000;
+
+/** What a command activity records in its heartbeats: enough for a retry to find a program its dead worker left. */
+interface CommandBeat {
+  host: string;
+  pid: number;
+}
+
+/**
+ * A retried command activity whose earlier attempt died with its worker (kill -9, OOM) may have left the program
+ * running: it runs in its own process group, detached. Before running again, kill that group if it is on this
+ * host, so two copies never work in one worktree.
+ */
+function killOrphanOfEarlierAttempt(ctx: Context | undefined): void {
+  if (!ctx || ctx.info.attempt <= 1) return;
+  const beat = ctx.info.heartbeatDetails as Partial<CommandBeat> | undefined;
+  if (beat?.host === os.hostname() && typeof beat.pid === 'number') killGroup(beat.pid, 'SIGKILL');
+}
+
 /** The running activity's context, or undefined outside an activity (unit tests, scripts). */
 function activityContext(): Context | undefined {
   try {
@@ -115,10 +135,16 @@ function activity<K extends keyof typeof workspaceActivityInputs, R>(
   body: (input: z.output<(typeof workspaceActivityInputs)[K]>) => Promise<R>,
 ): (input: In<K>) => Promise<R> {
   const fn = async (raw: In<K>): Promise<R> => {
+    // Heartbeat for the whole call, so a dead worker's git operation is retried within the heartbeat timeout
+    // instead of its start-to-close timeout.
+    const ctx = activityContext();
+    const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
     try {
       return await body(workspaceActivityInputs[name].parse(raw) as z.output<(typeof workspaceActivityInputs)[K]>);
     } catch (err) {
       throw toFailure(err);
+    } finally {
+      if (beat) clearInterval(beat);
     }
   };
   Object.defineProperty(fn, 'name', { value: name });
@@ -136,13 +162,19 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
    */
   async function runInWorkspace(cwd: string, args: string[], timeoutMs: number, env: Record<string, string>, logFile: string) {
     const ctx = activityContext();
+    killOrphanOfEarlierAttempt(ctx);
+    let beat: CommandBeat | undefined;
     const result = await runCommand({
       argv: args,
       cwd,
       env: scrubbedEnv({ ...policy.env, ...env }),
       timeoutMs,
       logFile,
-      heartbeat: ctx ? () => ctx.heartbeat() : undefined,
+      onSpawn: (pid) => {
+        beat = { host: os.hostname(), pid };
+        ctx?.heartbeat(beat);
+      },
+      heartbeat: ctx ? () => ctx.heartbeat(beat) : undefined,
       signal: ctx?.cancellationSignal,
     });
     if (result.cancelled) throw ctx?.cancellationSignal.reason ?? new CancelledFailure('command cancelled');

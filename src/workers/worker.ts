@@ -2,6 +2,8 @@
  * The one worker factory: every cadre workflow and activity on one task queue. On one machine one worker does
  * everything; on many, every host runs this against the same cluster with its own clone (docs/architecture.md).
  */
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -21,6 +23,26 @@ export function workflowsPath(): string {
   return require.resolve('../workflows');
 }
 
+/**
+ * The prebuilt bundle (`npm run build` writes dist/workflow-bundle.js), when this code runs from dist and the bundle
+ * is at least as new as the compiled workflows; otherwise undefined and the worker bundles at start (seconds).
+ */
+export function prebuiltWorkflowBundle(): string | undefined {
+  const bundle = join(__dirname, '..', 'workflow-bundle.js');
+  try {
+    const workflows = statSync(workflowsPath()).mtimeMs;
+    return statSync(bundle).mtimeMs >= workflows ? bundle : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function workflowSource(given: CadreWorkerOptions['workflowBundle']): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+  if (given) return { workflowBundle: given };
+  const prebuilt = prebuiltWorkflowBundle();
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
+}
+
 export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worker> {
   const activities = { ...createActivities(opts.deps), ...(opts.extraActivities ?? {}) };
   return Worker.create({
@@ -28,7 +50,7 @@ export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worke
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...workflowSource(opts.workflowBundle),
     // A dead worker must be noticed in seconds: activities heartbeat and declare short heartbeat timeouts, and
     // the sticky queue falls back to the normal queue quickly.
     stickyQueueScheduleToStartTimeout: '3s',

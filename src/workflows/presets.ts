@@ -12,6 +12,8 @@ const never = [ErrorType.PathOutsideWorkspace, ErrorType.InvalidToolInput, Error
 /** Git operations on the shared repository: short, serialised per repository, retried on lock contention. */
 export const gitOp = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
+  // The activities heartbeat every 2 s: a dead worker's git operation is retried elsewhere within 10 s.
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: never },
 });
 
@@ -21,9 +23,10 @@ export const gitOp = proxyActivities<Activities>({
  */
 export const modelTurn = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
+  // The turn heartbeats every 5 s (and on every stream event); 15 s leaves room for a busy event loop.
   // A cancelled turn finishes its cancellation (aborts the request, stops tools) before the agent cleans up.
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '15s',
   retry: {
     initialInterval: '2s',
     backoffCoefficient: 2,

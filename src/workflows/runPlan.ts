@@ -51,7 +51,8 @@ export interface RunPlanInput {
 
 /** What a run carries across continue-as-new: the task table and the scheduler's own state. */
 export interface RunPlanCarry {
-  rows: TaskRow[];
+  /** Only what changed since the plan: rows still pending and never tried are left out entirely. */
+  rows: Partial<TaskRow>[];
   maxConcurrency: number;
   paused: boolean;
   costUsd: number;
@@ -83,10 +84,13 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   const { plan, runId } = input;
   const byId = new Map(plan.tasks.map((t) => [t.id, t]));
   const order = new Map(plan.tasks.map((t, i) => [t.id, i]));
+  // A carried row holds only what changes (continue-as-new payloads grow with the plan); the rest comes from the plan.
+  const carried = new Map((carry?.rows ?? []).map((r) => [r.id, r]));
   const rows = new Map<string, TaskRow>(
-    carry
-      ? carry.rows.map((r) => [r.id, r])
-      : plan.tasks.map((t) => [t.id, { id: t.id, title: t.title, phase: t.phase, priority: t.priority, status: t.done ? 'skipped' : 'pending', attempts: 0 }]),
+    plan.tasks.map((t) => [
+      t.id,
+      { id: t.id, title: t.title, phase: t.phase, priority: t.priority, status: t.done ? 'skipped' : 'pending', attempts: 0, ...carried.get(t.id) } as TaskRow,
+    ]),
   );
   let maxConcurrency = carry?.maxConcurrency ?? input.maxConcurrency ?? plan.maxConcurrency;
   let paused = carry?.paused ?? false;
@@ -275,6 +279,15 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     let failure: string | undefined;
     let cancelled = false;
     let grant: LockGrant | undefined;
+    let freed = false;
+    const free = async (): Promise<void> => {
+      if (freed) return;
+      freed = true;
+      if (grant) await release(grant);
+      running.delete(t.id);
+    };
+    // Runs recorded before this change freed the slot and the lock before merging; they replay that way.
+    const holdUntilMerged = wf.patched('hold-task-until-merged');
     try {
       try {
         result = await scope.run(async () => {
@@ -301,6 +314,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         cancelled = wf.isCancellation(err);
         failure = cancelled ? 'cancelled' : errText(err);
       }
+      if (!holdUntilMerged) await free();
       if (result) {
         costUsd += result.costUsd;
         tokens += result.usage.inputTokens + result.usage.outputTokens + result.usage.cacheReadTokens + result.usage.cacheWriteTokens;
@@ -326,8 +340,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         }
       }
     } finally {
-      if (grant) await release(grant);
-      running.delete(t.id);
+      await free();
     }
     if (!failure) {
       await setRow(r, 'completed', { endedAt: Date.now() });
@@ -400,7 +413,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         await mergeChain;
         await wf.condition(wf.allHandlersFinished);
         const next: RunPlanCarry = {
-          rows: [...rows.values()],
+          rows: [...rows.values()].filter((r) => r.status !== 'pending' || r.attempts > 0).map(compactRow),
           maxConcurrency,
           paused,
           costUsd,
@@ -426,6 +439,12 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     await wf.CancellationScope.nonCancellable(() => Promise.all(inFlight));
   }
   await mergeChain;
+  // The integration branch stays; its worktree goes (patched: histories recorded before this step replay as they were).
+  if (integration && wf.patched('remove-integration-worktree')) {
+    await wf.CancellationScope.nonCancellable(() =>
+      gitOp.removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path: integration!.path }]),
+    );
+  }
   const c = counts();
   const status: RunPlanResult['status'] =
     (runStatus as RunProgress['status']) === 'cancelled' ? 'cancelled' : c.failed + c.blocked + c.cancelled > 0 ? 'failed' : 'completed';
@@ -446,6 +465,11 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     deadLetters,
     toOperator,
   };
+}
+
+/** A task row without what the plan already says (title, phase, priority), its texts trimmed. */
+function compactRow({ title: _t, phase: _p, priority: _r, summary, error, ...rest }: TaskRow): Partial<TaskRow> {
+  return { ...rest, ...(summary ? { summary: summary.slice(0, 120) } : {}), ...(error ? { error: error.slice(0, 300) } : {}) };
 }
 
 function errText(err: unknown): string {

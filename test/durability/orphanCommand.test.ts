@@ -1,0 +1,66 @@
+/**
+ * A command-backend agent whose worker is killed with SIGKILL while its program runs. The activity is retried on a
+ * new worker and runs the program again; the first copy must not still be running in the same worktree by then
+ * (two copies of a build or a code generator writing one worktree at once corrupt it).
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
+import { makeRepo } from '../support/repo';
+import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
+import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
+import { readMarks } from './support/counts';
+import { waitFor, within } from './support/scene';
+
+let workers: (ChildWorker | undefined)[] = [];
+afterEach(async () => {
+  await killAll(workers);
+  workers = [];
+});
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe("a command whose worker is killed", () => {
+  it('does not keep running next to its retry', async () => {
+    const client = await testClient();
+    const repo = makeRepo();
+    const stateDir = testDir('orphan-state');
+    const log = join(testDir('orphan-log'), 'marks');
+    const taskQueue = uniqueId('tq-orphan');
+    const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir };
+    // A quiet program (it writes only to a file, so no broken pipe stops it) that runs longer than a heartbeat timeout.
+    const sh = `echo "start cmd $$ $(date +%s%N)" >> ${log}; sleep 25; echo done > out.txt; echo "end cmd $$ $(date +%s%N)" >> ${log}`;
+    const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'run the program', backend: 'command', command: ['sh', '-c', sh], model: 'scripted', maxTokens: 1024, maxTurns: 1, budget: {}, depth: 0, limits: defaultLimits, timeoutSeconds: 300 };
+
+    const w1 = await startChildWorker(env);
+    workers.push(w1);
+    const handle = await client.workflow.start('agent', { workflowId: uniqueId('orphan'), taskQueue, args: [input] });
+    const first = await waitFor('the program to start', () => readMarks(log).find((m) => m.kind === 'start'), 90_000, 50);
+    const killedAt = await w1.kill();
+    const aliveAfterKill = alive(first.pid);
+    const w2 = await startChildWorker(env);
+    workers.push(w2);
+    const result = (await within(handle.result(), 120_000, 'the agent completing on the new worker')) as AgentResult;
+
+    expect(result.status).toBe('completed');
+    const marks = readMarks(log);
+    const starts = marks.filter((m) => m.kind === 'start');
+    expect(starts).toHaveLength(2);
+    const retry = starts[1]!;
+    const firstEnd = marks.find((m) => m.kind === 'end' && m.pid === first.pid);
+    console.log(
+      `[orphan command] first copy pid ${first.pid} alive right after the kill: ${aliveAfterKill}; retry started ${((retry.at - killedAt) / 1000).toFixed(1)} s after the kill; ` +
+        `first copy ${firstEnd ? `finished ${((firstEnd.at - killedAt) / 1000).toFixed(1)} s after the kill` : 'never finished (killed)'}`,
+    );
+    if (alive(first.pid)) process.kill(-first.pid, 'SIGKILL');
+    // The first copy is gone before the second starts: it never finishes after the retry began.
+    expect(firstEnd === undefined || firstEnd.at < retry.at, `the first copy (pid ${first.pid}) was still running when the retry started`).toBe(true);
+  }, 180_000);
+});
