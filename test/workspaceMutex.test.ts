@@ -1,20 +1,10 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoLockPath, withRepoLock } from '../src/activities/repoMutex';
+import { tmp } from './support/tmp';
 
-const made: string[] = [];
-afterAll(() => {
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
-});
-
-function tmp(prefix: string): string {
-  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), `cadre-${prefix}-`)));
-  made.push(dir);
-  return dir;
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -4,11 +4,11 @@
  * `list`, `logs` and `diff` on the demo plan, and exit codes that tell completed (0), failed (1) and cancelled (3)
  * apart. Runs go to the test run's server (TEMPORAL_ADDRESS) on a task queue of their own.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cadre, cadreBin, cliEnv, root, startCadre, type CliResult } from '../support/cli';
+import { cadre, cadreBin, cliEnv, spawnCollect, startCadre, type CliResult } from '../support/cli';
 import { makeRepo } from '../support/repo';
 import { testAddress, testDir, uniqueId } from '../support/temporal';
 
@@ -27,19 +27,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Runs the CLI under a pseudo-terminal (`script -qefc`), so its stdout is a TTY; returns what the terminal got. */
 function cadreInTty(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<CliResult> {
   const command = [process.execPath, cadreBin, ...args].map(quote).join(' ');
-  return new Promise((res, rej) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: cliEnv({ ...env, COLUMNS: '120', LINES: '40' }), cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', rej);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      res({ code, stdout, stderr });
-    });
-  });
+  return spawnCollect('script', ['-qefc', command, '/dev/null'], cliEnv({ ...env, COLUMNS: '120', LINES: '40' }), timeoutMs);
 }
 
 function jsonLines(text: string): Record<string, unknown>[] {

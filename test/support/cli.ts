@@ -17,9 +17,10 @@ export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessE
   return { ...base, ...env };
 }
 
-export function cadre(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<CliResult> {
+/** Runs a program to its end, collecting its output; killed after `timeoutMs`. */
+export function spawnCollect(command: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [cadreBin, ...args], { env: cliEnv(env), cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { env, cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -31,6 +32,10 @@ export function cadre(args: string[], env: Record<string, string | undefined>, t
       res({ code, stdout, stderr });
     });
   });
+}
+
+export function cadre(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<CliResult> {
+  return spawnCollect(process.execPath, [cadreBin, ...args], cliEnv(env), timeoutMs);
 }
 
 export function cadreSync(args: string[], env: Record<string, string | undefined>): CliResult {
