@@ -1,0 +1,64 @@
+/**
+ * Activities that do nothing, for measuring cadre's orchestration alone: they replace (by name, through the worker
+ * factory's `extraActivities`) the git and command activities the runPlan and agent workflows call. The workflows
+ * themselves are cadre's own, unchanged: every child workflow, every activity round trip and every workflow task
+ * still happens; only the work inside the activities is gone.
+ */
+import { Context } from '@temporalio/activity';
+
+const ZERO = '0'.repeat(40);
+
+export interface StubOptions {
+  /** How long the command "runs" (ms): 0 for a no-op task. */
+  commandMs?: number;
+  /** When set, the command waits for this promise (used to keep workflows open in the worker's cache). */
+  hold?: () => Promise<void>;
+  /** Called with the activity name whenever a stub runs (to count calls). */
+  onCall?: (name: string) => void;
+}
+
+export function stubActivities(opts: StubOptions = {}) {
+  const seen = (name: string) => opts.onCall?.(name);
+  return {
+    async ensureIntegrationWorktree(input: { runId: string }) {
+      seen('ensureIntegrationWorktree');
+      return { path: `/nonexistent/integration@${input.runId}`, branch: `cadre/${input.runId}/integration`, baseCommit: ZERO, created: true };
+    },
+    async createWorkspace(input: { agentId: string }) {
+      seen('createWorkspace');
+      const name = input.agentId.replace(/\//g, '.');
+      return { path: `/nonexistent/${name}`, branch: `cadre/${name}`, baseCommit: ZERO, created: true };
+    },
+    async runAgentCommand() {
+      seen('runAgentCommand');
+      if (opts.hold) {
+        // The command preset has a heartbeat timeout: a held command must keep heartbeating like a real one.
+        const ctx = Context.current();
+        const beat = setInterval(() => ctx.heartbeat(), 2000);
+        try {
+          await opts.hold();
+        } finally {
+          clearInterval(beat);
+        }
+      }
+      if (opts.commandMs) await new Promise((r) => setTimeout(r, opts.commandMs));
+      return { ok: true as const, exitCode: 0 as const, tail: '' };
+    },
+    async commitWorkspace() {
+      seen('commitWorkspace');
+      return { commit: ZERO, committed: false, filesChanged: [] as string[], filesChangedCount: 0 };
+    },
+    async diffStat() {
+      seen('diffStat');
+      return { stat: '', files: [] as string[], filesCount: 0 };
+    },
+    async removeWorkspace() {
+      seen('removeWorkspace');
+      return { removed: true };
+    },
+    async mergeBranch() {
+      seen('mergeBranch');
+      return { ok: true as const, commit: ZERO };
+    },
+  };
+}
