@@ -1,5 +1,5 @@
 /** Driving the built `cadre` CLI as a subprocess, the way a user does. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 
 export const root = resolve(__dirname, '..', '..');
@@ -38,10 +38,6 @@ export function cadre(args: string[], env: Record<string, string | undefined>, t
   return spawnCollect(process.execPath, [cadreBin, ...args], cliEnv(env), timeoutMs);
 }
 
-export function cadreSync(args: string[], env: Record<string, string | undefined>): CliResult {
-  const r = spawnSync(process.execPath, [cadreBin, ...args], { env: cliEnv(env), cwd: root, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** Starts a long-running CLI command and resolves once its output matches `ready`. */
 export function startCadre(args: string[], env: Record<string, string | undefined>, ready: RegExp, timeoutMs = 120_000): Promise<{ child: ChildProcess; output: () => string }> {

@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { createCadreWorker, type CadreWorkerOptions } from '../../src/workers/worker';
@@ -72,6 +72,3 @@ export async function withWorker<T>(
   return ctx.worker.runUntil(fn(ctx));
 }
 
-export async function historyOf(handle: WorkflowHandle) {
-  return handle.fetchHistory();
-}
