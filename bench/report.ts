@@ -14,7 +14,7 @@ import type { WorkerResult } from './sections/worker';
 import type { WorktreeResult } from './sections/worktree';
 
 interface Results {
-  meta: MachineInfo & { loadAverageAtEnd: number[]; durationSeconds: number; args: string[]; quick: boolean; workflowBundleMs: number };
+  meta: MachineInfo & { loadAverageAtEnd: number[]; durationSeconds: number; args: string[]; quick: boolean; workflowBundleMs: number; changedDuringRun?: string[] };
   timing: Record<string, { seconds: number; loadBefore: number[]; loadAfter: number[] }>;
   sections: {
     overhead?: OverheadResult;
@@ -28,8 +28,10 @@ interface Results {
   } & Record<string, unknown>;
 }
 
-const n = (v: number | undefined, digits = 1): string =>
-  v === undefined || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+/** A number for the page; NaN (JSON null) and missing values print as a dash. */
+const n = (v: number | null | undefined, digits = 1): string =>
+  v === undefined || v === null || Number.isNaN(v) ? '—' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: 0 });
+const has = (v: number | null | undefined): v is number => v !== undefined && v !== null && !Number.isNaN(v);
 const ms = (v: number | undefined, digits = 1) => `${n(v, digits)} ms`;
 const s = (v: number | undefined, digits = 2) => `${n(v, digits)} s`;
 const pct = (v: number | undefined, digits = 1) => (v === undefined ? '—' : `${n(v * 100, digits)} %`);
@@ -107,6 +109,13 @@ export function renderReport(raw: unknown): string {
     `| sizes | ${m.quick ? '**--quick (reduced sizes)**' : 'full'}${m.args.length ? ` (${m.args.join(' ')})` : ''}; the whole run took ${n(m.durationSeconds / 60, 1)} min |`,
     `| load average (1, 5, 15 min) | ${m.loadAverageAtStart.join(', ')} at the start, ${m.loadAverageAtEnd.join(', ')} at the end |`,
     '',
+    ...(m.changedDuringRun?.length
+      ? [
+          `**Code changed during the run**: other engineers edited ${m.changedDuringRun.join(', ')} while it ran; sections after`,
+          'the change measured the edited code.',
+          '',
+        ]
+      : []),
     `The machine is shared: other work ran during the run (a load average above ${m.cores} means processes were waiting`,
     'for a CPU). Per-section load averages are in the last table. Absolute times on an idle machine are lower; the',
     'comparisons within a section (same run, same moment) are the robust part.',
@@ -311,7 +320,9 @@ export function renderReport(raw: unknown): string {
       push(
         `**With real git** (concurrency 5): activities execute for ${ms(b.stagesMs.activitiesExec, 0)} and wait ${ms(b.stagesMs.activitiesQueue, 0)} per task; per activity (mean queue wait / execution):`,
         Object.entries(b.activities).map(([k, a]) => `\`${k}\` ${n(a.queueMs, 0)} / ${n(a.execMs, 0)} ms`).join(', ') + '.',
-        pqGit5 ? `The same git work without Temporal (p-queue row) takes ${ms(pqGit5.overheadPerTaskMs.p50, 0)} per task at p50 and runs ${n(pqGit5.tasksPerSecond, 1)} tasks/s: git, serialised per repository, is the bound, and cadre adds ${ms(true5.overheadPerTaskMs.p50 - pqGit5.overheadPerTaskMs.p50, 0)} per task at p50 on top of it.` : '',
+        pqGit5
+          ? `The same git work without Temporal (p-queue row) runs ${n(pqGit5.tasksPerSecond, 1)} tasks/s (task p50 ${ms(pqGit5.overheadPerTaskMs.p50, 0)}) against cadre's ${n(true5.tasksPerSecond, 1)} (p50 ${ms(true5.overheadPerTaskMs.p50, 0)}): with real git in every task, git, serialised per repository, is the bound and cadre's own overhead overlaps with it.`
+          : '',
         '',
       );
     }
@@ -393,9 +404,12 @@ export function renderReport(raw: unknown): string {
     for (const x of [lk.cadre, lk.cadreUncontended]) {
       if (!x) continue;
       push(
-        `${x.variant}: per cycle, the \`requestLocks\` activity takes ${ms(x.stagesMs.requestLocksActivity)}, the grant signal arrives ${ms(x.stagesMs.grantAfterRequest)} after it, and the release`,
-        `signal takes ${ms(x.stagesMs.releaseSignal)} to be delivered; the rest is the holder's own workflow tasks. History: ${n(x.eventsPerCycle.holder)} events per cycle in the holder and`,
-        `${n(x.eventsPerCycle.lockWorkflow)} in the lock workflow (${x.lockWorkflowRuns} run(s) of it, counting continue-as-new).`,
+        `${x.variant}: per cycle, ` +
+          (has(x.stagesMs.requestLocksActivity)
+            ? `the \`requestLocks\` activity takes ${ms(x.stagesMs.requestLocksActivity)}, the grant signal arrives ${ms(x.stagesMs.grantAfterRequest)} after it, and `
+            : 'no `requestLocks` activity appears in the holder\'s history (the request went another way), and ') +
+          `the release signal takes ${ms(x.stagesMs.releaseSignal)} to be delivered; the rest is the holder's own workflow tasks. History: ${n(x.eventsPerCycle.holder)} events per cycle in the holder and ` +
+          `${n(x.eventsPerCycle.lockWorkflow)} in the lock workflow (${x.lockWorkflowRuns} run(s) of it, counting continue-as-new).`,
         '',
       );
     }
@@ -591,8 +605,10 @@ function whyAndWhatNext(r: Results): string[] {
   if (lk?.cadre && lk.cadre.cycleMs.p50 > 25) {
     const u = lk.cadreUncontended;
     out.push(
-      `- **Locks**: a cycle is an activity (\`requestLocks\`, ${ms(lk.cadre.stagesMs.requestLocksActivity, 0)}), a signal-with-start to the lock workflow, its workflow task,`,
-      `  a grant signal back (arriving ${ms(lk.cadre.stagesMs.grantAfterRequest, 0)} after the activity), the holder's workflow task, and a release signal (${ms(lk.cadre.stagesMs.releaseSignal, 0)});`,
+      has(lk.cadre.stagesMs.requestLocksActivity)
+        ? `- **Locks**: a cycle is an activity (\`requestLocks\`, ${ms(lk.cadre.stagesMs.requestLocksActivity, 0)}), a signal-with-start to the lock workflow, its workflow task,`
+        : '- **Locks**: a cycle is a request to the lock workflow, its workflow task,',
+      `  a grant signal back${has(lk.cadre.stagesMs.grantAfterRequest) ? ` (arriving ${ms(lk.cadre.stagesMs.grantAfterRequest, 0)} after the activity)` : ''}, the holder's workflow task, and a release signal (${ms(lk.cadre.stagesMs.releaseSignal, 0)});`,
       `  ${n(lk.cadre.eventsPerCycle.holder)} + ${n(lk.cadre.eventsPerCycle.lockWorkflow)} history events per cycle. ${u ? `Without contention (one holder) a cycle still takes ${ms(u.cycleMs.p50, 0)} at p50, so` : 'So'}`,
       '  the protocol\'s round trips, not waiting for other holders, set the floor.',
     );
@@ -700,7 +716,7 @@ function whyAndWhatNext(r: Results): string[] {
       );
     }
   }
-  if (lk?.cadre) {
+  if (lk?.cadre && has(lk.cadre.stagesMs.requestLocksActivity)) {
     out.push(
       `${next()} **Lighter lock protocol**: signal the lock workflow directly from the holder once it exists (the \`requestLocks\` activity,`,
       `   ${ms(lk.cadre.stagesMs.requestLocksActivity, 0)} plus a workflow task, is needed only for the first signal-with-start), and do not wait for the`,

@@ -13,7 +13,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { loadAverage, log, machineInfo, openEnv, repoRoot, type BenchEnv } from './lib/env';
+import { changedFiles, loadAverage, log, machineInfo, openEnv, repoRoot, srcFingerprint, type BenchEnv } from './lib/env';
 import { renderReport } from './report';
 import { crash } from './sections/crash';
 import { history } from './sections/history';
@@ -80,6 +80,7 @@ async function main() {
   const want = (s: Section) => !args.only || args.only.includes(s);
   const size = sizes(args.quick, args.fullGit);
   const machine = machineInfo();
+  const fingerprint = srcFingerprint();
   const started = Date.now();
   log(`machine: ${machine.cpu}, ${machine.cores} cores, load ${machine.loadAverageAtStart.join(' ')}`);
   const env: BenchEnv = await openEnv();
@@ -111,9 +112,12 @@ async function main() {
   } finally {
     await env.close();
   }
+  const changedDuringRun = changedFiles(fingerprint, srcFingerprint());
+  if (changedDuringRun.length) log(`warning: src/ changed during the run: ${changedDuringRun.join(', ')}`);
   return {
     meta: {
       ...machine,
+      changedDuringRun,
       loadAverageAtEnd: loadAverage(),
       durationSeconds: Math.round((Date.now() - started) / 1000),
       args: process.argv.slice(2),

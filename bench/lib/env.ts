@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -56,7 +56,7 @@ export interface BenchEnv {
   /** cadre's workflows (src/workflows/index.ts), bundled once. */
   bundlePath: string;
   bundleMs: number;
-  /** cadre's workflows plus the bench's own (bench/workflows/index.ts: lock holder, prototypes), bundled on first use. */
+  /** cadre's workflows plus the bench's own (bench/workflows/index.ts: lock holder, prototypes), bundled at start. */
   benchBundlePath(): Promise<string>;
   /** A fresh directory under the bench's scratch root. */
   dir(name: string): string;
@@ -70,11 +70,14 @@ export async function openEnv(): Promise<BenchEnv> {
     startDevServer({ bin: requireTemporalBin(process.env.CADRE_TEMPORAL_BIN), port: await freePort(), headless: true, logFile: join(root, 'temporal.log') }),
     bundleTo(join(repoRoot, 'src', 'workflows', 'index.ts'), join(root, 'workflow-bundle.js')),
   ]);
+  // The bench's own bundle is built now too (not when first needed), so every section runs the workflow code as it
+  // stood when the run started, even if someone edits src/ meanwhile.
+  const benchBundle = bundleTo(join(repoRoot, 'bench', 'workflows', 'index.ts'), join(root, 'bench-bundle.js')).then((b) => b.path);
+  benchBundle.catch(() => undefined);
   log(`Temporal dev server at ${server.address} (pid ${server.pid}); workflows bundled in ${Math.round(bundle.ms)} ms`);
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: server.address });
-  let benchBundle: Promise<string> | undefined;
   return {
     root,
     server,
@@ -84,7 +87,6 @@ export async function openEnv(): Promise<BenchEnv> {
     bundlePath: bundle.path,
     bundleMs: bundle.ms,
     benchBundlePath() {
-      benchBundle ??= bundleTo(join(repoRoot, 'bench', 'workflows', 'index.ts'), join(root, 'bench-bundle.js')).then((b) => b.path);
       return benchBundle;
     },
     dir(name: string): string {
@@ -147,6 +149,28 @@ function sh(cmd: string, args: string[]): string {
   } catch {
     return '';
   }
+}
+
+/** Size and mtime of every file under src/, to notice code edited while the benchmark runs (a shared tree). */
+export function srcFingerprint(): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else {
+        const st = statSync(p);
+        out.set(p.slice(repoRoot.length + 1), `${st.size}:${st.mtimeMs}`);
+      }
+    }
+  };
+  walk(join(repoRoot, 'src'));
+  return out;
+}
+
+export function changedFiles(before: Map<string, string>, after: Map<string, string>): string[] {
+  const names = new Set([...before.keys(), ...after.keys()]);
+  return [...names].filter((f) => before.get(f) !== after.get(f)).sort();
 }
 
 export function loadAverage(): number[] {
