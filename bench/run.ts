@@ -8,7 +8,8 @@
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
  *
  * Sections: overhead, makespan, history, locks, crash, worker, worktree, prefix. A partial or quick run never
- * overwrites the committed docs unless --write-docs is given.
+ * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
+ * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

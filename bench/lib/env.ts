@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -98,6 +98,8 @@ export async function openEnv(): Promise<BenchEnv> {
       await native.close().catch(() => undefined);
       await connection.close().catch(() => undefined);
       await server.stop();
+      // The scratch holds generated repositories (one of 10,000 files) and worktrees: remove it unless asked to keep it.
+      if (!process.env.BENCH_KEEP_SCRATCH) rmSync(root, { recursive: true, force: true });
     },
   };
 }
