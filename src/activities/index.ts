@@ -10,6 +10,7 @@ import { assertFence, createLockActivities } from './lockActivities';
 import { LockErrorType } from '../shared/locks';
 import { createModelActivities } from './model/modelTurn';
 import { writeTaskStatus } from './statusFiles';
+import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
 
 export interface ActivityDeps {
@@ -23,8 +24,10 @@ export interface ActivityDeps {
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
+  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy });
   return {
-    ...createWorkspaceActivities({ stateDir: deps.stateDir, policy }),
+    ...workspace,
+    ...createCommandTaskActivity(deps.stateDir, workspace),
     ...createModelActivities({
       stateDir: deps.stateDir,
       apiKey: deps.anthropicApiKey ?? deps.config?.anthropicApiKey,

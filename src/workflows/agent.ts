@@ -34,7 +34,8 @@ import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult
 import * as ledger from './ledger';
 import { acquire, release } from './locks';
 import * as mail from './mailbox';
-import { commandOp, gitOp, modelTurn, verifyOp } from './presets';
+import { commandOp, commandTaskOp, gitOp, modelTurn, verifyOp } from './presets';
+import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandTaskResult, type Verdict } from '../shared/commandTask';
 
 const MODEL_TOOLS: ToolName[] = [
   'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
@@ -72,6 +73,9 @@ function dirnameOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i <= 0 ? '/' : path.slice(0, i);
 }
+
+/** Command agents run their program and their ending in one activity (histories from before it replay as they were). */
+const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
 /** What an agent carries across continue-as-new. Children still running are never carried: it waits for them. */
 export interface AgentCarry {
@@ -114,6 +118,8 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   let error: string | undefined;
   let nextInputEstimate = carry?.nextInputEstimate ?? Math.ceil(input.goal.length / 3) + 2000;
   let workspace: { path: string; branch: string; baseCommit: string } | undefined = carry?.workspace;
+  /** A command agent's ending, done by its one activity (commit, diff, removal); undefined on every other path. */
+  let ended: CommandTaskResult | undefined;
   const children: ChildRecord[] = carry?.children ?? [];
   const childPromises = new Map<string, Promise<void>>();
   const grantsSeen = new Set<string>(book.grantIds);
@@ -615,19 +621,28 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     const timeout = input.timeoutSeconds ?? 3600;
     setDoing(`run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120));
     if (!input.command?.length) throw new Error('the command backend needs a command');
+    if (!shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
+      // Run, commit, verify, diff and remove in one activity: the ending below only reads its result.
+      ended = await commandTaskOp(timeout).runCommandTask.executeWithOptions({ summary: doing }, [
+        { agentId, repo: input.repo, workspace: { path: workspace!.path, branch: workspace!.branch, baseCommit: workspace!.baseCommit }, argv: input.command, timeoutSeconds: timeout, outputs: input.outputs, verify: input.verify },
+      ]);
+      applyVerdict(commandVerdict(ended.outcome, timeout));
+      if (ended.verifyError) {
+        setStatus('failed');
+        error = ended.verifyError;
+      }
+      return;
+    }
     const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: doing }, [
       { agentId, workspace: workspace!.path, argv: input.command, timeoutMs: timeout * 1000 },
     ]);
-    if (r.ok) {
-      summary = 'command exited 0';
-      setStatus('completed');
-    } else if (r.timedOut) {
-      error = summary = `timed out after ${timeout} s`;
-      setStatus('timed_out');
-    } else {
-      error = summary = `command exited ${r.exitCode ?? 'by a signal'}: ${r.tail.slice(-300)}`;
-      setStatus('failed');
-    }
+    applyVerdict(commandVerdict(r, timeout));
+  }
+
+  function applyVerdict(v: Verdict): void {
+    summary = v.summary;
+    if (v.error) error = v.error;
+    setStatus(v.status);
   }
 
   /**
@@ -708,12 +723,15 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // Shared checkout: nothing to merge, commit or remove; what changed is what this agent wrote.
       filesChanged = [...written].sort();
       if (status === 'completed') await verify();
+    } else if (workspace && ended) {
+      commit = ended.commit;
+      filesChanged = ended.files;
     } else if (workspace) {
       await mergeChildren(children).catch((err: unknown) => {
         error ??= `merging children: ${errorMessage(err)}`;
       });
       const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
-        { path: workspace.path, message: `cadre: ${agentId}: ${(summary || status).slice(0, 200)}` },
+        { path: workspace.path, message: endCommitMessage(agentId, summary || status) },
       ]);
       commit = c.commit;
       if (status === 'completed') await verify();
@@ -755,7 +773,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         const r = await verifyOp.verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: workspace!.path, outputs: input.outputs }]);
         if (r.missing.length) {
           setStatus('failed');
-          error = `missing outputs: ${r.missing.join(', ')}`;
+          error = missingOutputsError(r.missing);
           return;
         }
       }
@@ -765,7 +783,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         ]);
         if (r.exitCode !== 0) {
           setStatus('failed');
-          error = `verify failed (exit ${r.exitCode}): ${r.tail.slice(-300)}`;
+          error = verifyFailedError(r.exitCode, r.tail);
         }
       }
     }

@@ -62,3 +62,16 @@ export function commandOp(timeoutSeconds: number) {
     retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
   });
 }
+
+/**
+ * A command agent's program and its ending (commit, verification, diff, worktree removal) in one activity. The
+ * program's own timeout is enforced inside; the rest gets the verification's 10 minutes and git's margin.
+ */
+export function commandTaskOp(timeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${timeoutSeconds + 15 * 60}s`,
+    heartbeatTimeout: '10s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
+  });
+}

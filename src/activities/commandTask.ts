@@ -1,0 +1,101 @@
+/**
+ * A command agent's whole job after its workspace exists, as one activity: run the program, commit, verify, diff,
+ * remove the worktree. The agent workflow needs none of its state between those steps, and every activity costs a
+ * round trip through the server and a workflow task (docs/benchmarks.md), so one activity replaces five.
+ *
+ * Retries stay cheap and safe: the outcome of the program is recorded under the state directory as soon as it
+ * exits, keyed by the agent and its workflow run, so a retry after a lost worker (or a failed commit) goes on from
+ * where the first attempt stopped instead of running the program again. The steps after it are idempotent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
+import { ErrorType } from '../shared/errors';
+import { sanitizeRef } from './paths';
+import type { WorkspaceActivities } from './workspaceActivities';
+
+const VERIFY_TIMEOUT_MS = 10 * 60_000;
+
+export const commandTaskInput = z.object({
+  agentId: z.string().min(1),
+  repo: z.string().min(1),
+  workspace: z.object({ path: z.string().min(1), branch: z.string().min(1), baseCommit: z.string().min(1) }),
+  argv: z.array(z.string()).min(1),
+  timeoutSeconds: z.number().int().positive(),
+  outputs: z.array(z.string().min(1)).optional(),
+  verify: z.array(z.string()).min(1).optional(),
+}).strict();
+
+/** What the activity keeps on disk between attempts; `run` ties it to one workflow run of the agent. */
+interface Progress {
+  run: string;
+  outcome: CommandOutcome;
+  result?: CommandTaskResult;
+}
+
+export function createCommandTaskActivity(stateDir: string, w: WorkspaceActivities) {
+  const progressFile = (agentId: string): string => path.join(path.resolve(stateDir), 'logs', `${sanitizeRef(agentId)}.task.json`);
+
+  async function verify(workspace: string, input: z.output<typeof commandTaskInput>): Promise<string | undefined> {
+    if (input.outputs?.length) {
+      const r = await w.verifyOutputs({ path: workspace, outputs: input.outputs });
+      if (r.missing.length) return missingOutputsError(r.missing);
+    }
+    if (input.verify) {
+      const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS });
+      if (r.exitCode !== 0) return verifyFailedError(r.exitCode, r.tail);
+    }
+    return undefined;
+  }
+
+  return {
+    async runCommandTask(raw: z.input<typeof commandTaskInput>): Promise<CommandTaskResult> {
+      const parsed = commandTaskInput.safeParse(raw);
+      if (!parsed.success) {
+        throw ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: `runCommandTask: ${z.prettifyError(parsed.error)}`, nonRetryable: true });
+      }
+      const input = parsed.data;
+      const { path: workspace, branch, baseCommit } = input.workspace;
+      const file = progressFile(input.agentId);
+      // Activities started by a workflow always know its run; the fallback only satisfies the type.
+      const run = Context.current().info.workflowExecution?.runId ?? input.agentId;
+      const saved = readProgress(file, run);
+      if (saved?.result) {
+        // The worker died after the diff: only the removal may be left.
+        await w.removeWorkspace({ repo: input.repo, path: workspace });
+        return saved.result;
+      }
+      const outcome = saved?.outcome
+        ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000 }));
+      if (!saved) writeProgress(file, { run, outcome });
+
+      const verdict = commandVerdict(outcome, input.timeoutSeconds);
+      const commit = await w.commitWorkspace({ path: workspace, message: endCommitMessage(input.agentId, verdict.summary) });
+      const verifyError = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
+      const diff = await w.diffStat({ repo: input.repo, branch, base: baseCommit });
+      const result: CommandTaskResult = { outcome, commit: commit.commit, files: diff.files, ...(verifyError ? { verifyError } : {}) };
+      writeProgress(file, { run, outcome, result });
+      await w.removeWorkspace({ repo: input.repo, path: workspace });
+      return result;
+    },
+  };
+}
+
+function readProgress(file: string, run: string): Progress | undefined {
+  try {
+    const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Progress;
+    return p.run === run ? p : undefined;
+  } catch {
+    return undefined; // none yet, or torn by a crash mid-write: start over from the program
+  }
+}
+
+function writeProgress(file: string, progress: Progress): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(progress));
+  fs.renameSync(tmp, file);
+}

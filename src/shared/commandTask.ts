@@ -1,0 +1,45 @@
+/**
+ * The command backend's verdicts, shared by the agent workflow and the one-activity command task
+ * (src/activities/commandTask.ts), so both paths name an outcome in the same words.
+ */
+import type { AgentStatus } from './agent';
+
+export type CommandOutcome =
+  | { ok: true; exitCode: 0; tail: string }
+  | { ok: false; exitCode: number | null; tail: string; timedOut: boolean };
+
+export interface Verdict {
+  status: Extract<AgentStatus, 'completed' | 'failed' | 'timed_out'>;
+  summary: string;
+  error?: string;
+}
+
+export function commandVerdict(outcome: CommandOutcome, timeoutSeconds: number): Verdict {
+  if (outcome.ok) return { status: 'completed', summary: 'command exited 0' };
+  const summary = outcome.timedOut
+    ? `timed out after ${timeoutSeconds} s`
+    : `command exited ${outcome.exitCode ?? 'by a signal'}: ${outcome.tail.slice(-300)}`;
+  return { status: outcome.timedOut ? 'timed_out' : 'failed', summary, error: summary };
+}
+
+export function missingOutputsError(missing: string[]): string {
+  return `missing outputs: ${missing.join(', ')}`;
+}
+
+export function verifyFailedError(exitCode: number | null, tail: string): string {
+  return `verify failed (exit ${exitCode}): ${tail.slice(-300)}`;
+}
+
+/** The message of the commit the system makes at an agent's end. */
+export function endCommitMessage(agentId: string, summaryOrStatus: string): string {
+  return `cadre: ${agentId}: ${summaryOrStatus.slice(0, 200)}`;
+}
+
+/** What the one-activity command task returns: all the agent's ending needs, nothing large. */
+export interface CommandTaskResult {
+  outcome: CommandOutcome;
+  /** Set when the command succeeded but a declared output is missing or the verify command failed. */
+  verifyError?: string;
+  commit: string;
+  files: string[];
+}
