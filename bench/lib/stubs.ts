@@ -19,6 +19,19 @@ export interface StubOptions {
 
 export function stubActivities(opts: StubOptions = {}) {
   const seen = (name: string) => opts.onCall?.(name);
+  const command = async (): Promise<void> => {
+    if (opts.hold) {
+      // The command preset has a heartbeat timeout: a held command must keep heartbeating like a real one.
+      const ctx = Context.current();
+      const beat = setInterval(() => ctx.heartbeat(), 2000);
+      try {
+        await opts.hold();
+      } finally {
+        clearInterval(beat);
+      }
+    }
+    if (opts.commandMs) await new Promise((r) => setTimeout(r, opts.commandMs));
+  };
   return {
     async ensureIntegrationWorktree(input: { runId: string }) {
       seen('ensureIntegrationWorktree');
@@ -31,18 +44,14 @@ export function stubActivities(opts: StubOptions = {}) {
     },
     async runAgentCommand() {
       seen('runAgentCommand');
-      if (opts.hold) {
-        // The command preset has a heartbeat timeout: a held command must keep heartbeating like a real one.
-        const ctx = Context.current();
-        const beat = setInterval(() => ctx.heartbeat(), 2000);
-        try {
-          await opts.hold();
-        } finally {
-          clearInterval(beat);
-        }
-      }
-      if (opts.commandMs) await new Promise((r) => setTimeout(r, opts.commandMs));
+      await command();
       return { ok: true as const, exitCode: 0 as const, tail: '' };
+    },
+    /** The command agent's program and ending in one activity (src/activities/commandTask.ts). */
+    async runCommandTask() {
+      seen('runCommandTask');
+      await command();
+      return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
     },
     async commitWorkspace() {
       seen('commitWorkspace');

@@ -2,10 +2,12 @@
  * What every CLI command needs: the configuration, a connection (starting the embedded server when there is no
  * TEMPORAL_ADDRESS), and, for commands that drive work, an in-process worker.
  */
-import type { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Client, type Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 import { loadConfig, type Config } from '../shared/config';
+import { logger } from '../shared/logger';
 import { installSdkLogging } from '../workers/logging';
+import { failActivitiesOfDeadWorkers } from '../workers/orphanSweep';
 import { createCadreWorker } from '../workers/worker';
 import { connectClient, connectWorkerConnection, prepareServer } from './connection';
 import type { DevServer } from './devServer';
@@ -42,7 +44,9 @@ export async function startInProcessWorker(config: Config): Promise<{ worker: Wo
     taskQueue: config.taskQueue,
     deps: { stateDir: config.stateDir, config },
   });
-  const done = worker.run().finally(() => connection.close());
+  const running = worker.run();
+  const swept = sweepDeadWorkers(connection, config);
+  const done = running.finally(() => swept.then(() => connection.close()));
   return {
     worker,
     done,
@@ -51,4 +55,15 @@ export async function startInProcessWorker(config: Config): Promise<{ worker: Wo
       await done;
     },
   };
+}
+
+/** Hurry the retries of activities that a dead worker of this host left running (src/workers/orphanSweep.ts). */
+async function sweepDeadWorkers(connection: NativeConnection, config: Config): Promise<void> {
+  const log = logger(config.logLevel).child({ taskQueue: config.taskQueue });
+  try {
+    const swept = await failActivitiesOfDeadWorkers(new Client({ connection, namespace: config.namespace }), config.taskQueue);
+    for (const a of swept) log.info({ workflowId: a.workflowId, activity: a.activityType, worker: a.worker }, 'retrying an activity of a dead worker now');
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not look for activities of dead workers; they are retried after their heartbeat timeout');
+  }
 }

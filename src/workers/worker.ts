@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
+import { workerIdentity } from './orphanSweep';
 
 export interface CadreWorkerOptions {
   connection: NativeConnection;
@@ -54,6 +55,8 @@ export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worke
     // A dead worker must be noticed in seconds: activities heartbeat and declare short heartbeat timeouts, and
     // the sticky queue falls back to the normal queue quickly.
     stickyQueueScheduleToStartTimeout: '3s',
+    // pid, host and boot: a later worker on this host can tell that this one is gone (./orphanSweep.ts).
+    identity: workerIdentity(),
     maxCachedWorkflows: 500,
     maxConcurrentActivityTaskExecutions: 50,
     ...opts.tuning,

@@ -1,7 +1,8 @@
 /**
  * A command-backend agent whose worker is killed with SIGKILL while its program runs. The activity is retried on a
  * new worker and runs the program again; the first copy must not still be running in the same worktree by then
- * (two copies of a build or a code generator writing one worktree at once corrupt it).
+ * (two copies of a build or a code generator writing one worktree at once corrupt it). The new worker, on the same
+ * host, notices that the old one's process is gone and has the attempt retried at once.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
 import { readMarks } from './support/counts';
+import { activityAttempts, runsOf } from './support/history';
 import { waitFor, within } from './support/scene';
 
 let workers: (ChildWorker | undefined)[] = [];
@@ -60,6 +62,11 @@ describe("a command whose worker is killed", () => {
         `first copy ${firstEnd ? `finished ${((firstEnd.at - killedAt) / 1000).toFixed(1)} s after the kill` : 'never finished (killed)'}`,
     );
     if (alive(first.pid)) process.kill(-first.pid, 'SIGKILL');
+    // The new worker saw that the old one's process is gone and failed its attempt at once: the retry did not wait
+    // for the heartbeat timeout.
+    const command = activityAttempts(await runsOf(client, handle.workflowId)).find((a) => a.activityType === 'runCommandTask');
+    expect(command).toMatchObject({ attempt: 2, outcome: 'completed', identity: w2.identity });
+    expect(command!.lastFailure).toContain(`worker ${w1.identity} is gone`);
     // The first copy is gone before the second starts: it never finishes after the retry began.
     expect(firstEnd === undefined || firstEnd.at < retry.at, `the first copy (pid ${first.pid}) was still running when the retry started`).toBe(true);
   }, 180_000);

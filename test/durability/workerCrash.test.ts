@@ -87,7 +87,7 @@ describe('a worker killed with SIGKILL in the middle of a plan run', () => {
           if (streaming.length === 0 || streaming.some((r) => r.turn >= TURNS - 1)) return undefined;
           const pending = await pendingActivities(client, [runId, ...p.tasks.filter((t) => t.status === 'running').map((t) => t.agentId!)]);
           const startedIn = (type: string, id: string) => pending.some((a) => a.state === 2 && a.type === type && a.workflowId === `${runId}/${id}`);
-          if (!['c3', 'c4'].every((id) => startedIn('runAgentCommand', id)) || !modelTags.every((tag) => startedIn('modelTurn', tag))) return undefined;
+          if (!['c3', 'c4'].every((id) => startedIn('runCommandTask', id)) || !modelTags.every((tag) => startedIn('modelTurn', tag))) return undefined;
           if (pending.some((a) => gitActivities.has(a.type))) return undefined;
           const held = await locks.query(locksQuery).then((v) => v.holders.length, () => 0);
           return held > 0 ? { progress: p, pending, held } : undefined;

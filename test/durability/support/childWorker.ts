@@ -3,13 +3,13 @@
  * an OOM killer would: no shutdown hook runs, nothing is flushed, open connections just drop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { hostname } from 'node:os';
+import { workerIdentity } from '../../../src/workers/orphanSweep';
 import { cadreBin, cliEnv, root } from '../../support/cli';
 
 export interface ChildWorker {
   child: ChildProcess;
   pid: number;
-  /** The identity Temporal records for this worker's activity attempts (the SDK default, `<pid>@<host>`). */
+  /** The identity Temporal records for this worker's activity attempts (`<pid>@<host>#<boot>`). */
   identity: string;
   /** When it printed that it polls (ms since epoch). */
   readyAt: number;
@@ -34,7 +34,7 @@ export function startChildWorker(env: ChildWorkerEnv, timeoutMs = 120_000): Prom
   const worker: ChildWorker = {
     child,
     pid: child.pid!,
-    identity: `${child.pid}@${hostname()}`,
+    identity: workerIdentity(child.pid),
     readyAt: 0,
     output: () => out,
     kill: async () => {

@@ -123,6 +123,8 @@ export interface ActivityAttempt {
   /** The worker of the attempt that closed the activity, and which attempt that was (1 = first). */
   identity?: string;
   attempt?: number;
+  /** Why the attempt before it ended (heartbeat timeout, a dead worker's sweep, an error). */
+  lastFailure?: string;
   startedAt?: number;
   closedAt?: number;
   outcome: 'completed' | 'failed' | 'timed_out' | 'cancelled' | 'open';
@@ -146,7 +148,7 @@ export function activityAttempts(runs: RunHistory[]): ActivityAttempt[] {
       const started = e.activityTaskStartedEventAttributes;
       if (started) {
         const a = bySched.get(String(started.scheduledEventId));
-        if (a) Object.assign(a, { identity: started.identity ?? undefined, attempt: started.attempt ?? undefined, startedAt: eventMs(e) });
+        if (a) Object.assign(a, { identity: started.identity ?? undefined, attempt: started.attempt ?? undefined, lastFailure: started.lastFailure?.message ?? undefined, startedAt: eventMs(e) });
         continue;
       }
       const closed =

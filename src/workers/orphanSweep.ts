@@ -1,0 +1,89 @@
+/**
+ * Faster failover after a worker dies on this host. The server hands a dead worker's activity to another worker only
+ * when the activity's heartbeat timeout expires (10–15 s in src/workflows/presets.ts). A new worker on the same host
+ * knows better: it can see that the process named in the activity's worker identity no longer runs. So at start it
+ * looks at the open workflows of its task queue and fails, by id, every started activity whose worker is a dead
+ * process of this host; the retry policy then schedules the next attempt at once.
+ *
+ * Identities are `<pid>@<hostname>#<boot id>` (the boot id tells a process of an earlier boot from a live one with a
+ * reused pid). An identity of another host, of a live process, or one this code cannot read is left alone: the
+ * heartbeat timeout remains the fallback. Hosts must have distinct hostnames (one Temporal cluster, many machines).
+ */
+import { readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+/** The first 8 characters of this boot's id (Linux), or '' where there is none. */
+function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+  } catch {
+    return '';
+  }
+}
+
+const BOOT = bootId();
+
+/** The identity cadre's workers give themselves. */
+export function workerIdentity(pid = process.pid): string {
+  return `${pid}@${os.hostname()}${BOOT ? `#${BOOT}` : ''}`;
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as someone else
+  }
+}
+
+/** True only when `identity` names a process of this host that is certainly gone. */
+export function isDeadLocalWorker(identity: string): boolean {
+  const m = /^(\d+)@(.+?)(?:#([0-9a-f]{8}))?$/.exec(identity);
+  if (!m || m[2] !== os.hostname()) return false;
+  const pid = Number(m[1]);
+  if (pid === process.pid) return false;
+  if (m[3] && BOOT && m[3] !== BOOT) return true; // a process of an earlier boot of this host
+  return !processRuns(pid);
+}
+
+export interface SweptActivity {
+  workflowId: string;
+  activityId: string;
+  activityType: string;
+  worker: string;
+}
+
+/**
+ * Fail the started activities of dead local workers on `taskQueue`, so that they are retried now. Returns what it
+ * failed. Errors on single workflows (closed meanwhile, already retried) are skipped: the sweep is an optimisation.
+ */
+export async function failActivitiesOfDeadWorkers(client: Client, taskQueue: string): Promise<SweptActivity[]> {
+  const swept: SweptActivity[] = [];
+  const query = `ExecutionStatus = "Running" AND TaskQueue = "${taskQueue}"`;
+  for await (const wf of client.workflow.list({ query })) {
+    let pending;
+    try {
+      pending = (await client.workflow.getHandle(wf.workflowId, wf.runId).describe()).raw.pendingActivities ?? [];
+    } catch {
+      continue;
+    }
+    for (const a of pending) {
+      const worker = a.lastWorkerIdentity ?? '';
+      if (a.state !== STARTED || !a.activityId || !isDeadLocalWorker(worker)) continue;
+      const failure = ApplicationFailure.retryable(`worker ${worker} is gone: its process no longer runs on this host`, 'WorkerLost');
+      try {
+        await client.activity.fail({ workflowId: wf.workflowId, runId: wf.runId, activityId: a.activityId }, failure);
+        swept.push({ workflowId: wf.workflowId, activityId: a.activityId, activityType: a.activityType?.name ?? '?', worker });
+      } catch {
+        // Completed, timed out or retried between the describe and now: nothing left to hurry.
+      }
+    }
+  }
+  return swept;
+}
