@@ -24,7 +24,7 @@ export function layeredDag(layers: number, width: number): DagNode[] {
 }
 
 /** A plan whose tasks all run `argv` with the command backend. */
-export function commandPlan(name: string, nodes: readonly DagNode[], argv: (node: DagNode) => string[], maxConcurrency: number): Plan {
+export function commandPlan(name: string, nodes: readonly DagNode[], argv: (node: DagNode) => string[], maxConcurrency: number, inlineCommands = false): Plan {
   const tasks: Task[] = nodes.map((n) => ({
     id: n.id,
     title: n.id,
@@ -44,6 +44,7 @@ export function commandPlan(name: string, nodes: readonly DagNode[], argv: (node
     phaseLimits: {},
     phaseOrder: [],
     failFast: false,
+    inlineCommands,
     defaults: {},
     tasks,
   };

@@ -10,11 +10,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
 import { ErrorType } from '../shared/errors';
 import { sanitizeRef } from './paths';
+import type { MergeResult } from './workspace';
 import type { WorkspaceActivities } from './workspaceActivities';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
@@ -28,6 +29,27 @@ export const commandTaskInput = z.object({
   outputs: z.array(z.string().min(1)).optional(),
   verify: z.array(z.string()).min(1).optional(),
 }).strict();
+
+/** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
+export const inlineCommandTaskInput = z.object({
+  agentId: z.string().min(1),
+  repo: z.string().min(1),
+  baseRef: z.string().min(1),
+  argv: z.array(z.string()).min(1),
+  timeoutSeconds: z.number().int().positive(),
+  outputs: z.array(z.string().min(1)).optional(),
+  verify: z.array(z.string()).min(1).optional(),
+  /** Where a completed task's branch is merged (the run's integration worktree) and with which message. */
+  mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }),
+}).strict();
+
+export interface InlineCommandTaskResult {
+  branch: string;
+  baseCommit: string;
+  task: CommandTaskResult;
+  /** Set when the task completed and its branch was merged (or conflicted). */
+  merge?: MergeResult;
+}
 
 /** What the activity keeps on disk between attempts; `run` ties it to one workflow run of the agent. */
 interface Progress {
@@ -51,37 +73,69 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
     return undefined;
   }
 
+  /** The program and the ending, resumable through the progress file (see the top of this file). */
+  async function runAndEnd(input: z.output<typeof commandTaskInput>): Promise<CommandTaskResult> {
+    const { path: workspace, branch, baseCommit } = input.workspace;
+    const file = progressFile(input.agentId);
+    // Activities started by a workflow always know its run; the fallback only satisfies the type.
+    const run = Context.current().info.workflowExecution?.runId ?? input.agentId;
+    const saved = readProgress(file, run);
+    if (saved?.result) {
+      // The worker died after the diff: only the removal may be left.
+      await w.removeWorkspace({ repo: input.repo, path: workspace });
+      return saved.result;
+    }
+    const outcome = saved?.outcome
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000 }));
+    if (!saved) writeProgress(file, { run, outcome });
+
+    const verdict = commandVerdict(outcome, input.timeoutSeconds);
+    const commit = await w.commitWorkspace({ path: workspace, message: endCommitMessage(input.agentId, verdict.summary) });
+    const verifyError = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
+    const diff = await w.diffStat({ repo: input.repo, branch, base: baseCommit });
+    const result: CommandTaskResult = { outcome, commit: commit.commit, files: diff.files, ...(verifyError ? { verifyError } : {}) };
+    writeProgress(file, { run, outcome, result });
+    await w.removeWorkspace({ repo: input.repo, path: workspace });
+    return result;
+  }
+
   return {
     async runCommandTask(raw: z.input<typeof commandTaskInput>): Promise<CommandTaskResult> {
-      const parsed = commandTaskInput.safeParse(raw);
-      if (!parsed.success) {
-        throw ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: `runCommandTask: ${z.prettifyError(parsed.error)}`, nonRetryable: true });
-      }
-      const input = parsed.data;
-      const { path: workspace, branch, baseCommit } = input.workspace;
-      const file = progressFile(input.agentId);
-      // Activities started by a workflow always know its run; the fallback only satisfies the type.
-      const run = Context.current().info.workflowExecution?.runId ?? input.agentId;
-      const saved = readProgress(file, run);
-      if (saved?.result) {
-        // The worker died after the diff: only the removal may be left.
-        await w.removeWorkspace({ repo: input.repo, path: workspace });
-        return saved.result;
-      }
-      const outcome = saved?.outcome
-        ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000 }));
-      if (!saved) writeProgress(file, { run, outcome });
+      return runAndEnd(parse(commandTaskInput, raw, 'runCommandTask'));
+    },
 
-      const verdict = commandVerdict(outcome, input.timeoutSeconds);
-      const commit = await w.commitWorkspace({ path: workspace, message: endCommitMessage(input.agentId, verdict.summary) });
-      const verifyError = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
-      const diff = await w.diffStat({ repo: input.repo, branch, base: baseCommit });
-      const result: CommandTaskResult = { outcome, commit: commit.commit, files: diff.files, ...(verifyError ? { verifyError } : {}) };
-      writeProgress(file, { run, outcome, result });
-      await w.removeWorkspace({ repo: input.repo, path: workspace });
-      return result;
+    /**
+     * A whole command task without an agent workflow. A cancelled program's work is still committed and its
+     * worktree removed before the cancellation is reported, as an agent's ending would; a failed or cancelled task
+     * is not merged.
+     */
+    async runInlineCommandTask(raw: z.input<typeof inlineCommandTaskInput>): Promise<InlineCommandTaskResult> {
+      const input = parse(inlineCommandTaskInput, raw, 'runInlineCommandTask');
+      const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });
+      const workspace = { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit };
+      let task: CommandTaskResult;
+      try {
+        task = await runAndEnd({ ...input, workspace });
+      } catch (err) {
+        if (err instanceof CancelledFailure) {
+          await w.commitWorkspace({ path: ws.path, message: endCommitMessage(input.agentId, 'cancelled') });
+          await w.removeWorkspace({ repo: input.repo, path: ws.path });
+        }
+        throw err;
+      }
+      const completed = task.outcome.ok && !task.verifyError;
+      const merge = completed
+        ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
+        : undefined;
+      return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}) };
     },
   };
+}
+
+function parse<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  throw ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: `${what}: ${z.prettifyError(parsed.error)}`, nonRetryable: true });
 }
 
 function readProgress(file: string, run: string): Progress | undefined {

@@ -61,6 +61,7 @@ export function buildProgram(): Command {
     .option('--new', 'start a new run even if this plan has one running')
     .option('--base <ref>', 'ref the integration branch starts from (default HEAD)')
     .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory')
+    .option('--inline-commands', 'run command tasks as activities of the scheduler, not as agent workflows (faster; plan field inlineCommands)')
     .option('--no-worker', 'do not run a worker in this process (another `cadre worker` serves the run)')
     .option('--detach', 'start the run and return at once (follow it with `cadre watch`)')
     .option('--json', 'one JSON event per line (NDJSON) per change, then the result; words go to stderr')

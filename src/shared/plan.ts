@@ -106,6 +106,11 @@ export const PlanSchema = z.strictObject({
   /** Phases in source order. */
   phaseOrder: z.array(z.string()).default([]),
   failFast: z.boolean().default(false),
+  /**
+   * Run command-backend tasks as activities of the scheduler instead of child agent workflows: far less overhead
+   * per task, but no agent workflow (Web UI page, tree node, messages) per task. Default false.
+   */
+  inlineCommands: z.boolean().default(false),
   /** Applied by the scheduler to tasks that do not set the field themselves. */
   defaults: PlanDefaultsSchema.default({}),
   /** Ceiling for the whole run. */

@@ -30,7 +30,8 @@ import { CadreRun, CadreStatus, CadreTask, CadrePhase, CadreRole, CadreBudgetUse
 import { agent } from './agent';
 import { transitiveDependents } from './dag';
 import { acquire, release, type LockGrant } from './locks';
-import { bookkeeping, gitOp } from './presets';
+import { bookkeeping, commandTaskOp, gitOp } from './presets';
+import { commandVerdict } from '../shared/commandTask';
 
 export interface RunPlanInput {
   runId: string;
@@ -276,6 +277,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     await setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
     const { slice, fromPool } = sliceFor(t);
     let result: AgentResult | undefined;
+    /** An inline command task merges in its own activity: the conflicts it met, if it got that far. */
+    let mergedInline: string[] | undefined;
     let failure: string | undefined;
     let cancelled = false;
     let grant: LockGrant | undefined;
@@ -295,6 +298,11 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
           // same repository never write them at the same time (within this run the scheduler already keeps
           // overlapping tasks apart). A task waiting for its lock holds its concurrency slot.
           if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${runId}` });
+          if (inline(t)) {
+            const done = await runInline(t, agentInputFor(t, slice), agentId);
+            mergedInline = done.conflicts;
+            return done.result;
+          }
           return wf.executeChild(agent, {
             workflowId: agentId,
             args: [agentInputFor(t, slice)],
@@ -330,7 +338,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         if (result.status === 'completed') {
           // Still counted as running and still holding its files' lock: a task declaring the same files starts
           // only once this work is on the integration branch it will branch from.
-          const conflicts = await merge(t, result);
+          const conflicts = mergedInline ?? (await merge(t, result));
           if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
         } else if (result.status === 'cancelled') {
           cancelled = true;
@@ -351,11 +359,61 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     if (plan.failFast && !cancelled) stopAll(`fail-fast: ${t.id} failed`);
   }
 
+  /** Command tasks run as activities of this workflow, not as child agents, when the plan asks for it. */
+  function inline(t: Task): boolean {
+    // Plans recorded before the option existed have no field: false.
+    return plan.inlineCommands === true && (t.backend ?? plan.defaults.backend) === 'command';
+  }
+
+  /**
+   * A command task as one activity of the scheduler: workspace, program, commit, verification, diff, removal and the
+   * merge into the integration branch. It reports like an agent would, so the rest of runTask is the same.
+   */
+  async function runInline(t: Task, a: AgentInput, agentId: string): Promise<{ result: AgentResult; conflicts?: string[] }> {
+    if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
+    const timeout = a.timeoutSeconds ?? 3600;
+    const r = await commandTaskOp(timeout).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
+      {
+        agentId,
+        repo: a.repo,
+        baseRef: a.baseRef,
+        argv: a.command,
+        timeoutSeconds: timeout,
+        outputs: a.outputs,
+        verify: a.verify,
+        mergeInto: { worktree: integration!.path, message: mergeMessage(t) },
+      },
+    ]);
+    if (r.merge?.ok) lastCommit = r.merge.commit;
+    const v = commandVerdict(r.task.outcome, timeout);
+    const status = r.task.verifyError ? 'failed' : v.status;
+    const result: AgentResult = {
+      agentId,
+      status,
+      summary: v.summary,
+      branch: r.branch,
+      baseCommit: r.baseCommit,
+      commit: r.task.commit,
+      filesChanged: r.task.files,
+      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      costUsd: 0,
+      turns: 0,
+      error: r.task.verifyError ?? v.error,
+      returned: a.budget,
+      children: [],
+    };
+    return { result, conflicts: r.merge ? (r.merge.ok ? [] : r.merge.conflicts) : undefined };
+  }
+
+  function mergeMessage(t: Task): string {
+    return `cadre: merge task ${t.id}: ${t.title}`.slice(0, 200);
+  }
+
   /** Merge a completed task's branch into the integration branch; one merge at a time, in completion order. */
   function merge(t: Task, result: AgentResult): Promise<string[]> {
     const next = mergeChain.then(async () => {
       const m = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
-        { repo: input.repo, worktree: integration!.path, branch: result.branch, message: `cadre: merge task ${t.id}: ${t.title}`.slice(0, 200) },
+        { repo: input.repo, worktree: integration!.path, branch: result.branch, message: mergeMessage(t) },
       ]);
       if (m.ok) lastCommit = m.commit;
       return m.ok ? [] : m.conflicts;

@@ -10,5 +10,5 @@ export function commandTask(id: string, sh: string, extra: Partial<Task> = {}): 
 }
 
 export function plan(tasks: Task[], extra: Partial<Plan> = {}): Plan {
-  return { name: 'test', source: { format: 'native', path: '/dev/null' }, maxConcurrency: 5, phaseLimits: {}, phaseOrder: [], failFast: false, defaults: {}, tasks, ...extra };
+  return { name: 'test', source: { format: 'native', path: '/dev/null' }, maxConcurrency: 5, phaseLimits: {}, phaseOrder: [], failFast: false, inlineCommands: false, defaults: {}, tasks, ...extra };
 }

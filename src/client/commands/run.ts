@@ -31,6 +31,7 @@ export interface RunOptions {
   detach?: boolean;
   json?: boolean;
   new?: boolean;
+  inlineCommands?: boolean;
 }
 
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
@@ -61,7 +62,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
     if (!attached) {
       const input: RunPlanInput = {
         runId,
-        plan,
+        plan: opts.inlineCommands ? { ...plan, inlineCommands: true } : plan,
         repo,
         baseRef: opts.base,
         maxConcurrency: opts.concurrency ?? (process.env.CADRE_MAX_CONCURRENCY ? config.maxConcurrency : undefined),

@@ -51,6 +51,7 @@ const RawPlan = z.strictObject({
   description: z.string().optional(),
   maxConcurrency: z.number().int().positive().optional(),
   failFast: z.boolean().optional(),
+  inlineCommands: z.boolean().optional(),
   phaseLimits: z.record(z.string(), phaseLimit).optional(),
   phases: z
     .union([
@@ -166,6 +167,7 @@ export async function importNative(file: string): Promise<ImportResult> {
     phaseLimits,
     phaseOrder: unique([...listedPhases, ...usedPhases]),
     failFast: p?.failFast,
+    inlineCommands: p?.inlineCommands,
     defaults,
     budget: p?.budget,
     tasks,
