@@ -1,7 +1,8 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { processIdentity } from '../src/activities/processIdentity';
 import { repoLockPath, withRepoLock } from '../src/activities/repoMutex';
 import { tmp } from './support/tmp';
 
@@ -96,5 +97,43 @@ describe('withRepoLock', () => {
     fs.mkdirSync(lockDir, { recursive: true });
     const err = await withRepoLock(stateDir, repo, async () => 'never', { waitMs: 300, staleMs: 60_000 }).catch((e: unknown) => e);
     expect(err).toMatchObject({ type: 'WorkspaceError', retryable: true });
+  });
+
+  describe('a holder that died on this host', () => {
+    /** The lock as a holder leaves it when killed: the lock directory, its owner file, no refresh for 5 s. */
+    function abandonedLock(stateDir: string, repo: string, owner: string): string {
+      const target = repoLockPath(stateDir, repo);
+      fs.mkdirSync(`${target}.lock`, { recursive: true });
+      fs.writeFileSync(`${target}.owner`, owner);
+      const past = new Date(Date.now() - 5_000);
+      fs.utimesSync(`${target}.lock`, past, past);
+      return target;
+    }
+    const deadPid = () => Number(spawnSync('sh', ['-c', 'echo $$']).stdout.toString().trim());
+
+    it('is broken at once instead of after the stale time', async () => {
+      const stateDir = tmp('state');
+      const repo = tmp('repo');
+      const target = abandonedLock(stateDir, repo, processIdentity(deadPid()));
+      // Stale only after 10 minutes and a 5 s wait: only breaking the dead owner's lock lets this in.
+      const ran = await withRepoLock(stateDir, repo, async () => fs.readFileSync(`${target}.owner`, 'utf8'), { staleMs: 600_000, waitMs: 5_000 });
+      expect(ran).toBe(processIdentity());
+      expect(fs.existsSync(`${target}.owner`)).toBe(false); // removed on release
+      expect(fs.existsSync(`${target}.lock`)).toBe(false);
+    });
+
+    it('is not broken while its owner process runs', async () => {
+      const stateDir = tmp('state');
+      const repo = tmp('repo');
+      abandonedLock(stateDir, repo, processIdentity(process.ppid));
+      await expect(withRepoLock(stateDir, repo, async () => 'in', { staleMs: 600_000, waitMs: 1_000 })).rejects.toThrow(/held by another process/);
+    });
+
+    it('is not broken when the owner is on another host: that waits for the stale time', async () => {
+      const stateDir = tmp('state');
+      const repo = tmp('repo');
+      abandonedLock(stateDir, repo, `${deadPid()}@elsewhere-not-this-host`);
+      await expect(withRepoLock(stateDir, repo, async () => 'in', { staleMs: 600_000, waitMs: 1_000 })).rejects.toThrow(/held by another process/);
+    });
   });
 });

@@ -9,48 +9,14 @@
  * reused pid). An identity of another host, of a live process, or one this code cannot read is left alone: the
  * heartbeat timeout remains the fallback. Hosts must have distinct hostnames (one Temporal cluster, many machines).
  */
-import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
+import { isDeadLocalProcess } from '../activities/processIdentity';
+
+export { processIdentity as workerIdentity } from '../activities/processIdentity';
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
-
-/** The first 8 characters of this boot's id (Linux), or '' where there is none. */
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
-  } catch {
-    return '';
-  }
-}
-
-const BOOT = bootId();
-
-/** The identity cadre's workers give themselves. */
-export function workerIdentity(pid = process.pid): string {
-  return `${pid}@${os.hostname()}${BOOT ? `#${BOOT}` : ''}`;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // it runs, as someone else
-  }
-}
-
-/** True only when `identity` names a process of this host that is certainly gone. */
-export function isDeadLocalWorker(identity: string): boolean {
-  const m = /^(\d+)@(.+?)(?:#([0-9a-f]{8}))?$/.exec(identity);
-  if (!m || m[2] !== os.hostname()) return false;
-  const pid = Number(m[1]);
-  if (pid === process.pid) return false;
-  if (m[3] && BOOT && m[3] !== BOOT) return true; // a process of an earlier boot of this host
-  return !processRuns(pid);
-}
 
 export interface SweptActivity {
   workflowId: string;
@@ -75,7 +41,7 @@ export async function failActivitiesOfDeadWorkers(client: Client, taskQueue: str
     }
     for (const a of pending) {
       const worker = a.lastWorkerIdentity ?? '';
-      if (a.state !== STARTED || !a.activityId || !isDeadLocalWorker(worker)) continue;
+      if (a.state !== STARTED || !a.activityId || !isDeadLocalProcess(worker)) continue;
       const failure = ApplicationFailure.retryable(`worker ${worker} is gone: its process no longer runs on this host`, 'WorkerLost');
       try {
         await client.activity.fail({ workflowId: wf.workflowId, runId: wf.runId, activityId: a.activityId }, failure);
