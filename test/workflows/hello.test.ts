@@ -21,6 +21,8 @@ describe('runPlan on a real Temporal server', () => {
       const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [input] });
       const result = (await handle.result()) as RunPlanResult;
       await recordHistory(handle, 'runPlan-two-tasks');
+      // A command agent: its program and ending in one activity.
+      await recordHistory(client.workflow.getHandle(`${runId}/sign`), 'agent-command');
       return result;
     });
     expect(result.status).toBe('completed');

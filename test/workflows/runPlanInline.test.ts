@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { cancelTaskUpdate, runProgressQuery, type RunProgress } from '../../src/shared/messages';
 import type { RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan } from '../support/plans';
+import { recordHistory } from '../support/histories';
 import { makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
 
@@ -29,6 +30,7 @@ describe('runPlan with inline command tasks', () => {
       const runId = uniqueId('inline');
       const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { inlineCommands: true }) }] });
       const result = (await handle.result()) as RunPlanResult;
+      await recordHistory(handle, 'runPlan-inline');
 
       expect(statusOf(result)).toEqual({ a: 'completed', b: 'completed', broken: 'failed', 'after-broken': 'blocked', 'no-output': 'failed' });
       const row = (id: string) => result.tasks.find((t) => t.id === id)!;
