@@ -22,6 +22,8 @@ export interface PlanRun {
   rows: TaskRow[];
   /** CPU time spent during the run: the Temporal server process, and this process (client + in-process worker). */
   cpuMs: { server?: number; bench: number };
+  /** Command tasks ran as scheduler activities (plan option inlineCommands): no agent workflows to read. */
+  inline: boolean;
 }
 
 export async function runPlanOnce(env: BenchEnv, taskQueue: string, plan: Plan, repo: string, maxConcurrency: number): Promise<PlanRun> {
@@ -44,7 +46,7 @@ export async function runPlanOnce(env: BenchEnv, taskQueue: string, plan: Plan, 
   const desc = await handle.describe();
   const serverMakespanMs = (desc.closeTime?.getTime() ?? Number.NaN) - desc.startTime.getTime();
   const slotMs = result.tasks.map((t) => (t.endedAt ?? Number.NaN) - (t.startedAt ?? Number.NaN));
-  return { runId, result, makespanMs, serverMakespanMs, slotMs, rows: result.tasks, cpuMs };
+  return { runId, result, makespanMs, serverMakespanMs, slotMs, rows: result.tasks, cpuMs, inline: plan.inlineCommands };
 }
 
 export interface TaskBreakdown {
@@ -74,7 +76,7 @@ export interface TaskBreakdown {
 export async function breakdown(env: BenchEnv, run: PlanRun, sample: number): Promise<TaskBreakdown> {
   const chain = await chainEvents(env.client, run.runId);
   const planEvents = chain.events;
-  const rows = run.rows.filter((r) => r.agentId);
+  const rows = run.inline ? [] : run.rows.filter((r) => r.agentId);
   const step = Math.max(1, Math.floor(rows.length / sample));
   const picked = rows.filter((_r, i) => i % step === 0).slice(0, sample);
   const stage: Record<string, number[]> = { dispatch: [], activitiesQueue: [], activitiesExec: [], agentWorkflowTasks: [], completion: [] };
@@ -114,13 +116,16 @@ export async function breakdown(env: BenchEnv, run: PlanRun, sample: number): Pr
       if (w.startedAt !== undefined && w.closedAt !== undefined) wtProc.push(w.closedAt - w.startedAt);
     }
   }
+  // The scheduler's own activities: the merges, and with inline command tasks the whole task.
   for (const a of activityTimings(planEvents)) {
-    if (a.name !== 'mergeBranch') continue;
+    if (a.name !== 'mergeBranch' && a.name !== 'runInlineCommandTask') continue;
     const s = a.startedAt ?? a.scheduledAt;
-    (acts['mergeBranch (runPlan)'] ??= { q: [], x: [] }).q.push(s - a.scheduledAt);
-    acts['mergeBranch (runPlan)']!.x.push((a.closedAt ?? s) - s);
+    (acts[`${a.name} (runPlan)`] ??= { q: [], x: [] }).q.push(s - a.scheduledAt);
+    acts[`${a.name} (runPlan)`]!.x.push((a.closedAt ?? s) - s);
   }
   const n = run.rows.length;
+  // Inline tasks have no agent workflow: nothing is spent there.
+  const agentMean = (v: number[]) => (run.inline ? 0 : mean(v));
   const perTaskPlanEvents = planEvents.length / n;
   const perTaskPlanBytes = totalBytes(planEvents) / n;
   return {
@@ -130,14 +135,14 @@ export async function breakdown(env: BenchEnv, run: PlanRun, sample: number): Pr
       Object.entries(acts).map(([k, v]) => [k, { count: v.q.length, queueMs: round(mean(v.q), 1), execMs: round(mean(v.x), 1) }]),
     ),
     agentWorkflowTasks: { perAgent: round(mean(wtCount), 1), queueMs: round(mean(wtQueue), 1), processMs: round(mean(wtProc), 1) },
-    eventsPerTask: { agent: round(mean(agentEvents), 1), runPlan: round(perTaskPlanEvents, 1), total: round(mean(agentEvents) + perTaskPlanEvents, 1) },
+    eventsPerTask: { agent: round(agentMean(agentEvents), 1), runPlan: round(perTaskPlanEvents, 1), total: round(agentMean(agentEvents) + perTaskPlanEvents, 1) },
     runPlanRuns: chain.runs,
     runPlanWorkflowTasksPerTask: round(planEvents.filter((e) => e.type === 'WorkflowTaskScheduled').length / n, 2),
     runPlanWakeupsOnChildStartedPerTask: round(
       planEvents.filter((e, i) => e.type === 'WorkflowTaskScheduled' && planEvents[i - 1]?.type === 'ChildWorkflowExecutionStarted').length / n,
       2,
     ),
-    historyBytesPerTask: { agent: round(mean(agentBytes), 0), runPlan: round(perTaskPlanBytes, 0), total: round(mean(agentBytes) + perTaskPlanBytes, 0) },
+    historyBytesPerTask: { agent: round(agentMean(agentBytes), 0), runPlan: round(perTaskPlanBytes, 0), total: round(agentMean(agentBytes) + perTaskPlanBytes, 0) },
     agentEventTypes: Object.fromEntries(Object.entries(types).map(([k, v]) => [k, round(v / picked.length, 2)])),
   };
 }

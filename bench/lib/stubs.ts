@@ -53,6 +53,13 @@ export function stubActivities(opts: StubOptions = {}) {
       await command();
       return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
     },
+    /** A whole inline command task (plan option inlineCommands): workspace, program, ending, merge. */
+    async runInlineCommandTask(input: { agentId: string }) {
+      seen('runInlineCommandTask');
+      await command();
+      const task = { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
+      return { branch: `cadre/${input.agentId.replace(/\//g, '.')}`, baseCommit: ZERO, task, merge: { ok: true as const, commit: ZERO } };
+    },
     async commitWorkspace() {
       seen('commitWorkspace');
       return { commit: ZERO, committed: false, filesChanged: [] as string[], filesChangedCount: 0 };

@@ -15,7 +15,7 @@ import { round } from '../lib/stats';
 import { stubActivities } from '../lib/stubs';
 
 export interface MakespanVariant extends CadreDagResult {
-  variant: 'real' | 'orchestration';
+  variant: 'real' | 'orchestration' | 'real-inline' | 'orchestration-inline';
   idealS: number;
   ratio: number;
   /** Mean time a slot was held beyond the task's 1 s of work. */
@@ -49,6 +49,8 @@ export async function makespan(env: BenchEnv, o: { layers: number; width: number
   try {
     const run = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub', nodes, () => ['sleep', '1'], concurrency), '/nonexistent', concurrency);
     record('orchestration', summarizeRun(run, concurrency, await breakdown(env, run, 20), 1000), run.slotMs);
+    const inline = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub-inline', nodes, () => ['sleep', '1'], concurrency, true), '/nonexistent', concurrency);
+    record('orchestration-inline', summarizeRun(inline, concurrency, await breakdown(env, inline, 20), 1000), inline.slotMs);
   } finally {
     await stub.stop();
   }
@@ -58,6 +60,9 @@ export async function makespan(env: BenchEnv, o: { layers: number; width: number
     const repo = makeRepo(env.dir('repo-sleep'));
     const run = await runPlanOnce(env, real.taskQueue, commandPlan('sleep1', nodes, () => ['sleep', '1'], concurrency), repo, concurrency);
     record('real', summarizeRun(run, concurrency, await breakdown(env, run, 20), 1000), run.slotMs);
+    const inlineRepo = makeRepo(env.dir('repo-sleep-inline'));
+    const inline = await runPlanOnce(env, real.taskQueue, commandPlan('sleep1-inline', nodes, () => ['sleep', '1'], concurrency, true), inlineRepo, concurrency);
+    record('real-inline', summarizeRun(inline, concurrency, await breakdown(env, inline, 20), 1000), inline.slotMs);
   } finally {
     await real.stop();
   }

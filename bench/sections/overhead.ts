@@ -8,6 +8,8 @@
  *   replaced by no-op stubs: every child workflow, activity round trip and workflow task happens, no git.
  * - `cadre-command-true`: a real plan task with the command backend running `true`: a git worktree per task,
  *   commit, diff, worktree removal and the merge into the integration branch.
+ * - `cadre-inline` / `cadre-inline-command-true`: the same two with the plan option `inlineCommands`: each command
+ *   task is one activity of the scheduler (worktree, program, ending, merge) instead of a child agent workflow.
  * - `pqueue-git`: the p-queue runner doing the same git work as `cadre-command-true` in-process (cadre's workspace
  *   activity functions called directly), so the difference between the two is what Temporal adds around git.
  */
@@ -50,6 +52,9 @@ export interface OverheadResult {
   /** The same stubbed tasks as a chain run one at a time: a task's latency when nothing else competes for the worker. */
   cadreChain?: CadreDagResult;
   cadreCommandTrue: CadreDagResult[];
+  /** The same plans with `inlineCommands`: each command task one activity of the scheduler, no agent workflow. */
+  cadreInline: CadreDagResult[];
+  cadreInlineCommandTrue: CadreDagResult[];
   pqueueGit: QueueResult[];
 }
 
@@ -149,6 +154,8 @@ export async function overhead(env: BenchEnv, o: OverheadOptions): Promise<Overh
     pqueue: [],
     cadreOrchestration: [],
     cadreCommandTrue: [],
+    cadreInline: [],
+    cadreInlineCommandTrue: [],
     pqueueGit: [],
   };
 
@@ -175,6 +182,12 @@ export async function overhead(env: BenchEnv, o: OverheadOptions): Promise<Overh
       out.cadreOrchestration.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
       log(`overhead: cadre orchestration c=${c}: ${out.cadreOrchestration.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreOrchestration.at(-1)!.overheadPerTaskMs.p50} ms`);
     }
+    for (const c of o.concurrencies) {
+      const plan = commandPlan(`inline${c}`, nodes, () => ['true'], c, true);
+      const run = await runPlanOnce(env, stub.taskQueue, plan, '/nonexistent', c);
+      out.cadreInline.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
+      log(`overhead: cadre inline orchestration c=${c}: ${out.cadreInline.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreInline.at(-1)!.overheadPerTaskMs.p50} ms`);
+    }
   } finally {
     await stub.stop();
   }
@@ -194,6 +207,12 @@ export async function overhead(env: BenchEnv, o: OverheadOptions): Promise<Overh
         const run = await runPlanOnce(env, real.taskQueue, commandPlan(`true${c}`, gitNodes, () => ['true'], c), repo, c);
         out.cadreCommandTrue.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
         log(`overhead: cadre command true c=${c}: ${out.cadreCommandTrue.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreCommandTrue.at(-1)!.overheadPerTaskMs.p50} ms`);
+      }
+      for (const c of o.gitConcurrencies) {
+        const repo = makeRepo(env.dir('repo-inline'));
+        const run = await runPlanOnce(env, real.taskQueue, commandPlan(`inline-true${c}`, gitNodes, () => ['true'], c, true), repo, c);
+        out.cadreInlineCommandTrue.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
+        log(`overhead: cadre inline command true c=${c}: ${out.cadreInlineCommandTrue.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreInlineCommandTrue.at(-1)!.overheadPerTaskMs.p50} ms`);
       }
     } finally {
       await real.stop();
