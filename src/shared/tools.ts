@@ -63,7 +63,7 @@ export type OrchestrationToolName = keyof typeof orchestrationToolSchemas;
 export type ToolName = FileToolName | OrchestrationToolName;
 
 export const toolDescriptions: Record<ToolName, string> = {
-  read_file: 'Read a text file from your workspace.',
+  read_file: 'Read a text file from your workspace. Reading it again while it is unchanged returns a short note instead of the content you already have.',
   write_file: 'Create or overwrite a file in your workspace.',
   edit_file: 'Replace an exact string in a file of your workspace.',
   list_files: 'List files under a directory of your workspace (git-ignored files excluded).',

@@ -51,6 +51,7 @@ import {
   type UserBlock,
 } from './backend';
 import { continueText, goalBlock, inboxBlock, systemPrompt } from './prompt';
+import { priorReads, rereadNote } from './rereads';
 import { resolveScriptPath, createScriptedBackend } from './scripted';
 import { scrubSecrets } from './secrets';
 import { canonicalTools, toolDefinitions, toolSchema } from './toolDefs';
@@ -254,6 +255,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     const pendingWrites: PendingWrite[] = [];
     const orchestrationCalls: ToolCall[] = [];
     const resultBlocks: ToolResultBlock[] = [];
+    const reads = priorReads(index, N);
     for (const block of reply.content) {
       if (block.type !== 'tool_use') continue;
       heartbeat();
@@ -273,6 +275,8 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
         continue;
       }
       const record = resultRecord(N, block.id, block.name, outcome);
+      const note = block.name === 'read_file' && !record.isError ? rereadNote(reads, block.input, record.content) : undefined;
+      if (note) Object.assign(record, { content: note, summary: `${record.summary} (unchanged, not sent again)` });
       await transcript.append(record);
       toolRuns.push({ name: record.name, summary: record.summary, isError: record.isError });
       resultBlocks.push(toResultBlock(record));
