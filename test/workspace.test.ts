@@ -15,6 +15,7 @@ import {
   mergeInto,
   removeWorkspace,
 } from '../src/activities/workspace';
+import { isPoolPath } from '../src/activities/worktreePool';
 import { tmp } from './support/tmp';
 
 
@@ -107,7 +108,9 @@ describe('createWorkspace', () => {
     const results = await Promise.all(ids.map((agentId) => createWorkspace({ stateDir, repo, agentId, baseRef: 'main' })));
     expect(results.every((r) => r.created)).toBe(true);
     expect(new Set(results.map((r) => r.path)).size).toBe(8);
-    const listed = git(repo, 'worktree', 'list', '--porcelain').split('\n').filter((l) => l.startsWith('worktree '));
+    // The main checkout and the eight agents; the pool the first creation started refilling is not counted.
+    const listed = git(repo, 'worktree', 'list', '--porcelain').split('\n')
+      .filter((l) => l.startsWith('worktree ') && !isPoolPath(l.slice('worktree '.length)));
     expect(listed).toHaveLength(9);
     for (const r of results) expect(fs.existsSync(path.join(r.path, 'README.md'))).toBe(true);
   });

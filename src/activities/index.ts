@@ -20,11 +20,13 @@ export interface ActivityDeps {
   anthropicBaseURL?: string;
   anthropicApiKey?: string;
   policy?: CommandPolicy;
+  /** Ready worktrees kept per repository (CADRE_WORKTREE_POOL); unset: the config's value, else the default (2). */
+  worktreePool?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
-  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy });
+  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool });
   return {
     ...workspace,
     ...createCommandTaskActivity(deps.stateDir, workspace),

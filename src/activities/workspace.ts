@@ -5,151 +5,32 @@
  *   ${stateDir}/worktrees/<repoKey>/<sanitizeRef(agentId)>         agent worktree, branch cadre/<same name>
  *   ${stateDir}/worktrees/<repoKey>/integration@<sanitizeRef(runId)> integration worktree, branch cadre/<same>/integration
  *   ${stateDir}/worktrees/<repoKey>/.meta/<dir name>.json          who owns the worktree (for gc), its base, bootstrap
+ *   ${stateDir}/worktrees/<repoKey>/.pool/                         ready detached worktrees for new agents (worktreePool.ts)
  *
  * Every operation here is idempotent on its inputs, because activities are retried: creating an existing workspace
  * returns it, committing twice commits once, merging an already merged branch is a no-op, removing a removed
  * workspace succeeds. Operations that change the shared repository run under withRepoLock.
  *
- * cadre's own git commands run with a fixed identity, without hooks (`core.hooksPath=/dev/null`: an agent can edit a
- * tracked hooks directory, and its code must not run as the system's commit), without auto-gc (which would take
- * repository locks behind our back), without commit signing, and with a scrubbed environment.
+ * cadre's git settings (fixed identity, no hooks, no auto-gc) are in git.ts; the worktree pool that makes a new
+ * agent workspace a rename instead of a checkout is in worktreePool.ts.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { ErrorType } from '../shared/errors';
+import { DEFAULT_WORKTREE_POOL } from '../shared/config';
 import { runCommand, scrubbedEnv } from './commandRunner';
+import {
+  assertRef, branchExists, git, gitFailure, gitFor, headCommit, listWorktrees, realOrResolved, resolveCommit, resolveRepoRoot,
+  type Git, type WorktreeEntry,
+} from './git';
 import { isWithin, repoKey, resolveInside, sanitizeRef, TypedFailure } from './paths';
 import { withRepoLock } from './repoMutex';
+import { claimEntry, drainPool, poolRepo, requestRefill, type WorktreePool } from './worktreePool';
 
-export const CADRE_IDENTITY = { name: 'cadre', email: 'cadre@localhost' } as const;
 export const AGENT_BRANCH_PREFIX = 'cadre/';
 const INTEGRATION_DIR_PREFIX = 'integration@';
 const META_DIR = '.meta';
-
-// ---------------------------------------------------------------------------------------------------------------
-// git plumbing
-
-/** A simple-git instance for `dir` with cadre's fixed settings; any non-zero exit is an error. */
-export function gitFor(dir: string): SimpleGit {
-  return simpleGit({
-    baseDir: dir,
-    config: [
-      `user.name=${CADRE_IDENTITY.name}`,
-      `user.email=${CADRE_IDENTITY.email}`,
-      'core.hooksPath=/dev/null',
-      'gc.auto=0',
-      'commit.gpgSign=false',
-    ],
-    unsafe: { allowUnsafeHooksPath: true },
-    errors: (error, result) => {
-      if (error) return error;
-      if (result.exitCode !== 0) return Buffer.concat([...result.stdErr, ...result.stdOut]);
-      return undefined;
-    },
-  }).env({ ...scrubbedEnv(), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' });
-}
-
-const LOCK_CONTENTION = /\.lock'?: File exists|Unable to create '[^']*\.lock'|cannot lock ref|could not lock|unable to lock|Another git process/i;
-const PERMANENT = /not a git repository|unknown revision|invalid reference|not a valid (object|ref)|bad revision|ambiguous argument|is already (checked out|used by worktree)|already exists|not a commit/i;
-
-/** Map a git failure to a typed one: lock contention is retryable, bad refs and similar are not. */
-export function gitFailure(err: unknown, what: string): TypedFailure {
-  if (err instanceof TypedFailure) return err;
-  const detail = (err instanceof Error ? err.message : String(err)).trim();
-  const retryable = LOCK_CONTENTION.test(detail) || !PERMANENT.test(detail);
-  return new TypedFailure(ErrorType.WorkspaceError, `${what}: ${detail}`, retryable);
-}
-
-async function git(g: SimpleGit, args: string[], what = `git ${args[0]}`): Promise<string> {
-  try {
-    return await g.raw(args);
-  } catch (err) {
-    throw gitFailure(err, what);
-  }
-}
-
-/** Refs come from workflow inputs: refuse anything git could take for an option. */
-function assertRef(ref: string, what: string): void {
-  if (ref.length === 0 || ref.startsWith('-') || /[\0\s]/.test(ref)) {
-    throw new TypedFailure(ErrorType.WorkspaceError, `invalid ${what}: ${JSON.stringify(ref)}`, false);
-  }
-}
-
-async function resolveCommit(g: SimpleGit, ref: string): Promise<string> {
-  assertRef(ref, 'ref');
-  try {
-    return (await g.raw(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`])).trim();
-  } catch {
-    throw new TypedFailure(ErrorType.WorkspaceError, `unknown ref ${ref}`, false);
-  }
-}
-
-async function branchExists(g: SimpleGit, branch: string): Promise<boolean> {
-  try {
-    await g.raw(['show-ref', '--verify', '--quiet', `refs/heads/${branch}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function headCommit(g: SimpleGit): Promise<string> {
-  return (await git(g, ['rev-parse', 'HEAD'], 'reading HEAD')).trim();
-}
-
-function realOrResolved(p: string): string {
-  try {
-    return fs.realpathSync(p);
-  } catch {
-    return path.resolve(p);
-  }
-}
-
-const repoRoots = new Map<string, string>();
-
-/**
- * The main working directory of the repository `repo` belongs to (for a linked worktree, its main checkout), so the
- * lock key and the worktree directory are the same however the repository is named.
- */
-export async function resolveRepoRoot(repo: string): Promise<string> {
-  const given = realOrResolved(repo);
-  const cached = repoRoots.get(given);
-  if (cached) return cached;
-  const common = (await git(gitFor(given), ['rev-parse', '--git-common-dir'], `${repo} is not a git repository`)).trim();
-  const commonAbs = realOrResolved(path.resolve(given, common));
-  const root = path.basename(commonAbs) === '.git' ? path.dirname(commonAbs) : commonAbs;
-  repoRoots.set(given, root);
-  return root;
-}
-
-export interface WorktreeEntry {
-  path: string;
-  head?: string;
-  /** Short branch name, without refs/heads/. */
-  branch?: string;
-  detached: boolean;
-}
-
-export async function listWorktrees(repoRoot: string): Promise<WorktreeEntry[]> {
-  const out = await git(gitFor(repoRoot), ['worktree', 'list', '--porcelain'], 'listing worktrees');
-  const entries: WorktreeEntry[] = [];
-  let current: WorktreeEntry | undefined;
-  for (const line of out.split('\n')) {
-    if (line.startsWith('worktree ')) {
-      current = { path: line.slice('worktree '.length), detached: false };
-      entries.push(current);
-    } else if (current && line.startsWith('HEAD ')) {
-      current.head = line.slice(5);
-    } else if (current && line.startsWith('branch ')) {
-      current.branch = line.slice(7).replace(/^refs\/heads\//, '');
-    } else if (current && line === 'detached') {
-      current.detached = true;
-    }
-  }
-  return entries;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // layout and metadata
@@ -169,6 +50,8 @@ export interface WorkspaceMeta {
   createdAt: string;
   /** Paths copied by bootstrap; never committed by commitWorkspace. */
   copied?: string[];
+  /** The commit of the pool entry this worktree was claimed from (worktreePool.ts); absent when added from scratch. */
+  pooledFrom?: string;
   bootstrapped?: boolean;
 }
 
@@ -252,6 +135,8 @@ export interface CreateWorkspaceOptions {
   agentId: string;
   baseRef: string;
   bootstrap?: Bootstrap;
+  /** Ready worktrees to keep for this repository (worktreePool.ts); 0 turns the pool off. Default 2. */
+  worktreePool?: number;
   heartbeat?: () => void;
   signal?: AbortSignal;
 }
@@ -259,8 +144,10 @@ export interface CreateWorkspaceOptions {
 /**
  * Create (or find) the agent's worktree. Idempotency key: (repository, agentId). Worktree registered → reused as is;
  * branch exists without a worktree (the worktree was removed, or a crash came between the two steps) → the worktree is
- * re-added on the branch, keeping its commits; otherwise the branch is created from baseRef. Bootstrap runs until it
- * has once completed (recorded in the metadata), so a retry after a crash mid-setup runs it again.
+ * re-added on the branch, keeping its commits; otherwise the branch is created at baseRef, in a worktree claimed from
+ * the pool when one is ready (a rename and a checkout of the difference) or added from scratch when none is. Either
+ * way the pool is then refilled in the background. Bootstrap runs until it has once completed (recorded in the
+ * metadata), so a retry after a crash mid-setup runs it again.
  */
 export async function createWorkspace(options: CreateWorkspaceOptions): Promise<WorkspaceInfo> {
   const name = sanitizeRef(options.agentId);
@@ -278,11 +165,14 @@ export interface EnsureIntegrationOptions {
   repo: string;
   runId: string;
   baseRef: string;
+  /** The repository's worktree pool size; it is warmed at the integration branch's head. Default 2. */
+  worktreePool?: number;
 }
 
 /**
  * The run's integration branch `cadre/<runId>/integration`, checked out in a worktree of its own, created from
  * baseRef on first use. Finished tasks are merged into it with mergeInto; the user's checkout is never touched.
+ * Agents branch from it, so the worktree pool is warmed at its head as the run starts.
  */
 export async function ensureIntegrationWorktree(options: EnsureIntegrationOptions): Promise<WorkspaceInfo> {
   const name = sanitizeRef(options.runId);
@@ -304,8 +194,16 @@ interface EnsureWorktreeArgs {
   kind: WorkspaceKind;
   ownerId: string;
   bootstrap?: Bootstrap;
+  worktreePool?: number;
   heartbeat?: () => void;
   signal?: AbortSignal;
+}
+
+interface Ensured {
+  info: WorkspaceInfo;
+  meta: WorkspaceMeta;
+  /** Refill the pool afterwards: a new agent branch was started (from the pool or not), or a run is starting. */
+  refill: boolean;
 }
 
 async function ensureWorktree(args: EnsureWorktreeArgs): Promise<WorkspaceInfo> {
@@ -313,40 +211,114 @@ async function ensureWorktree(args: EnsureWorktreeArgs): Promise<WorkspaceInfo> 
   const repoRoot = await resolveRepoRoot(args.repo);
   const root = worktreesRoot(args.stateDir, repoRoot);
   await fs.promises.mkdir(root, { recursive: true });
-  const dir = path.join(realOrResolved(root), args.dirName);
+  const pool: WorktreePool = { stateDir: args.stateDir, repoRoot, root: realOrResolved(root), size: args.worktreePool ?? DEFAULT_WORKTREE_POOL };
+  const dir = path.join(pool.root, args.dirName);
 
-  const { info, meta } = await withRepoLock(args.stateDir, repoRoot, async () => {
+  const { info, meta, refill } = await withRepoLock(args.stateDir, repoRoot, async (): Promise<Ensured> => {
     const g = gitFor(repoRoot);
     // Forget registrations whose directory vanished (deleted by hand), or `worktree add` would refuse the path.
     await git(g, ['worktree', 'prune'], 'pruning worktrees');
-    const existing = (await listWorktrees(repoRoot)).find((w) => realOrResolved(w.path) === dir);
+    const registered = await listWorktrees(repoRoot);
+    const existing = registered.find((w) => realOrResolved(w.path) === dir);
     const previous = await readMeta(dir);
-    if (existing) {
-      if (existing.branch !== args.branch) {
-        throw new TypedFailure(ErrorType.WorkspaceError,
-          `worktree ${dir} has ${existing.branch ?? 'a detached HEAD'} checked out, expected ${args.branch}`, false);
-      }
-      const baseCommit = previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef));
-      const meta = previous ?? newMeta(args, repoRoot, dir, baseCommit);
-      if (!previous) await writeMeta(meta);
-      return { info: { path: dir, branch: args.branch, baseCommit, created: false }, meta };
-    }
-    // A directory that git does not know is a leftover of a crash inside `worktree add`; it is ours, clear it.
-    await fs.promises.rm(dir, { recursive: true, force: true });
-    const hasBranch = await branchExists(g, args.branch);
-    const baseCommit = hasBranch
-      ? previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef))
-      : await resolveCommit(g, args.baseRef);
-    // Metadata first: a registered worktree always has a recorded owner, so gc can judge it.
-    const meta: WorkspaceMeta = { ...newMeta(args, repoRoot, dir, baseCommit), bootstrapped: false };
-    await writeMeta(meta);
-    if (hasBranch) await git(g, ['worktree', 'add', dir, args.branch], `re-adding worktree for ${args.branch}`);
-    else await git(g, ['worktree', 'add', '-b', args.branch, dir, baseCommit], `adding worktree for ${args.branch}`);
-    return { info: { path: dir, branch: args.branch, baseCommit, created: true }, meta };
+    if (existing) return reuseWorktree(args, g, existing, previous, repoRoot, dir);
+    return addWorktree(args, g, registered, previous, repoRoot, dir, pool);
   });
 
+  if (refill && pool.size > 0) {
+    // An agent starts at its base; a run's agents start at the head of its integration branch.
+    requestRefill(pool, args.kind === 'integration' ? await headCommit(gitFor(dir)) : info.baseCommit);
+  }
   if (args.bootstrap && !meta.bootstrapped) await runBootstrap(args, repoRoot, meta);
   return info;
+}
+
+/** The worktree is registered already: a retry, or a second call. */
+async function reuseWorktree(
+  args: EnsureWorktreeArgs, g: Git, existing: WorktreeEntry, previous: WorkspaceMeta | undefined, repoRoot: string, dir: string,
+): Promise<Ensured> {
+  if (existing.branch !== args.branch) {
+    if (previous && isUnfinishedClaim(existing, previous)) {
+      await finishClaim(dir, previous, await branchExists(g, args.branch));
+      return { info: { path: dir, branch: args.branch, baseCommit: previous.baseCommit, created: true }, meta: previous, refill: true };
+    }
+    throw new TypedFailure(ErrorType.WorkspaceError,
+      `worktree ${dir} has ${existing.branch ?? 'a detached HEAD'} checked out, expected ${args.branch}`, false);
+  }
+  const baseCommit = previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef));
+  const meta = previous ?? newMeta(args, repoRoot, dir, baseCommit);
+  if (!previous) await writeMeta(meta);
+  return { info: { path: dir, branch: args.branch, baseCommit, created: false }, meta, refill: args.kind === 'integration' };
+}
+
+/**
+ * A pool entry moved into place by an attempt that died before it switched to the agent's branch: detached, at the
+ * entry's commit or already at the base, with metadata saying it was claimed. The agent gets its workspace only once
+ * the switch is done, so nobody has worked here yet.
+ */
+function isUnfinishedClaim(existing: WorktreeEntry, meta: WorkspaceMeta): boolean {
+  return existing.detached && meta.kind === 'agent' && meta.pooledFrom !== undefined
+    && (existing.head === meta.pooledFrom || existing.head === meta.baseCommit);
+}
+
+/** No worktree at `dir`: re-add it on the existing branch, or start the branch in a pool entry or a new worktree. */
+async function addWorktree(
+  args: EnsureWorktreeArgs, g: Git, registered: WorktreeEntry[], previous: WorkspaceMeta | undefined, repoRoot: string, dir: string,
+  pool: WorktreePool,
+): Promise<Ensured> {
+  // A directory that git does not know is a leftover of a crash inside `worktree add`; it is ours, clear it.
+  await fs.promises.rm(dir, { recursive: true, force: true });
+  const hasBranch = await branchExists(g, args.branch);
+  const baseCommit = hasBranch
+    ? previous?.baseCommit ?? (await mergeBase(g, args.branch, args.baseRef))
+    : await resolveCommit(g, args.baseRef);
+  const fromPool = !hasBranch && args.kind === 'agent' && pool.size > 0;
+  const entry = fromPool ? await claimEntry(pool.root, registered, baseCommit) : undefined;
+  // Metadata first: a registered worktree always has a recorded owner, so gc can judge it, and a retry after a crash
+  // inside the claim knows the worktree came from the pool.
+  const meta: WorkspaceMeta = { ...newMeta(args, repoRoot, dir, baseCommit), bootstrapped: false, pooledFrom: entry?.commit };
+  await writeMeta(meta);
+  if (hasBranch) await git(g, ['worktree', 'add', dir, args.branch], `re-adding worktree for ${args.branch}`);
+  else if (entry) {
+    await git(g, ['worktree', 'move', entry.path, dir], `moving pool entry ${entry.path} to ${dir}`);
+    await startAgentBranch(dir, meta, entry.commit);
+  } else await git(g, ['worktree', 'add', '-b', args.branch, dir, baseCommit], `adding worktree for ${args.branch}`);
+  return { info: { path: dir, branch: args.branch, baseCommit, created: true }, meta, refill: fromPool || args.kind === 'integration' };
+}
+
+/**
+ * Put a claimed pool entry, detached at `head`, on the agent's new branch at meta.baseCommit. The claim's `git status`
+ * has just refreshed the entry's index, so a two-way `read-tree` checks out only the difference between the two
+ * commits without stat-ing every file again (as `git switch` would); at the same commit nothing is checked out.
+ * The branch is created with an empty old value, so an existing branch is never moved.
+ */
+async function startAgentBranch(dir: string, meta: WorkspaceMeta, head: string): Promise<void> {
+  const g = gitFor(dir);
+  if (head !== meta.baseCommit) {
+    await git(g, ['read-tree', '-m', '-u', 'HEAD', meta.baseCommit], `checking out ${meta.baseCommit} in ${dir}`);
+  }
+  await git(g, ['update-ref', '-m', 'cadre: new agent branch', `refs/heads/${meta.branch}`, meta.baseCommit, ''], `creating ${meta.branch}`);
+  await git(g, ['symbolic-ref', '-m', `cadre: switch to ${meta.branch}`, 'HEAD', `refs/heads/${meta.branch}`], `switching ${dir} to ${meta.branch}`);
+}
+
+/**
+ * Finish a claim whose attempt died inside startAgentBranch. Before the branch exists, files may be half way between
+ * the two commits: `--discard-changes` is safe, since the entry was clean when claimed and the agent gets its
+ * workspace only after this step. Once the branch exists (the crash came before HEAD moved) it is switched to, never
+ * reset, and only while it is still at the base.
+ */
+async function finishClaim(dir: string, meta: WorkspaceMeta, branchExisted: boolean): Promise<void> {
+  const g = gitFor(dir);
+  if (!branchExisted) {
+    await git(g, ['switch', '-q', '--discard-changes', '-c', meta.branch, meta.baseCommit], `switching ${dir} to a new branch ${meta.branch}`);
+    return;
+  }
+  const tip = (await git(g, ['rev-parse', `refs/heads/${meta.branch}`], `reading ${meta.branch}`)).trim();
+  if (tip !== meta.baseCommit) {
+    throw new TypedFailure(ErrorType.WorkspaceError,
+      `worktree ${dir} has a detached HEAD and ${meta.branch} has moved past its base ${meta.baseCommit}; leaving both as they are`, false);
+  }
+  await git(g, ['switch', '-q', meta.branch], `switching ${dir} to ${meta.branch}`);
 }
 
 function newMeta(args: EnsureWorktreeArgs, repoRoot: string, dir: string, baseCommit: string): WorkspaceMeta {
@@ -363,7 +335,7 @@ function newMeta(args: EnsureWorktreeArgs, repoRoot: string, dir: string, baseCo
   };
 }
 
-async function mergeBase(g: SimpleGit, branch: string, baseRef: string): Promise<string> {
+async function mergeBase(g: Git, branch: string, baseRef: string): Promise<string> {
   try {
     const base = await resolveCommit(g, baseRef);
     return (await g.raw(['merge-base', branch, base])).trim();
@@ -490,7 +462,7 @@ export async function mergeInto(options: MergeOptions): Promise<MergeResult> {
   });
 }
 
-async function mergeInProgress(g: SimpleGit, worktree: string): Promise<boolean> {
+async function mergeInProgress(g: Git, worktree: string): Promise<boolean> {
   // --git-path answers relative to the working directory (the worktree) or absolute; resolve handles both.
   const file = (await git(g, ['rev-parse', '--git-path', 'MERGE_HEAD'], 'locating MERGE_HEAD')).trim();
   return fs.existsSync(path.resolve(worktree, file));
@@ -608,14 +580,20 @@ export async function findOrphanWorktrees(stateDir: string, repo: string, isLive
 
 export interface GcResult {
   removed: OrphanWorktree[];
+  /** Pool entries removed (with dryRun: that would be). They are disposable checkouts, see worktreePool.ts. */
+  pool: string[];
   /** Metadata files whose worktree directory no longer exists, deleted. */
   staleMeta: number;
 }
 
-/** `cadre gc` for one repository: remove orphan worktrees (keeping their branches), then `git worktree prune`. */
+/**
+ * `cadre gc` for one repository: remove orphan worktrees (keeping their branches) and the worktree pool (entries
+ * another live process is still populating excepted), then `git worktree prune`.
+ */
 export async function gcWorktrees(stateDir: string, repo: string, isLive: IsLive, options: { dryRun?: boolean } = {}): Promise<GcResult> {
   const repoRoot = await resolveRepoRoot(repo);
   const orphans = await findOrphanWorktrees(stateDir, repoRoot, isLive);
+  const pool = await drainPool({ stateDir, repoRoot, root: realOrResolved(worktreesRoot(stateDir, repoRoot)) }, options);
   let staleMeta = 0;
   if (!options.dryRun) {
     for (const orphan of orphans) await removeWorkspace({ stateDir, repo: repoRoot, path: orphan.path });
@@ -631,15 +609,17 @@ export async function gcWorktrees(stateDir: string, repo: string, isLive: IsLive
       await git(gitFor(repoRoot), ['worktree', 'prune'], 'pruning worktrees');
     });
   }
-  return { removed: orphans, staleMeta };
+  return { removed: orphans, pool, staleMeta };
 }
 
-/** Repositories that have (or had) cadre worktrees in this state directory, from their metadata. */
+/** Repositories that have (or had) cadre worktrees in this state directory, from their metadata and pools. */
 export async function knownRepos(stateDir: string): Promise<string[]> {
   const base = path.join(realOrResolved(stateDir), 'worktrees');
   const repos = new Set<string>();
   const keys = await fs.promises.readdir(base).catch(() => [] as string[]);
   for (const key of keys) {
+    const pooled = await poolRepo(path.join(base, key));
+    if (pooled) repos.add(pooled);
     const metas = await fs.promises.readdir(path.join(base, key, META_DIR)).catch(() => [] as string[]);
     for (const file of metas.filter((f) => f.endsWith('.json'))) {
       try {

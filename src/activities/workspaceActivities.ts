@@ -15,6 +15,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_WORKTREE_POOL } from '../shared/config';
 import { ErrorType } from '../shared/errors';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { resolveInside, sanitizeRef, TypedFailure } from './paths';
@@ -29,6 +30,8 @@ const MAX_STAT_CHARS = 8000;
 export interface WorkspaceActivityDeps {
   stateDir: string;
   policy?: CommandPolicy;
+  /** Ready worktrees kept per repository for new agent workspaces (CADRE_WORKTREE_POOL); 0 turns the pool off. */
+  worktreePool?: number;
 }
 
 const refString = z.string().min(1).max(256).refine((s) => !s.startsWith('-'), 'must not start with "-"');
@@ -154,6 +157,7 @@ function activity<K extends keyof typeof workspaceActivityInputs, R>(
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
   const stateDir = path.resolve(deps.stateDir);
   const policy = deps.policy ?? defaultCommandPolicy;
+  const worktreePool = deps.worktreePool ?? DEFAULT_WORKTREE_POOL;
   const logFor = (name: string): string => path.join(stateDir, 'logs', `${sanitizeRef(name)}.log`);
 
   /**
@@ -182,11 +186,15 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
   }
 
   return {
-    /** Idempotent on (repo, agentId). Returns where the agent works; bootstrap runs once. */
+    /**
+     * Idempotent on (repo, agentId). Returns where the agent works; bootstrap runs once. A new workspace comes from the
+     * repository's worktree pool when it has a ready entry; the refill that follows runs after the activity returns.
+     */
     createWorkspace: activity('createWorkspace', async (input) => {
       const ctx = activityContext();
       return ws.createWorkspace({
         stateDir,
+        worktreePool,
         ...input,
         heartbeat: ctx ? () => ctx.heartbeat() : undefined,
         signal: ctx?.cancellationSignal,
@@ -215,7 +223,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** The run's integration branch in its own worktree; idempotent on (repo, runId). */
-    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', async (input) => ws.ensureIntegrationWorktree({ stateDir, ...input })),
+    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', async (input) => ws.ensureIntegrationWorktree({ stateDir, worktreePool, ...input })),
 
     diffStat: activity('diffStat', async (input) => {
       const [stat, files] = await Promise.all([ws.diffStat(input), ws.changedFiles(input)]);

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { CadreError } from './errors';
 
 const port = z.coerce.number().int().min(1).max(65535);
+/** Ready worktrees kept per repository (src/activities/worktreePool.ts); 0 turns the pool off. */
+export const DEFAULT_WORKTREE_POOL = 2;
+
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
 
 const schema = z.object({
@@ -24,6 +27,7 @@ const schema = z.object({
   CADRE_COMMAND_ALLOW: z.string().optional(),
   CADRE_UI_URL: z.url().optional(),
   CADRE_PRICES: z.string().min(1).optional(),
+  CADRE_WORKTREE_POOL: z.string().trim().regex(/^\d+$/, 'expected a whole number ≥ 0 (0 turns the pool off)').transform(Number).default(DEFAULT_WORKTREE_POOL),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: bool.optional(),
@@ -54,6 +58,8 @@ export interface Config {
   commandAllow?: string[];
   /** Path of a price table file (see src/client/prices.ts). */
   pricesFile?: string;
+  /** Ready worktrees kept per repository for new agent workspaces; 0 turns the pool off. */
+  worktreePool: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -86,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     model: e.CADRE_MODEL,
     commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
     pricesFile: e.CADRE_PRICES,
+    worktreePool: e.CADRE_WORKTREE_POOL,
   };
 }
 

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isPoolPath } from '../../src/activities/worktreePool';
 import { testDir } from './temporal';
 
 export function git(repo: string, ...args: string[]): string {
@@ -31,4 +32,13 @@ export function showFile(repo: string, branch: string, path: string): string | u
 
 export function branches(repo: string): string[] {
   return git(repo, 'branch', '--format=%(refname:short)').split('\n').filter(Boolean);
+}
+
+/** Registered worktrees of the repository (absolute paths), leaving out the worktree pool's spare checkouts. */
+export function worktreesOutsidePool(repo: string): string[] {
+  return git(repo, 'worktree', 'list', '--porcelain')
+    .split('\n')
+    .filter((l) => l.startsWith('worktree '))
+    .map((l) => l.slice('worktree '.length))
+    .filter((p) => !isPoolPath(p));
 }

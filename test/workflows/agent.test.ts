@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentStatusQuery } from '../../src/shared/messages';
 import { startMessagesStub } from '../support/messagesStub';
-import { branches, git, makeRepo, showFile } from '../support/repo';
+import { branches, git, makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
 import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
 
@@ -45,7 +45,7 @@ describe('agent workflow', () => {
     expect(git(repo, 'diff', '--name-only', `${result.baseCommit}..${result.branch}`).split('\n').sort()).toEqual(['notes.md', 'src/a.ts']);
     // The worktree is gone, the branch stays; the user's checkout is untouched.
     expect(branches(repo)).toContain(result.branch);
-    expect(git(repo, 'worktree', 'list').split('\n')).toHaveLength(1);
+    expect(worktreesOutsidePool(repo)).toHaveLength(1);
     expect(existsSync(join(repo, 'src/a.ts'))).toBe(false);
     expect(stateDir).toBeTruthy();
   });

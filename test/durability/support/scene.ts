@@ -6,7 +6,7 @@ import { transcriptPath } from '../../../src/activities/model/transcript';
 import { repoKey } from '../../../src/activities/paths';
 import { locksQuery, lockWorkflowId } from '../../../src/shared/locks';
 import { runProgressQuery } from '../../../src/shared/messages';
-import { git } from '../../support/repo';
+import { git, worktreesOutsidePool } from '../../support/repo';
 
 /** Activities of the `gitOp` preset (2 min start-to-close, no heartbeat at the time of writing). */
 export const gitActivities = new Set(['createWorkspace', 'commitWorkspace', 'mergeBranch', 'removeWorkspace', 'diffStat', 'ensureIntegrationWorktree']);
@@ -102,12 +102,9 @@ export function agentCommits(repo: string, agentId: string): number {
   return subjects(repo, branch).filter((s) => s.startsWith(`cadre: ${agentId}: `)).length;
 }
 
-/** Registered worktrees of the repository (absolute paths). */
+/** Registered worktrees of the repository (absolute paths), leaving out the worktree pool's spare checkouts. */
 export function worktrees(repo: string): string[] {
-  return git(repo, 'worktree', 'list', '--porcelain')
-    .split('\n')
-    .filter((l) => l.startsWith('worktree '))
-    .map((l) => l.slice('worktree '.length));
+  return worktreesOutsidePool(repo);
 }
 
 /** Directory names under the state directory's worktree root, over all repositories. */
