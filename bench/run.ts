@@ -11,7 +11,7 @@
  * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
  * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { changedFiles, loadAverage, log, machineInfo, openEnv, repoRoot, srcFingerprint, type BenchEnv } from './lib/env';
@@ -138,7 +138,14 @@ main()
     mkdirSync(outDir, { recursive: true });
     const json = `${JSON.stringify(results, null, 2)}\n`;
     writeFileSync(join(outDir, 'results.json'), json);
-    const md = renderReport(results);
+    // The last full run the docs show, for the report's comparison column (none if missing or unreadable).
+    let previous: unknown;
+    try {
+      previous = JSON.parse(readFileSync(join(repoRoot, 'docs', 'benchmarks.json'), 'utf8'));
+    } catch {
+      previous = undefined;
+    }
+    const md = renderReport(results, previous);
     writeFileSync(join(outDir, 'benchmarks.md'), md);
     const full = !args.only && !args.quick;
     if (full || args.writeDocs) {
