@@ -3,7 +3,9 @@
  * when the activity's heartbeat timeout expires (10–15 s in src/workflows/presets.ts). A new worker on the same host
  * knows better: it can see that the process named in the activity's worker identity no longer runs. So at start it
  * looks at the open workflows of its task queue and fails, by id, every started activity whose worker is a dead
- * process of this host; the retry policy then schedules the next attempt at once.
+ * process of this host; the retry policy then schedules the next attempt at once. It also resets the sticky task
+ * queue of every open workflow there, so that its next workflow task does not wait for a dead worker's sticky queue to
+ * time out first.
  *
  * Identities are `<pid>@<hostname>#<boot id>` (the boot id tells a process of an earlier boot from a live one with a
  * reused pid). An identity of another host, of a live process, or one this code cannot read is left alone: the
@@ -33,6 +35,10 @@ export async function failActivitiesOfDeadWorkers(client: Client, taskQueue: str
   const swept: SweptActivity[] = [];
   const query = `ExecutionStatus = "Running" AND TaskQueue = "${taskQueue}"`;
   for await (const wf of client.workflow.list({ query })) {
+    // Its next workflow task goes to the shared queue instead of waiting (stickyQueueScheduleToStartTimeout) on the
+    // sticky queue of a worker that may be gone. This worker starts with an empty cache, so it would replay the
+    // history anyway; a live worker elsewhere loses its cached copy once.
+    await client.workflowService.resetStickyTaskQueue({ namespace: client.options.namespace, execution: { workflowId: wf.workflowId, runId: wf.runId } }).catch(() => undefined);
     let pending;
     try {
       pending = (await client.workflow.getHandle(wf.workflowId, wf.runId).describe()).raw.pendingActivities ?? [];

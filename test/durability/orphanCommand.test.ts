@@ -11,7 +11,7 @@ import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
 import { readMarks } from './support/counts';
-import { activityAttempts, runsOf } from './support/history';
+import { activityAttempts, eventTypeName, runsOf } from './support/history';
 import { waitFor, within } from './support/scene';
 
 let workers: (ChildWorker | undefined)[] = [];
@@ -37,8 +37,10 @@ describe("a command whose worker is killed", () => {
     const log = join(testDir('orphan-log'), 'marks');
     const taskQueue = uniqueId('tq-orphan');
     const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir };
-    // A quiet program (it writes only to a file, so no broken pipe stops it) that runs longer than a heartbeat timeout.
-    const sh = `echo "start cmd $$ $(date +%s%N)" >> ${log}; sleep 25; echo done > out.txt; echo "end cmd $$ $(date +%s%N)" >> ${log}`;
+    // A quiet program (it writes only to a file, so no broken pipe stops it) that outlives the ~2 s it takes the new
+    // worker to retry it, and ends soon enough that the dead worker's sticky queue still counts as live when the
+    // agent's next workflow task is due (the server gives up on a sticky queue without pollers after ~10 s).
+    const sh = `echo "start cmd $$ $(date +%s%N)" >> ${log}; sleep 6; echo done > out.txt; echo "end cmd $$ $(date +%s%N)" >> ${log}`;
     const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'run the program', backend: 'command', command: ['sh', '-c', sh], model: 'scripted', maxTokens: 1024, maxTurns: 1, budget: {}, depth: 0, limits: defaultLimits, timeoutSeconds: 300 };
 
     const w1 = await startChildWorker(env);
@@ -64,9 +66,13 @@ describe("a command whose worker is killed", () => {
     if (alive(first.pid)) process.kill(-first.pid, 'SIGKILL');
     // The new worker saw that the old one's process is gone and failed its attempt at once: the retry did not wait
     // for the heartbeat timeout.
-    const command = activityAttempts(await runsOf(client, handle.workflowId)).find((a) => a.activityType === 'runCommandTask');
+    const runs = await runsOf(client, handle.workflowId);
+    const command = activityAttempts(runs).find((a) => a.activityType === 'runCommandTask');
     expect(command).toMatchObject({ attempt: 2, outcome: 'completed', identity: w2.identity });
     expect(command!.lastFailure).toContain(`worker ${w1.identity} is gone`);
+    // Its sticky queue (the dead worker's) was reset too: no workflow task waited there until it timed out.
+    const timedOut = runs.flatMap((r) => r.events).filter((e) => eventTypeName(e).includes('WORKFLOW_TASK_TIMED_OUT'));
+    expect(timedOut).toEqual([]);
     // The first copy is gone before the second starts: it never finishes after the retry began.
     expect(firstEnd === undefined || firstEnd.at < retry.at, `the first copy (pid ${first.pid}) was still running when the retry started`).toBe(true);
   }, 180_000);
