@@ -1,25 +1,13 @@
 /**
- * Who a process is, in a form that another process on the same host can check: `<pid>@<hostname>#<boot id>`. The
- * boot id tells a process of an earlier boot from a live one that got the same pid. Used for worker identities
- * (src/workers/orphanSweep.ts) and for the repository lock's owner (./repoMutex.ts).
+ * Who a process is, in a form that another process on the same host can check: `<pid>@<hostname>` (the Temporal
+ * SDK's own format for worker identities). Used for worker identities (src/workers/orphanSweep.ts) and for the
+ * repository lock's owner (./repoMutex.ts). A pid that runs again after a reboot or a wrap-around counts as alive:
+ * the callers then fall back to their timeouts, never the other way round.
  */
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 
-/** The first 8 characters of this boot's id (Linux), or '' where there is none. */
-function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
-  } catch {
-    return '';
-  }
-}
-
-const BOOT = bootId();
-
-/** `<pid>@<hostname>#<boot id>`: who a worker or a lock holder is. */
 export function processIdentity(pid = process.pid): string {
-  return `${pid}@${os.hostname()}${BOOT ? `#${BOOT}` : ''}`;
+  return `${pid}@${os.hostname()}`;
 }
 
 function processRuns(pid: number): boolean {
@@ -33,10 +21,8 @@ function processRuns(pid: number): boolean {
 
 /** True only when `identity` names a process of this host that is certainly gone. */
 export function isDeadLocalProcess(identity: string): boolean {
-  const m = /^(\d+)@(.+?)(?:#([0-9a-f]{8}))?$/.exec(identity);
+  const m = /^(\d+)@(.+)$/.exec(identity);
   if (!m || m[2] !== os.hostname()) return false;
   const pid = Number(m[1]);
-  if (pid === process.pid) return false;
-  if (m[3] && BOOT && m[3] !== BOOT) return true; // a process of an earlier boot of this host
-  return !processRuns(pid);
+  return pid !== process.pid && !processRuns(pid);
 }

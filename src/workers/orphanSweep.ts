@@ -7,9 +7,8 @@
  * queue of every open workflow there, so that its next workflow task does not wait for a dead worker's sticky queue to
  * time out first.
  *
- * Identities are `<pid>@<hostname>#<boot id>` (the boot id tells a process of an earlier boot from a live one with a
- * reused pid). An identity of another host, of a live process, or one this code cannot read is left alone: the
- * heartbeat timeout remains the fallback. Hosts must have distinct hostnames (one Temporal cluster, many machines).
+ * Identities are `<pid>@<hostname>`. An identity of another host, of a live process (or a reused pid), or one this
+ * code cannot read is left alone: the heartbeat timeout remains the fallback. Hosts must have distinct hostnames (one Temporal cluster, many machines).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';

@@ -55,7 +55,7 @@ export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worke
     // A dead worker must be noticed in seconds: activities heartbeat and declare short heartbeat timeouts, and
     // the sticky queue falls back to the normal queue quickly.
     stickyQueueScheduleToStartTimeout: '3s',
-    // pid, host and boot: a later worker on this host can tell that this one is gone (./orphanSweep.ts).
+    // pid and host: a later worker on this host can tell that this one is gone (./orphanSweep.ts).
     identity: workerIdentity(),
     maxCachedWorkflows: 500,
     maxConcurrentActivityTaskExecutions: 50,

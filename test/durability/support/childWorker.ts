@@ -9,7 +9,7 @@ import { cadreBin, cliEnv, root } from '../../support/cli';
 export interface ChildWorker {
   child: ChildProcess;
   pid: number;
-  /** The identity Temporal records for this worker's activity attempts (`<pid>@<host>#<boot>`). */
+  /** The identity Temporal records for this worker's activity attempts (`<pid>@<host>`). */
   identity: string;
   /** When it printed that it polls (ms since epoch). */
   readyAt: number;
