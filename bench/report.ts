@@ -66,13 +66,7 @@ function verdictTable(rows: Verdict[], before?: Verdict[]): string {
 /** The target rows, from one results file (also used on the previous run's, for the comparison column). */
 function verdicts(r: Results): Verdict[] {
   const S = r.sections;
-  const ov = errorOf(S.overhead) ? undefined : S.overhead;
-  const mk = errorOf(S.makespan) ? undefined : S.makespan;
-  const hi = errorOf(S.history) ? undefined : S.history;
-  const lk = errorOf(S.locks) ? undefined : S.locks;
-  const cr = errorOf(S.crash) ? undefined : S.crash;
-  const wt = errorOf(S.worktree) ? undefined : S.worktree;
-  const px = errorOf(S.prefix) ? undefined : S.prefix;
+  const { ov, mk, hi, lk, cr, wt, px } = measured(r);
   const v: Verdict[] = [];
   const overheadRow = (x: CadreDagResult | undefined, what: string) => {
     if (!x) return;
@@ -183,6 +177,22 @@ function verdicts(r: Results): Verdict[] {
   return v;
 }
 
+/** The sections that were measured (a section that failed carries only its error). */
+function measured(r: Results) {
+  const S = r.sections;
+  const ok = <T>(x: T | undefined): T | undefined => (errorOf(x) ? undefined : x);
+  return {
+    ov: ok(S.overhead),
+    mk: ok(S.makespan),
+    hi: ok(S.history),
+    lk: ok(S.locks),
+    cr: ok(S.crash),
+    wk: ok(S.worker),
+    wt: ok(S.worktree),
+    px: ok(S.prefix),
+  };
+}
+
 const MAKESPAN_LABELS: Record<string, string> = {
   orchestration: 'orchestration only, agent workflow per task',
   'orchestration-inline': 'orchestration only, inline command tasks',
@@ -199,14 +209,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
   const out: string[] = [];
   const push = (...lines: string[]) => out.push(...lines);
 
-  const ov = errorOf(S.overhead) ? undefined : S.overhead;
-  const mk = errorOf(S.makespan) ? undefined : S.makespan;
-  const hi = errorOf(S.history) ? undefined : S.history;
-  const lk = errorOf(S.locks) ? undefined : S.locks;
-  const cr = errorOf(S.crash) ? undefined : S.crash;
-  const wk = errorOf(S.worker) ? undefined : S.worker;
-  const wt = errorOf(S.worktree) ? undefined : S.worktree;
-  const px = errorOf(S.prefix) ? undefined : S.prefix;
+  const { ov, mk, hi, lk, cr, wk, wt, px } = measured(r);
 
   const orch5 = atC(ov?.cadreOrchestration, 5);
   const inline5 = atC(ov?.cadreInline, 5);
@@ -599,14 +602,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
 
 /** The analysis: why each missed target was missed (from the breakdowns) and what would close the gap. */
 function whyAndWhatNext(r: Results): string[] {
-  const S = r.sections;
-  const ov = errorOf(S.overhead) ? undefined : S.overhead;
-  const mk = errorOf(S.makespan) ? undefined : S.makespan;
-  const lk = errorOf(S.locks) ? undefined : S.locks;
-  const cr = errorOf(S.crash) ? undefined : S.crash;
-  const wt = errorOf(S.worktree) ? undefined : S.worktree;
-  const hi = errorOf(S.history) ? undefined : S.history;
-  const px = errorOf(S.prefix) ? undefined : S.prefix;
+  const { ov, mk, lk, cr, wt, hi, px } = measured(r);
   const orch5 = atC(ov?.cadreOrchestration, 5);
   const inline5 = atC(ov?.cadreInline, 5);
   const inline100 = atC(ov?.cadreInline, 100);

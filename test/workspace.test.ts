@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,16 +15,11 @@ import {
   removeWorkspace,
 } from '../src/activities/workspace';
 import { isPoolPath } from '../src/activities/worktreePool';
+import { git } from './support/repo';
 import { tmp } from './support/tmp';
 
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@localhost', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-}
+
 
 function makeRepo(files: Record<string, string> = { 'README.md': '# demo\nline two\n' }): string {
   const repo = tmp('repo');

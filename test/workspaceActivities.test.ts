@@ -1,10 +1,10 @@
-import { asyncLocalStorage, Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
+import { inActivityContext } from './support/activityContext';
 import { tmp } from './support/tmp';
 
 
@@ -28,30 +28,6 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   );
   expect(err).toBeInstanceOf(ApplicationFailure);
   return err as ApplicationFailure;
-}
-
-/**
- * Runs `fn` inside an activity Context built from the SDK's own class and storage, the way the worker does, so that
- * Context.current() works; `abort` cancels it like a cancellation delivered through a heartbeat response.
- */
-function inActivityContext<T>(fn: () => Promise<T>): { result: Promise<T>; abort: (reason: unknown) => void; beats: () => number } {
-  const controller = new AbortController();
-  let beats = 0;
-  const cancelled = new Promise<never>((_, reject) => controller.signal.addEventListener('abort', () => reject(controller.signal.reason)));
-  cancelled.catch(() => undefined);
-  const ctx = new Context(
-    { activityType: 'test' } as never,
-    cancelled,
-    controller.signal,
-    () => {
-      beats++;
-    },
-    undefined,
-    console as never,
-    undefined as never,
-    undefined as never,
-  );
-  return { result: asyncLocalStorage.run(ctx, fn), abort: (reason) => controller.abort(reason), beats: () => beats };
 }
 
 describe('workspace activities', () => {

@@ -4,7 +4,6 @@
  * claimed worktree's git admin directory keeps the pool entry's name (`git worktree move` does not rename it), the
  * entry is gone from `.pool`, and the metadata records the entry's commit.
  */
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,15 +21,10 @@ import {
 import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
 import { isPoolPath, poolSettled } from '../src/activities/worktreePool';
 import { DEFAULT_WORKTREE_POOL, loadConfig } from '../src/shared/config';
+import { git } from './support/repo';
 import { tmp } from './support/tmp';
 
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@localhost', ...args], {
-    cwd,
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  }).trim();
-}
+
 
 function makeRepo(): string {
   const repo = tmp('repo');

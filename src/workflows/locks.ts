@@ -32,7 +32,7 @@
  *   through `withLockCleanup` (or await `flushReleases()`): releases still on their way when it closes are lost,
  *   and the lock then waits for its lease.
  */
-import type { Duration } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { ErrorType } from '../shared/errors';
@@ -60,16 +60,18 @@ export interface AcquireOptions {
   lockTaskQueue?: string;
 }
 
-/** Calls to the lock manager: short client calls, retried while the server is unreachable, never for bad input. */
+/** Calls to the lock manager are short client calls: retried while the server is unreachable, never for bad input. */
+const lockRetry: RetryPolicy = {
+  initialInterval: '500ms',
+  backoffCoefficient: 2,
+  maximumInterval: '10s',
+  maximumAttempts: 20,
+  nonRetryableErrorTypes: [ErrorType.PathOutsideWorkspace, ErrorType.InvalidToolInput, ErrorType.WorkspaceError],
+};
+
 const lockOp = wf.proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [ErrorType.PathOutsideWorkspace, ErrorType.InvalidToolInput, ErrorType.WorkspaceError],
-  },
+  retry: lockRetry,
 });
 
 /**
@@ -78,13 +80,7 @@ const lockOp = wf.proxyActivities<Activities>({
  */
 const localLockOp = wf.proxyLocalActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '500ms',
-    backoffCoefficient: 2,
-    maximumInterval: '10s',
-    maximumAttempts: 20,
-    nonRetryableErrorTypes: [ErrorType.PathOutsideWorkspace, ErrorType.InvalidToolInput, ErrorType.WorkspaceError],
-  },
+  retry: lockRetry,
 });
 const LOCAL_LOCK_REQUEST = 'lock-request-as-local-activity';
 /** `release` hands its signal to the server and goes on, instead of waiting for it to be delivered. */

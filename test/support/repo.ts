@@ -5,8 +5,13 @@ import { dirname, join } from 'node:path';
 import { isPoolPath } from '../../src/activities/worktreePool';
 import { testDir } from './temporal';
 
+/** git in `repo` as a test user; stderr is captured (it is in the error when git fails). */
 export function git(repo: string, ...args: string[]): string {
-  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@localhost', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+  return execFileSync('git', ['-c', 'user.name=test', '-c', 'user.email=test@localhost', ...args], {
+    cwd: repo,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
 }
 
 export function makeRepo(files: Record<string, string> = { 'README.md': '# test repo\n' }): string {
