@@ -32,7 +32,7 @@ import { costUsd, defaultPriceTable, hasPrice, mergePriceTable, worstCaseUsd } f
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask, CadreBudgetUsed } from '../shared/searchAttributes';
 import { orchestrationToolSchemas, type ToolCall, type ToolName, type ToolResult } from '../shared/tools';
 import * as ledger from './ledger';
-import { acquire, flushReleases, release } from './locks';
+import { acquire, release } from './locks';
 import * as mail from './mailbox';
 import { commandOp, commandTaskOp, gitOp, modelTurn, verifyOp } from './presets';
 import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandTaskResult, type Verdict } from '../shared/commandTask';
@@ -673,7 +673,6 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       deadline,
       generation: (carry?.generation ?? 0) + 1,
     };
-    await flushReleases();
     await wf.continueAsNew<typeof agent>(input, next);
   }
 
@@ -767,8 +766,6 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         .catch(() => undefined);
     }
     wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
-    // Releases still on their way would be dropped with the closing workflow.
-    await flushReleases();
     return result;
 
     async function verify(): Promise<void> {

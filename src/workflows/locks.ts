@@ -28,9 +28,9 @@
  * - If a workflow closes while holding (returns early, fails, is terminated), the lock workflow frees its grants as
  *   soon as it fails to signal it, or when the lease runs out; `withLockCleanup` releases them at once instead.
  * - Continue-as-new: pass `heldLocks()` to the next run and call `adoptLocks(grants)` there.
- * - `release` does not wait for its signal to be delivered. A workflow that ends right after releasing must end
- *   through `withLockCleanup` (or await `flushReleases()`): releases still on their way when it closes are lost,
- *   and the lock then waits for its lease.
+ * - `release` waits until its signal is delivered. Not waiting was tried and measured slower: the holder's next
+ *   request (sent by a local activity, inside the workflow task) overtook the release, and a request for the same
+ *   path then queued behind the holder's own grant (docs/locks.md).
  */
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
@@ -83,8 +83,6 @@ const localLockOp = wf.proxyLocalActivities<Activities>({
   retry: lockRetry,
 });
 const LOCAL_LOCK_REQUEST = 'lock-request-as-local-activity';
-/** `release` hands its signal to the server and goes on, instead of waiting for it to be delivered. */
-const RELEASE_WITHOUT_WAITING = 'release-without-waiting';
 
 interface Pending {
   lockWorkflowId?: string;
@@ -99,8 +97,6 @@ interface HolderState {
   /** Every lock workflow this workflow has asked: where `releaseAll` goes. */
   targets: Set<string>;
   renewing: boolean;
-  /** Releases sent and not yet delivered (see `release`). */
-  releasing: Set<Promise<void>>;
 }
 
 // Module state is per workflow execution (the SDK gives each execution its own module instances).
@@ -108,7 +104,7 @@ let holderState: HolderState | undefined;
 
 function state(): HolderState {
   if (holderState) return holderState;
-  const s: HolderState = { pending: new Map(), held: new Map(), ended: new Map(), targets: new Set(), renewing: false, releasing: new Set() };
+  const s: HolderState = { pending: new Map(), held: new Map(), ended: new Map(), targets: new Set(), renewing: false };
   holderState = s;
   wf.setHandler(lockGrantSignal, (g) => {
     if (s.held.has(g.requestId)) {
@@ -247,31 +243,14 @@ async function withdraw(s: HolderState, requestId: string, pending: Pending): Pr
   });
 }
 
-/**
- * Gives a grant back. Non-cancellable; releasing twice, or a lost grant, is harmless. The release signal leaves with
- * this workflow task; the caller does not wait for its delivery (a following request of this workflow for the same
- * paths queues behind the release in the worst case, and a workflow that ends right away still sends it).
- */
+/** Gives a grant back. Non-cancellable; releasing twice, or a lost grant, is harmless. */
 export async function release(grant: LockGrant): Promise<void> {
   const s = state();
   await wf.CancellationScope.nonCancellable(async () => {
     s.held.delete(grant.requestId);
     s.pending.delete(grant.requestId);
-    const sent = sendRelease(grant.lockWorkflowId, { holderId: holderId(), requestIds: [grant.requestId] });
-    if (!wf.patched(RELEASE_WITHOUT_WAITING)) return sent;
-    s.releasing.add(sent);
-    void sent.finally(() => s.releasing.delete(sent));
+    await sendRelease(grant.lockWorkflowId, { holderId: holderId(), requestIds: [grant.requestId] });
   });
-}
-
-/**
- * Waits until every release this workflow sent has been delivered. A workflow must not end with releases still
- * on their way (the server drops them with the closing workflow): `withLocks` and `withLockCleanup` call this.
- */
-export async function flushReleases(): Promise<void> {
-  const s = holderState;
-  if (!s) return;
-  await wf.CancellationScope.nonCancellable(() => Promise.all([...s.releasing]));
 }
 
 /**
@@ -286,7 +265,6 @@ export async function releaseAll(): Promise<void> {
     for (const p of s.pending.values()) if (p.lockWorkflowId) s.targets.add(p.lockWorkflowId);
     s.pending.clear();
     await Promise.all([...s.targets].map((t) => sendRelease(t, { holderId: holderId(), all: true })));
-    await flushReleases();
   });
 }
 
@@ -297,7 +275,6 @@ export async function withLocks<T>(repo: string, paths: string[], fn: (grant: Lo
     return await fn(grant);
   } finally {
     await release(grant);
-    await flushReleases();
   }
 }
 

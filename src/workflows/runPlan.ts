@@ -29,7 +29,7 @@ import type { PriceTableOverrides } from '../shared/pricing';
 import { CadreRun, CadreStatus, CadreTask, CadrePhase, CadreRole, CadreBudgetUsed } from '../shared/searchAttributes';
 import { agent } from './agent';
 import { transitiveDependents } from './dag';
-import { acquire, flushReleases, release, type LockGrant } from './locks';
+import { acquire, release, type LockGrant } from './locks';
 import { bookkeeping, commandTaskOp, gitOp } from './presets';
 import { commandVerdict } from '../shared/commandTask';
 
@@ -483,7 +483,6 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
           toOperator,
           generation: (carry?.generation ?? 0) + 1,
         };
-        await flushReleases();
         return await wf.continueAsNew<typeof runPlan>(input, next);
       }
       if (inFlight.size === 0 && !paused) break;
@@ -512,7 +511,6 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     { key: CadreStatus, value: status },
     { key: CadreBudgetUsed, value: costUsd },
   ]);
-  await flushReleases();
   return {
     runId,
     status,
