@@ -200,6 +200,10 @@ const MAKESPAN_LABELS: Record<string, string> = {
   'real-inline': 'command `sleep 1` in git worktrees, inline command tasks',
 };
 
+/** A prototype variant's name for the page: the 5-activity child was a command agent's shape before `runCommandTask`. */
+const partLabel = (variant: string): string =>
+  variant.startsWith('child workflow, 5 activities') ? 'child workflow, 5 activities (a command agent before `runCommandTask`)' : variant;
+
 const atC = (list: CadreDagResult[] | undefined, c: number) => list?.find((r) => r.concurrency === c);
 
 export function renderReport(raw: unknown, previous?: unknown): string {
@@ -230,6 +234,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
     'npx tsx bench/run.ts --only locks,history   # some sections; writes bench/out/ only',
     'npx tsx bench/run.ts --quick                # every section at reduced sizes, for iterating',
     'npm run bench -- --full-git                 # also the real-git no-op DAG at 1,000 tasks (much longer)',
+    'npm run bench -- --previous FILE            # compare with another results file (default: the docs\' last run)',
     '```',
     '',
     'Speed lives here, not in timed test assertions: the tests check behaviour, this page reports time.',
@@ -268,7 +273,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
   push('## Targets', '');
   if (before && previous) {
     const pm = (previous as Results).meta;
-    push(`"Previous" is the last full run this page showed (commit ${pm.commit}, ${pm.date.slice(0, 10)}), on the same kind of machine; rows new since then have none.`, '');
+    push(`"Previous" is an earlier full run on the same machine (commit ${pm.commit}, ${pm.date.slice(0, 16).replace('T', ' ')} UTC; \`npm run bench -- --previous FILE\` picks it, the docs' last run by default); rows that run did not have show a dash.`, '');
   }
   push(verdictTable(v, before), '');
 
@@ -377,7 +382,9 @@ export function renderReport(raw: unknown, previous?: unknown): string {
       if (!x) continue;
       const b = x.breakdown;
       push(
-        `**With real git** (concurrency 5, ${what}): activities execute for ${ms(b.stagesMs.activitiesExec, 0)} and wait ${ms(b.stagesMs.activitiesQueue, 0)} per task; per activity (mean queue wait / execution):`,
+        has(b.stagesMs.activitiesExec)
+          ? `**With real git** (concurrency 5, ${what}): activities execute for ${ms(b.stagesMs.activitiesExec, 0)} and wait ${ms(b.stagesMs.activitiesQueue, 0)} per task; per activity (mean queue wait / execution):`
+          : `**With real git** (concurrency 5, ${what}): per activity (mean queue wait / execution):`,
         Object.entries(b.activities).map(([k, a]) => `\`${k}\` ${n(a.queueMs, 0)} / ${n(a.execMs, 0)} ms`).join(', ') + '.',
         pqGit5
           ? `The same git work without Temporal (p-queue row) runs ${n(pqGit5.tasksPerSecond, 1)} tasks/s (task p50 ${ms(pqGit5.overheadPerTaskMs.p50, 0)}) against cadre's ${n(x.tasksPerSecond, 1)} (p50 ${ms(x.overheadPerTaskMs.p50, 0)}); git work that changes the repository is serialised per repository.`
@@ -392,7 +399,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
         '',
         '| a task is … | tasks/s | slot p50 | slot p95 |',
         '|---|---|---|---|',
-        ...ov.parts.map((p) => `| ${p.variant} | ${n(p.tasksPerSecond, 1)} | ${ms(p.slotMs.p50, 0)} | ${ms(p.slotMs.p95, 0)} |`),
+        ...ov.parts.map((p) => `| ${partLabel(p.variant)} | ${n(p.tasksPerSecond, 1)} | ${ms(p.slotMs.p50, 0)} | ${ms(p.slotMs.p95, 0)} |`),
         '',
       );
     }

@@ -6,6 +6,7 @@
  *   npx tsx bench/run.ts --only locks      one section (or a comma-separated list); results go to bench/out only
  *   npx tsx bench/run.ts --quick           every section at reduced sizes (for iterating; not for the docs)
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
+ *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)
  *
  * Sections: overhead, makespan, history, locks, crash, worker, worktree, prefix. A partial or quick run never
  * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
@@ -33,6 +34,8 @@ interface Args {
   /** Run the real-git no-op DAG at 1,000 tasks too (about 10–20 minutes more on 2 cores). */
   fullGit: boolean;
   writeDocs: boolean;
+  /** Results to show next to this run's targets (default: the docs' results before this run). */
+  previous?: string;
 }
 
 const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'prefix'] as const;
@@ -47,7 +50,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--quick') args.quick = true;
     else if (a === '--write-docs') args.writeDocs = true;
     else if (a === '--full-git') args.fullGit = true;
-    else throw new Error(`unknown argument ${a} (use --only <section>[,<section>], --quick, --full-git, --write-docs)`);
+    else if (a === '--previous') args.previous = argv[++i];
+    else throw new Error(`unknown argument ${a} (use --only <section>[,<section>], --quick, --full-git, --write-docs, --previous FILE)`);
   }
   for (const s of args.only ?? []) {
     if (!SECTIONS.includes(s as Section)) throw new Error(`unknown section "${s}"; sections: ${SECTIONS.join(', ')}`);
@@ -138,11 +142,12 @@ main()
     mkdirSync(outDir, { recursive: true });
     const json = `${JSON.stringify(results, null, 2)}\n`;
     writeFileSync(join(outDir, 'results.json'), json);
-    // The last full run the docs show, for the report's comparison column (none if missing or unreadable).
+    // An earlier run for the report's comparison column: --previous, else the last full run the docs show.
     let previous: unknown;
     try {
-      previous = JSON.parse(readFileSync(join(repoRoot, 'docs', 'benchmarks.json'), 'utf8'));
-    } catch {
+      previous = JSON.parse(readFileSync(args.previous ?? join(repoRoot, 'docs', 'benchmarks.json'), 'utf8'));
+    } catch (err) {
+      if (args.previous) throw new Error(`--previous ${args.previous}: ${err instanceof Error ? err.message : String(err)}`);
       previous = undefined;
     }
     const md = renderReport(results, previous);

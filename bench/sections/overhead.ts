@@ -81,7 +81,7 @@ const PART_VARIANTS: { variant: string; input: Pick<ProtoDagInput, 'mode' | 'chi
   { variant: 'one local activity per task, in the scheduler', input: { mode: 'local' } },
   { variant: 'child workflow, no activity', input: { mode: 'child', child: { activities: 0 } } },
   { variant: 'child workflow, 1 activity', input: { mode: 'child', child: { activities: 1 } } },
-  { variant: 'child workflow, 5 activities (the shape of a cadre task)', input: { mode: 'child', child: { activities: 5 } } },
+  { variant: 'child workflow, 5 activities (a command agent before `runCommandTask`)', input: { mode: 'child', child: { activities: 5 } } },
   { variant: 'child workflow, 5 local activities', input: { mode: 'child', child: { activities: 5, local: true } } },
 ];
 
