@@ -692,6 +692,14 @@ function whyAndWhatNext(r: Results): string[] {
           (last ? ` and its remaining work (${fr.activitiesAfterKill.map((a) => `${a.name} ${s(a.ranS, 1)}`).join(', ')}) ended at +${s(last.startedAfterKillS + last.ranS, 1)}` : '') +
           `: a task's ${cr.taskSeconds} s program runs again from its start when its worker dies mid-run.`,
       );
+      const slow = fr.activitiesAfterKill.find((a) => a.name === 'runCommandTask' && a.ranS > cr.taskSeconds + 1);
+      if (slow) {
+        out.push(
+          `  That \`runCommandTask\` ran ${s(slow.ranS, 1)} for a ${cr.taskSeconds} s program: the rest went to its ending (commit, diff, removal under the`,
+          "  repository lock), most likely waiting for the lock; this run does not break that time down. (A dead worker's lock is broken",
+          '  2 s after its last refresh, src/activities/repoMutex.ts.)',
+        );
+      }
     }
     out.push(`  No completed task ran again (${cr.completedTasksRerun}); ${cr.inFlightTasksRerun} in-flight command(s) ran again, as the command backend documents.`);
   }
