@@ -13,8 +13,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaultLimits, type AgentInput } from '../../src/shared/agent';
 import type { RunPlanResult } from '../../src/workflows/runPlan';
+import { commandAgentInput } from '../lib/agent';
 import { spawnBenchWorker, spawnCadreWorker, stopChild, type ChildWorker } from '../lib/child';
 import { commandPlan, layeredDag } from '../lib/dag';
 import { log, repoRoot, uniqueId, type BenchEnv } from '../lib/env';
@@ -119,19 +119,7 @@ export async function workerSection(env: BenchEnv, o: { cached: number[]; coldSt
   const points: WorkerResult['memory']['points'] = [];
   try {
     await w.ready;
-    const input: AgentInput = {
-      repo: '/nonexistent',
-      baseRef: 'main',
-      goal: 'stay open',
-      backend: 'command',
-      command: ['true'],
-      model: 'claude-sonnet-4-6',
-      maxTokens: 8192,
-      maxTurns: 1,
-      budget: {},
-      depth: 0,
-      limits: defaultLimits,
-    };
+    const input = commandAgentInput('/nonexistent', 'stay open');
     const startAgents = async (count: number) => {
       for (let i = 0; i < count; i++) {
         const h = await env.client.workflow.start('agent', { workflowId: uniqueId('mem'), taskQueue, args: [input] });

@@ -20,7 +20,7 @@ import { realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWorkspace, removeWorkspace, worktreesRoot } from '../../src/activities/workspace';
 import { poolSettled } from '../../src/activities/worktreePool';
-import { defaultLimits, type AgentInput } from '../../src/shared/agent';
+import { commandAgentInput } from '../lib/agent';
 import { log, startWorker, uniqueId, type BenchEnv } from '../lib/env';
 import { activityTimings, historyEvents } from '../lib/history';
 import { git, makeLargeRepo } from '../lib/repo';
@@ -124,20 +124,7 @@ export async function worktree(env: BenchEnv, o: { files: number; samples: numbe
       await poolSettled(agentRoot);
       settle();
       const id = uniqueId('wt-agent');
-      const input: AgentInput = {
-        repo,
-        baseRef: 'main',
-        goal: 'edit',
-        backend: 'command',
-        command: ['true'],
-        model: 'claude-sonnet-4-6',
-        maxTokens: 8192,
-        maxTurns: 1,
-        budget: {},
-        depth: 0,
-        limits: defaultLimits,
-      };
-      await env.client.workflow.execute('agent', { workflowId: id, taskQueue: w.taskQueue, args: [input] });
+      await env.client.workflow.execute('agent', { workflowId: id, taskQueue: w.taskQueue, args: [commandAgentInput(repo, 'edit')] });
       if (i === 0) continue; // the first agent found the pool empty and filled it
       const ev = await historyEvents(env.client, id);
       const acts = activityTimings(ev);

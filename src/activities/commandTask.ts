@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
+import { commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
 import { ErrorType } from '../shared/errors';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './workspace';
@@ -123,8 +123,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
         }
         throw err;
       }
-      const completed = task.outcome.ok && !task.verifyError;
-      const merge = completed
+      const merge = taskVerdict(task, input.timeoutSeconds).status === 'completed'
         ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
         : undefined;
       return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}) };

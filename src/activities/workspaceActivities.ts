@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_POOL } from '../shared/config';
+import type { CommandOutcome } from '../shared/commandTask';
 import { ErrorType } from '../shared/errors';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { resolveInside, sanitizeRef, TypedFailure } from './paths';
@@ -83,10 +84,6 @@ export const workspaceActivityInputs = {
 } as const;
 
 type In<K extends keyof typeof workspaceActivityInputs> = z.input<(typeof workspaceActivityInputs)[K]>;
-
-export type CommandOutcome =
-  | { ok: true; exitCode: 0; tail: string }
-  | { ok: false; exitCode: number | null; tail: string; timedOut: boolean };
 
 const HEARTBEAT_EVERY_MS = 2_000;
 

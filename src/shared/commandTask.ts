@@ -43,3 +43,9 @@ export interface CommandTaskResult {
   commit: string;
   files: string[];
 }
+
+/** The verdict on a whole command task: the program's, unless its outputs or its verification failed after it. */
+export function taskVerdict(result: CommandTaskResult, timeoutSeconds: number): Verdict {
+  const v = commandVerdict(result.outcome, timeoutSeconds);
+  return result.verifyError ? { ...v, status: 'failed', error: result.verifyError } : v;
+}

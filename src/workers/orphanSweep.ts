@@ -15,8 +15,6 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { isDeadLocalProcess } from '../activities/processIdentity';
 
-export { processIdentity as workerIdentity } from '../activities/processIdentity';
-
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
 export interface SweptActivity {

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { workerIdentity } from './orphanSweep';
+import { processIdentity } from '../activities/processIdentity';
 
 export interface CadreWorkerOptions {
   connection: NativeConnection;
@@ -56,7 +56,7 @@ export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worke
     // the sticky queue falls back to the normal queue quickly.
     stickyQueueScheduleToStartTimeout: '3s',
     // pid and host: a later worker on this host can tell that this one is gone (./orphanSweep.ts).
-    identity: workerIdentity(),
+    identity: processIdentity(),
     maxCachedWorkflows: 500,
     maxConcurrentActivityTaskExecutions: 50,
     ...opts.tuning,

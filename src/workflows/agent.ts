@@ -35,7 +35,7 @@ import * as ledger from './ledger';
 import { acquire, release } from './locks';
 import * as mail from './mailbox';
 import { commandOp, commandTaskOp, gitOp, modelTurn, verifyOp } from './presets';
-import { commandVerdict, endCommitMessage, missingOutputsError, verifyFailedError, type CommandTaskResult, type Verdict } from '../shared/commandTask';
+import { commandVerdict, endCommitMessage, missingOutputsError, taskVerdict, verifyFailedError, type CommandTaskResult, type Verdict } from '../shared/commandTask';
 
 const MODEL_TOOLS: ToolName[] = [
   'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
@@ -626,11 +626,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       ended = await commandTaskOp(timeout).runCommandTask.executeWithOptions({ summary: doing }, [
         { agentId, repo: input.repo, workspace: { path: workspace!.path, branch: workspace!.branch, baseCommit: workspace!.baseCommit }, argv: input.command, timeoutSeconds: timeout, outputs: input.outputs, verify: input.verify },
       ]);
-      applyVerdict(commandVerdict(ended.outcome, timeout));
-      if (ended.verifyError) {
-        setStatus('failed');
-        error = ended.verifyError;
-      }
+      applyVerdict(taskVerdict(ended, timeout));
       return;
     }
     const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: doing }, [

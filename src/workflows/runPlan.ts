@@ -31,7 +31,8 @@ import { agent } from './agent';
 import { transitiveDependents } from './dag';
 import { acquire, release, type LockGrant } from './locks';
 import { bookkeeping, commandTaskOp, gitOp } from './presets';
-import { commandVerdict } from '../shared/commandTask';
+import { taskVerdict } from '../shared/commandTask';
+import { zeroUsage } from '../shared/model';
 
 export interface RunPlanInput {
   runId: string;
@@ -385,20 +386,19 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       },
     ]);
     if (r.merge?.ok) lastCommit = r.merge.commit;
-    const v = commandVerdict(r.task.outcome, timeout);
-    const status = r.task.verifyError ? 'failed' : v.status;
+    const v = taskVerdict(r.task, timeout);
     const result: AgentResult = {
       agentId,
-      status,
+      status: v.status,
       summary: v.summary,
       branch: r.branch,
       baseCommit: r.baseCommit,
       commit: r.task.commit,
       filesChanged: r.task.files,
-      usage: { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 },
+      usage: zeroUsage(),
       costUsd: 0,
       turns: 0,
-      error: r.task.verifyError ?? v.error,
+      error: v.error,
       returned: a.budget,
       children: [],
     };

@@ -4,22 +4,18 @@
  * and the retried operation must not double anything (merges, commits, worktrees).
  */
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoLockPath } from '../../src/activities/repoMutex';
 import { runProgressQuery } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
-import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
+import { killedAfterEach, startChildWorker } from './support/childWorker';
 import { activityAttempts, runsOf } from './support/history';
 import { agentCommits, gitActivities, mergesPerTask, pendingActivities, waitFor, within, worktreeDirs, worktrees } from './support/scene';
 
-let workers: (ChildWorker | undefined)[] = [];
-afterEach(async () => {
-  await killAll(workers);
-  workers = [];
-});
+const workers = killedAfterEach();
 
 describe('a worker killed while a git operation holds the repository lock', () => {
   it('is noticed and the operation retried on the new worker within a minute, without doubling anything', async () => {

@@ -5,20 +5,16 @@
  * host, notices that the old one's process is gone and has the attempt retried at once.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
-import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
+import { killedAfterEach, startChildWorker } from './support/childWorker';
 import { readMarks } from './support/counts';
 import { activityAttempts, eventTypeName, runsOf } from './support/history';
 import { waitFor, within } from './support/scene';
 
-let workers: (ChildWorker | undefined)[] = [];
-afterEach(async () => {
-  await killAll(workers);
-  workers = [];
-});
+const workers = killedAfterEach();
 
 const alive = (pid: number): boolean => {
   try {

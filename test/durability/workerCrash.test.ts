@@ -6,7 +6,7 @@
  * or doubled, and the run's token total equals the usage of the distinct turns. Printed: kill → first activity completed on the new worker.
  */
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { repoKey } from '../../src/activities/paths';
 import { locksQuery, lockWorkflowId } from '../../src/shared/locks';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
@@ -14,7 +14,7 @@ import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
 import { commandTask, plan, task } from '../support/plans';
 import { branches, makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
-import { killAll, startChildWorker, type ChildWorker } from './support/childWorker';
+import { killedAfterEach, startChildWorker } from './support/childWorker';
 import { countingCommand, readMarks, tally, unfinished } from './support/counts';
 import { activityAttempts, eventMs, runsOf } from './support/history';
 import { agentTag, startKeyedStub, type KeyedReply } from './support/keyedStub';
@@ -33,11 +33,7 @@ function reply(tag: string, turn: number): KeyedReply {
   };
 }
 
-let workers: (ChildWorker | undefined)[] = [];
-afterEach(async () => {
-  await killAll(workers);
-  workers = [];
-});
+const workers = killedAfterEach();
 
 describe('a worker killed with SIGKILL in the middle of a plan run', () => {
   it('is replaced by a new worker process; the run completes with nothing done twice that was already done', async () => {

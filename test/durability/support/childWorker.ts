@@ -3,7 +3,8 @@
  * an OOM killer would: no shutdown hook runs, nothing is flushed, open connections just drop.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { workerIdentity } from '../../../src/workers/orphanSweep';
+import { afterEach } from 'vitest';
+import { processIdentity } from '../../../src/activities/processIdentity';
 import { cadreBin, cliEnv, root } from '../../support/cli';
 
 export interface ChildWorker {
@@ -34,7 +35,7 @@ export function startChildWorker(env: ChildWorkerEnv, timeoutMs = 120_000): Prom
   const worker: ChildWorker = {
     child,
     pid: child.pid!,
-    identity: workerIdentity(child.pid),
+    identity: processIdentity(child.pid),
     readyAt: 0,
     output: () => out,
     kill: async () => {
@@ -67,6 +68,15 @@ export function startChildWorker(env: ChildWorkerEnv, timeoutMs = 120_000): Prom
 }
 
 /** Kills whatever of these is still running (afterEach), by pid. */
-export async function killAll(workers: (ChildWorker | undefined)[]): Promise<void> {
+async function killAll(workers: (ChildWorker | undefined)[]): Promise<void> {
   await Promise.all(workers.map((w) => w?.kill()));
+}
+
+/** A list for a test file's workers: whatever is in it is killed, and the list emptied, after each test. */
+export function killedAfterEach(): ChildWorker[] {
+  const workers: ChildWorker[] = [];
+  afterEach(async () => {
+    await killAll(workers.splice(0));
+  });
+  return workers;
 }
