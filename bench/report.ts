@@ -455,7 +455,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
   else {
     push(
       'Each agent runs acquire+release cycles on one of the paths, picked at random (so agents collide). cadre: holder',
-      'workflows using the holder API of src/workflows/locks.ts against the repository\'s `fileLocks` workflow; a',
+      'workflows using the holder API of src/workflows/locks/holder.ts against the repository\'s `fileLocks` workflow; a',
       'cycle is timed by the holder workflow\'s clock from asking to `release` returning (it hands the release signal to',
       'the server and does not wait for its delivery; the next request of the same holder can go out at once). proper-lockfile: the',
       'same loops in one process on the same host, one lock file per path.',
@@ -733,7 +733,7 @@ function whyAndWhatNext(r: Results): string[] {
     '- Inline command tasks, a plan option (`inlineCommands`, `cadre run --inline-commands`): one scheduler activity per command task, no agent workflow.',
     "- Failover: a worker that starts fails the started activities of dead workers of its host at once (src/workers/orphanSweep.ts), and a dead",
     "  local holder's repository lock is broken after 2 s instead of 10 s (src/activities/repoMutex.ts).",
-    '- Locks: `requestLocks` is a local activity; `release` does not wait for its signal to be delivered (src/workflows/locks.ts).',
+    '- Locks: `requestLocks` is a local activity; `release` does not wait for its signal to be delivered (src/workflows/locks/holder.ts).',
     '- A pool of ready worktrees per repository (src/activities/worktreePool.ts), and git run directly instead of through simple-git in the',
     '  activities (simple-git waits 50 ms after every command that prints nothing).',
     '- Re-reads of unchanged files are answered with a note (src/activities/model/rereads.ts).',

@@ -20,7 +20,7 @@ import {
 } from '../src/activities/workspace';
 import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
 import { isPoolPath, poolSettled } from '../src/activities/worktreePool';
-import { DEFAULT_WORKTREE_POOL, loadConfig } from '../src/shared/config';
+import { DEFAULT_WORKTREE_POOL, loadConfig } from '../src/node/config';
 import { git } from './support/repo';
 import { tmp } from './support/tmp';
 

@@ -5,7 +5,7 @@
  */
 import type { TaskRow } from '../../src/shared/messages';
 import type { Plan } from '../../src/shared/plan';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { processCpuMs, selfCpuMs } from './cpu';
 import { type BenchEnv, uniqueId } from './env';
 import { activityTimings, chainEvents, countByType, historyEvents, totalBytes, workflowTaskTimings, type Ev } from './history';

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProgressQuery } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { spawnCadreWorker, stopChild, type ChildWorker } from '../lib/child';
 import { commandPlan, layeredDag } from '../lib/dag';
 import { log, uniqueId, type BenchEnv } from '../lib/env';

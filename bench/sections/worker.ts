@@ -13,7 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { commandAgentInput } from '../lib/agent';
 import { spawnBenchWorker, spawnCadreWorker, stopChild, type ChildWorker } from '../lib/child';
 import { commandPlan, layeredDag } from '../lib/dag';

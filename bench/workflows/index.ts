@@ -1,12 +1,12 @@
 /**
  * The benchmark's workflow bundle: every cadre workflow, unchanged, plus
- * - `benchLockCycles`: a lock holder using cadre's holder API (src/workflows/locks.ts) the way an agent would;
+ * - `benchLockCycles`: a lock holder using cadre's holder API (src/workflows/locks/holder.ts) the way an agent would;
  * - `protoDag` / `protoTask`: minimal DAG schedulers used only to price the parts a cadre task is made of (a child
  *   workflow, an activity, a local activity), so the report can say what each design change would save.
  * Deterministic workflow code only (no Node builtins), like src/workflows.
  */
 import * as wf from '@temporalio/workflow';
-import { acquire, release, withLockCleanup } from '../../src/workflows/locks';
+import { acquire, release, withLockCleanup } from '../../src/workflows/locks/holder';
 
 export * from '../../src/workflows';
 

@@ -2,7 +2,7 @@
  * The activity factory: everything with side effects, built from injected dependencies so tests can swap the
  * model endpoint, the state directory or the command policy. Workflows import only the `Activities` type.
  */
-import type { Config } from '../shared/config';
+import type { Config } from '../node/config';
 import { defaultCommandPolicy, type CommandPolicy } from './commandRunner';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';

@@ -33,7 +33,7 @@ import {
   type LockRequest,
   type LocksView,
 } from '../shared/locks';
-import type { fileLocks } from '../workflows/fileLocks';
+import type { fileLocks } from '../workflows/locks/fileLocks';
 import { isWithin, PathOutsideWorkspaceError, repoKey, TypedFailure } from './paths';
 
 export interface LockActivityDeps {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType } from '../shared/errors';
-import { DEFAULT_WORKTREE_POOL } from '../shared/config';
+import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import { runCommand, scrubbedEnv } from './commandRunner';
 import {
   assertRef, branchExists, git, gitFailure, gitFor, headCommit, listWorktrees, realOrResolved, resolveCommit, resolveRepoRoot,

@@ -15,7 +15,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_WORKTREE_POOL } from '../shared/config';
+import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import type { CommandOutcome } from '../shared/commandTask';
 import { ErrorType } from '../shared/errors';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';

@@ -33,7 +33,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { logger } from '../shared/logger';
+import { logger } from '../node/logger';
 import { git, gitFor, realOrResolved, type WorktreeEntry } from './git';
 import { withRepoLock } from './repoMutex';
 

@@ -5,7 +5,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import type { Config } from '../shared/config';
+import type { Config } from '../node/config';
 import { CadreError } from '../shared/errors';
 import { ensureEmbeddedServer, type DevServer } from './devServer';
 import { requireTemporalBin } from './temporalBin';

@@ -4,8 +4,8 @@
  */
 import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { loadConfig, type Config } from '../shared/config';
-import { logger } from '../shared/logger';
+import { loadConfig, type Config } from '../node/config';
+import { logger } from '../node/logger';
 import { installSdkLogging } from '../workers/logging';
 import { failActivitiesOfDeadWorkers } from '../workers/orphanSweep';
 import { createCadreWorker } from '../workers/worker';

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
 import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
-import type { RunPlanInput, RunPlanResult } from '../workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 
 // ---- the sample ------------------------------------------------------------------------------------------------

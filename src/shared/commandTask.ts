@@ -2,7 +2,8 @@
  * The command backend's verdicts, shared by the agent workflow and the one-activity command task
  * (src/activities/commandTask.ts), so both paths name an outcome in the same words.
  */
-import type { AgentStatus } from './agent';
+import type { AgentResult, AgentStatus, Amount } from './agent';
+import { zeroUsage } from './model';
 
 export type CommandOutcome =
   | { ok: true; exitCode: 0; tail: string }
@@ -48,4 +49,27 @@ export interface CommandTaskResult {
 export function taskVerdict(result: CommandTaskResult, timeoutSeconds: number): Verdict {
   const v = commandVerdict(result.outcome, timeoutSeconds);
   return result.verifyError ? { ...v, status: 'failed', error: result.verifyError } : v;
+}
+
+/**
+ * A command task's result in the agent's words, for a task that ran without an agent workflow (inline): the same
+ * verdict, no model usage, the whole budget handed back.
+ */
+export function commandAgentResult(a: { agentId: string; branch: string; baseCommit: string; task: CommandTaskResult; timeoutSeconds: number; returned: Amount }): AgentResult {
+  const v = taskVerdict(a.task, a.timeoutSeconds);
+  return {
+    agentId: a.agentId,
+    status: v.status,
+    summary: v.summary,
+    branch: a.branch,
+    baseCommit: a.baseCommit,
+    commit: a.task.commit,
+    filesChanged: a.task.files,
+    usage: zeroUsage(),
+    costUsd: 0,
+    turns: 0,
+    error: v.error,
+    returned: a.returned,
+    children: [],
+  };
 }

@@ -1,6 +1,6 @@
 /** Routes the Temporal SDK's own logs (worker state, bundling, failures) into cadre's pino logger. */
 import { Runtime, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
-import { logger as rootLogger } from '../shared/logger';
+import { logger as rootLogger } from '../node/logger';
 
 let installed = false;
 

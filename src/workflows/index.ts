@@ -1,4 +1,4 @@
 /** The workflows a cadre worker registers. */
 export { agent } from './agent';
-export { runPlan } from './runPlan';
-export { fileLocks } from './fileLocks';
+export { runPlan } from './run';
+export { fileLocks } from './locks';

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mailboxQuery, runProgressQuery, type RunProgress } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { cadre } from '../support/cli';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo } from '../support/repo';

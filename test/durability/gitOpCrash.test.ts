@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { repoLockPath } from '../../src/activities/repoMutex';
 import { runProgressQuery } from '../../src/shared/messages';
-import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';

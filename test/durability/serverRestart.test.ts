@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it, inject } from 'vitest';
 import { startDevServer, serverAnswers, type DevServer } from '../../src/client/devServer';
 import { requireTemporalBin } from '../../src/client/temporalBin';
 import { runProgressQuery } from '../../src/shared/messages';
-import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { createCadreWorker } from '../../src/workers/worker';
 import { freePort } from '../support/globalSetup';
 import { commandTask, plan } from '../support/plans';

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { repoKey } from '../../src/activities/paths';
 import { locksQuery, lockWorkflowId } from '../../src/shared/locks';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
-import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan, task } from '../support/plans';
 import { branches, makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';

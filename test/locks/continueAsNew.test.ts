@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import { lockWorkflowIdFor } from '../../src/activities/lockActivities';
 import { repoKey } from '../../src/activities/paths';
-import type { FileLocksInput } from '../../src/workflows/fileLocks';
+import type { FileLocksInput } from '../../src/workflows/locks/fileLocks';
 import { testDir, uniqueId } from '../support/temporal';
 import { queryLocks, withLocksWorker } from './support';
 import type { CyclesInput, CyclesResult } from './workflows';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { assertFence, canonicalLockPath } from '../../src/activities/lockActivities';
 import { locksCommand, renderLocks } from '../../src/client/commands/locks';
-import { setsConflict } from '../../src/workflows/lockTable';
+import { setsConflict } from '../../src/workflows/locks/lockTable';
 import { makeRepo } from '../support/repo';
 import { testAddress, testDir, uniqueId } from '../support/temporal';
 import { timeline } from './probes';

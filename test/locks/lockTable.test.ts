@@ -1,7 +1,7 @@
 /** The pure lock table: grant rules, fairness, leases, fencing tokens, idempotency. No server needed. */
 import { describe, expect, it } from 'vitest';
 import type { LockRequest } from '../../src/shared/locks';
-import * as lt from '../../src/workflows/lockTable';
+import * as lt from '../../src/workflows/locks/lockTable';
 
 const req = (requestId: string, paths: string[], holderId = `h-${requestId}`, leaseMs = 10_000): LockRequest => ({ requestId, holderId, paths, leaseMs });
 const granted = (effects: lt.LockEffect[]) => effects.filter((e) => e.kind === 'grant').map((e) => (e.kind === 'grant' ? e.holder.requestId : ''));

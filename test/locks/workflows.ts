@@ -4,7 +4,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import { acquire, isHeld, release, withLockCleanup, withLocks, type AcquireOptions, type LockGrant } from '../../src/workflows/locks';
+import { acquire, isHeld, release, withLockCleanup, withLocks, type AcquireOptions, type LockGrant } from '../../src/workflows/locks/holder';
 import type { Probes } from './probes';
 
 export * from '../../src/workflows';

@@ -7,7 +7,7 @@
  * workflow with its own worktree, commit and merge). CADRE_LONG_TASKS sets another size.
  */
 import { describe, expect, it } from 'vitest';
-import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { uniqueId, withWorker } from '../support/temporal';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkDag, criticalPath, findCycle, topologicalLayers, transitiveDependents } from '../../src/workflows/dag';
+import { checkDag, criticalPath, findCycle, topologicalLayers, transitiveDependents } from '../../src/shared/dag';
 
 const t = (id: string, ...dependsOn: string[]) => ({ id, dependsOn });
 // a -> (b, c, e); (b, c) -> d

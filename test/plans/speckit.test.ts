@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/client/plans/errors';
 import { loadPlan } from '../../src/client/plans/load';
 import type { Plan } from '../../src/shared/plan';
-import { topologicalLayers } from '../../src/workflows/dag';
+import { topologicalLayers } from '../../src/shared/dag';
 
 const fixtures = path.resolve(__dirname, '../fixtures/plans');
 const tmp = mkdtempSync(path.join(tmpdir(), 'cadre-speckit-'));

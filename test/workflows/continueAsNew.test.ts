@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RunPlanInput, RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { recordHistory } from '../support/histories';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readTranscript } from '../../src/activities/model/transcript';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentMessageSignal, agentStatusQuery, mailboxQuery, type AgentMessage } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { plan, task } from '../support/plans';
 import { makeRepo } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';

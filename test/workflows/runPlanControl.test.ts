@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cancelTaskUpdate, pauseRunUpdate, resumeRunUpdate, runProgressQuery, setConcurrencyUpdate, type RunProgress } from '../../src/shared/messages';
 import type { AgentResult } from '../../src/shared/agent';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';

@@ -8,7 +8,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cancelTaskUpdate, runProgressQuery, type RunProgress } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/workflows/runPlan';
+import type { RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { recordHistory } from '../support/histories';
 import { makeRepo, showFile, worktreesOutsidePool } from '../support/repo';

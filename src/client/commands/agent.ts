@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../shared/agent';
-import { workflowUrl } from '../../shared/config';
+import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { agentStatusQuery } from '../../shared/messages';
 import type { Backend } from '../../shared/model';

@@ -2,7 +2,7 @@
  * `cadre dev`: the embedded default in the foreground — the Temporal dev server (or the one already answering)
  * plus a worker in this process — until Ctrl-C, which stops both cleanly. `cadre worker`: just the worker.
  */
-import { workflowUrl } from '../../shared/config';
+import { workflowUrl } from '../../node/config';
 import { openRuntime, startInProcessWorker } from '../runtime';
 
 function untilSignal(): Promise<NodeJS.Signals> {

@@ -16,7 +16,7 @@ import { sanitizeRef } from '../../activities/paths';
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
 import { agentStatusQuery } from '../../shared/messages';
-import type { RunPlanInput } from '../../workflows/runPlan';
+import type { RunPlanInput } from '../../shared/run';
 import { EXIT, colorWanted } from '../output';
 import { openRuntime } from '../runtime';
 import { loadRunProgress, queryWorkflow, resolveTarget, workflowInput } from './inspect';

@@ -4,9 +4,9 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AgentResult } from '../../shared/agent';
-import { workflowUrl } from '../../shared/config';
+import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
-import { logger } from '../../shared/logger';
+import { logger } from '../../node/logger';
 import {
   agentStatusQuery,
   cancelTaskUpdate,
@@ -20,7 +20,7 @@ import {
   type TaskRow,
 } from '../../shared/messages';
 import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
-import type { RunPlanInput, RunPlanResult } from '../../workflows/runPlan';
+import type { RunPlanInput, RunPlanResult } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';

@@ -5,10 +5,10 @@
  */
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { workflowUrl } from '../../shared/config';
-import { logger } from '../../shared/logger';
+import { workflowUrl } from '../../node/config';
+import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
-import type { RunPlanInput } from '../../workflows/runPlan';
+import type { RunPlanInput } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan } from '../plans';
 import { loadPrices } from '../prices';

@@ -1,5 +1,5 @@
 /** `cadre server start|stop|status`: the background embedded dev server that `cadre run` starts when needed. */
-import { loadConfig } from '../../shared/config';
+import { loadConfig } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { readPidFile, serverAnswers, stopEmbeddedServer } from '../devServer';
 import { prepareServer } from '../connection';

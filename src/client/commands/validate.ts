@@ -3,7 +3,7 @@
  * path) without touching Temporal. Exit code 0 when the plan is valid, 2 when it is not.
  */
 import type { Plan } from '../../shared/plan';
-import { criticalPath, topologicalLayers } from '../../workflows/dag';
+import { criticalPath, topologicalLayers } from '../../shared/dag';
 import { displayPath, formatIssue, PlanError } from '../plans/errors';
 import { loadPlan } from '../plans/load';
 

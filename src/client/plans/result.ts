@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path';
 import { PlanSchema, type Plan, type PlanInput } from '../../shared/plan';
-import { checkDag } from '../../workflows/dag';
+import { checkDag } from '../../shared/dag';
 import { displayPath, location, PlanError, type PlanIssue } from './errors';
 
 export interface ImportResult {

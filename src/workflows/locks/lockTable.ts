@@ -24,7 +24,7 @@ import {
   type LockRequest,
   type LockStats,
   type LockWaiterView,
-} from '../shared/locks';
+} from '../../shared/locks';
 
 export interface Waiter {
   requestId: string;

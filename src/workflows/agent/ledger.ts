@@ -6,8 +6,8 @@
  * Reservations cover a model call's worst case before it is made; settlement replaces the reservation with the
  * provider's reported usage. Grants and reclaims are idempotent by id.
  */
-import type { Amount } from '../shared/agent';
-import type { LedgerView } from '../shared/messages';
+import type { Amount } from '../../shared/agent';
+import type { LedgerView } from '../../shared/messages';
 
 export interface Ledger {
   allocated: Amount;
@@ -99,9 +99,9 @@ export function applyGrant(l: Ledger, grantId: string, amount: Amount): boolean 
   return true;
 }
 
-/** Usage of the agent and its subtree so far: own use plus what children consumed of their slices. */
-export function spent(l: Ledger): Required<Amount> {
-  return { tokens: l.used.tokens + l.given.tokens - l.reclaimed.tokens, usd: round(l.used.usd + l.given.usd - l.reclaimed.usd, 'usd') };
+/** True once the grant with this id has been applied (the answer to our own budget request). */
+export function hasGrant(l: Ledger, grantId: string): boolean {
+  return l.grantIds.includes(grantId);
 }
 
 /** Thresholds crossed for the first time by this call; each fires once. */

@@ -34,8 +34,8 @@
  */
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { ErrorType } from '../shared/errors';
+import type { Activities } from '../../activities';
+import { ErrorType } from '../../shared/errors';
 import {
   DEFAULT_LEASE_MS,
   LockErrorType,
@@ -45,9 +45,9 @@ import {
   lockRenewSignal,
   type LockGrant,
   type LockRelease,
-} from '../shared/locks';
+} from '../../shared/locks';
 
-export type { LockGrant } from '../shared/locks';
+export type { LockGrant } from '../../shared/locks';
 
 export interface AcquireOptions {
   /** Lease of the grant in ms (default 3 minutes). The grant is renewed every third of it while held. */

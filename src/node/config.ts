@@ -6,7 +6,7 @@
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { CadreError } from './errors';
+import { CadreError } from '../shared/errors';
 
 const port = z.coerce.number().int().min(1).max(65535);
 /** Ready worktrees kept per repository (src/activities/worktreePool.ts); 0 turns the pool off. */

@@ -28,7 +28,7 @@ import {
   locksQuery,
   type LockGrant,
   type LocksView,
-} from '../shared/locks';
+} from '../../shared/locks';
 import * as lt from './lockTable';
 
 export interface FileLocksCarry {

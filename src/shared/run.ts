@@ -1,0 +1,57 @@
+/**
+ * The `runPlan` workflow's input, carry and result, shared by the workflow and the client. All of it lives in
+ * history: ids, counts and short texts only. `RunPlanWorkflow` is the workflow's signature, so the client starts it
+ * typed by name without importing workflow code.
+ */
+import type { Amount } from './agent';
+import type { AgentMessage, DeadLetter, TaskRow, TaskStatus } from './messages';
+import type { Plan } from './plan';
+import type { PriceTableOverrides } from './pricing';
+
+export interface RunPlanInput {
+  runId: string;
+  plan: Plan;
+  /** Absolute path of the repository's main checkout. */
+  repo: string;
+  /** Ref the integration branch starts from (default HEAD of the repository). */
+  baseRef?: string;
+  maxConcurrency?: number;
+  /** Seed-003 compatibility: mirror each task's status as JSON files in this directory. */
+  statusDir?: string;
+  model?: string;
+  /** Continue-as-new after starting this many tasks in one run (default: when the server suggests it). */
+  continueAsNewEvery?: number;
+  /** Price table overrides (CADRE_PRICES), passed to every agent. */
+  prices?: PriceTableOverrides;
+}
+
+/** What a run carries across continue-as-new: the task table and the scheduler's own state. */
+export interface RunPlanCarry {
+  /** Only what changed since the plan: rows still pending and never tried are left out entirely. */
+  rows: Partial<TaskRow>[];
+  maxConcurrency: number;
+  paused: boolean;
+  costUsd: number;
+  tokens: number;
+  pool?: Amount;
+  integration: { path: string; branch: string };
+  lastCommit?: string;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+  generation: number;
+}
+
+export interface RunPlanResult {
+  runId: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  integrationBranch: string;
+  commit?: string;
+  tasks: TaskRow[];
+  counts: Record<TaskStatus, number>;
+  costUsd: number;
+  tokens: number;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+}
+
+export type RunPlanWorkflow = (input: RunPlanInput, carry?: RunPlanCarry) => Promise<RunPlanResult>;

@@ -1,0 +1,93 @@
+/**
+ * The agent shell's context: its input, its plain-JSON state, and the few effects every part of the shell needs —
+ * status changes (search attributes, the Web UI's current details, a progress signal to the parent), budget
+ * requests to the parent, and committing the workspace. The rest of the shell (tools.ts, modelLoop.ts,
+ * commandBackend.ts, ending.ts) takes this context.
+ */
+import * as wf from '@temporalio/workflow';
+import type { AgentInput, AgentStatus, Amount } from '../../shared/agent';
+import { budgetRequestSignal, childProgressSignal } from '../../shared/messages';
+import { defaultPriceTable, mergePriceTable, type PriceTable } from '../../shared/pricing';
+import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
+import * as ledger from './ledger';
+import { gitOp } from '../presets';
+import { subtreeCost, treeNode } from './reporting';
+import type { AgentState } from './state';
+
+export interface AgentContext {
+  readonly input: AgentInput;
+  readonly s: AgentState;
+  readonly prices: PriceTable;
+  /** `shared` workspace mode: the agent edits the user's checkout under file locks; nothing is committed. */
+  readonly shared: boolean;
+  /** Runtime only (never carried): each running child's result, by name. */
+  readonly childPromises: Map<string, Promise<void>>;
+  setDoing(what: string): void;
+  setStatus(next: AgentStatus): void;
+  pushProgress(): void;
+  raiseAlerts(fired: number[]): void;
+  askParent(amount: Amount): Promise<boolean>;
+  commitWork(message: string): Promise<string | undefined>;
+}
+
+export function createContext(input: AgentInput, s: AgentState): AgentContext {
+  const ctx: AgentContext = {
+    input,
+    s,
+    prices: input.prices ? mergePriceTable(input.prices) : defaultPriceTable,
+    shared: input.workspaceMode === 'shared',
+    childPromises: new Map(),
+
+    setDoing(what) {
+      s.doing = what;
+      wf.setCurrentDetails(`${s.status}: ${what || 'done'}`);
+    },
+
+    setStatus(next) {
+      if (s.status === next) return;
+      s.status = next;
+      wf.upsertSearchAttributes([
+        { key: CadreStatus, value: next },
+        { key: CadreBudgetUsed, value: subtreeCost(s) },
+      ]);
+      ctx.pushProgress();
+    },
+
+    /** Tell the parent (if any) that something in this subtree changed; signals are cheap and few (status changes). */
+    pushProgress() {
+      if (!input.parentId) return;
+      void wf
+        .getExternalWorkflowHandle(input.parentId)
+        .signal(childProgressSignal, { childId: s.agentId, node: treeNode(input, s) })
+        .catch(() => undefined);
+    },
+
+    /** Budget thresholds crossed by the last settlement: each fires once, visible in the UI memo, the tree, the parent. */
+    raiseAlerts(fired) {
+      if (!fired.length) return;
+      wf.upsertMemo({ budgetAlerts: [...s.book.alerts] });
+      wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: subtreeCost(s) }]);
+      ctx.pushProgress();
+    },
+
+    /**
+     * Ask the parent for budget by signal and wait for its grant or refusal, correlated by request id (a grant lands
+     * in the ledger through the grant signal's handler). No answer in 10 minutes counts as a refusal.
+     */
+    async askParent(amount) {
+      if (!input.parentId) return false;
+      const requestId = `${s.agentId}#budget-${++s.requestSeq}`;
+      await wf.getExternalWorkflowHandle(input.parentId).signal(budgetRequestSignal, { requestId, from: s.agentId, ...amount });
+      const granted = () => ledger.hasGrant(s.book, requestId);
+      const answered = await wf.condition(() => granted() || requestId in s.refusals, '10 minutes');
+      return answered && granted();
+    },
+
+    async commitWork(message) {
+      if (!s.workspace || ctx.shared) return undefined;
+      const r = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: s.workspace.path, message }]);
+      return r.commit;
+    },
+  };
+  return ctx;
+}

@@ -1,0 +1,104 @@
+/**
+ * The agent's ending, whatever way it ended (finished, out of turns or budget, failed, cancelled, timed out). It
+ * runs in a non-cancellable scope: children are waited for and merged, the work is committed by the system (not
+ * trusted from the model's word), the outputs and verify command checked for a completed agent, the worktree
+ * removed (the branch is kept), and the unused budget handed back to the parent, which is signalled even if it is
+ * itself ending (a failed signal is ignored: the parent reads the same figures from our result).
+ */
+import * as wf from '@temporalio/workflow';
+import type { AgentResult } from '../../shared/agent';
+import { endCommitMessage, missingOutputsError, verifyFailedError } from '../../shared/commandTask';
+import { childEndedSignal } from '../../shared/messages';
+import { CadreBudgetUsed } from '../../shared/searchAttributes';
+import { gitOp, verifyOp } from '../presets';
+import type { AgentContext } from './context';
+import * as ledger from './ledger';
+import { errorMessage } from './messaging';
+import { branchOf, subtreeCost, subtreeUsage, treeNode } from './reporting';
+import type { AgentState } from './state';
+import { mergeChildren } from './tools';
+
+export function endAgent(ctx: AgentContext): Promise<AgentResult> {
+  const { input, s } = ctx;
+  return wf.CancellationScope.nonCancellable(async () => {
+    ctx.setDoing('finishing');
+    // Children of a cancelled or failed agent were asked to cancel with it; wait for their endings.
+    await Promise.all([...ctx.childPromises.values()]);
+    let commit: string | undefined;
+    let filesChanged: string[] = [];
+    if (s.workspace && ctx.shared) {
+      // Shared checkout: nothing to merge, commit or remove; what changed is what this agent wrote.
+      filesChanged = [...s.written].sort();
+      if (s.status === 'completed') await verify(ctx);
+    } else if (s.workspace && s.ended) {
+      commit = s.ended.commit;
+      filesChanged = s.ended.files;
+    } else if (s.workspace) {
+      await mergeChildren(ctx, s.children).catch((err: unknown) => {
+        s.error ??= `merging children: ${errorMessage(err)}`;
+      });
+      const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
+        { path: s.workspace.path, message: endCommitMessage(s.agentId, s.summary || s.status) },
+      ]);
+      commit = c.commit;
+      if (s.status === 'completed') await verify(ctx);
+      const diff = await gitOp.diffStat.executeWithOptions({ summary: 'diff stat' }, [
+        { repo: input.repo, branch: s.workspace.branch, base: s.workspace.baseCommit },
+      ]);
+      filesChanged = diff.files;
+      await gitOp.removeWorkspace.executeWithOptions({ summary: 'remove workspace' }, [{ repo: input.repo, path: s.workspace.path }]);
+    }
+    const result = agentResult(s, commit, filesChanged);
+    ctx.setDoing('');
+    result.tree = treeNode(input, s);
+    if (input.parentId) {
+      await wf
+        .getExternalWorkflowHandle(input.parentId)
+        .signal(childEndedSignal, { childId: s.agentId, status: s.status, usage: result.usage, costUsd: result.costUsd, returned: result.returned, node: treeNode(input, s) })
+        .catch(() => undefined);
+    }
+    wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
+    return result;
+  });
+}
+
+/** The agent's result: ids, counts and short texts only (it lives in history). */
+export function agentResult(s: AgentState, commit: string | undefined, filesChanged: string[]): AgentResult {
+  return {
+    agentId: s.agentId,
+    status: s.status,
+    summary: s.summary.slice(0, 2000),
+    branch: s.workspace?.branch ?? branchOf(s.agentId),
+    baseCommit: s.workspace?.baseCommit,
+    commit,
+    filesChanged: filesChanged.slice(0, 200),
+    usage: subtreeUsage(s),
+    costUsd: subtreeCost(s),
+    turns: s.turn,
+    error: s.error,
+    returned: ledger.unused(s.book),
+    children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
+  };
+}
+
+/** A completed agent's checks: declared outputs exist, then the verify command exits 0. Either failing fails it. */
+async function verify(ctx: AgentContext): Promise<void> {
+  const { input, s } = ctx;
+  if (input.outputs?.length) {
+    const r = await verifyOp.verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: s.workspace!.path, outputs: input.outputs }]);
+    if (r.missing.length) {
+      ctx.setStatus('failed');
+      s.error = missingOutputsError(r.missing);
+      return;
+    }
+  }
+  if (input.verify?.length) {
+    const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
+      { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000 },
+    ]);
+    if (r.exitCode !== 0) {
+      ctx.setStatus('failed');
+      s.error = verifyFailedError(r.exitCode, r.tail);
+    }
+  }
+}

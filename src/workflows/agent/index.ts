@@ -1,0 +1,3 @@
+/** The agent workflow and what a caller needs of it. */
+export { agent } from './workflow';
+export type { AgentCarry } from './state';

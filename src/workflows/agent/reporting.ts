@@ -1,0 +1,64 @@
+/**
+ * What an agent shows of itself, pure: the status query's snapshot, its subtree for `cadre tree` and the parent,
+ * and the subtree's usage and cost (own plus what each child last reported).
+ */
+import type { AgentInput } from '../../shared/agent';
+import type { AgentSnapshot, AgentTreeNode } from '../../shared/messages';
+import { zeroUsage, type Usage } from '../../shared/model';
+import { add, addUsage } from './budget';
+import * as ledger from './ledger';
+import type { AgentState } from './state';
+
+/** Only for display before the workspace exists: the real branch name comes from createWorkspace. */
+export const branchOf = (agentId: string): string => `cadre/${agentId.replace(/\//g, '.')}`;
+
+export const subtreeUsage = (s: AgentState): Usage => s.children.reduce((u, c) => (c.usage ? addUsage(u, c.usage) : u), s.ownUsage);
+export const subtreeCost = (s: AgentState): number => s.children.reduce((sum, c) => sum + (c.costUsd ?? 0), s.ownCost);
+
+export function roleOf(input: AgentInput): 'subagent' | 'task' | 'agent' {
+  return input.parentId ? 'subagent' : input.taskId ? 'task' : 'agent';
+}
+
+export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
+  return {
+    agentId: s.agentId,
+    parentId: input.parentId,
+    runId: input.runId,
+    taskId: input.taskId,
+    depth: input.depth,
+    status: s.status,
+    backend: input.backend,
+    turn: s.turn,
+    doing: s.doing,
+    branch: s.workspace?.branch ?? branchOf(s.agentId),
+    workspace: s.workspace?.path,
+    usage: subtreeUsage(s),
+    costUsd: subtreeCost(s),
+    ledger: ledger.view(s.book),
+    children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, allocated: c.allocated, usage: c.usage, costUsd: c.costUsd })),
+    lastText: s.lastText,
+  };
+}
+
+/** The subtree as far as this agent knows it: a child that never reported shows what its record says. */
+export function treeNode(input: AgentInput, s: AgentState): AgentTreeNode {
+  const { budget } = input;
+  return {
+    agentId: s.agentId,
+    name: input.parentId ? s.agentId.slice(input.parentId.length + 1) : undefined,
+    depth: input.depth,
+    status: s.status,
+    doing: s.doing,
+    allocated: {
+      tokens: add(budget.tokens, budget.tokens !== undefined ? s.book.granted.tokens : undefined),
+      usd: add(budget.usd, budget.usd !== undefined ? s.book.granted.usd : undefined),
+    },
+    usage: subtreeUsage(s),
+    costUsd: subtreeCost(s),
+    alerts: [...s.book.alerts],
+    children: s.children.map(
+      (c) =>
+        c.node ?? { agentId: c.agentId, name: c.name, depth: input.depth + 1, status: c.status, doing: '', allocated: c.allocated, usage: c.usage ?? zeroUsage(), costUsd: c.costUsd ?? 0, alerts: [], children: [] },
+    ),
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * The agent workflow's state: plain JSON, owned by the workflow shell (workflow.ts) and changed by the pure
+ * functions of this folder. What crosses continue-as-new is `AgentCarry`; its shape lives in history (the next
+ * run's input), so fields are only ever added, never renamed.
+ */
+import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount } from '../../shared/agent';
+import type { AgentMessage, AgentTreeNode, DeadLetter } from '../../shared/messages';
+import type { CommandTaskResult } from '../../shared/commandTask';
+import { zeroUsage, type Usage } from '../../shared/model';
+import type { ToolResult } from '../../shared/tools';
+import * as ledger from './ledger';
+import * as mail from './mailbox';
+
+export interface Workspace {
+  path: string;
+  branch: string;
+  baseCommit: string;
+}
+
+export interface ChildRecord {
+  name: string;
+  agentId: string;
+  status: AgentStatus;
+  allocated: Amount;
+  branch?: string;
+  usage?: Usage;
+  costUsd?: number;
+  merged: boolean;
+  conflicts?: string[];
+  summary?: string;
+  /** The child's subtree as it last reported it. */
+  node?: AgentTreeNode;
+}
+
+/** What an agent carries across continue-as-new. Children still running are never carried: it waits for them. */
+export interface AgentCarry {
+  ledger: ledger.Ledger;
+  turn: number;
+  ownUsage: Usage;
+  ownCost: number;
+  summary: string;
+  lastText: string;
+  nextInputEstimate: number;
+  workspace: Workspace;
+  children: ChildRecord[];
+  handledRequests: string[];
+  requestSeq: number;
+  toolResults: ToolResult[];
+  mailbox: mail.Mailbox;
+  messageSeq: number;
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+  /** Workflow time at which the agent's timeout fires, if it has one. */
+  deadline?: number;
+  generation: number;
+}
+
+export interface AgentState {
+  agentId: string;
+  status: AgentStatus;
+  /** What the agent does now: shown by the status query, the tree, and the Web UI's current details. */
+  doing: string;
+  book: ledger.Ledger;
+  turn: number;
+  /** Turns taken since this run of the workflow started (continue-as-new resets it). */
+  turnsThisRun: number;
+  ownUsage: Usage;
+  ownCost: number;
+  summary: string;
+  lastText: string;
+  error?: string;
+  nextInputEstimate: number;
+  workspace?: Workspace;
+  /** A command agent's ending, done by its one activity (commit, diff, removal); unset on every other path. */
+  ended?: CommandTaskResult;
+  children: ChildRecord[];
+  /** Budget requests from children already answered (a repeated signal is ignored). */
+  handledRequests: string[];
+  requestSeq: number;
+  /** Refusals of our own budget requests, by request id (grants are in the ledger's grant ids). */
+  refusals: Record<string, string>;
+  /** Tool results of the last turn, given to the model in the next one. */
+  toolResults: ToolResult[];
+  mailbox: mail.Mailbox;
+  messageSeq: number;
+  /** Kept here only for a standalone agent; inside a run they go to the run. */
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+  /** Messages shown to the model whose turn has not completed yet (they become processed when it does). */
+  awaitingProcessing: string[];
+  /** Shared mode: the files this agent wrote (there is no branch to diff). */
+  written: string[];
+  deadline?: number;
+  generation: number;
+}
+
+/** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
+export function initialState(agentId: string, input: AgentInput, now: number, carry?: AgentCarry): AgentState {
+  return {
+    agentId,
+    status: carry ? 'running' : 'starting',
+    doing: carry ? `model turn ${carry.turn}` : 'creating workspace',
+    book: carry?.ledger ?? ledger.newLedger(input.budget),
+    turn: carry?.turn ?? 0,
+    turnsThisRun: 0,
+    ownUsage: carry?.ownUsage ?? zeroUsage(),
+    ownCost: carry?.ownCost ?? 0,
+    summary: carry?.summary ?? '',
+    lastText: carry?.lastText ?? '',
+    nextInputEstimate: carry?.nextInputEstimate ?? Math.ceil(input.goal.length / 3) + 2000,
+    workspace: carry?.workspace,
+    children: carry?.children ?? [],
+    handledRequests: carry?.handledRequests ?? [],
+    requestSeq: carry?.requestSeq ?? 0,
+    refusals: {},
+    toolResults: carry?.toolResults ?? [],
+    mailbox: carry?.mailbox ?? mail.newMailbox(),
+    messageSeq: carry?.messageSeq ?? 0,
+    deadLetters: carry?.deadLetters ?? [],
+    toOperator: carry?.toOperator ?? [],
+    awaitingProcessing: [],
+    written: [],
+    deadline: carry?.deadline ?? (input.timeoutSeconds ? now + input.timeoutSeconds * 1000 : undefined),
+    generation: carry?.generation ?? 0,
+  };
+}
+
+/** The carry for the next run (the field order is the one recorded histories hold). */
+export function carryOf(s: AgentState): AgentCarry {
+  return {
+    ledger: s.book,
+    turn: s.turn,
+    ownUsage: s.ownUsage,
+    ownCost: s.ownCost,
+    summary: s.summary,
+    lastText: s.lastText,
+    nextInputEstimate: s.nextInputEstimate,
+    workspace: s.workspace!,
+    children: s.children,
+    handledRequests: s.handledRequests,
+    requestSeq: s.requestSeq,
+    toolResults: s.toolResults,
+    mailbox: s.mailbox,
+    messageSeq: s.messageSeq,
+    deadLetters: s.deadLetters,
+    toOperator: s.toOperator,
+    deadline: s.deadline,
+    generation: s.generation + 1,
+  };
+}
+
+/**
+ * Continue-as-new is due between turns when the server suggests it (or every `continueAsNewEvery` turns), and only
+ * when no child still runs (children belong to this run) and the workspace exists.
+ */
+export function continueAsNewDue(s: AgentState, input: AgentInput, suggested: boolean): boolean {
+  const due = suggested || (input.continueAsNewEvery !== undefined && s.turnsThisRun >= input.continueAsNewEvery);
+  return due && !!s.workspace && !s.children.some((c) => !isTerminal(c.status));
+}
+
+export const isTerminal = (status: AgentStatus): boolean => terminalAgentStatuses.includes(status);

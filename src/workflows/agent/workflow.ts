@@ -1,0 +1,142 @@
+/**
+ * The `agent` workflow: one model-driven loop (or one command) in a git worktree of its own. This file is the
+ * shell: it wires the handlers (status, tree, mailbox, budget grants and requests, child reports), creates the
+ * workspace, runs the backend (modelLoop.ts or commandBackend.ts) under the agent's timeout, and ends cleanly
+ * whatever happened (ending.ts). Decisions live in the pure modules beside it (budget, children, reporting, state).
+ */
+import * as wf from '@temporalio/workflow';
+import type { AgentInput, AgentResult, Amount } from '../../shared/agent';
+import {
+  agentMessageSignal,
+  agentStatusQuery,
+  agentTreeQuery,
+  budgetGrantSignal,
+  budgetRefusalSignal,
+  budgetRequestSignal,
+  childEndedSignal,
+  childProgressSignal,
+  mailboxQuery,
+  type BudgetRequest,
+} from '../../shared/messages';
+import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask } from '../../shared/searchAttributes';
+import { recordGrantToChild } from './budget';
+import { acceptProgress, recordChildEnd } from './children';
+import { commandBackend } from './commandBackend';
+import { createContext, type AgentContext } from './context';
+import { endAgent } from './ending';
+import * as ledger from './ledger';
+import * as mail from './mailbox';
+import { errorMessage } from './messaging';
+import { modelLoop } from './modelLoop';
+import { roleOf, snapshot, treeNode } from './reporting';
+import { initialState, type AgentCarry } from './state';
+import { gitOp } from '../presets';
+
+export type { AgentCarry } from './state';
+
+export async function agent(input: AgentInput, carry?: AgentCarry): Promise<AgentResult> {
+  const s = initialState(wf.workflowInfo().workflowId, input, Date.now(), carry);
+  const ctx = createContext(input, s);
+  wf.setCurrentDetails(`${s.status}: ${s.doing}`);
+  setHandlers(ctx);
+  wf.upsertSearchAttributes([
+    { key: CadreRole, value: roleOf(input) },
+    { key: CadreDepth, value: input.depth },
+    { key: CadreStatus, value: s.status },
+    ...(input.runId ? [{ key: CadreRun, value: input.runId }] : []),
+    ...(input.taskId ? [{ key: CadreTask, value: input.taskId }] : []),
+  ]);
+
+  // The agent's timeout cancels its work scope; the ending still runs (non-cancellable). A command agent enforces
+  // its timeout inside its activity instead.
+  let timedOut = false;
+  const work = new wf.CancellationScope();
+  const timer = new wf.CancellationScope();
+  if (s.deadline !== undefined && input.backend !== 'command') {
+    const deadline = s.deadline;
+    void timer
+      .run(() =>
+        wf.sleep(Math.max(1, deadline - Date.now())).then(() => {
+          timedOut = true;
+          work.cancel();
+        }),
+      )
+      .catch(() => undefined);
+  }
+  try {
+    await work.run(async () => {
+      s.workspace ??= ctx.shared
+        ? { path: input.repo, branch: '', baseCommit: '' }
+        : await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
+            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
+          ]);
+      ctx.setStatus('running');
+      if (input.backend === 'command') await commandBackend(ctx);
+      else await modelLoop(ctx);
+    });
+  } catch (err) {
+    if (err instanceof wf.ContinueAsNew) throw err;
+    if (wf.isCancellation(err)) {
+      ctx.setStatus(timedOut ? 'timed_out' : 'cancelled');
+      s.error = timedOut ? `timed out after ${input.timeoutSeconds} s` : 'cancelled';
+    } else {
+      ctx.setStatus('failed');
+      s.error = errorMessage(err);
+    }
+  } finally {
+    timer.cancel();
+  }
+  return endAgent(ctx);
+}
+
+function setHandlers(ctx: AgentContext): void {
+  const { input, s } = ctx;
+  wf.setHandler(agentStatusQuery, () => snapshot(input, s));
+  wf.setHandler(agentTreeQuery, () => treeNode(input, s));
+  wf.setHandler(agentMessageSignal, (m) => {
+    const replied = m.replyTo ? mail.findMessage(s.mailbox, m.replyTo) : undefined;
+    mail.accept(s.mailbox, { ...m, thread: m.thread ?? replied?.thread ?? m.replyTo ?? m.id });
+  });
+  wf.setHandler(mailboxQuery, () => ({
+    messages: s.mailbox.messages.map(({ seq: _seq, ...m }) => m),
+    deadLetters: s.deadLetters,
+    toOperator: s.toOperator,
+  }));
+  wf.setHandler(childProgressSignal, ({ childId, node }) => {
+    if (acceptProgress(s, childId, node)) ctx.pushProgress();
+  });
+  wf.setHandler(budgetGrantSignal, (grant) => {
+    ledger.applyGrant(s.book, grant.grantId, grant);
+  });
+  wf.setHandler(budgetRefusalSignal, (r) => {
+    s.refusals[r.requestId] = r.reason;
+  });
+  wf.setHandler(childEndedSignal, (ended) => recordChildEnd(s, ended));
+  wf.setHandler(budgetRequestSignal, (req) => answerBudgetRequest(ctx, req));
+}
+
+/**
+ * A child asks for budget: grant from our remainder, else ask our own parent first; the answer is a signal back
+ * (correlated by the request id, which is also the grant id, so a repeated request or grant counts once). A child
+ * that has ended in the meantime cannot be signalled: its budget came back with its end, so that is not an error.
+ */
+async function answerBudgetRequest(ctx: AgentContext, req: BudgetRequest): Promise<void> {
+  const { input, s } = ctx;
+  if (s.handledRequests.includes(req.requestId)) return;
+  s.handledRequests.push(req.requestId);
+  const amount: Amount = { tokens: req.tokens, usd: req.usd };
+  const child = wf.getExternalWorkflowHandle(req.from);
+  let ok = ledger.tryGive(s.book, amount);
+  if (!ok && input.parentId) ok = (await ctx.askParent(amount)) && ledger.tryGive(s.book, amount);
+  try {
+    if (ok) {
+      recordGrantToChild(s.children.find((c) => c.agentId === req.from), amount);
+      await child.signal(budgetGrantSignal, { grantId: req.requestId, tokens: req.tokens, usd: req.usd, from: s.agentId });
+    } else {
+      await child.signal(budgetRefusalSignal, { requestId: req.requestId, reason: `${s.agentId} has no budget left to give` });
+    }
+  } catch (err) {
+    if (wf.isCancellation(err)) throw err;
+    // The slice we gave is reclaimed by the child's end report (or stays given: on the safe side of the invariant).
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * An inline command task (plan option `inlineCommands`): one activity of the scheduler does the workspace, the
+ * program, the ending and the merge into the integration branch. It reports as an agent would (commandAgentResult),
+ * so the rest of the scheduler treats both paths alike.
+ */
+import type { AgentInput, AgentResult } from '../../shared/agent';
+import { commandAgentResult } from '../../shared/commandTask';
+import type { Task } from '../../shared/plan';
+import { commandTaskOp } from '../presets';
+import { mergeMessage } from './scheduler';
+import type { RunState } from './table';
+
+export async function runInline(s: RunState, t: Task, a: AgentInput, agentId: string): Promise<{ result: AgentResult; conflicts?: string[] }> {
+  if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
+  const timeout = a.timeoutSeconds ?? 3600;
+  const r = await commandTaskOp(timeout).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
+    {
+      agentId,
+      repo: a.repo,
+      baseRef: a.baseRef,
+      argv: a.command,
+      timeoutSeconds: timeout,
+      outputs: a.outputs,
+      verify: a.verify,
+      mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) },
+    },
+  ]);
+  if (r.merge?.ok) s.lastCommit = r.merge.commit;
+  const result = commandAgentResult({ agentId, branch: r.branch, baseCommit: r.baseCommit, task: r.task, timeoutSeconds: timeout, returned: a.budget });
+  return { result, conflicts: r.merge ? (r.merge.ok ? [] : r.merge.conflicts) : undefined };
+}

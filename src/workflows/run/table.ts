@@ -1,0 +1,188 @@
+/**
+ * The run's state and task table, pure and plain JSON: rows in plan order, the scheduler's settings, spend, the
+ * budget pool and the integration branch. The `runPlan` shell (workflow.ts) owns one `RunState` and changes it
+ * only through these functions and scheduler.ts; what crosses continue-as-new is `carryOf`'s compact form.
+ */
+import type { AgentResult, Amount } from '../../shared/agent';
+import type { AgentMessage, DeadLetter, RunProgress, TaskRow, TaskStatus } from '../../shared/messages';
+import type { Plan } from '../../shared/plan';
+import type { RunPlanCarry, RunPlanResult } from '../../shared/run';
+import { transitiveDependents } from '../../shared/dag';
+
+export const TERMINAL: readonly TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
+const RETRYABLE: readonly TaskStatus[] = ['failed', 'blocked', 'cancelled'];
+
+export interface RunState {
+  runId: string;
+  /** One row per task, in plan order. */
+  rows: TaskRow[];
+  /** Row index by task id. */
+  index: Record<string, number>;
+  maxConcurrency: number;
+  paused: boolean;
+  status: RunProgress['status'];
+  costUsd: number;
+  tokens: number;
+  /** The plan's budget shared by tasks without their own; unused slices come back. */
+  pool?: Amount;
+  integration?: { path: string; branch: string };
+  lastCommit?: string;
+  /** Messages nobody could receive (with the reason) and messages agents wrote to the operator. Never lost. */
+  deadLetters: DeadLetter[];
+  toOperator: AgentMessage[];
+  /** Tasks started since this run of the workflow began (continue-as-new resets it). */
+  startedThisRun: number;
+  generation: number;
+}
+
+export function initialRunState(runId: string, plan: Plan, maxConcurrency: number | undefined, carry?: RunPlanCarry): RunState {
+  // A carried row holds only what changes (continue-as-new payloads grow with the plan); the rest comes from the plan.
+  const carried = new Map((carry?.rows ?? []).map((r) => [r.id, r]));
+  const rows = plan.tasks.map(
+    (t) => ({ id: t.id, title: t.title, phase: t.phase, priority: t.priority, status: t.done ? 'skipped' : 'pending', attempts: 0, ...carried.get(t.id) }) as TaskRow,
+  );
+  const paused = carry?.paused ?? false;
+  return {
+    runId,
+    rows,
+    index: Object.fromEntries(rows.map((r, i) => [r.id, i])),
+    maxConcurrency: carry?.maxConcurrency ?? maxConcurrency ?? plan.maxConcurrency,
+    paused,
+    status: paused ? 'paused' : 'running',
+    costUsd: carry?.costUsd ?? 0,
+    tokens: carry?.tokens ?? 0,
+    pool: carry ? carry.pool : plan.budget ? { ...plan.budget } : undefined,
+    integration: carry?.integration,
+    lastCommit: carry?.lastCommit,
+    deadLetters: carry?.deadLetters ?? [],
+    toOperator: carry?.toOperator ?? [],
+    startedThisRun: 0,
+    generation: carry?.generation ?? 0,
+  };
+}
+
+export const rowOf = (s: RunState, id: string): TaskRow | undefined => (id in s.index ? s.rows[s.index[id]!] : undefined);
+
+export function counts(s: RunState): Record<TaskStatus, number> {
+  const c: Record<TaskStatus, number> = { pending: 0, ready: 0, running: 0, completed: 0, failed: 0, blocked: 0, cancelled: 0, skipped: 0 };
+  for (const r of s.rows) c[r.status]++;
+  return c;
+}
+
+export const workLeft = (s: RunState): boolean => s.rows.some((r) => r.status === 'pending' || r.status === 'ready');
+
+/** Why `retry` of this task is refused, or undefined when it may be retried. */
+export function retryProblem(s: RunState, id: string): string | undefined {
+  const r = rowOf(s, id);
+  if (!r) return `no task "${id}" in this run`;
+  if (!RETRYABLE.includes(r.status)) return `task "${id}" is ${r.status}; only failed, blocked or cancelled tasks can be retried`;
+  return undefined;
+}
+
+/** Why `cancel` of this task is refused, or undefined. */
+export function cancelProblem(s: RunState, id: string): string | undefined {
+  const r = rowOf(s, id);
+  if (!r) return `no task "${id}" in this run`;
+  if (TERMINAL.includes(r.status)) return `task "${id}" is already ${r.status}`;
+  return undefined;
+}
+
+/** The rows a retry of `id` puts back to pending: the task and its failed, blocked or cancelled dependents. */
+export function retrySet(plan: Plan, s: RunState, id: string): TaskRow[] {
+  return [id, ...transitiveDependents(plan.tasks, id)].map((t) => rowOf(s, t)!).filter((r) => RETRYABLE.includes(r.status));
+}
+
+/** The rows to block because `id` failed or was cancelled: its transitive dependents that have not started. */
+export function rowsToBlock(plan: Plan, s: RunState, id: string): TaskRow[] {
+  return transitiveDependents(plan.tasks, id).map((d) => rowOf(s, d)!).filter((r) => r.status === 'pending' || r.status === 'ready');
+}
+
+/** Stop the run: nothing new starts; what waits is cancelled with the reason (running tasks are the shell's). */
+export function cancelWaiting(s: RunState, reason: string): void {
+  s.status = 'cancelled';
+  for (const r of s.rows) if (r.status === 'pending' || r.status === 'ready') Object.assign(r, { status: 'cancelled', error: reason });
+}
+
+/**
+ * A task's agent ended: count its spend into the run, return its unused slice to the pool when it came from there
+ * (a task's own budget is not the plan's), and copy its figures into the row.
+ */
+export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, fromPool: boolean): void {
+  const u = result.usage;
+  s.costUsd += result.costUsd;
+  s.tokens += u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+  if (s.pool && fromPool) {
+    if (s.pool.tokens !== undefined && result.returned.tokens !== undefined) s.pool.tokens += result.returned.tokens;
+    if (s.pool.usd !== undefined && result.returned.usd !== undefined) s.pool.usd += result.returned.usd;
+  }
+  r.costUsd = result.costUsd;
+  r.tokens = u.inputTokens + u.outputTokens;
+  r.summary = result.summary.slice(0, 300);
+  r.commit = result.commit;
+}
+
+/** The run's verdict once nothing runs: cancelled if it was stopped, failed if any task did not make it. */
+export function finalStatus(s: RunState): RunPlanResult['status'] {
+  if (s.status === 'cancelled') return 'cancelled';
+  const c = counts(s);
+  return c.failed + c.blocked + c.cancelled > 0 ? 'failed' : 'completed';
+}
+
+/** The Web UI's current details: counts and what runs now. */
+export function describe(s: RunState, runningIds: string[]): string {
+  const c = counts(s);
+  return `${s.status}: ${c.completed + c.skipped}/${s.rows.length} done, ${c.failed} failed, ${c.blocked} blocked; running ${runningIds.length ? runningIds.slice(0, 10).join(', ') : 'nothing'}`;
+}
+
+export function progress(s: RunState, plan: Plan): RunProgress {
+  return {
+    runId: s.runId,
+    name: plan.name,
+    status: s.status,
+    maxConcurrency: s.maxConcurrency,
+    integrationBranch: s.integration?.branch,
+    tasks: s.rows,
+    counts: counts(s),
+    costUsd: s.costUsd,
+    tokens: s.tokens,
+    budget: plan.budget,
+    deadLetters: s.deadLetters,
+    toOperator: s.toOperator,
+  };
+}
+
+export function carryOf(s: RunState): RunPlanCarry {
+  return {
+    rows: s.rows.filter((r) => r.status !== 'pending' || r.attempts > 0).map(compactRow),
+    maxConcurrency: s.maxConcurrency,
+    paused: s.paused,
+    costUsd: s.costUsd,
+    tokens: s.tokens,
+    pool: s.pool,
+    integration: s.integration!,
+    lastCommit: s.lastCommit,
+    deadLetters: s.deadLetters,
+    toOperator: s.toOperator,
+    generation: s.generation + 1,
+  };
+}
+
+export function runResult(s: RunState, status: RunPlanResult['status']): RunPlanResult {
+  return {
+    runId: s.runId,
+    status,
+    integrationBranch: s.integration?.branch ?? `cadre/${s.runId}/integration`,
+    commit: s.lastCommit,
+    tasks: s.rows,
+    counts: counts(s),
+    costUsd: s.costUsd,
+    tokens: s.tokens,
+    deadLetters: s.deadLetters,
+    toOperator: s.toOperator,
+  };
+}
+
+/** A task row without what the plan already says (title, phase, priority), its texts trimmed. */
+function compactRow({ title: _t, phase: _p, priority: _r, summary, error, ...rest }: TaskRow): Partial<TaskRow> {
+  return { ...rest, ...(summary ? { summary: summary.slice(0, 120) } : {}), ...(error ? { error: error.slice(0, 300) } : {}) };
+}

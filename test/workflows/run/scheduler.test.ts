@@ -1,0 +1,108 @@
+/**
+ * The scheduler's decisions as pure functions, without a Temporal server: which task starts next, its budget slice
+ * and agent input, which rows a failure blocks and a retry resets, and the run's verdict.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AgentResult } from '../../../src/shared/agent';
+import { PlanSchema, type PlanInput } from '../../../src/shared/plan';
+import { agentIdFor, agentInputFor, nextTask, sliceFor } from '../../../src/workflows/run/scheduler';
+import * as table from '../../../src/workflows/run/table';
+
+const plan = (p: Partial<PlanInput>) => PlanSchema.parse({ name: 'p', source: { format: 'native', path: '/p' }, tasks: [], ...p });
+const task = (id: string, extra: Record<string, unknown> = {}) => ({ id, title: id, prompt: '', ...extra });
+const setStatus = (s: table.RunState, id: string, status: table.RunState['rows'][number]['status']) => Object.assign(table.rowOf(s, id)!, { status });
+
+describe('nextTask', () => {
+  it('starts by priority, then plan order, only when dependencies are done', () => {
+    const p = plan({ tasks: [task('a'), task('b', { priority: 9 }), task('c', { dependsOn: ['a'] })] });
+    const s = table.initialRunState('r', p, undefined);
+    expect(nextTask(p, s, [])?.id).toBe('b');
+    setStatus(s, 'b', 'running');
+    expect(nextTask(p, s, ['b'])?.id).toBe('a');
+    setStatus(s, 'a', 'running');
+    expect(nextTask(p, s, ['b', 'a'])).toBeUndefined();
+    setStatus(s, 'a', 'completed');
+    setStatus(s, 'b', 'completed');
+    expect(nextTask(p, s, [])?.id).toBe('c');
+  });
+
+  it('honours the cap, pause, phase limits and overlapping declared files', () => {
+    const p = plan({
+      maxConcurrency: 2,
+      phaseLimits: { one: 1 },
+      tasks: [task('a', { phase: 'one' }), task('b', { phase: 'one' }), task('c', { files: ['x.ts'] }), task('d', { files: ['x.ts'] }), task('e')],
+    });
+    const s = table.initialRunState('r', p, undefined);
+    expect(nextTask(p, s, ['a'])?.id).toBe('c'); // b waits for its phase
+    expect(nextTask(p, s, ['c'])?.id).toBe('a');
+    setStatus(s, 'a', 'running');
+    setStatus(s, 'b', 'completed');
+    expect(nextTask(p, s, ['c'])?.id).toBe('e'); // d overlaps c
+    expect(nextTask(p, s, ['c', 'a'])).toBeUndefined(); // the cap
+    s.paused = true;
+    expect(nextTask(p, s, [])).toBeUndefined();
+  });
+});
+
+describe('budget slices', () => {
+  it('shares the pool among the tasks still waiting, and returns only pool slices', () => {
+    const p = plan({ budget: { tokens: 9000 }, tasks: [task('a'), task('b'), task('c', { budget: { tokens: 50 } })] });
+    const s = table.initialRunState('r', p, undefined);
+    const a = sliceFor(p, s, p.tasks[0]!);
+    expect(a).toEqual({ slice: { tokens: 4500, usd: undefined }, fromPool: true });
+    expect(s.pool!.tokens).toBe(4500);
+    expect(sliceFor(p, s, p.tasks[2]!)).toEqual({ slice: { tokens: 50 }, fromPool: false });
+    const result = { costUsd: 0.1, usage: { inputTokens: 100, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0 }, returned: { tokens: 4300 }, summary: 's' } as AgentResult;
+    table.recordAgentResult(s, table.rowOf(s, 'a')!, result, true);
+    expect(s.pool!.tokens).toBe(8800);
+    table.recordAgentResult(s, table.rowOf(s, 'c')!, result, false);
+    expect(s.pool!.tokens).toBe(8800);
+    expect(s.tokens).toBe(400);
+  });
+
+  it('builds the agent input from the task, the plan defaults and the run', () => {
+    const p = plan({ defaults: { backend: 'command', maxTurns: 7 }, tasks: [task('a', { command: ['true'] })] });
+    const s = table.initialRunState('r', p, undefined);
+    s.integration = { path: '/i', branch: 'cadre/r/integration' };
+    const a = agentInputFor({ runId: 'r', plan: p, repo: '/repo' }, s, p.tasks[0]!, {});
+    expect(a).toMatchObject({ backend: 'command', maxTurns: 7, baseRef: 'cadre/r/integration', taskId: 'a', runId: 'r', depth: 0 });
+    expect(agentIdFor('r', 'a', 1)).toBe('r/a');
+    expect(agentIdFor('r', 'a', 3)).toBe('r/a~3');
+  });
+});
+
+describe('the task table', () => {
+  const p = plan({ tasks: [task('a'), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['b'] }), task('d')] });
+
+  it('blocks the transitive dependents of a failure and retries them with it', () => {
+    const s = table.initialRunState('r', p, undefined);
+    setStatus(s, 'a', 'failed');
+    expect(table.rowsToBlock(p, s, 'a').map((r) => r.id)).toEqual(['b', 'c']);
+    setStatus(s, 'b', 'blocked');
+    setStatus(s, 'c', 'blocked');
+    expect(table.retrySet(p, s, 'a').map((r) => r.id)).toEqual(['a', 'b', 'c']);
+    expect(table.retryProblem(s, 'd')).toMatch(/is pending; only failed/);
+    expect(table.retryProblem(s, 'zz')).toBe('no task "zz" in this run');
+  });
+
+  it('calls a run failed when any task did not make it, cancelled when stopped', () => {
+    const s = table.initialRunState('r', p, undefined);
+    for (const id of ['a', 'b', 'c', 'd']) setStatus(s, id, 'completed');
+    expect(table.finalStatus(s)).toBe('completed');
+    setStatus(s, 'd', 'failed');
+    expect(table.finalStatus(s)).toBe('failed');
+    table.cancelWaiting(s, 'stop');
+    expect(table.finalStatus(s)).toBe('cancelled');
+  });
+
+  it('carries only rows that changed, and restores them in plan order', () => {
+    const s = table.initialRunState('r', p, undefined);
+    s.integration = { path: '/i', branch: 'b' };
+    Object.assign(table.rowOf(s, 'c')!, { status: 'failed', attempts: 1, error: 'e'.repeat(500) });
+    const carry = table.carryOf(s);
+    expect(carry.rows).toEqual([{ id: 'c', status: 'failed', attempts: 1, error: 'e'.repeat(300) }]);
+    const next = table.initialRunState('r', p, undefined, carry);
+    expect(next.rows.map((r) => `${r.id}:${r.status}`)).toEqual(['a:pending', 'b:pending', 'c:failed', 'd:pending']);
+    expect(next.generation).toBe(1);
+  });
+});
