@@ -17,10 +17,10 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
-import { terminalAgentStatuses, type AgentResult, type AgentStatus, type Amount } from '../shared/agent';
+import { terminalAgentStatuses, type AgentStatus, type AgentWorkflow, type Amount } from '../shared/agent';
 import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
-import type { RunPlanInput, RunPlanResult } from '../shared/run';
+import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 
 // ---- the sample ------------------------------------------------------------------------------------------------
@@ -86,14 +86,14 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
   await Promise.all(
     rows.map(async (t) => {
       const id = t.agentId!;
-      const h = client.workflow.getHandle(id);
+      const h = client.workflow.getHandle<AgentWorkflow>(id);
       if (t.status === 'running') {
         const tree = await h.query(agentTreeQuery).catch(() => undefined);
         if (tree) cache.trees.set(id, tree);
       } else if (TERMINAL_TASK.includes(t.status) && cache.trees.has(id) && !cache.final.has(id)) {
         // Seen running, now ended: its final tree tells how each sub-agent ended, even one that ended between polls.
         cache.final.add(id);
-        const r = (await h.result().catch(() => undefined)) as AgentResult | undefined;
+        const r = await h.result().catch(() => undefined);
         if (r?.tree) cache.trees.set(id, r.tree);
       }
     }),
@@ -446,9 +446,9 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 }
 
 /** How a closed run ended, from its result or from why the workflow did not return one. */
-async function outcomeOf(handle: WorkflowHandle, runId: string, name: string): Promise<RunOutcome> {
+async function outcomeOf(handle: WorkflowHandle<RunPlanWorkflow>, runId: string, name: string): Promise<RunOutcome> {
   try {
-    const result = (await handle.result()) as RunPlanResult;
+    const result = await handle.result();
     return { runId, status: result.status, result, progress: { ...result, name, status: result.status, maxConcurrency: 0 } };
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : err;
@@ -481,7 +481,7 @@ export interface FollowOptions {
  * the last frame stays on screen; in JSON mode the last line printed is `{"event":"result",…}`.
  */
 export async function followRun(client: Client, runId: string, opts: FollowOptions): Promise<RunOutcome | undefined> {
-  const handle = client.workflow.getHandle(runId);
+  const handle = client.workflow.getHandle<RunPlanWorkflow>(runId);
   const d = await handle.describe();
   const startedAt = d.startTime.getTime();
   const name = String(d.memo?.title ?? runId);

@@ -92,3 +92,6 @@ export interface AgentResult {
   tree?: AgentTreeNode;
   children: { name: string; agentId: string; status: AgentStatus; merged: boolean; conflicts?: string[] }[];
 }
+
+/** The agent workflow's signature as a client sees it (the workflow's own carry argument is internal). */
+export type AgentWorkflow = (input: AgentInput) => Promise<AgentResult>;

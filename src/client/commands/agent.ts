@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { simpleGit } from 'simple-git';
-import { defaultLimits, type AgentInput, type AgentResult } from '../../shared/agent';
+import { defaultLimits, type AgentInput, type AgentWorkflow } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { agentStatusQuery } from '../../shared/messages';
@@ -67,7 +67,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       workspaceMode: opts.shared ? 'shared' : 'worktree',
       prices: loadPrices(config.pricesFile),
     };
-    const handle = await client.workflow.start('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) } });
+    const handle = await client.workflow.start<AgentWorkflow>('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) } });
     const info = (s: string) => (opts.json ? process.stderr : process.stdout).write(s);
     info(`agent ${agentId} started\nWeb UI: ${workflowUrl(config, agentId)}\n`);
     let lastDoing = '';
@@ -85,7 +85,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       }
       await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
     }
-    const result = (await handle.result()) as AgentResult;
+    const result = await handle.result();
     if (opts.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {

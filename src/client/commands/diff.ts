@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
 import { sanitizeRef } from '../../activities/paths';
-import type { AgentInput, AgentResult } from '../../shared/agent';
+import type { AgentInput, AgentWorkflow } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
 import { agentStatusQuery } from '../../shared/messages';
 import type { RunPlanInput } from '../../shared/run';
@@ -52,7 +52,7 @@ export interface DiffSpec {
 
 async function agentSpec(client: Client, agentId: string, running: boolean): Promise<DiffSpec> {
   const input = await workflowInput<AgentInput>(client, agentId);
-  const handle = client.workflow.getHandle(agentId);
+  const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   if (running) {
     const s = await queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
     if (s.workspace && existsSync(s.workspace)) {
@@ -62,7 +62,7 @@ async function agentSpec(client: Client, agentId: string, running: boolean): Pro
     if (!s.workspace) throw new CadreError(`agent ${agentId} has no worktree yet (${s.status}: ${s.doing})`, EXIT.usage);
     throw new CadreError(`agent ${agentId} works in ${s.workspace}, which is not on this machine`, EXIT.usage);
   }
-  const r = (await handle.result().catch(() => undefined)) as AgentResult | undefined;
+  const r = await handle.result().catch(() => undefined);
   const branch = r?.branch ?? `cadre/${sanitizeRef(agentId)}`;
   const base = r?.baseCommit ?? (await git(input.repo, ['merge-base', branch, input.baseRef]).catch(() => input.baseRef)).trim();
   return { what: `agent ${agentId} (${r?.status ?? 'ended'})`, repo: input.repo, cwd: input.repo, branch, base, head: branch, running: false };

@@ -3,7 +3,7 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { AgentResult } from '../../shared/agent';
+import type { AgentResult, AgentWorkflow } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
@@ -20,7 +20,7 @@ import {
   type TaskRow,
 } from '../../shared/messages';
 import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
-import type { RunPlanInput, RunPlanResult } from '../../shared/run';
+import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';
@@ -52,12 +52,12 @@ async function describe(client: Client, id: string) {
 }
 
 export async function loadRunProgress(client: Client, id: string): Promise<RunProgress> {
-  const handle = client.workflow.getHandle(id);
+  const handle = client.workflow.getHandle<RunPlanWorkflow>(id);
   const d = await describe(client, id);
   if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, EXIT.usage);
   if (d.status.name === 'RUNNING') return queryWorkflow(client, id, () => handle.query(runProgressQuery));
   try {
-    const r = (await handle.result()) as RunPlanResult;
+    const r = await handle.result();
     // A result carries no plan budget: read it from the run's input, for "used against the total".
     const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
     return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget };
@@ -105,10 +105,10 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 
 /** A running agent's snapshot, or a closed one's result (falling back to a query if it failed without one). */
 export async function agentState(client: Client, agentId: string, running: boolean): Promise<AgentSnapshot | AgentResult> {
-  const handle = client.workflow.getHandle(agentId);
+  const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const query = () => queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
   if (running) return query();
-  return (await handle.result().catch(query)) as AgentResult | AgentSnapshot;
+  return handle.result().catch(query);
 }
 
 export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): string {

@@ -8,7 +8,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import { workflowUrl } from '../../node/config';
 import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
-import type { RunPlanInput } from '../../shared/run';
+import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan } from '../plans';
 import { loadPrices } from '../prices';
@@ -71,7 +71,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
         prices: loadPrices(config.pricesFile),
       };
       try {
-        await client.workflow.start('runPlan', {
+        await client.workflow.start<RunPlanWorkflow>('runPlan', {
           workflowId: runId,
           taskQueue: config.taskQueue,
           args: [input],

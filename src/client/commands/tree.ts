@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { AgentResult } from '../../shared/agent';
+import type { AgentWorkflow } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
 import { agentTreeQuery, budgetGrantSignal, type AgentTreeNode } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
@@ -14,11 +14,11 @@ import { openRuntime } from '../runtime';
 import { loadRunProgress } from './inspect';
 
 export async function loadTree(client: Client, agentId: string): Promise<AgentTreeNode | undefined> {
-  const handle = client.workflow.getHandle(agentId);
+  const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const d = await handle.describe().catch(() => undefined);
   if (!d) return undefined;
   if (d.status.name === 'RUNNING') return handle.query(agentTreeQuery);
-  const r = (await handle.result().catch(() => undefined)) as AgentResult | undefined;
+  const r = await handle.result().catch(() => undefined);
   return r?.tree;
 }
 
