@@ -29,13 +29,6 @@ export type PriceTable = Readonly<Record<string, ModelPrice>>;
 
 const usdPerMTok = z.number().finite().min(0);
 
-export const modelPriceSchema = z.object({
-  input: usdPerMTok,
-  output: usdPerMTok,
-  cacheWrite: usdPerMTok,
-  cacheRead: usdPerMTok,
-}).strict();
-
 /** Overrides: a model may give only input/output; the cache prices then derive from input (1.25× and 0.1×). */
 export const priceTableSchema = z.record(
   z.string().min(1),

@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentStatusQuery } from '../../src/shared/messages';
+import { readTranscript } from '../../src/activities/model/transcript';
 import { startMessagesStub } from '../support/messagesStub';
 import { branches, git, makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
 import { recordHistory } from '../support/histories';
@@ -47,7 +48,9 @@ describe('agent workflow', () => {
     expect(branches(repo)).toContain(result.branch);
     expect(worktreesOutsidePool(repo)).toHaveLength(1);
     expect(existsSync(join(repo, 'src/a.ts'))).toBe(false);
-    expect(stateDir).toBeTruthy();
+    // Every turn's reply is in the transcript store under the worker's state directory (what a retry reuses).
+    const records = await readTranscript(stateDir, result.agentId);
+    expect(records.filter((r) => r.kind === 'assistant').map((r) => r.turn)).toEqual([1, 2, 3, 4]);
   });
 
   it('a bad tool call comes back to the model as an error and the agent goes on', async () => {

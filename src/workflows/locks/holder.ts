@@ -23,11 +23,11 @@
  *   rethrows. `release`, `releaseAll` and the renewal loop are non-cancellable, so a holder cleaning up after a
  *   cancel keeps its lease until it lets go.
  * - A lost lease (the holder stopped renewing long enough, e.g. its worker was down) arrives as a signal: `isHeld`
- *   turns false and `assertHeld` throws `LockLost`. Writes must not trust this alone: pass the token to the
- *   activity-side `assertFence` check, which asks the lock workflow itself.
+ *   turns false. Writes must not trust this alone: pass the token to the activity-side `assertFence` check, which
+ *   asks the lock workflow itself.
  * - If a workflow closes while holding (returns early, fails, is terminated), the lock workflow frees its grants as
  *   soon as it fails to signal it, or when the lease runs out; `withLockCleanup` releases them at once instead.
- * - Continue-as-new: pass `heldLocks()` to the next run and call `adoptLocks(grants)` there.
+ * - Continue-as-new: a workflow releases its locks before it continues as new (grants are not carried).
  * - `release` waits until its signal is delivered. Not waiting was tried and measured slower: the holder's next
  *   request (sent by a local activity, inside the workflow task) overtook the release, and a request for the same
  *   path then queued behind the holder's own grant (docs/locks.md).
@@ -292,24 +292,3 @@ export function isHeld(grant: LockGrant): boolean {
   return holderState?.held.has(grant.requestId) ?? false;
 }
 
-/** Throws `LockLost` unless `grant` is still held (as far as this workflow has been told; see `assertFence`). */
-export function assertHeld(grant: LockGrant): void {
-  if (isHeld(grant)) return;
-  const why = holderState?.ended.get(grant.requestId) ?? `lock ${grant.requestId} is not held`;
-  throw wf.ApplicationFailure.create({ type: LockErrorType.LockLost, message: why, nonRetryable: true });
-}
-
-/** The grants this workflow holds now (to carry over continue-as-new). */
-export function heldLocks(): LockGrant[] {
-  return [...(holderState?.held.values() ?? [])].map((g) => ({ ...g }));
-}
-
-/** Takes over grants held by the previous run of this workflow (after continue-as-new) and keeps renewing them. */
-export function adoptLocks(grants: readonly LockGrant[]): void {
-  const s = state();
-  for (const g of grants) {
-    s.held.set(g.requestId, { ...g });
-    s.targets.add(g.lockWorkflowId);
-  }
-  if (s.held.size) startRenewal(s);
-}
