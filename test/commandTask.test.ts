@@ -14,7 +14,7 @@ async function setup(agentId: string) {
   const counter = path.join(tmp('counter'), 'runs');
   const acts = createWorkspaceActivities({ stateDir, worktreePool: 0 });
   const { runCommandTask } = createCommandTaskActivity(stateDir, acts);
-  const ws = await acts.createWorkspace({ repo, agentId, baseRef: 'main' });
+  const ws = await inActivityContext(() => acts.createWorkspace({ repo, agentId, baseRef: 'main' })).result;
   const argv = ['sh', '-c', `echo run >> ${counter}; echo built > out.txt`];
   const input = { agentId, repo, workspace: ws, argv, timeoutSeconds: 60 };
   const inRun = (run: string, extra: Partial<typeof input> & { outputs?: string[]; verify?: string[] } = {}) =>

@@ -1,7 +1,8 @@
+import { TypedFailure } from '../src/shared/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoKey, TypedFailure } from '../src/activities/paths';
+import { repoKey } from '../src/activities/paths';
 import {
   changedFiles,
   commitWorkspace,

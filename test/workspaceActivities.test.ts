@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
-import { inActivityContext } from './support/activityContext';
+import { inActivities, inActivityContext } from './support/activityContext';
 import { tmp } from './support/tmp';
 
 
@@ -34,7 +34,7 @@ describe('workspace activities', () => {
   it('run the whole workspace life cycle with small JSON results', async () => {
     const repo = makeRepo();
     const stateDir = tmp('state');
-    const acts = createWorkspaceActivities({ stateDir });
+    const acts = inActivities(createWorkspaceActivities({ stateDir }));
     const integration = await acts.ensureIntegrationWorktree({ repo, runId: 'run-1', baseRef: 'main' });
     const ws = await acts.createWorkspace({ repo, agentId: 'run-1/t1', baseRef: 'main' });
     expect(ws).toMatchObject({ branch: 'cadre/run-1.t1', created: true });
@@ -53,7 +53,7 @@ describe('workspace activities', () => {
   });
 
   it('turn bad input into non-retryable InvalidToolInput failures', async () => {
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     const missing = await failureOf(acts.createWorkspace({ repo: '/x' } as never));
     expect(missing.type).toBe('InvalidToolInput');
     expect(missing.nonRetryable).toBe(true);
@@ -63,14 +63,14 @@ describe('workspace activities', () => {
   });
 
   it('map an unknown base ref to a non-retryable WorkspaceError', async () => {
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     const f = await failureOf(acts.createWorkspace({ repo: makeRepo(), agentId: 'a', baseRef: 'nope' }));
     expect(f.type).toBe('WorkspaceError');
     expect(f.nonRetryable).toBe(true);
   });
 
   it('map path escapes to non-retryable PathOutsideWorkspace failures', async () => {
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     const root = tmp('ws');
     const f = await failureOf(acts.verifyOutputs({ path: root, outputs: ['../../etc/passwd'] }));
     expect(f.type).toBe('PathOutsideWorkspace');
@@ -79,7 +79,7 @@ describe('workspace activities', () => {
 
   it('refuse to commit or merge anywhere but in a cadre worktree (never in the user checkout)', async () => {
     const repo = makeRepo();
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     fs.writeFileSync(path.join(repo, 'user-wip.txt'), 'mine');
     const commit = await failureOf(acts.commitWorkspace({ path: repo, message: 'oops' }));
     expect(commit).toMatchObject({ type: 'WorkspaceError', nonRetryable: true });
@@ -91,7 +91,7 @@ describe('workspace activities', () => {
 
   it('report a merge conflict as a result listing the files', async () => {
     const repo = makeRepo();
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     const integration = await acts.ensureIntegrationWorktree({ repo, runId: 'r', baseRef: 'main' });
     const a = await acts.createWorkspace({ repo, agentId: 'r/a', baseRef: 'main' });
     const b = await acts.createWorkspace({ repo, agentId: 'r/b', baseRef: 'main' });
@@ -110,7 +110,7 @@ describe('runAgentCommand and runVerify', () => {
     const root = tmp('ws');
     process.env.CADRE_TEST_TOKEN = 'tok-should-never-show-0001';
     try {
-      const acts = createWorkspaceActivities({ stateDir, policy: { allow: [], timeoutMs: 30_000, env: { FROM_POLICY: 'p' } } });
+      const acts = inActivities(createWorkspaceActivities({ stateDir, policy: { allow: [], timeoutMs: 30_000, env: { FROM_POLICY: 'p' } } }));
       const ok = await acts.runAgentCommand({ agentId: 'run-1/t2', workspace: root, argv: ['sh', '-c', 'pwd; echo "$FROM_POLICY"; env'] });
       expect(ok.ok).toBe(true);
       expect(ok.exitCode).toBe(0);
@@ -135,7 +135,7 @@ describe('runAgentCommand and runVerify', () => {
   });
 
   it('keep the result small however much the command prints', async () => {
-    const acts = createWorkspaceActivities({ stateDir: tmp('state') });
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state') }));
     const r = await acts.runAgentCommand({ agentId: 'loud', workspace: tmp('ws'), argv: ['sh', '-c', 'yes | head -c 1000000'] });
     expect(r.ok).toBe(true);
     expect(r.tail.length).toBeLessThanOrEqual(4000);
@@ -153,9 +153,8 @@ describe('runAgentCommand and runVerify', () => {
     }
     const bg = Number(fs.readFileSync(pidFile, 'utf8').trim());
     expect(beats()).toBeGreaterThanOrEqual(1);
-    const reason = new CancelledFailure('CANCELLED');
-    abort(reason);
-    await expect(result).rejects.toBe(reason);
+    abort();
+    await expect(result).rejects.toBeInstanceOf(CancelledFailure);
     let alive = true;
     try {
       process.kill(bg, 0);

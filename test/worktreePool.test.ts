@@ -4,10 +4,11 @@
  * claimed worktree's git admin directory keeps the pool entry's name (`git worktree move` does not rename it), the
  * entry is gone from `.pool`, and the metadata records the entry's commit.
  */
+import { TypedFailure } from '../src/shared/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TypedFailure } from '../src/activities/paths';
+
 import {
   commitWorkspace,
   createWorkspace,

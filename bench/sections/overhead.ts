@@ -14,6 +14,7 @@
  *   activity functions called directly), so the difference between the two is what Temporal adds around git.
  */
 import { createWorkspaceActivities } from '../../src/activities/workspaceActivities';
+import { inActivities } from '../../test/support/activityContext';
 import { breakdown, runPlanOnce, summarizeRun, type CadreDagResult } from '../lib/cadreRun';
 import { commandPlan, layeredDag } from '../lib/dag';
 import { log, startWorker, uniqueId, type BenchEnv } from '../lib/env';
@@ -220,7 +221,8 @@ export async function overhead(env: BenchEnv, o: OverheadOptions): Promise<Overh
 
     for (const c of o.pqueueGitConcurrencies) {
       const repo = makeRepo(env.dir('repo-pq'));
-      const acts = createWorkspaceActivities({ stateDir: env.dir('state-pq') });
+      // In-process, each call in an activity Context as a worker would run it (no server round trips).
+      const acts = inActivities(createWorkspaceActivities({ stateDir: env.dir('state-pq') }));
       const runId = `pq${c}`;
       const integration = await acts.ensureIntegrationWorktree({ repo, runId, baseRef: 'HEAD' });
       const r = await runWithPQueue(gitNodes, c, async (n) => {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { buildRequest, type AnthropicRequest } from '../../src/activities/model/anthropic';
 import type { ModelBackendClient } from '../../src/activities/model/backend';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../../test/support/activityContext';
 import { parseScript, scriptedReply } from '../../src/activities/model/scripted';
 import { priceFor } from '../../src/shared/pricing';
 import type { ToolName, ToolResult } from '../../src/shared/tools';
@@ -111,7 +112,7 @@ export async function prefix(env: BenchEnv, o: { turns: number }): Promise<Prefi
       return scriptedReply(parsed, request);
     },
   };
-  const acts = createModelActivities({ stateDir: env.dir('state-prefix'), backends: { anthropic: recorder } });
+  const acts = inActivities(createModelActivities({ stateDir: env.dir('state-prefix'), backends: { anthropic: recorder } }));
   let toolResults: ToolResult[] = [];
   for (let turn = 1; turn <= o.turns; turn++) {
     const out = await acts.modelTurn({

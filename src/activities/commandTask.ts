@@ -10,10 +10,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
-import { ErrorType } from '../shared/errors';
+import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './workspace';
 import type { WorkspaceActivities } from './workspaceActivities';
@@ -77,7 +77,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
   async function runAndEnd(input: z.output<typeof commandTaskInput>): Promise<CommandTaskResult> {
     const { path: workspace, branch, baseCommit } = input.workspace;
     const file = progressFile(input.agentId);
-    // Activities started by a workflow always know its run; the fallback only satisfies the type.
+    // Standalone activities have no workflow run; cadre's always do (the agent id then keys the record alone).
     const run = Context.current().info.workflowExecution?.runId ?? input.agentId;
     const saved = readProgress(file, run);
     if (saved?.result) {
@@ -100,17 +100,14 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
   }
 
   return {
-    async runCommandTask(raw: z.input<typeof commandTaskInput>): Promise<CommandTaskResult> {
-      return runAndEnd(parse(commandTaskInput, raw, 'runCommandTask'));
-    },
+    runCommandTask: defineActivity('runCommandTask', commandTaskInput, runAndEnd),
 
     /**
      * A whole command task without an agent workflow. A cancelled program's work is still committed and its
      * worktree removed before the cancellation is reported, as an agent's ending would; a failed or cancelled task
      * is not merged.
      */
-    async runInlineCommandTask(raw: z.input<typeof inlineCommandTaskInput>): Promise<InlineCommandTaskResult> {
-      const input = parse(inlineCommandTaskInput, raw, 'runInlineCommandTask');
+    runInlineCommandTask: defineActivity('runInlineCommandTask', inlineCommandTaskInput, async (input): Promise<InlineCommandTaskResult> => {
       const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });
       const workspace = { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit };
       let task: CommandTaskResult;
@@ -127,14 +124,8 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
         ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
         : undefined;
       return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}) };
-    },
+    }),
   };
-}
-
-function parse<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
-  const parsed = schema.safeParse(raw);
-  if (parsed.success) return parsed.data;
-  throw ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: `${what}: ${z.prettifyError(parsed.error)}`, nonRetryable: true });
 }
 
 function readProgress(file: string, run: string): Progress | undefined {

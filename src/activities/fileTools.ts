@@ -13,10 +13,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { z } from 'zod';
-import { ErrorType } from '../shared/errors';
+import { ErrorType, TypedFailure } from '../shared/errors';
 import { fileToolSchemas, isFileTool, type FileToolName } from '../shared/tools';
 import { commandRefusal, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
-import { relativePosix, resolveInside, TypedFailure } from './paths';
+import { relativePosix, resolveInside } from './paths';
 import { redact } from './redact';
 import { gitListFiles } from './workspace';
 

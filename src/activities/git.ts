@@ -13,9 +13,9 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ErrorType } from '../shared/errors';
+import { ErrorType, TypedFailure } from '../shared/errors';
 import { scrubbedEnv } from './commandRunner';
-import { TypedFailure } from './paths';
+
 
 export const CADRE_IDENTITY = { name: 'cadre', email: 'cadre@localhost' } as const;
 

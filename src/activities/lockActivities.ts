@@ -19,9 +19,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { ErrorType } from '../shared/errors';
 import {
   LockErrorType,
   MAX_LEASE_MS,
@@ -34,7 +33,9 @@ import {
   type LocksView,
 } from '../shared/locks';
 import type { fileLocks } from '../workflows/locks/fileLocks';
-import { isWithin, PathOutsideWorkspaceError, repoKey, TypedFailure } from './paths';
+import { ErrorType, TypedFailure } from '../shared/errors';
+import { defineActivity } from './boundary';
+import { isWithin, PathOutsideWorkspaceError, repoKey } from './paths';
 
 export interface LockActivityDeps {
   /** The client used to reach lock workflows; default: the worker's own client from the activity context. */
@@ -160,13 +161,6 @@ function lockLost(message: string): ApplicationFailure {
   return ApplicationFailure.create({ type: LockErrorType.LockLost, message, nonRetryable: true });
 }
 
-function toFailure(err: unknown): unknown {
-  if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
-  if (err instanceof z.ZodError) return ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: z.prettifyError(err), nonRetryable: true });
-  if (err instanceof TypedFailure) return ApplicationFailure.create({ type: err.type, message: err.message, nonRetryable: !err.retryable });
-  return err;
-}
-
 export function createLockActivities(deps: LockActivityDeps = {}) {
   const clientOf = (): Client => deps.client?.() ?? Context.current().client;
 
@@ -176,42 +170,31 @@ export function createLockActivities(deps: LockActivityDeps = {}) {
      * running (signal-with-start, on `taskQueue`). Idempotent: a retry re-sends the same request id, which the lock
      * workflow ignores (or answers with the same grant).
      */
-    async requestLocks(raw: RequestLocksInput): Promise<RequestLocksResult> {
-      try {
-        const input = lockActivityInputs.requestLocks.parse(raw);
-        if (!fs.existsSync(input.repo)) throw new TypedFailure(ErrorType.WorkspaceError, `repository ${input.repo} does not exist`);
-        const paths = canonicalLockPaths(input.repo, input.paths);
-        const key = repoKey(input.repo);
-        const workflowId = lockWorkflowId(key);
-        const request: LockRequest = {
-          requestId: input.requestId,
-          holderId: input.holderId,
-          paths,
-          leaseMs: input.leaseMs,
-          ...(input.label ? { label: input.label } : {}),
-        };
-        await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', {
-          workflowId,
-          taskQueue: input.taskQueue,
-          args: [{ repoKey: key, repo: realOrResolved(input.repo) }],
-          signal: lockRequestSignal,
-          signalArgs: [request],
-          staticSummary: `file locks of ${realOrResolved(input.repo)}`.slice(0, 200),
-        });
-        return { lockWorkflowId: workflowId, repoKey: key, paths };
-      } catch (err) {
-        throw toFailure(err);
-      }
-    },
+    requestLocks: defineActivity('requestLocks', lockActivityInputs.requestLocks, async (input): Promise<RequestLocksResult> => {
+      if (!fs.existsSync(input.repo)) throw new TypedFailure(ErrorType.WorkspaceError, `repository ${input.repo} does not exist`);
+      const paths = canonicalLockPaths(input.repo, input.paths);
+      const key = repoKey(input.repo);
+      const workflowId = lockWorkflowId(key);
+      const request: LockRequest = {
+        requestId: input.requestId,
+        holderId: input.holderId,
+        paths,
+        leaseMs: input.leaseMs,
+        ...(input.label ? { label: input.label } : {}),
+      };
+      await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', {
+        workflowId,
+        taskQueue: input.taskQueue,
+        args: [{ repoKey: key, repo: realOrResolved(input.repo) }],
+        signal: lockRequestSignal,
+        signalArgs: [request],
+        staticSummary: `file locks of ${realOrResolved(input.repo)}`.slice(0, 200),
+      });
+      return { lockWorkflowId: workflowId, repoKey: key, paths };
+    }),
 
     /** The fence check as an activity: see `assertFence`. */
-    async assertFence(raw: AssertFenceInput): Promise<void> {
-      try {
-        await assertFence(clientOf(), raw);
-      } catch (err) {
-        throw toFailure(err);
-      }
-    },
+    assertFence: defineActivity('assertFence', lockActivityInputs.assertFence, (input) => assertFence(clientOf(), input)),
   };
 }
 

@@ -13,24 +13,13 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ErrorType } from '../shared/errors';
+import { ErrorType, TypedFailure } from '../shared/errors';
 
 /**
  * The error every workspace module throws for a failure it understands. `type` is one of the stable ErrorType names;
  * `retryable` says whether trying again could help (lock contention: yes; a path escape: never). The activity
  * boundary turns it into an ApplicationFailure.
  */
-export class TypedFailure extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-    readonly retryable = false,
-  ) {
-    super(message);
-    this.name = 'TypedFailure';
-  }
-}
-
 export class PathOutsideWorkspaceError extends TypedFailure {
   constructor(message: string) {
     super(ErrorType.PathOutsideWorkspace, message, false);

@@ -23,8 +23,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as lockfile from 'proper-lockfile';
-import { ErrorType } from '../shared/errors';
-import { repoKey, TypedFailure } from './paths';
+import { ErrorType, TypedFailure } from '../shared/errors';
+import { repoKey } from './paths';
 import { isDeadLocalProcess, processIdentity } from './processIdentity';
 
 export interface RepoLockOptions {

@@ -17,14 +17,14 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ErrorType } from '../shared/errors';
+import { ErrorType, TypedFailure } from '../shared/errors';
 import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import { runCommand, scrubbedEnv } from './commandRunner';
 import {
   assertRef, branchExists, git, gitFailure, gitFor, headCommit, listWorktrees, realOrResolved, resolveCommit, resolveRepoRoot,
   type Git, type WorktreeEntry,
 } from './git';
-import { isWithin, repoKey, resolveInside, sanitizeRef, TypedFailure } from './paths';
+import { isWithin, repoKey, resolveInside, sanitizeRef } from './paths';
 import { withRepoLock } from './repoMutex';
 import { claimEntry, drainPool, poolRepo, requestRefill, type WorktreePool } from './worktreePool';
 

@@ -11,16 +11,15 @@
  */
 import * as os from 'node:os';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { CancelledFailure } from '@temporalio/common';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import type { CommandOutcome } from '../shared/commandTask';
-import { ErrorType } from '../shared/errors';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
-import { resolveInside, sanitizeRef, TypedFailure } from './paths';
-import { redact } from './redact';
+import { defineActivity } from './boundary';
+import { resolveInside, sanitizeRef } from './paths';
 import * as ws from './workspace';
 
 /** What goes back into history from a command: the end of its output, redacted. */
@@ -83,7 +82,6 @@ export const workspaceActivityInputs = {
   }).strict(),
 } as const;
 
-type In<K extends keyof typeof workspaceActivityInputs> = z.input<(typeof workspaceActivityInputs)[K]>;
 
 const HEARTBEAT_EVERY_MS = 2_000;
 
@@ -98,57 +96,22 @@ interface CommandBeat {
  * running: it runs in its own process group, detached. Before running again, kill that group if it is on this
  * host, so two copies never work in one worktree.
  */
-function killOrphanOfEarlierAttempt(ctx: Context | undefined): void {
-  if (!ctx || ctx.info.attempt <= 1) return;
+function killOrphanOfEarlierAttempt(ctx: Context): void {
+  if (ctx.info.attempt <= 1) return;
   const beat = ctx.info.heartbeatDetails as Partial<CommandBeat> | undefined;
   if (beat?.host === os.hostname() && typeof beat.pid === 'number') killGroup(beat.pid, 'SIGKILL');
-}
-
-/** The running activity's context, or undefined outside an activity (unit tests, scripts). */
-function activityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 function tailOf(output: string): string {
   return output.length > TAIL_CHARS ? output.slice(output.length - TAIL_CHARS) : output;
 }
 
-/** The one place errors cross the boundary: typed where understood, cancellation untouched. */
-function toFailure(err: unknown): unknown {
-  if (err instanceof CancelledFailure || err instanceof ApplicationFailure) return err;
-  if (err instanceof z.ZodError) {
-    return ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: redact(z.prettifyError(err)), nonRetryable: true });
-  }
-  if (err instanceof TypedFailure) {
-    return ApplicationFailure.create({ type: err.type, message: redact(err.message), nonRetryable: !err.retryable });
-  }
-  const message = err instanceof Error ? err.message : String(err);
-  return ApplicationFailure.create({ type: ErrorType.WorkspaceError, message: redact(message), nonRetryable: false });
-}
-
-function activity<K extends keyof typeof workspaceActivityInputs, R>(
-  name: K,
-  body: (input: z.output<(typeof workspaceActivityInputs)[K]>) => Promise<R>,
-): (input: In<K>) => Promise<R> {
-  const fn = async (raw: In<K>): Promise<R> => {
-    // Heartbeat for the whole call, so a dead worker's git operation is retried within the heartbeat timeout
-    // instead of its start-to-close timeout.
-    const ctx = activityContext();
-    const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_EVERY_MS) : undefined;
-    try {
-      return await body(workspaceActivityInputs[name].parse(raw) as z.output<(typeof workspaceActivityInputs)[K]>);
-    } catch (err) {
-      throw toFailure(err);
-    } finally {
-      if (beat) clearInterval(beat);
-    }
-  };
-  Object.defineProperty(fn, 'name', { value: name });
-  return fn;
+/**
+ * A workspace activity: its input schema, and a heartbeat every 2 s for the whole call, so a dead worker's git
+ * operation is retried within the heartbeat timeout instead of its start-to-close timeout (boundary.ts).
+ */
+function activity<S extends z.ZodType, R>(name: string, schema: S, body: (input: z.output<S>) => Promise<R>): (input: z.input<S>) => Promise<R> {
+  return defineActivity(name, schema, body, { heartbeatEveryMs: HEARTBEAT_EVERY_MS });
 }
 
 export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
@@ -162,7 +125,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
    * through heartbeats) kills the process group, then the CancelledFailure is rethrown.
    */
   async function runInWorkspace(cwd: string, args: string[], timeoutMs: number, env: Record<string, string>, logFile: string) {
-    const ctx = activityContext();
+    const ctx = Context.current();
     killOrphanOfEarlierAttempt(ctx);
     let beat: CommandBeat | undefined;
     const result = await runCommand({
@@ -173,12 +136,12 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
       logFile,
       onSpawn: (pid) => {
         beat = { host: os.hostname(), pid };
-        ctx?.heartbeat(beat);
+        ctx.heartbeat(beat);
       },
-      heartbeat: ctx ? () => ctx.heartbeat(beat) : undefined,
-      signal: ctx?.cancellationSignal,
+      heartbeat: () => ctx.heartbeat(beat),
+      signal: ctx.cancellationSignal,
     });
-    if (result.cancelled) throw ctx?.cancellationSignal.reason ?? new CancelledFailure('command cancelled');
+    if (result.cancelled) throw ctx.cancellationSignal.reason ?? new CancelledFailure('command cancelled');
     return result;
   }
 
@@ -187,19 +150,19 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
      * Idempotent on (repo, agentId). Returns where the agent works; bootstrap runs once. A new workspace comes from the
      * repository's worktree pool when it has a ready entry; the refill that follows runs after the activity returns.
      */
-    createWorkspace: activity('createWorkspace', async (input) => {
-      const ctx = activityContext();
+    createWorkspace: activity('createWorkspace', workspaceActivityInputs.createWorkspace, async (input) => {
+      const ctx = Context.current();
       return ws.createWorkspace({
         stateDir,
         worktreePool,
         ...input,
-        heartbeat: ctx ? () => ctx.heartbeat() : undefined,
-        signal: ctx?.cancellationSignal,
+        heartbeat: () => ctx.heartbeat(),
+        signal: ctx.cancellationSignal,
       });
     }),
 
     /** Commit everything in the worktree (the system commits, not the model). Second call: committed=false. */
-    commitWorkspace: activity('commitWorkspace', async (input) => {
+    commitWorkspace: activity('commitWorkspace', workspaceActivityInputs.commitWorkspace, async (input) => {
       ws.assertCadreWorktree(stateDir, input.path);
       const result = await ws.commitWorkspace(input);
       return {
@@ -211,18 +174,18 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** Remove the worktree, keep the branch. Idempotent. */
-    removeWorkspace: activity('removeWorkspace', async (input) => ws.removeWorkspace({ stateDir, ...input })),
+    removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => ws.removeWorkspace({ stateDir, ...input })),
 
     /** Merge a branch into a worktree's branch; a conflict is a result (`ok: false` with files), not a failure. */
-    mergeBranch: activity('mergeBranch', async (input): Promise<ws.MergeResult> => {
+    mergeBranch: activity('mergeBranch', workspaceActivityInputs.mergeBranch, async (input): Promise<ws.MergeResult> => {
       const result = await ws.mergeInto({ stateDir, ...input });
       return result.ok ? result : { ok: false, conflicts: result.conflicts.slice(0, MAX_FILES_IN_RESULT) };
     }),
 
     /** The run's integration branch in its own worktree; idempotent on (repo, runId). */
-    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', async (input) => ws.ensureIntegrationWorktree({ stateDir, worktreePool, ...input })),
+    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', workspaceActivityInputs.ensureIntegrationWorktree, async (input) => ws.ensureIntegrationWorktree({ stateDir, worktreePool, ...input })),
 
-    diffStat: activity('diffStat', async (input) => {
+    diffStat: activity('diffStat', workspaceActivityInputs.diffStat, async (input) => {
       const [stat, files] = await Promise.all([ws.diffStat(input), ws.changedFiles(input)]);
       return {
         stat: stat.length > MAX_STAT_CHARS ? `${stat.slice(0, MAX_STAT_CHARS)}\n[… truncated]` : stat,
@@ -236,7 +199,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
      * comes from the plan (the operator), not a model, so the allow list does not apply; the environment is still
      * scrubbed. Not resumable: a retry runs the program again from the start.
      */
-    runAgentCommand: activity('runAgentCommand', async (input): Promise<CommandOutcome> => {
+    runAgentCommand: activity('runAgentCommand', workspaceActivityInputs.runAgentCommand, async (input): Promise<CommandOutcome> => {
       const cwd = resolveInside((input.workspace ?? input.path) as string, '.', 'read');
       const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, input.env ?? {}, logFor(input.agentId));
       const tail = tailOf(result.output);
@@ -245,7 +208,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** Which declared outputs are missing from the workspace. An output path escaping the workspace is refused. */
-    verifyOutputs: activity('verifyOutputs', async (input) => {
+    verifyOutputs: activity('verifyOutputs', workspaceActivityInputs.verifyOutputs, async (input) => {
       const missing: string[] = [];
       for (const output of input.outputs) {
         const abs = resolveInside(input.path, output, 'read');
@@ -255,7 +218,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** Run a plan's verification command in a workspace; the exit code is the verdict, the caller decides. */
-    runVerify: activity('runVerify', async (input) => {
+    runVerify: activity('runVerify', workspaceActivityInputs.runVerify, async (input) => {
       const cwd = resolveInside(input.path, '.', 'read');
       const logFile = logFor(`verify-${input.logName ?? path.basename(cwd)}`);
       const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, {}, logFile);

@@ -6,7 +6,6 @@
 export const ErrorType = {
   PathOutsideWorkspace: 'PathOutsideWorkspace',
   InvalidToolInput: 'InvalidToolInput',
-  BudgetExhausted: 'BudgetExhausted',
   ModelRateLimited: 'ModelRateLimited',
   ModelOverloaded: 'ModelOverloaded',
   ModelBadRequest: 'ModelBadRequest',
@@ -14,14 +13,15 @@ export const ErrorType = {
   ModelSpendLimit: 'ModelSpendLimit',
   ModelServerError: 'ModelServerError',
   LockLost: 'LockLost',
-  MergeConflict: 'MergeConflict',
   CommandFailed: 'CommandFailed',
   CommandNotAllowed: 'CommandNotAllowed',
   ScriptExhausted: 'ScriptExhausted',
   WorkspaceError: 'WorkspaceError',
-  MissingOutputs: 'MissingOutputs',
-  VerifyFailed: 'VerifyFailed',
   TranscriptMissing: 'TranscriptMissing',
+  /** `acquire` gave up waiting after its timeout (src/shared/locks.ts). */
+  LockTimeout: 'LockTimeout',
+  /** The lock workflow refused a malformed request (src/shared/locks.ts). */
+  LockRefused: 'LockRefused',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -33,5 +33,20 @@ export class CadreError extends Error {
   ) {
     super(message);
     this.name = 'CadreError';
+  }
+}
+
+/**
+ * A failure of cadre's own activity code with a stable type: the activity boundary (src/activities/boundary.ts)
+ * turns it into an ApplicationFailure, non-retryable unless `retryable`.
+ */
+export class TypedFailure extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    readonly retryable = false,
+  ) {
+    super(message);
+    this.name = 'TypedFailure';
   }
 }

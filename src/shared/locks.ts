@@ -30,9 +30,9 @@ export const LockErrorType = {
   /** The holder does not (or no longer) hold the lock it acted under: its lease expired, or it was released. */
   LockLost: ErrorType.LockLost,
   /** `acquire` gave up waiting after its timeout; the request was withdrawn. */
-  LockTimeout: 'LockTimeout',
+  LockTimeout: ErrorType.LockTimeout,
   /** The lock workflow refused the request (malformed: no paths, too many paths, bad lease). */
-  LockRefused: 'LockRefused',
+  LockRefused: ErrorType.LockRefused,
 } as const;
 
 // ---- holder → lock workflow -------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
  * Both sides of it live in history, so they carry ids, counts and short summaries, never file contents or the
  * transcript (which lives in the transcript store, keyed by agent id and turn).
  */
-import type { ToolCall, ToolName, ToolResult } from './tools';
+import { z } from 'zod';
+import { toolNames, type ToolCall } from './tools';
 
 export type ModelBackend = 'anthropic' | 'scripted';
 export type Backend = ModelBackend | 'command';
@@ -21,34 +22,36 @@ export function totalTokens(u: Usage): number {
   return u.inputTokens + u.outputTokens + u.cacheWriteTokens + u.cacheReadTokens;
 }
 
-export interface ModelTurnInput {
+/** The modelTurn activity's input; the activity parses it with this schema and its type is derived from it. */
+export const modelTurnInputSchema = z.object({
   /** Workflow id of the agent; with `turn` it is the idempotency key of the model call. */
-  agentId: string;
+  agentId: z.string().min(1),
   /** 1-based turn number. */
-  turn: number;
-  backend: ModelBackend;
-  model: string;
-  maxTokens: number;
+  turn: z.number().int().min(1),
+  backend: z.enum(['anthropic', 'scripted']),
+  model: z.string().min(1),
+  maxTokens: z.number().int().min(1),
   /** Absolute path of the agent's worktree: file tools are confined to it. */
-  workspace: string;
+  workspace: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path'),
   /** The task given to the agent; used on turn 1 only (the transcript keeps it afterwards). */
-  goal: string;
+  goal: z.string(),
   /** Extra system prompt text (the role, constraints); kept stable across turns so the prompt prefix caches. */
-  system?: string;
+  system: z.string().optional(),
   /** Which tools this agent may use. */
-  tools: ToolName[];
+  tools: z.array(z.enum(toolNames)),
   /** Results of the orchestration tool calls of the previous turn, handled by the workflow. */
-  toolResults?: ToolResult[];
+  toolResults: z.array(z.object({ toolUseId: z.string(), content: z.string(), isError: z.boolean().optional() })).optional(),
   /** Messages delivered to the agent's mailbox since its last turn, already rendered as short text. */
-  inbox?: string[];
+  inbox: z.array(z.string()).optional(),
   /** For the scripted backend: path of the script file. */
-  scriptPath?: string;
+  scriptPath: z.string().optional(),
   /**
    * Shared-workspace mode: write_file and edit_file are not run by the turn but returned in `pendingWrites`, so the
    * workflow can lock their paths first and run them with `applyWrites` under the lock's fencing token.
    */
-  deferWrites?: boolean;
-}
+  deferWrites: z.boolean().optional(),
+});
+export type ModelTurnInput = z.input<typeof modelTurnInputSchema>;
 
 export interface PendingWrite {
   toolUseId: string;

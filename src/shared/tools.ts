@@ -61,6 +61,8 @@ export const orchestrationToolSchemas = {
 export type FileToolName = keyof typeof fileToolSchemas;
 export type OrchestrationToolName = keyof typeof orchestrationToolSchemas;
 export type ToolName = FileToolName | OrchestrationToolName;
+/** Every tool name, file tools first. */
+export const toolNames = [...Object.keys(fileToolSchemas), ...Object.keys(orchestrationToolSchemas)] as [ToolName, ...ToolName[]];
 
 export const toolDescriptions: Record<ToolName, string> = {
   read_file: 'Read a text file from your workspace. Reading it again while it is unchanged returns a short note instead of the content you already have.',

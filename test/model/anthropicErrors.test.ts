@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../support/activityContext';
 import { readTranscript } from '../../src/activities/model/transcript';
 import type { ModelTurnInput } from '../../src/shared/model';
 import { startMessagesStub, type MessagesStub, type StubResponse } from '../support/messagesStub';
@@ -44,7 +45,7 @@ const turn1 = (): ModelTurnInput => ({
 
 async function failureFor(response: StubResponse, baseURL = stub.url): Promise<ApplicationFailure> {
   stub.enqueue(response);
-  const { modelTurn } = createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: baseURL, clock: () => NOW });
+  const { modelTurn } = inActivities(createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: baseURL, clock: () => NOW }));
   const err = await modelTurn(turn1()).then(
     () => undefined,
     (e: unknown) => e,
@@ -120,14 +121,14 @@ describe('anthropic error mapping', () => {
 
   it('a missing API key → ModelAuth, not retryable, before any request', async () => {
     vi.stubEnv('ANTHROPIC_API_KEY', '');
-    const { modelTurn } = createModelActivities({ stateDir, anthropicBaseURL: stub.url });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir, anthropicBaseURL: stub.url }));
     await expect(modelTurn(turn1())).rejects.toMatchObject({ type: 'ModelAuth', nonRetryable: true });
     expect(stub.requests).toHaveLength(0);
   });
 
   it('a retried turn after a 429 sends the same request and stores its user message once', async () => {
     stub.enqueue({ kind: 'error', status: 429, headers: { 'retry-after': '0' } }, { content: [{ type: 'text', text: 'hi' }] });
-    const { modelTurn } = createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: stub.url });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: stub.url }));
     await expect(modelTurn(turn1())).rejects.toMatchObject({ type: 'ModelRateLimited' });
     const out = await modelTurn(turn1());
     expect(out).toMatchObject({ text: 'hi', replayed: false });
@@ -138,7 +139,7 @@ describe('anthropic error mapping', () => {
   });
 
   it('rejects an invalid activity input as a bad request', async () => {
-    const { modelTurn } = createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: stub.url });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir, apiKey: KEY, anthropicBaseURL: stub.url }));
     await expect(modelTurn({ ...turn1(), workspace: 'relative/dir' })).rejects.toMatchObject({ type: 'ModelBadRequest', nonRetryable: true });
     await expect(modelTurn({ ...turn1(), turn: 0 })).rejects.toMatchObject({ type: 'ModelBadRequest' });
   });

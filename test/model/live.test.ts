@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../support/activityContext';
 import { costUsd } from '../../src/shared/pricing';
 
 describe('anthropic backend, live', () => {
@@ -14,7 +15,7 @@ describe('anthropic backend, live', () => {
     const stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'cadre-live-state-'));
     const workspace = await fs.mkdtemp(path.join(os.tmpdir(), 'cadre-live-ws-'));
     try {
-      const { modelTurn } = createModelActivities({ stateDir });
+      const { modelTurn } = inActivities(createModelActivities({ stateDir }));
       const out = await modelTurn({
         agentId: 'live-smoke',
         turn: 1,

@@ -6,9 +6,10 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inActivities } from '../support/activityContext';
 import { createModelActivities, type FileToolExecutor, type ModelActivityDeps } from '../../src/activities/model/modelTurn';
-import { TypedFailure } from '../../src/activities/paths';
-import { ErrorType } from '../../src/shared/errors';
+
+import { ErrorType, TypedFailure } from '../../src/shared/errors';
 import { readTranscript, transcriptPath } from '../../src/activities/model/transcript';
 import type { ModelTurnInput } from '../../src/shared/model';
 import type { ToolName } from '../../src/shared/tools';
@@ -48,15 +49,16 @@ const fakeExecutor: FileToolExecutor = async (ctx, name, raw) => {
   return { content: `${name} is not supported by the fake`, isError: true, summary: name };
 };
 
-function activities(extra: Partial<ModelActivityDeps> = {}) {
-  return createModelActivities({
+/** The activities, each call in its own activity Context; `onBeat` counts heartbeats. */
+function activities(extra: Partial<ModelActivityDeps> = {}, onBeat?: () => void) {
+  return inActivities(createModelActivities({
     stateDir,
     apiKey: KEY,
     anthropicBaseURL: stub.url,
     executeFileTool: fakeExecutor,
     clock: () => 1_700_000_000_000,
     ...extra,
-  });
+  }), {}, onBeat);
 }
 
 const tools: ToolName[] = ['read_file', 'write_file', 'send_message', 'finish'];
@@ -92,7 +94,7 @@ describe('modelTurn with the anthropic backend (real SDK, local stub)', () => {
   it('runs a multi-turn tool-use loop: write_file in the workspace, then finish', async () => {
     stub.enqueue(writeHello, finishDone);
     let beats = 0;
-    const { modelTurn } = activities({ heartbeat: () => beats++ });
+    const { modelTurn } = activities({}, () => beats++);
 
     const first = await modelTurn(turnInput(1));
     expect(first).toMatchObject({
@@ -332,7 +334,7 @@ describe('modelTurn with the anthropic backend (real SDK, local stub)', () => {
         return { content: [{ type: 'text' as const, text: 'late' }], stopReason: 'end_turn', usage: { inputTokens: 1, outputTokens: 1, cacheWriteTokens: 0, cacheReadTokens: 0 }, model: 'm' };
       },
     };
-    const { modelTurn } = activities({ backends: { anthropic: slow }, heartbeat: () => beats++, heartbeatIntervalMs: 10 });
+    const { modelTurn } = activities({ backends: { anthropic: slow }, heartbeatIntervalMs: 10 }, () => beats++);
     const out = await modelTurn(turnInput(1));
     expect(out.text).toBe('late');
     expect(beats).toBeGreaterThanOrEqual(5);

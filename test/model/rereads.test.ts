@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../support/activityContext';
 import { readTranscript } from '../../src/activities/model/transcript';
 import type { ModelTurnInput } from '../../src/shared/model';
 import { startMessagesStub, type MessagesStub } from '../support/messagesStub';
@@ -53,7 +54,7 @@ async function results(turn: number): Promise<string[]> {
 
 describe('re-reads of unchanged files', () => {
   it('answers a repeat of an earlier read with a note, and reads again once the file changed', async () => {
-    const { modelTurn } = createModelActivities({ stateDir, apiKey: 'k', anthropicBaseURL: stub.url, clock: () => 0 });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir, apiKey: 'k', anthropicBaseURL: stub.url, clock: () => 0 }));
     stub.enqueue(
       reads({ path: 'app.ts' }, { path: 'app.ts' }), // turn 1: two reads in one turn, both full
       reads({ path: 'app.ts' }, { path: 'app.ts', offset: 3, limit: 2 }), // turn 2: repeat → note; another range → read

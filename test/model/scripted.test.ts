@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../support/activityContext';
 import { loadScript, parseScript, scriptEndedText } from '../../src/activities/model/scripted';
 import { readTranscript } from '../../src/activities/model/transcript';
 import type { ModelTurnInput, ModelTurnOutput } from '../../src/shared/model';
@@ -47,7 +48,7 @@ function input(workspace: string, turn: number, scriptPath: string, more: Partia
 async function runScript(scriptPath: string, turns: number) {
   const stateDir = await tempDir('cadre-scripted-state-');
   const workspace = await tempDir('cadre-scripted-ws-');
-  const { modelTurn } = createModelActivities({ stateDir, clock: () => 42 });
+  const { modelTurn } = inActivities(createModelActivities({ stateDir, clock: () => 42 }));
   const outputs: ModelTurnOutput[] = [];
   for (let turn = 1; turn <= turns; turn++) outputs.push(await modelTurn(input(workspace, turn, scriptPath)));
   return { outputs, workspace, transcript: await readTranscript(stateDir, 'run-s/agent-1') };
@@ -88,7 +89,7 @@ describe('scripted backend', () => {
     const stateDir = await tempDir('cadre-scripted-state-');
     const workspace = await tempDir('cadre-scripted-ws-');
     await fs.copyFile(path.join(scripts, 'hello.yaml'), path.join(workspace, 'plan-script.yaml'));
-    const { modelTurn } = createModelActivities({ stateDir });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir }));
     const out = await modelTurn(input(workspace, 1, 'plan-script.yaml'));
     expect(out.text).toBe('Creating the greeting');
   });
@@ -124,7 +125,7 @@ describe('scripted backend', () => {
   it('fails a scripted turn without a script path as a bad request', async () => {
     const stateDir = await tempDir('cadre-scripted-state-');
     const workspace = await tempDir('cadre-scripted-ws-');
-    const { modelTurn } = createModelActivities({ stateDir });
+    const { modelTurn } = inActivities(createModelActivities({ stateDir }));
     const { scriptPath: _none, ...noScript } = input(workspace, 1, 'x');
     await expect(modelTurn(noScript)).rejects.toMatchObject({ type: 'ModelBadRequest', nonRetryable: true });
   });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertFence, lockWorkflowIdFor } from '../../src/activities/lockActivities';
 import { createModelActivities } from '../../src/activities/model/modelTurn';
+import { inActivities } from '../support/activityContext';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { locksQuery } from '../../src/shared/locks';
 import { branches, git, makeRepo } from '../support/repo';
@@ -57,10 +58,10 @@ describe('shared-workspace mode: agents editing one checkout under file locks', 
       // fence check asks the lock workflow.
       await c.workflow.execute('agent', { workflowId: uniqueId('warm'), taskQueue, args: [input(repo, script([{ tools: [{ write_file: { path: 'warm.txt', content: 'x\n' } }] }]))] });
       const reasons: string[] = [];
-      const model = createModelActivities({
+      const model = inActivities(createModelActivities({
         stateDir,
         fenceCheck: async (i) => assertFence(client, i).then(() => undefined, (e: Error) => (reasons.push(e.message), e.message)),
-      });
+      }));
       const agentId = uniqueId('stale');
       const s = script([{ tools: [{ write_file: { path: 'victim.txt', content: 'stale write\n' } }] }]);
       const out = await model.modelTurn({ agentId, turn: 1, backend: 'scripted', model: 'scripted', maxTokens: 100, workspace: repo, goal: 'g', tools: ['write_file'], scriptPath: s, deferWrites: true });

@@ -24,10 +24,9 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import * as path from 'node:path';
 import { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
-import type { ApplyWritesInput, ModelBackend, ModelTurnInput, ModelTurnOutput, PendingWrite, ToolRun } from '../../shared/model';
+import { modelTurnInputSchema, type ApplyWritesInput, type ModelBackend, type ModelTurnInput, type ModelTurnOutput, type PendingWrite, type ToolRun } from '../../shared/model';
 import {
   isFileTool,
   isOrchestrationTool,
@@ -37,8 +36,8 @@ import {
   type ToolResult,
 } from '../../shared/tools';
 import { defaultCommandPolicy, type CommandPolicy } from '../commandRunner';
-import { executeFileTool } from '../fileTools';
-import { TypedFailure } from '../paths';
+import { executeFileTool, type FileToolContext } from '../fileTools';
+import { defineActivity, toFailure } from '../boundary';
 import { redact } from '../redact';
 import { createAnthropicBackend } from './anthropic';
 import {
@@ -65,13 +64,6 @@ import {
   type TranscriptIndex,
 } from './transcript';
 
-export interface FileToolContext {
-  root: string;
-  policy: CommandPolicy;
-  heartbeat?: () => void;
-  signal?: AbortSignal;
-}
-
 export interface FileToolOutcome {
   content: string;
   isError: boolean;
@@ -89,10 +81,8 @@ export interface ModelActivityDeps {
   anthropicBaseURL?: string;
   executeFileTool?: FileToolExecutor;
   policy?: CommandPolicy;
-  /** Used when not running inside a Temporal activity (tests, scripts). */
-  heartbeat?: () => void;
   clock?: () => number;
-  /** How often to heartbeat while waiting for the model (default 5 s; the preset's heartbeat timeout is 30 s). */
+  /** How often to heartbeat while waiting for the model (default 5 s; the preset's heartbeat timeout is 15 s). */
   heartbeatIntervalMs?: number;
   /** Replaces a backend (tests, alternative providers). */
   backends?: Partial<Record<ModelBackend, ModelBackendClient>>;
@@ -104,23 +94,6 @@ export interface ModelActivities {
   modelTurn(input: ModelTurnInput): Promise<ModelTurnOutput>;
   applyWrites(input: ApplyWritesInput): Promise<{ toolRuns: ToolRun[] }>;
 }
-
-/** The activity input is a trust boundary like any other: validated before anything is read or written. */
-export const modelTurnInputSchema = z.object({
-  agentId: z.string().min(1),
-  turn: z.number().int().min(1),
-  backend: z.enum(['anthropic', 'scripted']),
-  model: z.string().min(1),
-  maxTokens: z.number().int().min(1),
-  workspace: z.string().min(1).refine((p) => path.isAbsolute(p), 'must be an absolute path'),
-  goal: z.string(),
-  system: z.string().optional(),
-  tools: z.array(z.string()),
-  toolResults: z.array(z.object({ toolUseId: z.string(), content: z.string(), isError: z.boolean().optional() })).optional(),
-  inbox: z.array(z.string()).optional(),
-  scriptPath: z.string().optional(),
-  deferWrites: z.boolean().optional(),
-});
 
 /** How much of the reply's text goes into the activity result (history); the full text is in the transcript. */
 export const outputTextLimit = 300;
@@ -182,26 +155,17 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     };
   }
 
-  async function modelTurn(rawInput: ModelTurnInput): Promise<ModelTurnOutput> {
-    const parsed = modelTurnInputSchema.safeParse(rawInput);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw ApplicationFailure.create({
-        type: ErrorType.ModelBadRequest,
-        message: `invalid modelTurn input: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`,
-        nonRetryable: true,
-      });
-    }
-    const input = parsed.data as ModelTurnInput;
-    return withTranscriptLock(deps.stateDir, input.agentId, () => runTurn(input));
-  }
+  const modelTurn = defineActivity(
+    'modelTurn',
+    modelTurnInputSchema,
+    (input): Promise<ModelTurnOutput> => withTranscriptLock(deps.stateDir, input.agentId, () => runTurn(input)),
+    { invalidInputType: ErrorType.ModelBadRequest },
+  );
 
   async function runTurn(input: ModelTurnInput): Promise<ModelTurnOutput> {
-    const activity = currentActivityContext();
-    const heartbeat = activity
-      ? (): void => activity.heartbeat({ turn: input.turn })
-      : (deps.heartbeat ?? ((): void => undefined));
-    const signal = activity?.cancellationSignal;
+    const activity = Context.current();
+    const heartbeat = (): void => activity.heartbeat({ turn: input.turn });
+    const signal = activity.cancellationSignal;
     const tools = canonicalTools(input.tools);
     const system = systemPrompt(tools, input.system);
     const N = input.turn;
@@ -235,7 +199,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
           messages,
           ...(scriptPath ? { scriptPath } : {}),
         },
-        { heartbeat, ...(signal ? { signal } : {}) },
+        { heartbeat, signal },
       ));
       reply = {
         v: 1,
@@ -314,14 +278,14 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
    */
   async function applyWrites(input: ApplyWritesInput): Promise<{ toolRuns: ToolRun[] }> {
     return withTranscriptLock(deps.stateDir, input.agentId, async () => {
-      const activity = currentActivityContext();
+      const activity = Context.current();
       const transcript = await TranscriptWriter.open(deps.stateDir, input.agentId);
       const index = indexTranscript(transcript.records);
       const reply = index.replies.get(input.turn);
       if (!reply) throw transcriptMissing(input.agentId, input.turn, `the reply of turn ${input.turn} is not stored`);
       const toolRuns: ToolRun[] = [];
       for (const w of input.writes) {
-        activity?.heartbeat({ turn: input.turn, write: w.toolUseId });
+        activity.heartbeat({ turn: input.turn, write: w.toolUseId });
         const stored = index.results.get(resultKey(input.turn, w.toolUseId));
         if (stored) {
           toolRuns.push({ name: stored.name, summary: stored.summary, isError: stored.isError });
@@ -334,10 +298,10 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
         if (refusal) outcome = { content: `Write refused: ${refusal}`, isError: true, summary: `${w.name} ${w.path}: refused (lock lost)` };
         else {
           try {
-            outcome = await runFileTool({ root: input.workspace, policy, heartbeat: () => activity?.heartbeat() }, w.name, block.input);
+            outcome = await runFileTool({ root: input.workspace, policy, heartbeat: () => activity.heartbeat() }, w.name, block.input);
           } catch (err) {
-            if (activity?.cancellationSignal.aborted) throw err;
-            throw systemFault(err);
+            if (activity.cancellationSignal.aborted) throw err;
+            throw toFailure(err);
           }
         }
         const record = resultRecord(input.turn, w.toolUseId, w.name, outcome);
@@ -387,20 +351,11 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       // workspace is gone, an I/O error) or cancellation, and fails the attempt. The results stored so far stay,
       // so the retry resumes at this tool.
       if (run.signal?.aborted) throw err;
-      throw systemFault(err);
+      throw toFailure(err);
     }
   }
 
   return { modelTurn, applyWrites };
-}
-
-/** The Temporal activity context when running inside an activity, undefined in plain calls (tests, scripts). */
-function currentActivityContext(): Context | undefined {
-  try {
-    return Context.current();
-  } catch {
-    return undefined;
-  }
 }
 
 /** Runs `fn`, heartbeating now and every `everyMs` until it settles. */
@@ -412,14 +367,6 @@ async function withHeartbeats<T>(heartbeat: () => void, everyMs: number, fn: () 
   } finally {
     clearInterval(timer);
   }
-}
-
-/** A typed failure of the workspace modules, as the ApplicationFailure Temporal understands; anything else as is. */
-function systemFault(err: unknown): unknown {
-  if (err instanceof TypedFailure) {
-    return ApplicationFailure.create({ type: err.type, message: redact(err.message), nonRetryable: !err.retryable });
-  }
-  return err;
 }
 
 function refused(name: string, content: string, summary: string): { kind: 'answered'; content: string; isError: true; summary: string } {
