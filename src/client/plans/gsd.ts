@@ -338,7 +338,8 @@ async function readPlan(file: string, phase: GsdPhase, selected: boolean, issues
   } else {
     // A file not named by convention: its front matter says which plan it is.
     const fmPhase = fm.phase === undefined || fm.phase === null ? phase.name : String(fm.phase);
-    plan.number = fm.plan === undefined || fm.plan === null ? '' : String(fm.plan);
+    // `plan: 03` is the number 3 to YAML; plan numbers are written with two digits.
+    plan.number = fm.plan === undefined || fm.plan === null ? '' : typeof fm.plan === 'number' ? String(fm.plan).padStart(2, '0') : String(fm.plan);
     plan.id = toTaskId(plan.number ? `${phaseNumber(fmPhase)}-${plan.number}` : base.replace(/\.[^.]+$/, ''));
     plan.done = existsSync(path.join(path.dirname(file), `${plan.id}-SUMMARY.md`));
   }
