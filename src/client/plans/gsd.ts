@@ -326,6 +326,8 @@ async function readPlan(file: string, phase: GsdPhase, selected: boolean, issues
     plan.fm = src.data;
   }
   const fm = plan.fm;
+  // A phase made up for a loose plan takes the name its front matter gives (`phase: 04-docs`).
+  if (phase.virtual && typeof fm.phase === 'string' && phaseNumber(fm.phase) === phase.number) phase.name = fm.phase;
   if (stem !== undefined) {
     const numbered = /^(\d+(?:\.\d+)*)-(.+)$/.exec(stem);
     plan.id = toTaskId(numbered ? stem : `${phase.number}-${stem}`);

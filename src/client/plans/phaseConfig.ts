@@ -20,7 +20,7 @@
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { IssueList } from './errors';
-import { parseDuration } from './fields';
+import { parseDuration, unique } from './fields';
 import { isRecord, parseYaml, type YamlSource } from './yamlSource';
 
 export interface PhaseSettings {
@@ -124,11 +124,17 @@ function parseConfig(file: string, text: string, issues: IssueList): PhaseConfig
   return cfg;
 }
 
-/** The settings for `phase`: by its exact name, else by its name without the number prefix (`01-analysis` → `analysis`). */
-export function settingsFor(cfg: PhaseConfig, phase: string): { name: string; settings: PhaseSettings } | undefined {
-  const exact = cfg.phases.get(phase);
-  if (exact) return { name: phase, settings: exact };
+/**
+ * The settings for `phase`: those written under its exact name (`01-analysis`) over those written under its name
+ * without the number prefix (`analysis`, as seed 003's PHASE_LIMITS does). `names` are the entries used.
+ */
+export function settingsFor(cfg: PhaseConfig, phase: string): { names: string[]; settings: PhaseSettings } | undefined {
   const bare = phase.replace(/^\d+(?:\.\d+)*[-_ ]+/, '');
-  const found = cfg.phases.get(bare);
-  return found ? { name: bare, settings: found } : undefined;
+  const names = unique([bare, phase]).filter((n) => cfg.phases.has(n));
+  if (names.length === 0) return undefined;
+  const settings: PhaseSettings = {};
+  for (const n of names) {
+    for (const [k, v] of Object.entries(cfg.phases.get(n)!)) if (v !== undefined) (settings as Record<string, unknown>)[k] = v;
+  }
+  return { names, settings };
 }

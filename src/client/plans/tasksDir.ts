@@ -103,9 +103,9 @@ export async function importTasksDir(dir: string, opts: { statusDir?: string } =
       for (const w of src.warnings) issues.warn(file, w.line, `task "${t.id}": ${w.message}`, [t.id]);
     }
     if (workPackages) {
-      const wp = workPackageId(t.fm, path.basename(pathId));
+      const wp = workPackageId(t.fm);
       if (!wp) {
-        issues.warn(file, 1, `not a work package (no work_package_id and no WPnn file name): not a task`, []);
+        issues.warn(file, 1, 'not a work package (no work_package_id in its front matter): not a task', []);
         continue;
       }
       t.rawId = wp;
@@ -122,6 +122,9 @@ export async function importTasksDir(dir: string, opts: { statusDir?: string } =
     }
     tasks.push(t);
   }
+
+  // Lane folders are states, not order: work packages go in id order whatever lane they are in.
+  if (workPackages) tasks.sort((a, b) => (a.pathId < b.pathId ? -1 : a.pathId > b.pathId ? 1 : 0));
 
   // Every spelling a dependency may use: path id, safe id, explicit id, with or without tasks/ and .md.
   const lookup = new Map<string, DirTask>();
@@ -150,7 +153,7 @@ export async function importTasksDir(dir: string, opts: { statusDir?: string } =
   for (const phase of phaseOrder) {
     const s = settingsFor(config, phase);
     if (!s) continue;
-    used.add(s.name);
+    for (const n of s.names) used.add(n);
     if (s.settings.limit !== undefined) phaseLimits[phase] = s.settings.limit;
   }
   for (const [name, s] of config.phases) {

@@ -2,11 +2,11 @@
  * spec-kitty work packages, read by the tasks/ importer: `kitty-specs/<feature>/tasks/WP01-setup.md` (flat, the
  * lane in front matter) or the older lane folders `tasks/planned|doing|for_review|done/WP01-setup.md`.
  *
- * - id: `work_package_id` (`WP01`), else the `WPnn` the file name starts with; the lane folder is never part of it.
+ * - id: `work_package_id` (`WP01`); the lane folder is never part of any id.
  * - dependencies name work-package ids (`dependencies: ["WP01"]`).
  * - done: `lane: done`, the file in a `done/` folder, or a `status.json` (in tasks/ or beside it) saying so.
  * - `priority: P0`..`P3` (10, 8, 5, 2); empty strings (`model: ''`, `agent: ""`) mean "not set".
- * - a Markdown file with front matter but no work-package id (a review note) is not a task: a warning says so.
+ * - a Markdown file without `work_package_id` (a review note) is not a task: a warning says so.
  */
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -21,11 +21,11 @@ export function splitLane(rel: string): { lane?: string; rest: string } {
   return rest.length > 0 && LANES.includes(first) ? { lane: first, rest: rest.join('/') } : { rest: rel };
 }
 
-/** `WP01` from front matter or the file name (`WP01-setup` → `WP01`), else undefined. */
-export function workPackageId(fm: Record<string, unknown>, stem: string): string | undefined {
+/** `WP01` from front matter, else undefined (a review note or another document, not a work package). */
+export function workPackageId(fm: Record<string, unknown>): string | undefined {
   const explicit = fm.work_package_id;
   if (typeof explicit === 'string' && explicit.trim() !== '') return explicit.trim();
-  return /^(WP\d+[a-z]?)\b/i.exec(stem)?.[1];
+  return undefined;
 }
 
 export const isDoneWord = (v: unknown): boolean => typeof v === 'string' && DONE_WORDS.includes(v.trim().toLowerCase());
