@@ -68,7 +68,8 @@ function parseConfig(file: string, text: string, issues: IssueList): PhaseConfig
   const posInt = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : undefined);
   const at = (p: (string | number)[]): number | undefined => src.lineOf(p);
   const entry = (name: string): PhaseSettings => {
-    const e = cfg.phases.get(name) ?? { line: at(['phases', name]) ?? at(['PHASE_LIMITS', name]) ?? at(['TASK_TIMEOUT_HOURS', name]) };
+    const where = ['phases', 'PHASE_LIMITS', 'TASK_TIMEOUT_HOURS'].find((k) => isRecord(data[k]) && name in (data[k] as Record<string, unknown>));
+    const e = cfg.phases.get(name) ?? { line: where ? at([where, name]) : undefined };
     cfg.phases.set(name, e);
     return e;
   };
