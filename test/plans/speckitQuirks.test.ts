@@ -87,7 +87,7 @@ describe('spec-kit quirks', () => {
 
   it('names the file, line and ids for an unknown declared dependency, a duplicate suffixed id and a table cycle', async () => {
     const a = tasksFile(['### T001: A', '**Dependencies**: T000a', '### T002: B']);
-    let err = await errorOf(a);
+    const err = await errorOf(a);
     expect(err.message).toBe(`${a}:2: task "T001" refers to unknown task "T000a"`);
     expect(err.issues[0].ids).toEqual(['T001', 'T000a']);
     const b = tasksFile(['- [ ] T022.5 A', '- [ ] T022 B', '- [ ] T022.5 C']);
