@@ -25,7 +25,8 @@ export function repairEscapes(text: string): string {
   return text
     .split('\n')
     .map((line) =>
-      line.replace(/"((?:[^"\\]|\\.)*)"/g, (whole, inner: string) =>
+      // A line whose first quote is a single quote may hold double quotes as literal text: left alone.
+      /^[^"]*'/.test(line) ? line : line.replace(/"((?:[^"\\]|\\.)*)"/g, (whole, inner: string) =>
         `"${inner.replace(/\\(.)/g, (m, c: string) => (VALID_ESCAPE.test(c) ? m : `\\\\${c}`))}"`,
       ),
     )

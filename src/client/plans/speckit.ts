@@ -22,7 +22,8 @@ import { headerColumns, isSeparatorRow, tableCells, tableRow, type TableColumns 
 
 /** A checklist line: `[ ]` open, `[x]` done, `[~]`/`[/]`/`[-]` in progress or partly done (open). */
 const TASK_LINE = /^(\s*)[-*+]\s+\[([ xX~/-])\]\s*(.*)$/;
-const TASK_ID = new RegExp(String.raw`^(${ID})(?![\w])[:.)]?\s*`);
+/** An id at the start of a task's text; not the start of a range (`T001-T005: Setup` is a group heading). */
+const TASK_ID = new RegExp(String.raw`^(${ID})(?![\w]|\s*[-–—]\s*T\d)[:.)]?\s*`);
 const HEADING = /^(#{1,6})\s+(.*?)\s*#*\s*$/;
 /** `Phase 1`, `Phase 3.1`, `Stage 2`, `Phase A:`, `Phase D1:`, `Final Phase:`. Not `Phase Dependencies`. */
 const PHASE_HEADING = /^(?:(?:Final|Last)\s+(?:Phase|Stage)(?=\s*(?:[:.)\-–—]|$))|(?:Phase|Stage)\s+(?:\d+(?:\.\d+)*\b|[A-Z]\d*(?:\.\d+)*(?=\s*(?:[:.)\-–—]|$))))/i;
