@@ -127,6 +127,23 @@ describe('seed 003 as written', () => {
     expect((await loadPlan(copy, { statusDir: elsewhere })).tasks.filter((t) => t.done).map((t) => t.id)).toEqual(['01-analysis.01-survey', '01-analysis.02-baseline']);
   });
 
+  it('reads front matter leniently: a broken key it does not use is a warning, a broken dependencies list an error', async () => {
+    const dir = tasksDir({
+      'tasks/a.md': '---\nnotes: [unclosed\npriority: 3\n---\nA',
+      'tasks/b.md': '---\ndependencies: [a\n---\nB',
+    });
+    const err = (await loadPlan(dir).catch((e: unknown) => e)) as PlanError;
+    expect(err.issues.map((i) => [path.basename(i.file!), i.line, i.ids])).toEqual([['b.md', 2, ['b']]]);
+    expect(err.issues[0].message).toMatch(/^task "b": invalid front matter in "dependencies": /);
+    writeFileSync(path.join(dir, 'tasks/b.md'), '---\ndependencies: [a]\n---\nB');
+    const { plan, warnings } = await importPlan(dir);
+    expect(plan.tasks.map((t) => [t.id, t.priority, t.dependsOn])).toEqual([
+      ['a', 3, []],
+      ['b', 5, ['a']],
+    ]);
+    expect(warnings.map((w) => [w.line, w.ids])).toEqual([[2, ['a']]]);
+  });
+
   it('still finds a status file an older cadre wrote flat', async () => {
     const dir = tasksDir({ 'tasks/01-a/one.md': '---\nphase: alpha\n---\nOne', 'workspace/status/01-a.one.json': '{"status":"completed"}' });
     expect((await loadPlan(dir)).tasks[0].done).toBe(true);
