@@ -200,7 +200,8 @@ export async function importSpeckit(file: string): Promise<ImportResult> {
           line: lineNo,
           indent: -1,
           level,
-          done: DONE_MARK.test(task.description) && /✅|✔|\[[xX]\]|\((?:done|complete|completed)\)/i.test(task.description),
+          // `### T001: Schema ✅` or `… (done)`; a Status field under it can also say so (below).
+          done: /✅|✔|\[[xX]\]|\((?:done|complete|completed)\)\s*$/i.test(task.description),
           parallel: task.parallel,
           text: title,
           description: task.description.replace(/\s*(?:✅|✔️?)\s*/g, ' ').replace(/\s*\((?:done|complete|completed)\)\s*$/i, '').trim(),
