@@ -60,7 +60,8 @@ export function buildProgram(): Command {
     .option('--run-id <id>', 'use this run id (re-attach to it if running)')
     .option('--new', 'start a new run even if this plan has one running')
     .option('--base <ref>', 'ref the integration branch starts from (default HEAD)')
-    .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory')
+    .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory (and skip the tasks they say completed)')
+    .option('--format <format>', 'read the plan as gsd | speckit | tasks-dir | native (default: detected)')
     .option('--inline-commands', 'run command tasks as activities of the scheduler, not as agent workflows (faster; plan field inlineCommands)')
     .option('--no-worker', 'do not run a worker in this process (another `cadre worker` serves the run)')
     .option('--detach', 'start the run and return at once (follow it with `cadre watch`)')
@@ -71,8 +72,10 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a plan and print its tasks, phases, waves and critical path')
     .argument('<plan>')
-    .option('--json', 'print JSON')
-    .action(action((plan: string, opts: { json?: boolean }) => validateCommand(plan, opts)));
+    .option('--json', 'print JSON: the summary, every task (dependencies, files, backend, checks, gate…) and the warnings')
+    .option('--format <format>', 'read the plan as gsd | speckit | tasks-dir | native (default: detected)')
+    .option('--status-dir <dir>', 'take done states from these seed-003 status files')
+    .action(action((plan: string, opts: { json?: boolean; format?: string; statusDir?: string }) => validateCommand(plan, opts)));
 
   program
     .command('agent')

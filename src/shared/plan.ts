@@ -52,6 +52,22 @@ export type Budget = z.infer<typeof BudgetSchema>;
 
 const argv = z.array(z.string()).min(1);
 
+/**
+ * A machine check on the workspace, run before a task counts as completed (GSD `must_haves`): a file contains a
+ * text, matches a regular expression (JavaScript syntax, multiline), or exports a name. Paths are
+ * repository-relative. Pure data: `src/activities/checks.ts` runs them.
+ */
+export const CheckSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('contains'), path: z.string().min(1), text: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('pattern'), path: z.string().min(1), regex: z.string().min(1) }),
+  z.strictObject({ kind: z.literal('exports'), path: z.string().min(1), name: z.string().min(1) }),
+]);
+export type Check = z.infer<typeof CheckSchema>;
+
+/** A point where the run waits for a person before the task counts as completed (GSD `checkpoint:*` tasks). */
+export const GateSchema = z.strictObject({ kind: z.literal('approval'), prompt: z.string().min(1) });
+export type Gate = z.infer<typeof GateSchema>;
+
 export const TaskSchema = z.strictObject({
   id: TaskIdSchema,
   title: z.string().min(1),
@@ -79,6 +95,17 @@ export const TaskSchema = z.strictObject({
   done: z.boolean().default(false),
   /** GSD checkpoint task type(s), e.g. "checkpoint:human-verify"; surfaced to the user. */
   checkpoint: z.string().optional(),
+  /** Wait for a person's approval before the task counts as completed (set for `checkpoint:*` tasks). */
+  gate: GateSchema.optional(),
+  /** Machine checks run after the agent ends, like `outputs`; a failure goes back to the agent, then fails it. */
+  checks: z.array(CheckSchema).optional(),
+  /** Test-driven: write the failing test first (GSD `type: tdd`); also said in the prompt. */
+  tdd: z.boolean().optional(),
+  /**
+   * Seed-003 task id (`01-analysis/01-survey`): the status file lives at `<statusDir>/<statusKey>.json`. Set by the
+   * tasks/ importer; other tasks use their id.
+   */
+  statusKey: z.string().min(1).optional(),
   /** Where the task came from, relative to the plan's root directory, for messages. */
   source: z.strictObject({ file: z.string(), line: z.number().int().positive().optional() }).optional(),
 });

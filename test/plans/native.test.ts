@@ -161,3 +161,22 @@ describe('native plans', () => {
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('native checks, approval and tdd', () => {
+  it('are read into the task, and a bad check path or regex is an error at its line', async () => {
+    const good = planFile('tasks:\n  - id: a\n    prompt: A\n    tdd: true\n    approval: Look at the UI\n    checks:\n      - { kind: contains, path: src/a.ts, text: "class A" }\n      - { kind: exports, path: src/a.ts, name: A }\n');
+    const t = (await loadPlan(good)).tasks[0];
+    expect(t.checks).toEqual([
+      { kind: 'contains', path: 'src/a.ts', text: 'class A' },
+      { kind: 'exports', path: 'src/a.ts', name: 'A' },
+    ]);
+    expect(t.gate).toEqual({ kind: 'approval', prompt: 'Look at the UI' });
+    expect(t.tdd).toBe(true);
+    const bad = planFile('tasks:\n  - id: a\n    prompt: A\n    checks:\n      - { kind: pattern, path: ../x.ts, regex: "a" }\n      - { kind: pattern, path: x.ts, regex: "(" }\n');
+    const err = (await loadPlan(bad).catch((e: unknown) => e)) as PlanError;
+    expect(err.message.split('\n')).toEqual([
+      `${bad}:5: task "a": checks[0].path "../x.ts" is not a repository-relative path`,
+      `${bad}:6: task "a": checks[1].regex "(" is not a valid regular expression`,
+    ]);
+  });
+});

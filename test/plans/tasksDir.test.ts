@@ -73,7 +73,7 @@ describe('tasks/ directories (seed 003 style)', () => {
     const err = (await loadPlan(dir).catch((e: unknown) => e)) as PlanError;
     expect(err.message.split('\n')).toEqual([
       `${file}:2: task "a": unknown front matter field "dependecies" (did you mean "dependencies"?)`,
-      `${file}:3: task "a": priority must be 1..10 or one of critical, high, medium, low`,
+      `${file}:3: task "a": priority must be 1..10 or one of critical, high, medium, low, P0..P3`,
     ]);
   });
 

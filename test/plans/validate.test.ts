@@ -8,9 +8,9 @@ const fixtures = path.resolve(__dirname, '../fixtures/plans');
 const tmp = mkdtempSync(path.join(tmpdir(), 'cadre-validate-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function run(target: string, json = false): Promise<{ code: number; lines: string[] }> {
+async function run(target: string, json = false, format?: string): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await validateCommand(target, { json }, (l) => lines.push(l));
+  const code = await validateCommand(target, { json, format }, (l) => lines.push(l));
   return { code, lines };
 }
 
@@ -67,6 +67,40 @@ describe('cadre validate', () => {
     const { code, lines } = await run(path.join(tmp, 'missing.yaml'));
     expect(code).toBe(2);
     expect(lines[1]).toBe(`${path.join(tmp, 'missing.yaml')}: no such file or directory`);
+  });
+
+  it('lists every task with dependencies, files, outputs, parallel flag, backend, checks, gate, timeout and verify', async () => {
+    const { code, lines } = await run(path.join(fixtures, 'native/plan.yaml'), true);
+    expect(code).toBe(0);
+    const out = JSON.parse(lines[0]);
+    const byId = Object.fromEntries(out.taskList.map((t: { id: string }) => [t.id, t]));
+    expect(byId.schema).toMatchObject({ dependsOn: [], files: ['src/schema.ts'], outputs: ['src/schema.ts'], parallel: false, verify: ['sh', '-c', 'npx tsc --noEmit'], checks: [] });
+    expect(byId.api).toMatchObject({ dependsOn: ['schema'], parallel: true, timeoutSeconds: 90 });
+    expect(byId.ui.backend).toBe('scripted');
+    expect(byId.docs.backend).toBe('command');
+    expect(out.warnings).toEqual([]);
+    const gsd = JSON.parse((await run(path.join(fixtures, 'gsd-meaning'), true)).lines[0]);
+    expect(gsd.taskList[0]).toMatchObject({ backend: '(run default)', tdd: true, gate: { kind: 'approval' } });
+    expect(gsd.taskList[0].checks).toHaveLength(5);
+    expect(gsd.gates).toEqual([{ id: '07-01', prompt: expect.stringContaining('checkpoint:human-verify') }]);
+    expect(gsd.warnings).toHaveLength(1);
+  });
+
+  it('shows gates, checks and warnings in the text output', async () => {
+    const { code, lines } = await run(path.join(fixtures, 'gsd-meaning'));
+    expect(code).toBe(0);
+    expect(lines).toContain('gate: 07-01 waits for approval: checkpoint:human-verify: The queue, running five demo tasks by priority');
+    expect(lines).toContain('checks: 5 on 1 task');
+    expect(lines.find((l) => l.startsWith('  07-01: '))).toContain('src/queue/TaskQueue.ts contains "class TaskQueue"');
+    expect(lines).toContain('warnings: 1');
+    expect(lines.find((l) => l.startsWith('  warning: '))).toMatch(/07-01-PLAN\.md:25: plan "07-01": key_links\[1\] pattern is not checked/);
+  });
+
+  it('takes --format and refuses an unknown one with exit 2', async () => {
+    expect((await run(path.join(fixtures, 'speckit/tasks.md'), false, 'speckit')).code).toBe(0);
+    const bad = await run(path.join(fixtures, 'speckit/tasks.md'), false, 'spec-kit');
+    expect(bad.code).toBe(2);
+    expect(bad.lines[1]).toBe('--format: unknown format "spec-kit" (expected native, gsd, speckit, tasks-dir)');
   });
 
   it('abbreviates long lists', () => {

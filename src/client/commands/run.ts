@@ -10,7 +10,7 @@ import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
-import { loadPlan } from '../plans';
+import { loadPlan, parseFormat } from '../plans';
 import { loadPrices } from '../prices';
 import { resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
@@ -32,10 +32,11 @@ export interface RunOptions {
   json?: boolean;
   new?: boolean;
   inlineCommands?: boolean;
+  format?: string;
 }
 
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
-  const plan = await loadPlan(planPath);
+  const plan = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
   const repo = await resolveRepo(opts.repo);
   const rt = await openRuntime();
   const { client, config } = rt;

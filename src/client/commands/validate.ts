@@ -2,13 +2,39 @@
  * `cadre validate <plan>`: import a plan, run every check, and show what a run would do with it (waves, critical
  * path) without touching Temporal. Exit code 0 when the plan is valid, 2 when it is not.
  */
-import type { Plan } from '../../shared/plan';
+import type { Check, Gate, Plan, PlanFormat } from '../../shared/plan';
 import { criticalPath, topologicalLayers } from '../../shared/dag';
-import { displayPath, formatIssue, PlanError } from '../plans/errors';
-import { loadPlan } from '../plans/load';
+import { displayPath, formatIssue, PlanError, type PlanIssue } from '../plans/errors';
+import { importPlan, parseFormat } from '../plans/load';
 
 export interface ValidateOptions {
   json?: boolean;
+  /** `--format gsd|speckit|tasks-dir|native`: skip detection. */
+  format?: string;
+  /** `--status-dir`: seed-003 status files to take done states from. */
+  statusDir?: string;
+}
+
+/** One task as a run would see it: what `validate --json` lists per task. */
+export interface TaskSummary {
+  id: string;
+  title: string;
+  phase?: string;
+  dependsOn: string[];
+  files: string[];
+  outputs: string[];
+  /** Runs beside the other tasks of its wave: no declared file overlaps another task of that wave. */
+  parallel: boolean;
+  /** The task's own backend, or `(run default)`: the plan's `defaults.backend`, else the run's. */
+  backend: string;
+  priority: number;
+  done: boolean;
+  checks: Check[];
+  gate?: Gate;
+  timeoutSeconds?: number;
+  verify?: string[];
+  tdd?: boolean;
+  source?: { file: string; line?: number };
 }
 
 export interface PlanSummary {
@@ -25,15 +51,50 @@ export interface PlanSummary {
   waves: string[][];
   criticalPath: { ids: string[]; length: number };
   checkpoints: { id: string; checkpoint: string }[];
+  /** Tasks that wait for a person's approval. */
+  gates: { id: string; prompt: string }[];
+  /** How many machine checks the plan's tasks carry. */
+  checks: number;
+  taskList: TaskSummary[];
+  warnings: PlanIssue[];
 }
 
 /** The facts `validate` prints, computed from a valid plan. */
-export function summarizePlan(plan: Plan): PlanSummary {
+export function summarizePlan(plan: Plan, warnings: PlanIssue[] = []): PlanSummary {
   const phases = plan.phaseOrder.map((name) => {
     const tasks = plan.tasks.filter((t) => t.phase === name);
     return { name, tasks: tasks.length, done: tasks.filter((t) => t.done).length, limit: plan.phaseLimits[name] };
   });
   const cp = criticalPath(plan.tasks);
+  const waves = topologicalLayers(plan.tasks);
+  const waveOf = new Map(waves.flatMap((ids, i) => ids.map((id) => [id, i] as const)));
+  const byId = new Map(plan.tasks.map((t) => [t.id, t]));
+  const overlapsInWave = (id: string): boolean => {
+    const t = byId.get(id)!;
+    const peers = waves[waveOf.get(id) ?? 0] ?? [];
+    return peers.some((o) => o !== id && byId.get(o)!.files.some((f) => t.files.includes(f)));
+  };
+  const taskList: TaskSummary[] = plan.tasks.map((t) => {
+    const s: TaskSummary = {
+      id: t.id,
+      title: t.title,
+      phase: t.phase,
+      dependsOn: t.dependsOn,
+      files: t.files,
+      outputs: t.outputs,
+      parallel: (waves[waveOf.get(t.id) ?? 0]?.length ?? 1) > 1 && !overlapsInWave(t.id),
+      backend: t.backend ?? (plan.defaults.backend ? `${plan.defaults.backend} (plan default)` : '(run default)'),
+      priority: t.priority,
+      done: t.done,
+      checks: t.checks ?? [],
+      gate: t.gate,
+      timeoutSeconds: t.timeoutSeconds ?? plan.defaults.timeoutSeconds,
+      verify: t.verify,
+      tdd: t.tdd,
+      source: t.source,
+    };
+    return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as unknown as TaskSummary;
+  });
   return {
     valid: true,
     name: plan.name,
@@ -44,9 +105,13 @@ export function summarizePlan(plan: Plan): PlanSummary {
     maxConcurrency: plan.maxConcurrency,
     phases,
     unphased: phases.length > 0 ? plan.tasks.filter((t) => !t.phase).length : 0,
-    waves: topologicalLayers(plan.tasks),
+    waves,
     criticalPath: { ids: cp.ids, length: cp.weight },
     checkpoints: plan.tasks.flatMap((t) => (t.checkpoint ? [{ id: t.id, checkpoint: t.checkpoint }] : [])),
+    gates: plan.tasks.flatMap((t) => (t.gate ? [{ id: t.id, prompt: t.gate.prompt }] : [])),
+    checks: plan.tasks.reduce((n, t) => n + (t.checks?.length ?? 0), 0),
+    taskList,
+    warnings,
   };
 }
 
@@ -88,7 +153,33 @@ export function renderSummary(s: PlanSummary): string[] {
   if (s.waves.length > shown.length) lines.push(`  … ${s.waves.length - shown.length} more waves (--json shows all)`);
   lines.push(`critical path: ${s.criticalPath.length} task${s.criticalPath.length === 1 ? '' : 's'}: ${abbreviateChain(s.criticalPath.ids)}`);
   for (const c of s.checkpoints) lines.push(`checkpoint: ${c.id} (${c.checkpoint}) needs a person`);
+  for (const g of s.gates) lines.push(`gate: ${g.id} waits for approval: ${g.prompt.split('\n')[0].slice(0, 120)}`);
+  const checked = s.taskList.filter((t) => t.checks.length > 0 || t.verify);
+  if (checked.length > 0) {
+    lines.push(`checks: ${s.checks} on ${checked.length} task${checked.length === 1 ? '' : 's'}`);
+    for (const t of checked.slice(0, MAX_IDS_SHOWN)) {
+      const parts = t.checks.map(describeCheck);
+      if (t.verify) parts.push(`verify: ${t.verify.join(' ')}`);
+      lines.push(`  ${t.id}: ${abbreviateIds(parts, 4)}`);
+    }
+    if (checked.length > MAX_IDS_SHOWN) lines.push(`  … ${checked.length - MAX_IDS_SHOWN} more (--json shows all)`);
+  }
+  if (s.warnings.length > 0) {
+    lines.push(`warnings: ${s.warnings.length}`);
+    for (const w of s.warnings) lines.push(`  warning: ${formatIssue(w)}`);
+  }
   return lines;
+}
+
+export function describeCheck(c: Check): string {
+  switch (c.kind) {
+    case 'contains':
+      return `${c.path} contains ${JSON.stringify(c.text)}`;
+    case 'pattern':
+      return `${c.path} matches /${c.regex}/`;
+    case 'exports':
+      return `${c.path} exports ${c.name}`;
+  }
 }
 
 export async function validateCommand(
@@ -97,8 +188,10 @@ export async function validateCommand(
   out: (line: string) => void = console.log,
 ): Promise<number> {
   let plan: Plan;
+  let warnings: PlanIssue[];
   try {
-    plan = await loadPlan(planPath);
+    const format: PlanFormat | undefined = opts.format === undefined ? undefined : parseFormat(opts.format);
+    ({ plan, warnings } = await importPlan(planPath, { format, statusDir: opts.statusDir }));
   } catch (err) {
     if (!(err instanceof PlanError)) throw err;
     if (opts.json) {
@@ -109,7 +202,7 @@ export async function validateCommand(
     }
     return 2;
   }
-  const summary = summarizePlan(plan);
+  const summary = summarizePlan(plan, warnings);
   if (opts.json) out(JSON.stringify(summary));
   else for (const line of renderSummary(summary)) out(line);
   return 0;

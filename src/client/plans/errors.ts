@@ -40,12 +40,21 @@ export function location(file: string | undefined, line: number | undefined): st
   return line ? `${file}:${line}` : file;
 }
 
-/** Collects issues for one import, with the file shown relative to the working directory. */
+/**
+ * Collects issues for one import, with the file shown relative to the working directory. Errors make the plan
+ * invalid; warnings are what a person should know but that does not change what the run does wrongly (a key cadre
+ * does not read that is not valid YAML, a stale dependency of a plan that is already done).
+ */
 export class IssueList {
   readonly issues: PlanIssue[] = [];
+  readonly warnings: PlanIssue[] = [];
 
   add(file: string | undefined, line: number | undefined, message: string, ids: string[] = []): void {
     this.issues.push({ file: file === undefined ? undefined : displayPath(file), line, message, ids });
+  }
+
+  warn(file: string | undefined, line: number | undefined, message: string, ids: string[] = []): void {
+    this.warnings.push({ file: file === undefined ? undefined : displayPath(file), line, message, ids });
   }
 
   get length(): number {

@@ -21,9 +21,9 @@ export function parseDuration(value: unknown): number | undefined {
   return total > 0 ? total : undefined;
 }
 
-const PRIORITY_WORDS: Record<string, number> = { critical: 10, urgent: 10, high: 8, medium: 5, normal: 5, low: 2 };
+const PRIORITY_WORDS: Record<string, number> = { critical: 10, urgent: 10, high: 8, medium: 5, normal: 5, low: 2, p0: 10, p1: 8, p2: 5, p3: 2 };
 
-/** A priority 1..10 from a number or a word (critical/urgent 10, high 8, medium/normal 5, low 2). */
+/** A priority 1..10 from a number or a word (critical/urgent/P0 10, high/P1 8, medium/normal/P2 5, low/P3 2). */
 export function parsePriority(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value >= 1 && value <= 10 ? value : undefined;
   if (typeof value !== 'string') return undefined;
@@ -54,43 +54,56 @@ export function unique<T>(values: Iterable<T>): T[] {
   return [...new Set(values)];
 }
 
-const FILE_EXTENSIONS = new Set(
+/**
+ * Bare names that are taken to be files at the repository root when they appear without a directory. Anything else
+ * without a directory is not a declared file: in task prose, `quickstart.md`, `.onHover` (a Swift member) or
+ * `.NET` name documents, members and products, and a wrong declared file serialises unrelated tasks.
+ */
+const ROOT_FILES = new Set(
   (
-    'ts tsx mts cts js jsx mjs cjs json jsonc yaml yml toml ini cfg conf env md mdx txt rst sql prisma graphql gql ' +
-    'go rs py rb java kt kts scala swift c h cc cpp hpp cs php lua sh bash zsh ps1 html htm css scss sass less vue svelte ' +
-    'astro xml csv lock mod sum proto tf hcl dockerfile gradle properties ex exs erl hs ml clj dart r jl zig nim'
+    'package.json package-lock.json pnpm-lock.yaml pnpm-workspace.yaml yarn.lock bun.lockb tsconfig.json jsconfig.json ' +
+    'deno.json cargo.toml cargo.lock go.mod go.sum pyproject.toml setup.py setup.cfg requirements.txt pipfile poetry.lock ' +
+    'gemfile gemfile.lock makefile dockerfile docker-compose.yml docker-compose.yaml compose.yaml readme.md changelog.md ' +
+    'license contributing.md agents.md claude.md build.gradle settings.gradle pom.xml composer.json mix.exs package.swift ' +
+    'cmakelists.txt justfile taskfile.yml turbo.json nx.json lerna.json biome.json vercel.json netlify.toml'
   ).split(' '),
 );
+const ROOT_FILE_PATTERNS = [/^tsconfig\.[\w.-]+\.json$/i, /^[\w-]+\.config\.(?:js|cjs|mjs|ts|cts|mts|json)$/i];
+const DOTFILES = /^\.(?:gitignore|gitattributes|gitmodules|env(?:\.[\w-]+)?|npmrc|nvmrc|node-version|editorconfig|dockerignore|prettierrc(?:\.\w+)?|prettierignore|eslintrc(?:\.\w+)?|eslintignore|babelrc|browserslistrc|tool-versions|python-version|ruby-version|mcp\.json)$/i;
 
 /**
- * File paths mentioned in free text (a spec-kit task description): tokens with a `/` whose last part has an
- * extension (`src/models/Agent.ts`, `packages/x/y.json`), bare names with a well-known file extension
- * (`tsconfig.json`, `README.md`) and dotfiles (`.gitignore`, `.env.example`). Bare names are taken to be at the
- * repository root. Not paths: URLs, npm scopes (`@scope/pkg`), directories (`src/`), versions (`5.3.3`) and
- * library names written like files (`Node.js`).
+ * Whether a token written in a plan names a file: `dir/name.ext` (a directory and an extension on the last part),
+ * `dir/.dotfile`, a well-known root file (`package.json`, `tsconfig.json`, `go.mod`, `vite.config.ts`) or a
+ * well-known dotfile (`.gitignore`, `.env.example`). Conservative on purpose: see ROOT_FILES.
+ */
+export function isPathLike(token: string): boolean {
+  const tok = token.replace(/^\.\//, '');
+  if (tok === '' || tok.startsWith('/') || tok.startsWith('@') || tok.startsWith('~') || /[\\*?<>|"'\s]/.test(tok) || tok.includes('...')) return false;
+  const last = tok.split('/').pop() ?? '';
+  if (last === '') return false;
+  if (DOTFILES.test(last)) return true;
+  if (tok.includes('/')) {
+    if (/^\.[A-Za-z]/.test(last)) return true;
+    const dot = last.lastIndexOf('.');
+    const ext = dot > 0 ? last.slice(dot + 1) : '';
+    return /^[A-Za-z0-9]{1,10}$/.test(ext) && !/^\d+$/.test(ext);
+  }
+  return ROOT_FILES.has(last.toLowerCase()) || ROOT_FILE_PATTERNS.some((re) => re.test(last));
+}
+
+/**
+ * File paths mentioned in free text (a spec-kit task description): tokens that `isPathLike` accepts, e.g.
+ * `src/models/Agent.ts`, `packages/x/y.json`, `tsconfig.json`, `.gitignore`. Not paths: URLs, npm scopes
+ * (`@scope/pkg`), directories (`src/`), versions (`5.3.3`), library names (`Node.js`), members (`.onHover`), bare
+ * document names (`quickstart.md`).
  */
 export function pathsInText(text: string): string[] {
   const out: string[] = [];
   for (const m of text.matchAll(/[A-Za-z0-9_.@~/\\-]+/g)) {
-    let tok = m[0].replace(/[.]+$/, '');
-    const before = text[m.index - 1];
-    if (before === ':' && text.slice(Math.max(0, m.index - 8), m.index).includes('://')) continue;
-    if (tok.startsWith('@') || tok.startsWith('~') || tok.includes('\\')) continue;
-    tok = tok.replace(/^\.\//, '');
-    const last = tok.split('/').pop() ?? '';
-    if (last === '' || tok.startsWith('/')) continue;
-    const dot = last.lastIndexOf('.');
-    const ext = dot > 0 ? last.slice(dot + 1).toLowerCase() : '';
-    // ".gitignore" and ".env" are files; ".ts" in "convert .js files to .ts" is an extension.
-    const isDotfile = /^\.[A-Za-z][A-Za-z0-9_.-]*$/.test(last) && (last === '.env' || !FILE_EXTENSIONS.has(last.slice(1).toLowerCase()));
-    let isPath: boolean;
-    if (tok.includes('/')) {
-      isPath = isDotfile || (/^[A-Za-z0-9]{1,10}$/.test(ext) && !/^\d+$/.test(ext));
-    } else {
-      const libraryName = ext === 'js' && /^[A-Z][a-z]+$/.test(last.slice(0, dot));
-      isPath = isDotfile || (FILE_EXTENSIONS.has(ext) && !libraryName && !/^[\d.]+$/.test(last));
-    }
-    const p = isPath ? repoPath(tok) : undefined;
+    const tok = m[0].replace(/[.]+$/, '');
+    if (text.slice(Math.max(0, m.index - 8), m.index).includes('://') || text.slice(m.index, m.index + m[0].length + 3).includes('://')) continue;
+    if (!isPathLike(tok)) continue;
+    const p = repoPath(tok);
     if (p) out.push(p);
   }
   return unique(out);

@@ -1,4 +1,4 @@
 /** Plans on disk: detection, the four importers behind `loadPlan`, and the error listing what is wrong. */
-export { detectPlan, loadPlan, type DetectedPlan, type LoadPlanOptions } from './load';
+export { detectPlan, importPlan, loadPlan, parseFormat, PLAN_FORMATS, type DetectedPlan, type LoadedPlan, type LoadPlanOptions } from './load';
 export { formatIssue, PlanError, type PlanIssue } from './errors';
 export { parseDuration } from './fields';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
+import { CheckSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
 import { IssueList, nearestField } from './errors';
 import { parseDuration, repoPath, toArgv, unique } from './fields';
 import { isRecord, parseYaml, type YamlPath, type YamlSource } from './yamlSource';
@@ -42,6 +42,10 @@ const RawTask = z.strictObject({
   timeoutSeconds: duration.optional(),
   maxTurns: z.number().int().positive().optional(),
   done: z.boolean().optional(),
+  checks: z.array(CheckSchema).optional(),
+  /** A prompt for the person who approves the task before it counts as completed. */
+  approval: z.string().min(1).optional(),
+  tdd: z.boolean().optional(),
 });
 type RawTask = z.infer<typeof RawTask>;
 
@@ -227,6 +231,19 @@ function toTask(
     timeoutSeconds: parseDuration(r.timeoutSeconds ?? r.timeout),
     maxTurns: r.maxTurns,
     done: r.done,
+    checks: r.checks?.flatMap((c, j) => {
+      if (repoPath(c.path) !== c.path) {
+        issues.add(file, src.lineOf([...where, 'checks', j, 'path']), `task "${r.id}": checks[${j}].path "${c.path}" is not a repository-relative path`, [r.id]);
+        return [];
+      }
+      if (c.kind === 'pattern' && !validRegex(c.regex)) {
+        issues.add(file, src.lineOf([...where, 'checks', j, 'regex']), `task "${r.id}": checks[${j}].regex ${JSON.stringify(c.regex)} is not a valid regular expression`, [r.id]);
+        return [];
+      }
+      return [c];
+    }),
+    gate: r.approval === undefined ? undefined : { kind: 'approval' as const, prompt: r.approval },
+    tdd: r.tdd,
     source: { file: rel, line },
   });
 }
@@ -239,6 +256,15 @@ function checkBackend(t: TaskInput, fallback: string | undefined, file: string, 
   if (backend === 'scripted' && !t.script) issues.add(file, line, `task "${t.id}" uses the scripted backend but has no "script"`, [t.id]);
   if (t.command && backend !== 'command') issues.add(file, line, `task "${t.id}" has a "command" but its backend is "${backend}"`, [t.id]);
   if (t.script && backend !== 'scripted') issues.add(file, line, `task "${t.id}" has a "script" but its backend is "${backend}"`, [t.id]);
+}
+
+function validRegex(source: string): boolean {
+  try {
+    new RegExp(source, 'm');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function firstLine(s: string | undefined): string {

@@ -11,6 +11,8 @@ export interface ImportResult {
   plan: PlanInput;
   rootDir: string;
   issues: PlanIssue[];
+  /** What the user should know that does not make the plan invalid. */
+  warnings?: PlanIssue[];
 }
 
 /**

@@ -78,6 +78,38 @@ export function splitFrontMatter(text: string): MarkdownParts {
   };
 }
 
+/**
+ * Front matter as GSD authors write it: `---` fences at the top, or else a fenced ```yaml block before the first
+ * `<task>`/`<objective>` block whose text has a GSD key (`phase`, `plan`, `wave`, `depends_on`, `files_modified`,
+ * `must_haves`), as some plans carry it under their title; `---` lines inside that fence are dropped.
+ */
+export function findFrontMatter(text: string): MarkdownParts {
+  const parts = splitFrontMatter(text);
+  if (parts.frontMatter !== undefined) return parts;
+  const src = text.replace(/^\uFEFF/, '');
+  const lines = src.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i].trim();
+    if (/^<(task|objective|tasks)\b/.test(l)) break;
+    const open = /^(```|~~~)\s*(\S*)\s*$/.exec(l);
+    if (!open) continue;
+    const end = lines.findIndex((x, j) => j > i && x.trim().startsWith(open[1]));
+    if (end < 0) break;
+    const inner = lines.slice(i + 1, end);
+    if (/^ya?ml$/i.test(open[2]) && inner.some((x) => /^(phase|plan|wave|depends_on|files[-_]modified|must_haves)\s*:/.test(x))) {
+      const kept = inner.map((x) => (x.trim() === '---' ? '' : x));
+      return {
+        frontMatter: kept.join('\n'),
+        frontMatterLine: i + 2,
+        body: [...lines.slice(0, i), ...lines.slice(end + 1)].join('\n'),
+        bodyLine: 1,
+      };
+    }
+    i = end;
+  }
+  return parts;
+}
+
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
