@@ -12,6 +12,7 @@ import { createModelActivities } from './model/modelTurn';
 import { writeTaskStatus } from './statusFiles';
 import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
+import { createSessionActivities } from './backends/session';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
       policy,
       fenceCheck,
     }),
+    ...createSessionActivities({ stateDir: deps.stateDir }),
     writeTaskStatus,
     ...createLockActivities(),
   };

@@ -22,6 +22,8 @@ export const ErrorType = {
   MissingOutputs: 'MissingOutputs',
   VerifyFailed: 'VerifyFailed',
   TranscriptMissing: 'TranscriptMissing',
+  AgentProgramMissing: 'AgentProgramMissing',
+  AgentSessionFailed: 'AgentSessionFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
