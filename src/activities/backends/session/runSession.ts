@@ -119,7 +119,8 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     const record = saved && (runId === undefined || saved.runId === runId) ? (saved as SessionRecord & Partial<StoredResult>) : undefined;
     if (record?.result) return record.result;
     const beat = (ctx?.info.heartbeatDetails ?? undefined) as SessionProgress | undefined;
-    const earlier: SessionProgress | undefined = beat?.sessionId ? beat : record ?? beat;
+    // Whichever is newer: heartbeats are throttled by the SDK, the record is written on every change.
+    const earlier: SessionProgress | undefined = !beat ? record : !record ? beat : (beat.updatedAt ?? 0) >= (record.updatedAt ?? 0) ? beat : record;
     killOrphan(earlier);
     if (record && earlier !== record) killOrphan(record);
 
@@ -204,6 +205,8 @@ export function createSessionActivities(deps: SessionActivityDeps) {
           const own = ev.costUsd ?? (hasPrice(input.model, prices) ? costUsd(ev.usage, input.model, prices) : 0);
           progress.costUsd = (impl.usageScope === 'process' ? prior.costUsd : 0) + own;
           if (ev.turns !== undefined) progress.turns = ev.turns;
+          // On disk at once: a worker killed now must not take the usage of this attempt with it.
+          persist();
           if (progress.costUsd >= input.budgetUsd && !budgetStopped) {
             budgetStopped = true;
             proc?.stop();
