@@ -12,7 +12,8 @@ import type { AddressInfo } from 'node:net';
 
 export type ResponsesItem =
   | { type: 'message'; text: string }
-  | { type: 'function_call'; name: string; arguments: unknown; callId?: string };
+  /** `namespace`: how the Responses API names a tool of a namespace (Codex puts an MCP server's tools in `mcp__<server>`). */
+  | { type: 'function_call'; name: string; arguments: unknown; callId?: string; namespace?: string };
 
 export interface ResponsesUsage {
   input_tokens?: number;
@@ -102,6 +103,7 @@ export async function startResponsesStub(): Promise<ResponsesStub> {
         id: `fc_${id}_${i}`,
         status: 'completed',
         name: item.name,
+        ...(item.namespace ? { namespace: item.namespace } : {}),
         call_id: item.callId ?? `call_${id}_${i}`,
         arguments: typeof item.arguments === 'string' ? item.arguments : JSON.stringify(item.arguments),
       };

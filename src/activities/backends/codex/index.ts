@@ -93,7 +93,7 @@ function findRollout(codexHome: string, threadId: string): string | undefined {
   return undefined;
 }
 
-const rolloutCursor = new Map<string, { file: string; offset: number; turns: number; last?: Usage }>();
+const rolloutCursor = new Map<string, { file: string; offset: number; turns: number; seen: Set<string>; last?: Usage }>();
 
 export const codexBackend: AgentProgramBackendImpl = {
   backend: 'codex',
@@ -114,6 +114,8 @@ export const codexBackend: AgentProgramBackendImpl = {
       `mcp_servers.${MCP_SERVER_NAME}.bearer_token_env_var=${toml('CADRE_MCP_TOKEN')}`,
       `mcp_servers.${MCP_SERVER_NAME}.tool_timeout_sec=${24 * 3600}`,
       `mcp_servers.${MCP_SERVER_NAME}.startup_timeout_sec=30`,
+      // cadre's own tools need no approval (headless Codex refuses an MCP call that would need one).
+      `mcp_servers.${MCP_SERVER_NAME}.default_tools_approval_mode=${toml('approve')}`,
     ].flatMap((c) => ['-c', c]);
     const goal = ctx.system ? `${ctx.system}\n\n${ctx.goal}` : ctx.goal;
     const common = ['--json', '--skip-git-repo-check', '-m', ctx.model, ...config];
@@ -132,7 +134,7 @@ export const codexBackend: AgentProgramBackendImpl = {
     if (!cur) {
       const file = findRollout(path.join(home, '.codex'), sessionId);
       if (!file) return [];
-      cur = { file, offset: 0, turns: 0 };
+      cur = { file, offset: 0, turns: 0, seen: new Set() };
       rolloutCursor.set(key, cur);
     }
     let text: string;
@@ -153,14 +155,20 @@ export const codexBackend: AgentProgramBackendImpl = {
     const lastNl = text.lastIndexOf('\n');
     if (lastNl < 0) return [];
     cur.offset += Buffer.byteLength(text.slice(0, lastNl + 1));
+    // One token_usage_record per model response, written as soon as the response is in (before its tools run);
+    // a resumed thread appends to the same file, so the sum over the file is the session's total.
     for (const line of text.slice(0, lastNl).split('\n')) {
-      if (!line.includes('"token_count"')) continue;
+      if (!line.includes('"token_usage_record"')) continue;
       try {
-        const p = (JSON.parse(line) as { payload?: { type?: string; info?: { total_token_usage?: Record<string, unknown> } } }).payload;
-        if (p?.type === 'token_count' && p.info?.total_token_usage) {
-          cur.last = toUsage(p.info.total_token_usage);
-          cur.turns++;
-        }
+        const r = JSON.parse(line) as { type?: string; payload?: { response_id?: string; usage?: Record<string, unknown> } };
+        if (r.type !== 'token_usage_record' || !r.payload?.usage) continue;
+        const id = r.payload.response_id ?? `#${cur.turns}`;
+        if (cur.seen.has(id)) continue;
+        cur.seen.add(id);
+        const u = toUsage(r.payload.usage);
+        const t = cur.last ?? { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
+        cur.last = { inputTokens: t.inputTokens + u.inputTokens, outputTokens: t.outputTokens + u.outputTokens, cacheWriteTokens: t.cacheWriteTokens + u.cacheWriteTokens, cacheReadTokens: t.cacheReadTokens + u.cacheReadTokens };
+        cur.turns++;
       } catch {
         // a line still being written
       }
