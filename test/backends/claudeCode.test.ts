@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSessionActivities } from '../../src/activities/backends/session';
-import { readSessionRecord } from '../../src/activities/backends/session/store';
+import { readSessionLog, readSessionRecord } from '../../src/activities/backends/session/store';
+import { renderSessionEvent } from '../../src/client/commands/logs';
 import type { OrchestrationCall, ToolResultLike } from '../../src/shared/session';
 import { startMessagesStub, type MessagesStub } from '../support/messagesStub';
 import { claudeBin, runInContext, tmpDir } from './support';
@@ -71,6 +72,11 @@ describe.skipIf(!claudeBin)('claude-code session (real CLI, stub API)', () => {
     const log = fs.readFileSync(path.join(stateDir, result.transcriptRef), 'utf8');
     expect(log).toContain('"type":"result"');
     expect(log).not.toContain('sk-ant-test-key');
+    // `cadre logs` renders it.
+    const shown = readSessionLog(stateDir, 'run-1/t1').flatMap((e) => renderSessionEvent(e));
+    expect(shown).toContain('assistant: Writing it');
+    expect(shown.some((l) => l.startsWith('→ Write '))).toBe(true);
+    expect(shown.some((l) => l.startsWith('result: success (2 turns'))).toBe(true);
     expect(JSON.stringify(result)).not.toContain('hi\\n'); // no file contents in the result
     // The requests went to the stub, streaming.
     const posts = stub.requests.filter((r) => r.method === 'POST');
