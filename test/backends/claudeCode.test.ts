@@ -99,10 +99,30 @@ describe.skipIf(!claudeBin)('claude-code session (real CLI, stub API)', () => {
     expect(seen).toMatch(new RegExp(`^HOME=${stateDir}/sessions/`, 'm'));
   });
 
+  it('scrubs a secret the program prints from the log and the result, and starts afresh for a new workflow run', async () => {
+    stub.enqueue({ content: [{ type: 'text', text: `the token is ${CANARY}` }] });
+    const { runAgentSession } = createSessionActivities({ stateDir, env, forward: async () => ({ content: '' }) });
+    const first = await runInContext(() => runAgentSession(input())).result;
+    expect(first.summary).toBe('the token is [redacted]');
+    const log = fs.readFileSync(path.join(stateDir, first.transcriptRef), 'utf8');
+    expect(log).toContain('[redacted]');
+    expect(log).not.toContain(CANARY);
+    // Same run again (a retry after the end): the stored result, nothing runs.
+    const again = await runInContext(() => runAgentSession(input()), { attempt: 2 }).result;
+    expect(again).toEqual(first);
+    expect(stub.requests.filter((r) => r.method === 'POST')).toHaveLength(1);
+    // Another workflow run of the same agent id: a new session, not a resume of the old one.
+    stub.enqueue({ content: [{ type: 'text', text: 'fresh' }] });
+    const other = await runInContext(() => runAgentSession(input()), { runId: 'run-2' }).result;
+    expect(other.resumed).toBe(false);
+    expect(other.sessionId).not.toBe(first.sessionId);
+  });
+
   it('stops a session that reaches its slice: budget_exhausted, with the work it did on disk', async () => {
     stub.enqueue(
-      // 600k input tokens of haiku = 0.60 USD, over a 0.5 USD slice.
-      { content: [{ type: 'tool_use', id: 'toolu_b1', name: 'Write', input: { file_path: path.join(workspace, 'partial.txt'), content: 'part\n' } }], usage: { input_tokens: 600_000, output_tokens: 10 } },
+      { content: [{ type: 'tool_use', id: 'toolu_b1', name: 'Write', input: { file_path: path.join(workspace, 'partial.txt'), content: 'part\n' } }], usage: { input_tokens: 1000, output_tokens: 10 } },
+      // 600k input tokens of haiku = 0.60 USD: this reply crosses the 0.5 USD slice.
+      { content: [{ type: 'tool_use', id: 'toolu_b2', name: 'Write', input: { file_path: path.join(workspace, 'over.txt'), content: 'no\n' } }], usage: { input_tokens: 600_000, output_tokens: 10 } },
       { content: [{ type: 'text', text: 'more' }], usage: { input_tokens: 10, output_tokens: 10 } },
     );
     const { runAgentSession } = createSessionActivities({ stateDir, env, forward: async () => ({ content: '' }) });

@@ -82,8 +82,8 @@ function activityContext(): Context | undefined {
   }
 }
 
-function clip(text: string, max = SUMMARY_CHARS): string {
-  const t = redact(text.trim());
+function clip(text: string, max = SUMMARY_CHARS, env: NodeJS.ProcessEnv = process.env): string {
+  const t = redact(text.trim(), env);
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
@@ -93,6 +93,8 @@ interface StoredResult {
 
 export function createSessionActivities(deps: SessionActivityDeps) {
   const sourceEnv = deps.env ?? process.env;
+  /** Whose secret-looking values are scrubbed from everything written: the worker's and the injected settings. */
+  const secretsEnv = sourceEnv === process.env ? process.env : { ...process.env, ...sourceEnv };
   const pollMs = deps.pollMs ?? 1_000;
 
   async function runAgentSession(raw: SessionInput): Promise<SessionResult> {
@@ -156,10 +158,10 @@ export function createSessionActivities(deps: SessionActivityDeps) {
         ...(progress.sessionId ? { sessionId: progress.sessionId } : {}),
         usage: progress.usage,
         costUsd: progress.costUsd,
-        summary: clip(summary),
+        summary: clip(summary, SUMMARY_CHARS, secretsEnv),
         turns: progress.turns,
         resumed,
-        ...(error ? { error: clip(error, 1000) } : {}),
+        ...(error ? { error: clip(error, 1000, secretsEnv) } : {}),
         transcriptRef: paths.transcriptRef,
         filesTouched: progress.filesTouched.slice(0, MAX_FILES),
       };
@@ -173,7 +175,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     }
 
     fs.mkdirSync(paths.home, { recursive: true, mode: 0o700 });
-    const log = new SessionLog(paths.transcript);
+    const log = new SessionLog(paths.transcript, secretsEnv);
     log.open();
     log.write(JSON.stringify({ type: 'cadre.attempt', attempt: ctx?.info.attempt ?? 1, resume: resumeId ?? null, at: new Date().toISOString() }));
 
@@ -214,7 +216,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
         } else if (ev.kind === 'turn') {
           progress.turns++;
         } else if (ev.kind === 'tool') {
-          progress.lastTool = clip(ev.summary, 160);
+          progress.lastTool = clip(ev.summary, 160, secretsEnv);
           if (ev.file) {
             const rel = ev.file.startsWith(`${input.workspace}/`) ? ev.file.slice(input.workspace.length + 1) : ev.file;
             if (!progress.filesTouched.includes(rel) && progress.filesTouched.length < MAX_FILES) progress.filesTouched.push(rel);
@@ -307,7 +309,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       const why = exit.spawnError ?? (exit.signal ? `killed by ${exit.signal}` : `exit code ${exit.code}`);
       throw ApplicationFailure.create({
         type: ErrorType.AgentSessionFailed,
-        message: redact(`${input.backend} ended without a result (${why})${exit.stderr.trim() ? `: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`),
+        message: redact(`${input.backend} ended without a result (${why})${exit.stderr.trim() ? `: ${exit.stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`, secretsEnv),
         nonRetryable: false,
       });
     } finally {

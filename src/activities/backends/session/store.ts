@@ -64,7 +64,8 @@ export function readSessionProgress(stateDir: string, agentId: string): SessionP
 /** Appends redacted lines to the session's event log. Synchronous appends: lines are small and must not reorder. */
 export class SessionLog {
   private fd: number | undefined;
-  constructor(private readonly file: string) {}
+  /** `env`: whose secret-looking values are scrubbed (the worker's environment plus the injected provider settings). */
+  constructor(private readonly file: string, private readonly env: NodeJS.ProcessEnv = process.env) {}
   open(): void {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
     this.fd = fs.openSync(this.file, 'a', 0o600);
@@ -72,7 +73,7 @@ export class SessionLog {
   write(line: string): void {
     if (this.fd === undefined) return;
     try {
-      fs.writeSync(this.fd, redact(line.endsWith('\n') ? line : `${line}\n`));
+      fs.writeSync(this.fd, redact(line.endsWith('\n') ? line : `${line}\n`, this.env));
     } catch {
       // A full disk loses log lines, never the session: the result is still settled from the stream.
     }
