@@ -46,9 +46,11 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
     stderr = (stderr + chunk).slice(-4000);
   });
   let stopping = false;
+  let closed = false;
   let killTimer: NodeJS.Timeout | undefined;
   const stop = (graceMs = 2_000): void => {
-    if (stopping) return;
+    // After 'close' the group was killed already; signalling it again could hit a reused pid.
+    if (stopping || closed) return;
     stopping = true;
     killGroup(child.pid, 'SIGTERM');
     killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), graceMs);
@@ -56,7 +58,11 @@ export function startAgentProcess(options: AgentProcessOptions): AgentProcess {
   };
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: string }>((resolve) => {
     child.on('error', (err) => resolve({ code: 127, signal: null, stderr, spawnError: err.message }));
+    // The program is gone: what it left in its group (a background `sleep &` holding our pipes) goes too, so the
+    // pipes close and 'close' fires.
+    child.on('exit', () => killGroup(child.pid, 'SIGKILL'));
     child.on('close', (code, signal) => {
+      closed = true;
       if (pending.trim()) options.onLine(pending);
       pending = '';
       // Whatever the program left running in its group goes with it.
