@@ -141,13 +141,18 @@ describe.skipIf(!claudeBin)('claude-code session (real CLI, stub API)', () => {
     const calls: OrchestrationCall[] = [];
     let release: ((r: ToolResultLike) => void) | undefined;
     // Attempt 1: the workflow never answers (the worker dies while the call is in flight).
-    const first = createSessionActivities({ stateDir, env, forward: (call) => { calls.push(call); return new Promise((r) => { release = r; }); } });
+    const first = createSessionActivities({ stateDir, env, pollMs: 200, forward: (call) => { calls.push(call); return new Promise((r) => { release = r; }); } });
     const a1 = runInContext(() => first.runAgentSession(input()));
     const deadline = Date.now() + 30_000;
     while (calls.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(calls).toHaveLength(1);
     expect(calls[0].name).toBe('spawn_agent');
     expect(calls[0].input).toEqual(spawnInput);
+    // A call the workflow takes long to answer (wait_for_agents) keeps the activity heartbeating, and says so.
+    const beatsBefore = a1.beats.length;
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(a1.beats.length - beatsBefore).toBeGreaterThanOrEqual(5);
+    expect(a1.beats[a1.beats.length - 1].lastTool).toBe('spawn_agent (waiting for cadre)');
     a1.abort(new Error('worker lost'));
     await expect(a1.result).rejects.toThrow();
     void release;
