@@ -72,3 +72,23 @@ if (!existsSync('/usr/bin/chromium') && process.getuid?.() === 0 && spawnSync('s
   const r = spawnSync('bash', [join(root, 'scripts', 'ensure-chromium.sh')], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) say('could not install chromium; the Web UI test will say what to do');
 }
+
+// 5. The agent programs for the claude-code and codex backends, into the ignored .tools/agents when neither
+//    CADRE_CLAUDE_BIN / CADRE_CODEX_BIN nor PATH provides them. Both ship native binaries as platform packages, so
+//    they work without install scripts (npm 11 does not run them). Keep the versions in step with
+//    src/activities/backends/session/program.ts. Best effort: without them only those two backends are unavailable.
+const AGENT_PROGRAMS = [
+  { bin: 'claude', envVar: 'CADRE_CLAUDE_BIN', pkg: '@anthropic-ai/claude-code@2.1.332' },
+  { bin: 'codex', envVar: 'CADRE_CODEX_BIN', pkg: '@openai/codex@0.171.0' },
+];
+const onPath = (bin) => (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, bin)));
+const agentsDir = join(root, '.tools', 'agents');
+const missing = AGENT_PROGRAMS.filter((p) => !process.env[p.envVar] && !onPath(p.bin) && !existsSync(join(agentsDir, 'node_modules', '.bin', p.bin)));
+if (missing.length && process.env.CADRE_SKIP_AGENT_PROGRAMS !== '1') {
+  say(`installing ${missing.map((p) => p.pkg).join(', ')} into .tools/agents`);
+  try {
+    run('npm', ['install', '--prefix', agentsDir, '--no-audit', '--no-fund', '--no-save', ...missing.map((p) => p.pkg)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  } catch (err) {
+    say(`could not install the agent programs (${err.message}); the claude-code and codex backends need them: set CADRE_CLAUDE_BIN / CADRE_CODEX_BIN or put claude / codex on PATH`);
+  }
+}

@@ -12,6 +12,7 @@ import { createModelActivities } from './model/modelTurn';
 import { writeTaskStatus } from './statusFiles';
 import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
+import { createSessionActivities } from './backends/session';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -22,6 +23,12 @@ export interface ActivityDeps {
   policy?: CommandPolicy;
   /** Ready worktrees kept per repository (CADRE_WORKTREE_POOL); unset: the config's value, else the default (2). */
   worktreePool?: number;
+  /**
+   * Where the claude-code and codex sessions read their provider settings and program paths (ANTHROPIC_*, OPENAI_*,
+   * CADRE_CLAUDE_BIN, CADRE_CODEX_BIN, PATH; docs/backends.md). Default: the worker's environment, with
+   * `anthropicBaseURL` as ANTHROPIC_BASE_URL when set. Only the named variables reach the program.
+   */
+  sessionEnv?: NodeJS.ProcessEnv;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -37,9 +44,15 @@ export function createActivities(deps: ActivityDeps) {
       policy,
       fenceCheck,
     }),
+    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
     writeTaskStatus,
     ...createLockActivities(),
   };
+}
+
+function sessionEnvOf(deps: ActivityDeps): NodeJS.ProcessEnv {
+  const baseURL = deps.anthropicBaseURL ?? deps.config?.anthropicBaseURL;
+  return baseURL ? { ...process.env, ANTHROPIC_BASE_URL: baseURL } : process.env;
 }
 
 /** A fenced write is refused (with the lock manager's reason) when its token no longer holds the path. */

@@ -22,6 +22,9 @@ export const ErrorType = {
   LockTimeout: 'LockTimeout',
   /** The lock workflow refused a malformed request (src/shared/locks.ts). */
   LockRefused: 'LockRefused',
+  /** A session backend's program (claude, codex) is not installed (src/activities/backends/session/program.ts). */
+  AgentProgramMissing: 'AgentProgramMissing',
+  AgentSessionFailed: 'AgentSessionFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -64,8 +64,21 @@ export const defaultPriceTable: PriceTable = Object.freeze({
   'claude-haiku-4-5': modelPrice(1, 5),
   'claude-3-5-haiku': modelPrice(0.8, 4),
   'claude-3-haiku': modelPrice(0.25, 1.25),
+  // OpenAI models (the codex backend): cached input is billed at 10 %, writing the cache costs nothing extra.
+  'gpt-5': openAiPrice(1.25, 10),
+  'gpt-5-codex': openAiPrice(1.25, 10),
+  'gpt-5.1': openAiPrice(1.25, 10),
+  'gpt-5.1-codex': openAiPrice(1.25, 10),
+  'gpt-5-mini': openAiPrice(0.25, 2),
+  'gpt-5.1-codex-mini': openAiPrice(0.25, 2),
+  'gpt-5-nano': openAiPrice(0.05, 0.4),
   scripted: modelPrice(1, 5),
 });
+
+/** OpenAI's scheme: no cache-write surcharge, cached input at 10 % of input. */
+function openAiPrice(input: number, output: number): ModelPrice {
+  return { input, output, cacheWrite: input, cacheRead: round6(input * 0.1) };
+}
 
 /** The default table with `overrides` applied (validated); overriding a model replaces its whole entry. */
 export function mergePriceTable(overrides: unknown, base: PriceTable = defaultPriceTable): PriceTable {

@@ -5,7 +5,8 @@
  * usage), an HTTP error (status, headers, JSON error body), or an `error` event in the middle of a stream. Requests
  * with `stream: true` get server-sent events the way the API sends them (message_start, content_block_start /
  * delta / stop with text_delta and input_json_delta, message_delta with usage, message_stop); others get one JSON
- * message. Every request's body and headers are recorded for assertions. An empty queue answers 400, so a test
+ * message. A `hold` keeps the request open unanswered (a program killed while it waits for the model). Every
+ * request's body and headers are recorded for assertions. An empty queue answers 400, so a test
  * that makes an unexpected call fails loudly instead of hanging.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -48,7 +49,12 @@ export interface StubStreamError {
   message: string;
 }
 
-export type StubResponse = StubReply | StubHttpError | StubStreamError;
+/** Keep the request open without answering until the stub closes (a session waiting for the model). */
+export interface StubHold {
+  kind: 'hold';
+}
+
+export type StubResponse = StubReply | StubHttpError | StubStreamError | StubHold;
 
 export interface RecordedRequest {
   method: string;
@@ -85,6 +91,7 @@ const defaultErrorType: Record<number, string> = {
 export async function startMessagesStub(): Promise<MessagesStub> {
   const queue: StubResponse[] = [];
   const requests: RecordedRequest[] = [];
+  const held: ServerResponse[] = [];
   let messageCount = 0;
 
   const server = createServer((req, res) => {
@@ -116,6 +123,11 @@ export async function startMessagesStub(): Promise<MessagesStub> {
       sendError(res, next);
       return;
     }
+    if (next.kind === 'hold') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      held.push(res);
+      return;
+    }
     const request = (body ?? {}) as { model?: string; stream?: boolean };
     const id = `msg_stub_${++messageCount}`;
     if (next.kind === 'stream_error') {
@@ -145,6 +157,7 @@ export async function startMessagesStub(): Promise<MessagesStub> {
     pending: () => queue.length,
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const res of held) res.destroy();
         server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       }),

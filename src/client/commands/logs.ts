@@ -11,6 +11,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readTranscript, transcriptPath, type TranscriptRecord } from '../../activities/model/transcript';
 import { sanitizeRef } from '../../activities/paths';
+import { readSessionLog, readSessionProgress, sessionPaths } from '../../activities/backends/session';
 import { CadreError } from '../../shared/errors';
 import { EXIT, fmtTokens, painter, colorWanted, type Paint } from '../output';
 import { openRuntime } from '../runtime';
@@ -104,6 +105,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     const agentId = target.agentId;
     const transcript = await readTranscript(stateDir, agentId);
     const logs = commandLogFiles(stateDir, agentId);
+    const session = readSessionLog(stateDir, agentId);
     if (opts.json) {
       const doc = {
         agentId,
@@ -111,18 +113,24 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
         transcriptPath: transcriptPath(stateDir, agentId),
         transcript,
         logs: logs.map((l) => ({ ...l, text: readFileSync(l.path, 'utf8') })),
+        ...(session.length ? { session: { path: sessionPaths(stateDir, agentId).transcript, progress: readSessionProgress(stateDir, agentId), events: session } } : {}),
       };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
       return EXIT.ok;
     }
     const paint = painter(colorWanted());
     const out = (s: string) => process.stdout.write(s);
-    if (!transcript.length && !logs.length && !opts.follow) {
+    if (!transcript.length && !logs.length && !session.length && !opts.follow) {
       out(`no transcript or command output for ${agentId} in ${stateDir} yet (they are kept by the worker that ran it, in its state directory)\n`);
       return EXIT.ok;
     }
     const render = transcriptRenderer({ full: opts.full, paint });
     if (transcript.length) out(`${paint(`transcript of ${agentId}`, 'bold')} (${transcriptPath(stateDir, agentId)})\n${transcript.flatMap(render).join('\n')}\n`);
+    if (session.length) {
+      const progress = readSessionProgress(stateDir, agentId);
+      const head = progress ? ` ${progress.backend} ${progress.sessionId ?? ''}, $${progress.costUsd.toFixed(4)}, ${progress.turns} turns${progress.lastTool ? `, last: ${progress.lastTool}` : ''}` : '';
+      out(`${paint(`session of ${agentId}`, 'bold')}${head} (${sessionPaths(stateDir, agentId).transcript})\n${session.flatMap((e) => renderSessionEvent(e, opts.full)).join('\n')}\n`);
+    }
     const offsets = new Map<string, number>();
     for (const l of logs) {
       const text = readFileSync(l.path, 'utf8');
@@ -157,6 +165,39 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
   } finally {
     await rt.close();
   }
+}
+
+/**
+ * One line per meaningful event of an agent program's stream (Claude Code stream-json, Codex --json), as stored
+ * (redacted) in `<state>/sessions/<name>.jsonl`: attempts, text, tool calls, results.
+ */
+export function renderSessionEvent(raw: unknown, full = false): string[] {
+  const e = (raw ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  if (e.type === 'cadre.attempt') return [`── attempt ${e.attempt}${e.resume ? ` (resuming ${e.resume})` : ''} ${'─'.repeat(40)}`];
+  if (e.type === 'cadre.exit') return [`[exit ${e.code ?? e.signal}]`];
+  if (e.type === 'system' && e.subtype === 'init') return [`session ${e.session_id} (${e.model ?? '?'})`];
+  if (e.type === 'thread.started') return [`thread ${e.thread_id}`];
+  if (e.type === 'assistant') {
+    return ((e.message?.content ?? []) as { type: string; text?: string; name?: string; input?: unknown }[]).map((b) =>
+      b.type === 'text' ? `assistant: ${clip(b.text ?? '', full)}` : b.type === 'tool_use' ? `→ ${b.name} ${clip(JSON.stringify(b.input), full)}` : `(${b.type})`);
+  }
+  if (e.type === 'user') {
+    return ((e.message?.content ?? []) as { type: string; content?: unknown; is_error?: boolean }[])
+      .filter((b) => b.type === 'tool_result')
+      .map((b) => `← ${b.is_error ? '(error) ' : ''}${clip(typeof b.content === 'string' ? b.content : JSON.stringify(b.content), full)}`);
+  }
+  if (e.type === 'item.completed' || e.type === 'item.started') {
+    const it = e.item ?? {};
+    if (it.type === 'agent_message') return [`assistant: ${clip(it.text ?? '', full)}`];
+    if (it.type === 'command_execution') return e.type === 'item.started' ? [`→ exec ${it.command}`] : [`← exit ${it.exit_code} ${clip(it.aggregated_output ?? '', full)}`];
+    if (it.type === 'mcp_tool_call') return e.type === 'item.started' ? [`→ ${it.server}.${it.tool} ${clip(JSON.stringify(it.arguments), full)}`] : [`← ${it.status}${it.error ? `: ${it.error.message}` : ''}`];
+    if (it.type === 'file_change') return [`✎ ${(it.changes ?? []).map((c: { kind: string; path: string }) => `${c.kind} ${c.path}`).join(', ')}`];
+    return [];
+  }
+  if (e.type === 'result') return [`result: ${e.subtype} (${e.num_turns} turns, $${Number(e.total_cost_usd ?? 0).toFixed(4)}): ${clip(String(e.result ?? ''), full)}`];
+  if (e.type === 'turn.completed') return [`turn completed (${e.usage?.input_tokens ?? 0} in / ${e.usage?.output_tokens ?? 0} out)`];
+  if (e.type === 'turn.failed' || e.type === 'error') return [`error: ${e.error?.message ?? e.message ?? ''}`];
+  return [];
 }
 
 function tailLines(text: string, n: number): string {
