@@ -379,6 +379,7 @@ async function runCommandTool(ctx: FileToolContext, input: Input<'run_command'>)
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,
     maxOutputBytes: COMMAND_OUTPUT_CHARS,
+    guardRepo: ctx.root,
   });
   if (result.cancelled) throw ctx.signal?.reason ?? new Error('run_command cancelled');
   const status = result.timedOut

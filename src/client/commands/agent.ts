@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { simpleGit } from 'simple-git';
+import { gitFor } from '../../activities/git';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../shared/agent';
 import { workflowUrl } from '../../shared/config';
 import { CadreError } from '../../shared/errors';
@@ -91,7 +91,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     } else {
       process.stdout.write(`${renderAgent(result, false)}\n`);
       if (result.baseCommit && result.commit) {
-        const stat = await simpleGit(repo).diff(['--stat', `${result.baseCommit}..${result.branch}`]);
+        const stat = await gitFor(repo).raw(['diff', '--stat', `${result.baseCommit}..${result.branch}`]);
         process.stdout.write(stat ? `${stat}` : '(no changes)\n');
       }
     }
