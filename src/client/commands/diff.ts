@@ -26,7 +26,7 @@ import { loadRunProgress, queryWorkflow, resolveTarget, workflowInput } from './
  * agent's, so no program they name (external diff, textconv, fsmonitor, filters, pager) may run, and git gets a
  * minimal environment without the operator's secrets.
  */
-async function git(cwd: string, args: string[]): Promise<string> {
+export async function git(cwd: string, args: string[]): Promise<string> {
   try {
     return await gitFor(cwd).raw(args);
   } catch (err) {
