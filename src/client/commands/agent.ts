@@ -10,7 +10,7 @@ import { agentStatusQuery } from '../../shared/messages';
 import type { Backend } from '../../shared/model';
 import { EXIT, parseAmount } from '../output';
 import { loadPrices } from '../prices';
-import { resolveRepo } from '../repo';
+import { assertBaseRef, resolveRepo } from '../repo';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { renderAgent } from './inspect';
 
@@ -41,6 +41,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     throw new CadreError(`--budget: ${(err as Error).message}`, 2);
   }
   const repo = await resolveRepo(opts.repo);
+  await assertBaseRef(repo, 'HEAD');
   const rt = await openRuntime();
   const { config, client } = rt;
   if (backend === 'anthropic' && !config.anthropicApiKey) {
