@@ -6,7 +6,9 @@ import { commandRefusal, defaultCommandPolicy, runCommand, scrubbedEnv } from '.
 
 const SECRET = 'sk-cadre-test-secret-0123456789';
 let dir: string;
-const started: number[] = [];
+/** Tokens of the background sleeps the tests start (see sleeper()). */
+const started: string[] = [];
+let seq = 0;
 
 beforeAll(() => {
   dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'cadre-cmd-')));
@@ -20,29 +22,30 @@ afterAll(() => {
 
 afterEach(() => {
   // Never leave a stray sleep behind, whatever a test did.
-  // `started` holds process group ids (the scripts' own pids: each script leads its group).
-  for (const pgid of started.splice(0)) {
-    try {
-      process.kill(-pgid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
+  for (const token of started.splice(0)) for (const pid of pidsOf(token)) process.kill(pid, 'SIGKILL');
 });
 
-/** True if the process exists and is not a zombie (a non-reaping init keeps zombies around). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
+/**
+ * Host pids of live (not zombie) processes whose command line is `sleep <token>`. Programs run in a PID namespace
+ * of their own (sandbox/agentProgram.ts), so the pids they see of themselves mean nothing here: a unique sleep
+ * duration is what identifies them.
+ */
+function pidsOf(token: string): number[] {
+  const found: number[] = [];
+  for (const p of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') !== `sleep\0${token}\0`) continue;
+      const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+      if (!['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0])) found.push(Number(p));
+    } catch {
+      // exited while we looked
+    }
   }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
-  } catch {
-    return process.platform !== 'linux';
-  }
+  return found;
+}
+
+function alive(token: string): boolean {
+  return pidsOf(token).length > 0;
 }
 
 function script(name: string, body: string): string {
@@ -51,20 +54,25 @@ function script(name: string, body: string): string {
   return file;
 }
 
-/** A script that starts a background sleep (recording its pid), then sleeps in the foreground. */
+/** A unique duration for `sleep`, by which the test finds that process again (pidsOf). */
+function token(): string {
+  const t = `100.${process.pid}${++seq}`;
+  started.push(t);
+  return t;
+}
+
+/** A script that starts a background sleep (writing the pid file once it has), then sleeps in the foreground. */
 function sleeper(name: string, prelude = ''): { file: string; pidFile: string } {
   const pidFile = path.join(dir, `${name}.pid`);
-  const file = script(name, `${prelude}\nsleep 100 &\necho $$ $! > ${pidFile}\necho started\nsleep 100`);
+  const file = script(name, `${prelude}\nsleep ${token()} &\necho $$ $! > ${pidFile}\necho started\nsleep ${token()}`);
   return { file, pidFile };
 }
 
-async function readPid(pidFile: string): Promise<number> {
-  // "<script pid> <background pid>\n"; the script's pid is its process group id. Wait for the whole line.
+/** The token of the background sleep of `file`, once the script has written `pidFile` (it has started it). */
+async function readPid(pidFile: string, file: string): Promise<string> {
   const read = (): string => (fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : '');
   for (let i = 0; i < 250 && !/^\d+ \d+\n/.test(read()); i++) await new Promise((r) => setTimeout(r, 20));
-  const [pgid, pid] = read().trim().split(' ').map(Number);
-  started.push(pgid);
-  return pid;
+  return /sleep (\S+) &/.exec(fs.readFileSync(file, 'utf8'))![1];
 }
 
 const env = () => scrubbedEnv();
@@ -106,7 +114,7 @@ describe('runCommand', () => {
     const { file, pidFile } = sleeper('timeout.sh');
     const t0 = Date.now();
     const r = await runCommand({ argv: [file], cwd: dir, env: env(), timeoutMs: 700, killGraceMs: 500 });
-    const bg = await readPid(pidFile);
+    const bg = await readPid(pidFile, file);
     expect(r.timedOut).toBe(true);
     expect(r.exitCode).toBeNull();
     expect(r.output).toContain('started');
@@ -118,7 +126,7 @@ describe('runCommand', () => {
     const { file, pidFile } = sleeper('stubborn.sh', "trap '' TERM");
     const t0 = Date.now();
     const r = await runCommand({ argv: [file], cwd: dir, env: env(), timeoutMs: 500, killGraceMs: 500 });
-    const bg = await readPid(pidFile);
+    const bg = await readPid(pidFile, file);
     expect(r.timedOut).toBe(true);
     expect(r.signal).toBe('SIGKILL');
     expect(Date.now() - t0).toBeLessThan(10_000);
@@ -129,7 +137,7 @@ describe('runCommand', () => {
     const { file, pidFile } = sleeper('cancel.sh');
     const ac = new AbortController();
     const pending = runCommand({ argv: [file], cwd: dir, env: env(), timeoutMs: 60_000, signal: ac.signal, killGraceMs: 500 });
-    const bg = await readPid(pidFile);
+    const bg = await readPid(pidFile, file);
     expect(alive(bg)).toBe(true);
     ac.abort();
     const r = await pending;
@@ -149,10 +157,10 @@ describe('runCommand', () => {
 
   it('cleans up background processes a program leaves behind when it exits', async () => {
     const pidFile = path.join(dir, 'left.pid');
-    const file = script('leaves.sh', `sleep 100 &\necho $$ $! > ${pidFile}\nexit 3`);
+    const file = script('leaves.sh', `sleep ${token()} &\necho $$ $! > ${pidFile}\nexit 3`);
     const t0 = Date.now();
     const r = await runCommand({ argv: [file], cwd: dir, env: env(), timeoutMs: 60_000, killGraceMs: 500 });
-    const bg = await readPid(pidFile);
+    const bg = await readPid(pidFile, file);
     expect(r.exitCode).toBe(3);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(alive(bg)).toBe(false);

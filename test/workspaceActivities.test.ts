@@ -145,24 +145,26 @@ describe('runAgentCommand and runVerify', () => {
     const stateDir = tmp('state');
     const root = tmp('ws');
     const pidFile = path.join(root, 'bg.pid');
-    fs.writeFileSync(path.join(root, 'run.sh'), `#!/bin/sh\nsleep 100 &\necho $! > ${pidFile}\nsleep 100\n`, { mode: 0o755 });
+    // The program runs in a PID namespace of its own: it is found again by a unique sleep duration, not its pid.
+    const token = `100.${process.pid}7`;
+    fs.writeFileSync(path.join(root, 'run.sh'), `#!/bin/sh\nsleep ${token} &\necho $! > ${pidFile}\nsleep 100\n`, { mode: 0o755 });
     const acts = createWorkspaceActivities({ stateDir });
     const { result, abort, beats } = inActivityContext(() => acts.runAgentCommand({ agentId: 'c', workspace: root, argv: ['./run.sh'] }));
     for (let i = 0; i < 250 && !/^\d+\n/.test(fs.existsSync(pidFile) ? fs.readFileSync(pidFile, 'utf8') : ''); i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    const bg = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    const alive = (): boolean => fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).some((p) => {
+      try {
+        const stat = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${token}\0` && !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
+      } catch {
+        return false;
+      }
+    });
+    expect(alive()).toBe(true);
     expect(beats()).toBeGreaterThanOrEqual(1);
     abort();
     await expect(result).rejects.toBeInstanceOf(CancelledFailure);
-    let alive = true;
-    try {
-      process.kill(bg, 0);
-      const stat = fs.readFileSync(`/proc/${bg}/stat`, 'utf8');
-      alive = !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]);
-    } catch {
-      alive = false;
-    }
-    expect(alive).toBe(false);
+    expect(alive()).toBe(false);
   });
 });

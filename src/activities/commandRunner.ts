@@ -6,16 +6,23 @@
  *   gets SIGTERM and, after a grace period, SIGKILL, so background children (`sleep 100 &`, a dev server) die too.
  * - Scrubbed environment: only PATH, HOME, LANG, LC_ALL, TERM, TMPDIR from the worker plus the policy's own `env`.
  *   The worker's other variables (API keys, TEMPORAL_* credentials) never reach the program.
+ * - Own namespaces (sandbox/agentProgram.ts): the program sees no other process, so it cannot read the worker's (or
+ *   its ancestors') initial environment from /proc.
+ * - Repository guard (`guardRepo`, sandbox/repoGuard.ts): what the program changed in the shared repository's
+ *   configuration or hooks is undone when it ends, and said in its output.
  * - Output is streamed, redacted line by line, to an optional log file; the result carries only a capped tail.
  *
  * Hazard: process groups are POSIX; a program that calls setsid() leaves our group and is not killed. This module
  * confines nothing on the file system: the allow list says which programs may start, not what they may do.
  */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { redact } from './redact';
+import { agentEnv, BASE_ENV_VARS, spawnAgentProgram } from './sandbox/agentProgram';
+import { restoreRepository, snapshotRepository, undoneNote } from './sandbox/repoGuard';
 
 export interface CommandPolicy {
   /** Program names (matched against argv[0] when it has no slash) or exact paths that may run; `['*']` allows any. */
@@ -42,17 +49,10 @@ export const defaultCommandPolicy: CommandPolicy = Object.freeze({
   env: Object.freeze({}) as Record<string, string>,
 });
 
-/** The only variables copied from the worker's environment into a program's. */
-export const BASE_ENV_VARS = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR'] as const;
+export { BASE_ENV_VARS };
 
-export function scrubbedEnv(extra: Record<string, string> = {}, from: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of BASE_ENV_VARS) {
-    const value = from[name];
-    if (value !== undefined) env[name] = value;
-  }
-  return { ...env, ...extra };
-}
+/** A program's whole environment (sandbox/agentProgram.ts `agentEnv`). */
+export const scrubbedEnv = agentEnv;
 
 /** Undefined when `argv` may run under `policy`, else the reason it may not. */
 export function commandRefusal(policy: CommandPolicy, argv: readonly string[]): string | undefined {
@@ -80,6 +80,11 @@ export interface RunCommandOptions {
   maxOutputBytes?: number;
   /** Called with the program's pid (= its process group id) once it is started. */
   onSpawn?: (pid: number) => void;
+  /**
+   * The worktree whose shared repository (config, hooks, info) the program must leave alone: snapshot before,
+   * restore after, and a note in the output and log naming what was undone. Default `cwd`; false: no guard.
+   */
+  guardRepo?: string | false;
 }
 
 export interface CommandResult {
@@ -92,6 +97,15 @@ export interface CommandResult {
   output: string;
   logFile?: string;
   durationMs: number;
+  /** Files of the shared repository the program changed and the guard put back (see `guardRepo`). */
+  undone?: string[];
+}
+
+/** A signal name for `code - 128`, as a shell reports a child killed by a signal; undefined for other codes. */
+function signalOfStatus(code: number | null): NodeJS.Signals | undefined {
+  if (code === null || code <= 128) return undefined;
+  const n = code - 128;
+  return (Object.entries(osConstants.signals) as [NodeJS.Signals, number][]).find(([, v]) => v === n)?.[0];
 }
 
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
@@ -250,8 +264,14 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
   }
 
   let child: ChildProcessByStdio<null, Readable, Readable>;
+  let sandboxed = false;
+  const guarded = options.guardRepo ?? cwd;
+  const snapshot = guarded === false ? undefined : snapshotRepository(guarded);
   try {
-    child = spawn(argv[0], argv.slice(1), { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], shell: false });
+    if (argv.some((a) => a.includes('\0'))) throw new TypeError('argv contains a NUL byte');
+    const started = spawnAgentProgram(argv, env, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started.child as ChildProcessByStdio<null, Readable, Readable>;
+    sandboxed = started.sandboxed;
   } catch (err) {
     // Invalid arguments (a NUL byte, say) throw synchronously instead of emitting 'error'.
     const message = `cadre: cannot run ${argv[0]}: ${(err as Error).message}\n`;
@@ -337,6 +357,15 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     tail.push(message);
     log.write(message);
   }
+  // Behind the namespace init, a program killed by signal N shows as exit 128+N (sandbox/agentProgram.ts).
+  const mapped = sandboxed ? signalOfStatus(outcome.code) : undefined;
+  if (mapped) outcome.code = null;
+  if (mapped) outcome.sig = mapped;
+  const undone = restoreRepository(snapshot);
+  if (undone.length) {
+    tail.push(undoneNote(undone));
+    log.write(undoneNote(undone));
+  }
   const status = timedOut
     ? `[timed out after ${options.timeoutMs} ms; process group killed]\n`
     : cancelled
@@ -351,5 +380,6 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     cancelled,
     output: redact(tail.text()),
     durationMs: Date.now() - started,
+    ...(undone.length ? { undone } : {}),
   };
 }

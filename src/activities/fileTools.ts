@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { ErrorType, TypedFailure } from '../shared/errors';
 import { fileToolSchemas, isFileTool, type FileToolName } from '../shared/tools';
 import { commandRefusal, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
+import { readConfined, writeConfined } from './confinedFile';
 import { relativePosix, resolveInside } from './paths';
 import { redact } from './redact';
 import { gitListFiles } from './workspace';
@@ -150,13 +151,17 @@ async function readFile(ctx: FileToolContext, input: Input<'read_file'>): Promis
   const abs = resolveInside(ctx.root, input.path, 'read');
   const rel = relativePosix(ctx.root, abs);
   const summary = `read ${rel}`;
-  const stat = await fs.promises.stat(abs).catch((err: unknown) => {
+  // Opened and checked by descriptor (confinedFile.ts): no swapped-in symlink, no hard link shared with outside.
+  let got: ReturnType<typeof readConfined>;
+  try {
+    got = readConfined(fs.realpathSync(ctx.root), abs, input.path, READ_MAX_FILE_BYTES);
+  } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new ToolError(`No such file: ${input.path}. Use list_files to see what exists.`);
     throw err;
-  });
-  if (stat.isDirectory()) throw new ToolError(`${input.path} is a directory; use list_files to see its contents.`);
-  if (stat.size > READ_MAX_FILE_BYTES) throw new ToolError(`${input.path} is too large to read (${stat.size} bytes); use search_text.`);
-  const buf = await fs.promises.readFile(abs);
+  }
+  if ('directory' in got) throw new ToolError(`${input.path} is a directory; use list_files to see its contents.`);
+  if ('tooLarge' in got) throw new ToolError(`${input.path} is too large to read (${got.tooLarge} bytes); use search_text.`);
+  const buf = got;
   if (isBinary(buf)) throw new ToolError(`${input.path} is a binary file (${buf.length} bytes); it cannot be shown as text.`);
   const text = buf.toString('utf8');
   if (text.length === 0) return { content: '(empty file)', isError: false, summary };
@@ -191,10 +196,9 @@ async function writeFile(ctx: FileToolContext, input: Input<'write_file'>): Prom
   const rel = relativePosix(ctx.root, abs);
   const existing = await fs.promises.stat(abs).catch(() => undefined);
   if (existing?.isDirectory()) throw new ToolError(`${input.path} is a directory; give a file path.`);
-  await fs.promises.mkdir(path.dirname(abs), { recursive: true });
-  await fs.promises.writeFile(abs, input.content);
+  const { existed } = writeConfined(fs.realpathSync(ctx.root), abs, input.path, input.content);
   const bytes = Buffer.byteLength(input.content);
-  return { content: `${existing ? 'Overwrote' : 'Created'} ${rel} (${bytes} bytes).`, isError: false, summary: `write ${rel}`, touched: rel };
+  return { content: `${existed ? 'Overwrote' : 'Created'} ${rel} (${bytes} bytes).`, isError: false, summary: `write ${rel}`, touched: rel };
 }
 
 function countOccurrences(haystack: string, needle: string): number {
@@ -206,10 +210,17 @@ function countOccurrences(haystack: string, needle: string): number {
 async function editFile(ctx: FileToolContext, input: Input<'edit_file'>): Promise<FileToolResult> {
   const abs = resolveInside(ctx.root, input.path, 'write');
   const rel = relativePosix(ctx.root, abs);
-  const text = await fs.promises.readFile(abs, 'utf8').catch((err: unknown) => {
+  const realRoot = fs.realpathSync(ctx.root);
+  let got: ReturnType<typeof readConfined>;
+  try {
+    got = readConfined(realRoot, abs, input.path, READ_MAX_FILE_BYTES);
+  } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw new ToolError(`No such file: ${input.path}. Use write_file to create a file.`);
     throw err;
-  });
+  }
+  if ('directory' in got) throw new ToolError(`${input.path} is a directory; give a file path.`);
+  if ('tooLarge' in got) throw new ToolError(`${input.path} is too large to edit (${got.tooLarge} bytes).`);
+  const text = got.toString('utf8');
   const count = countOccurrences(text, input.old_string);
   if (count === 0) {
     throw new ToolError(`old_string was not found in ${rel}. It must match the file exactly, including whitespace and indentation; read_file shows the current text.`);
@@ -221,7 +232,7 @@ async function editFile(ctx: FileToolContext, input: Input<'edit_file'>): Promis
   const updated = input.replace_all
     ? text.split(input.old_string).join(input.new_string)
     : text.slice(0, text.indexOf(input.old_string)) + input.new_string + text.slice(text.indexOf(input.old_string) + input.old_string.length);
-  await fs.promises.writeFile(abs, updated);
+  writeConfined(realRoot, abs, input.path, updated);
   const replaced = input.replace_all ? count : 1;
   return { content: `Edited ${rel}: replaced ${replaced} occurrence${replaced === 1 ? '' : 's'}.`, isError: false, summary: `edit ${rel}`, touched: rel };
 }
@@ -306,7 +317,8 @@ outer: for (const rel of files) {
   let buf;
   try {
     const st = fs.lstatSync(path.join(root, rel));
-    if (!st.isFile() || st.size > maxFileBytes) continue;
+    // A hard link may share its content with a file outside the workspace: skipped, as read_file refuses it.
+    if (!st.isFile() || st.size > maxFileBytes || st.nlink > 1) continue;
     buf = fs.readFileSync(path.join(root, rel));
   } catch (err) {
     continue;
@@ -379,6 +391,7 @@ async function runCommandTool(ctx: FileToolContext, input: Input<'run_command'>)
     heartbeat: ctx.heartbeat,
     signal: ctx.signal,
     maxOutputBytes: COMMAND_OUTPUT_CHARS,
+    guardRepo: ctx.root,
   });
   if (result.cancelled) throw ctx.signal?.reason ?? new Error('run_command cancelled');
   const status = result.timedOut

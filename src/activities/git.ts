@@ -2,9 +2,10 @@
  * cadre's git plumbing, shared by workspaces and the worktree pool: git commands with cadre's fixed settings, git
  * failures mapped to typed ones, the repository root behind any path, and the worktree listing.
  *
- * cadre's own git commands run with a fixed identity, without hooks (`core.hooksPath=/dev/null`: an agent can edit a
- * tracked hooks directory, and its code must not run as the system's commit), without auto-gc (which would take
- * repository locks behind our back), without commit signing, and with a scrubbed environment.
+ * cadre's own git commands run with a fixed identity and with configuration an agent cannot change (./gitSafety.ts:
+ * no hooks, fsmonitor, filters, drivers, textconv, external diff, helpers or pager; no system or global
+ * configuration; no auto-gc, which would take repository locks behind our back; no commit signing) and with a
+ * minimal environment.
  *
  * Commands are spawned directly rather than through simple-git: simple-git waits a fixed 50 ms after every command
  * that prints nothing (`worktree prune`, `worktree move`, `switch -q`, a clean `status`), which alone would cost a
@@ -14,18 +15,14 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ErrorType, TypedFailure } from '../shared/errors';
-import { scrubbedEnv } from './commandRunner';
-
+import { hardenArgs, hardenedGitEnv } from './gitSafety';
 
 export const CADRE_IDENTITY = { name: 'cadre', email: 'cadre@localhost' } as const;
 
-const SETTINGS = [
-  `user.name=${CADRE_IDENTITY.name}`,
-  `user.email=${CADRE_IDENTITY.email}`,
-  'core.hooksPath=/dev/null',
-  'gc.auto=0',
-  'commit.gpgSign=false',
-].flatMap((setting) => ['-c', setting]);
+const IDENTITY: readonly (readonly [string, string])[] = [
+  ['user.name', CADRE_IDENTITY.name],
+  ['user.email', CADRE_IDENTITY.email],
+];
 
 /** git in one directory with cadre's settings. */
 export interface Git {
@@ -34,8 +31,8 @@ export interface Git {
 }
 
 export function gitFor(dir: string): Git {
-  const env = { ...scrubbedEnv(), LC_ALL: 'C', GIT_TERMINAL_PROMPT: '0' };
-  return { raw: (args) => runGit(dir, [...SETTINGS, ...args], env) };
+  // The environment is built per command: the repository's configuration may have changed since the last one.
+  return { raw: (args) => runGit(dir, ['--no-pager', ...hardenArgs(args)], hardenedGitEnv(dir, IDENTITY)) };
 }
 
 function runGit(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {
@@ -54,7 +51,7 @@ function runGit(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<st
       const out = Buffer.concat(stdout).toString('utf8');
       if (code === 0) return resolve(out);
       const detail = `${Buffer.concat(stderr).toString('utf8')}${out}`.trim();
-      reject(new Error(detail || `git ${args.slice(SETTINGS.length).join(' ')} exited with ${code ?? signal}`));
+      reject(new Error(detail || `git ${args.slice(1).join(' ')} exited with ${code ?? signal}`));
     });
   });
 }

@@ -367,6 +367,7 @@ async function runBootstrap(args: EnsureWorktreeArgs, repoRoot: string, meta: Wo
       logFile,
       heartbeat: args.heartbeat,
       signal: args.signal,
+      guardRepo: meta.path,
     });
     if (result.cancelled) throw args.signal?.reason ?? new Error('bootstrap cancelled');
     if (result.exitCode !== 0) {

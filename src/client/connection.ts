@@ -2,7 +2,8 @@
  * Connecting to Temporal, with one-line errors for the ways it goes wrong (unreachable address, unknown namespace,
  * unwritable state directory). With no TEMPORAL_ADDRESS the embedded dev server is reused or started first.
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../node/config';
@@ -10,9 +11,22 @@ import { CadreError } from '../shared/errors';
 import { ensureEmbeddedServer, type DevServer } from './devServer';
 import { requireTemporalBin } from './temporalBin';
 
+/**
+ * Make the state directory, one level at a time: Node's `mkdirSync(…, { recursive: true })` loops for ever (at full
+ * CPU, deaf to SIGTERM) on a path under a file system that refuses new directories with ENOENT, such as /proc.
+ */
+function mkdirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) {
+    if (d === dirname(d)) break;
+    missing.unshift(d);
+  }
+  for (const d of missing) mkdirSync(d);
+}
+
 export function ensureStateDir(stateDir: string): void {
   try {
-    mkdirSync(stateDir, { recursive: true });
+    mkdirs(stateDir);
     accessSync(stateDir, constants.W_OK);
   } catch (err) {
     throw new CadreError(`state directory ${stateDir} is not writable (${(err as NodeJS.ErrnoException).code ?? String(err)}); set CADRE_STATE_DIR`, 73);

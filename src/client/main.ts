@@ -4,7 +4,7 @@
  * that failed, 2 bad input, 3 cancelled, 69 Temporal unavailable, 73 state directory not writable, 78 bad
  * configuration, 130 interrupted (Ctrl-C; a run goes on without us).
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CadreError } from '../shared/errors';
 import { devCommand, workerCommand } from './commands/dev';
 import { runCommand } from './commands/run';
@@ -40,6 +40,9 @@ export function buildProgram(): Command {
     .version(version, '-v, --version')
     .option('-V, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
     .showHelpAfterError('(run cadre --help for usage)')
+    // Usage errors (unknown option or command, missing or invalid argument) throw instead of exiting 1, so main()
+    // exits 2 as documented; set before the subcommands are added, which inherit it.
+    .exitOverride()
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 a run or agent failed, 2 bad input, 3 cancelled, 69 Temporal unavailable,\n' +
@@ -175,7 +178,10 @@ export async function main(argv = process.argv): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {
-    if (err instanceof CadreError) {
+    if (err instanceof CommanderError) {
+      // commander has printed the message already; --help and --version end here with code 0.
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else if (err instanceof CadreError) {
       process.stderr.write(`cadre: ${err.message}\n`);
       process.exitCode = err.exitCode;
     } else {

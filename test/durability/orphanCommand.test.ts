@@ -36,7 +36,9 @@ describe("a command whose worker is killed", () => {
     // A quiet program (it writes only to a file, so no broken pipe stops it) that outlives the ~2 s it takes the new
     // worker to retry it, and ends soon enough that the dead worker's sticky queue still counts as live when the
     // agent's next workflow task is due (the server gives up on a sticky queue without pollers after ~10 s).
-    const sh = `echo "start cmd $$ $(date +%s%N)" >> ${log}; sleep 6; echo done > out.txt; echo "end cmd $$ $(date +%s%N)" >> ${log}`;
+    // Programs run in a PID namespace of their own, where $$ is the same small number for both copies: each copy
+    // names itself with a random number instead (it stands in the marks' pid field; it is not a host pid).
+    const sh = `id=$(od -An -N3 -tu4 /dev/urandom | tr -d ' '); echo "start cmd $id $(date +%s%N)" >> ${log}; sleep 6; echo done > out.txt; echo "end cmd $id $(date +%s%N)" >> ${log}`;
     const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'run the program', backend: 'command', command: ['sh', '-c', sh], model: 'scripted', maxTokens: 1024, maxTurns: 1, budget: {}, depth: 0, limits: defaultLimits, timeoutSeconds: 300 };
 
     const w1 = await startChildWorker(env);
@@ -44,7 +46,7 @@ describe("a command whose worker is killed", () => {
     const handle = await client.workflow.start('agent', { workflowId: uniqueId('orphan'), taskQueue, args: [input] });
     const first = await waitFor('the program to start', () => readMarks(log).find((m) => m.kind === 'start'), 90_000, 50);
     const killedAt = await w1.kill();
-    const aliveAfterKill = alive(first.pid);
+    const aliveAfterKill = alive(w1.pid);
     const w2 = await startChildWorker(env);
     workers.push(w2);
     const result = (await within(handle.result(), 120_000, 'the agent completing on the new worker')) as AgentResult;
@@ -56,10 +58,9 @@ describe("a command whose worker is killed", () => {
     const retry = starts[1]!;
     const firstEnd = marks.find((m) => m.kind === 'end' && m.pid === first.pid);
     console.log(
-      `[orphan command] first copy pid ${first.pid} alive right after the kill: ${aliveAfterKill}; retry started ${((retry.at - killedAt) / 1000).toFixed(1)} s after the kill; ` +
+      `[orphan command] killed worker still there right after the kill: ${aliveAfterKill}; retry started ${((retry.at - killedAt) / 1000).toFixed(1)} s after the kill; ` +
         `first copy ${firstEnd ? `finished ${((firstEnd.at - killedAt) / 1000).toFixed(1)} s after the kill` : 'never finished (killed)'}`,
     );
-    if (alive(first.pid)) process.kill(-first.pid, 'SIGKILL');
     // The new worker saw that the old one's process is gone and failed its attempt at once: the retry did not wait
     // for the heartbeat timeout.
     const runs = await runsOf(client, handle.workflowId);
@@ -70,6 +71,6 @@ describe("a command whose worker is killed", () => {
     const timedOut = runs.flatMap((r) => r.events).filter((e) => eventTypeName(e).includes('WORKFLOW_TASK_TIMED_OUT'));
     expect(timedOut).toEqual([]);
     // The first copy is gone before the second starts: it never finishes after the retry began.
-    expect(firstEnd === undefined || firstEnd.at < retry.at, `the first copy (pid ${first.pid}) was still running when the retry started`).toBe(true);
+    expect(firstEnd === undefined || firstEnd.at < retry.at, `the first copy (${first.pid}) was still running when the retry started`).toBe(true);
   }, 180_000);
 });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { simpleGit } from 'simple-git';
+import { gitFor } from '../../activities/git';
 import { defaultLimits, type AgentInput, type AgentWorkflow } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
@@ -10,7 +10,7 @@ import { agentStatusQuery } from '../../shared/messages';
 import type { Backend } from '../../shared/model';
 import { EXIT, parseAmount } from '../output';
 import { loadPrices } from '../prices';
-import { resolveRepo } from '../repo';
+import { assertBaseRef, resolveRepo } from '../repo';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { renderAgent } from './inspect';
 
@@ -41,6 +41,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     throw new CadreError(`--budget: ${(err as Error).message}`, 2);
   }
   const repo = await resolveRepo(opts.repo);
+  await assertBaseRef(repo, 'HEAD');
   const rt = await openRuntime();
   const { config, client } = rt;
   if (backend === 'anthropic' && !config.anthropicApiKey) {
@@ -91,7 +92,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     } else {
       process.stdout.write(`${renderAgent(result, false)}\n`);
       if (result.baseCommit && result.commit) {
-        const stat = await simpleGit(repo).diff(['--stat', `${result.baseCommit}..${result.branch}`]);
+        const stat = await gitFor(repo).raw(['diff', '--stat', `${result.baseCommit}..${result.branch}`]);
         process.stdout.write(stat ? `${stat}` : '(no changes)\n');
       }
     }

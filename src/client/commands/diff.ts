@@ -7,11 +7,11 @@
  *   - a run: its integration branch against the ref it started from.
  *
  * Git runs on this machine: the repository and worktrees must be here (they are, for the embedded default).
+ * The worktree and its configuration are the agent's: git runs hardened (see `git` below).
  */
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import type { Client } from '@temporalio/client';
+import { gitFor } from '../../activities/git';
 import { sanitizeRef } from '../../activities/paths';
 import type { AgentInput, AgentWorkflow } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
@@ -21,15 +21,16 @@ import { EXIT, colorWanted } from '../output';
 import { openRuntime } from '../runtime';
 import { loadRunProgress, queryWorkflow, resolveTarget, workflowInput } from './inspect';
 
-const run = promisify(execFile);
-
-async function git(cwd: string, args: string[]): Promise<string> {
+/**
+ * git as cadre's activities run it (../../activities/gitSafety.ts): the worktree and its configuration are the
+ * agent's, so no program they name (external diff, textconv, fsmonitor, filters, pager) may run, and git gets a
+ * minimal environment without the operator's secrets.
+ */
+export async function git(cwd: string, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('git', args, { cwd, maxBuffer: 256 * 1024 * 1024 });
-    return stdout;
+    return await gitFor(cwd).raw(args);
   } catch (err) {
-    const e = err as { stderr?: string; message: string };
-    throw new CadreError(`git ${args.join(' ')} (in ${cwd}): ${(e.stderr || e.message).trim().split('\n')[0]}`, EXIT.failed);
+    throw new CadreError(`git ${args.join(' ')} (in ${cwd}): ${(err as Error).message.trim().split('\n')[0]}`, EXIT.failed);
   }
 }
 

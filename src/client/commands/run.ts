@@ -12,7 +12,7 @@ import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan, parseFormat } from '../plans';
 import { loadPrices } from '../prices';
-import { resolveRepo } from '../repo';
+import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { followRun, renderOutcome } from '../watch';
@@ -38,6 +38,8 @@ export interface RunOptions {
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
   const plan = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
   const repo = await resolveRepo(opts.repo);
+  await assertBaseRef(repo, opts.base ?? 'HEAD');
+  assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);
   const rt = await openRuntime();
   const { client, config } = rt;
   const out = (s: string) => process.stdout.write(s);

@@ -1,0 +1,75 @@
+/**
+ * Issue 16, item 10 (CLI part): bad input is a one-line error naming its cause, with the documented exit code,
+ * before anything starts (no server, no workflow).
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { git } from '../support/repo';
+import { tmp } from '../support/tmp';
+
+const TSX = path.resolve('node_modules/.bin/tsx');
+const MAIN = path.resolve('src/client/main.ts');
+
+function cadre(args: string[], cwd: string, env: Record<string, string> = {}) {
+  const stateDir = path.join(tmp('cli-state'), 'state');
+  const r = spawnSync(TSX, [MAIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, CADRE_STATE_DIR: stateDir, ...env } });
+  return { code: r.status, stderr: r.stderr.trim(), stateDir, signal: r.signal };
+}
+
+function plan(dir: string, tasks = 1, promptBytes = 10): string {
+  const file = path.join(dir, 'plan.yaml');
+  const lines = ['tasks:'];
+  for (let i = 0; i < tasks; i++) lines.push(`  - id: t${i}`, `    prompt: "${'x'.repeat(promptBytes)}"`, '    command: ["true"]');
+  fs.writeFileSync(file, `${lines.join('\n')}\n`);
+  return file;
+}
+
+describe('cadre exits with a clear one-line error', () => {
+  it('an empty repository: exit 2, says it has no commits, starts nothing', () => {
+    const repo = tmp('cli-empty');
+    git(repo, 'init', '-q');
+    const r = cadre(['run', plan(tmp('cli-plan'))], repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/has no commits/);
+    expect(r.stderr.split('\n')).toHaveLength(1);
+    expect(fs.existsSync(r.stateDir)).toBe(false);
+  });
+
+  it('a bad --base: exit 2, names the ref', () => {
+    const repo = tmp('cli-repo');
+    git(repo, 'init', '-q');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'i');
+    const r = cadre(['run', '--base', 'no-such-ref', plan(tmp('cli-plan'))], repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--base no-such-ref: no such commit/);
+  });
+
+  it('a plan too large for workflow input: exit 2, names its size and the limit', () => {
+    const repo = tmp('cli-repo');
+    git(repo, 'init', '-q');
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'i');
+    const r = cadre(['run', plan(tmp('cli-plan'), 300, 11_000)], repo);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/too large to start: 3\.\d MB .* limit is 1\.5 MB/);
+  });
+
+  it('CADRE_STATE_DIR under /proc: exit 73 at once', () => {
+    const t0 = Date.now();
+    const r = cadre(['list'], tmp('cli-cwd'), { CADRE_STATE_DIR: '/proc/x' });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(73);
+    expect(r.stderr).toMatch(/state directory \/proc\/x is not writable/);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it.each([
+    [['run', '--concurrency', '0', 'p.yaml']],
+    [['run', '--no-such-option', 'p.yaml']],
+    [['run']],
+    [['no-such-command']],
+  ])('usage error %j: exit 2', (args) => {
+    expect(cadre(args, tmp('cli-cwd')).code).toBe(2);
+  });
+});
