@@ -4,6 +4,7 @@
  * that failed, 2 bad input, 3 cancelled, 69 Temporal unavailable, 73 state directory not writable, 78 bad
  * configuration, 130 interrupted (Ctrl-C; a run goes on without us).
  */
+import { BackendSchema, type PlanBackend } from '../shared/plan';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { CadreError } from '../shared/errors';
 import { devCommand, workerCommand } from './commands/dev';
@@ -26,6 +27,12 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
   return n;
+}
+
+function backendName(value: string): PlanBackend {
+  const parsed = BackendSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(`expected one of ${BackendSchema.options.join(', ')}`);
+  return parsed.data;
 }
 
 function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
@@ -66,6 +73,8 @@ export function buildProgram(): Command {
     .option('--status-dir <dir>', 'mirror task status as seed-003 JSON files in this directory (and skip the tasks they say completed)')
     .option('--format <format>', 'read the plan as gsd | speckit | tasks-dir | native (default: detected)')
     .option('--inline-commands', 'run command tasks as activities of the scheduler, not as agent workflows (faster; plan field inlineCommands)')
+    .option('--backend <name>', 'backend of tasks that name none: claude-code | codex | anthropic | scripted | command (default: the plan\'s, else CADRE_BACKEND, else claude-code)', backendName)
+    .option('--model <name>', 'default model of the run\'s tasks (a task\'s own model wins)')
     .option('--no-worker', 'do not run a worker in this process (another `cadre worker` serves the run)')
     .option('--detach', 'start the run and return at once (follow it with `cadre watch`)')
     .option('--json', 'one JSON event per line (NDJSON) per change, then the result; words go to stderr')
@@ -85,10 +94,10 @@ export function buildProgram(): Command {
     .description('run one agent on a repository and print its result, branch and diff stat')
     .argument('<goal>', 'what the agent should do')
     .option('--repo <path>', 'repository (default: current git checkout)')
-    .option('--backend <name>', 'anthropic | scripted | command', 'anthropic')
+    .option('--backend <name>', 'claude-code | codex | anthropic | scripted | command', backendName, 'anthropic')
     .option('--script <file>', 'script of model turns (scripted backend)')
     .option('--command <argv...>', 'program and arguments (command backend)')
-    .option('--model <name>', 'model name (anthropic backend)')
+    .option('--model <name>', 'model name (anthropic, claude-code, codex backends)')
     .option('--budget <amount>', 'budget: tokens (50k) or dollars ($2)')
     .option('--max-turns <n>', 'turn limit', positiveInt, 50)
     .option('--timeout <seconds>', 'give up after this many seconds', positiveInt)

@@ -23,6 +23,8 @@ const schema = z.object({
   CADRE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('warn'),
   CADRE_MAX_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(5),
   CADRE_MODEL: z.string().min(1).default('claude-sonnet-4-6'),
+  /** The backend of tasks that name none (imported plans, mostly): docs/backends.md. */
+  CADRE_BACKEND: z.enum(['claude-code', 'codex', 'anthropic', 'scripted', 'command']).default('claude-code'),
   CADRE_ANTHROPIC_BASE_URL: z.url().optional(),
   CADRE_COMMAND_ALLOW: z.string().optional(),
   CADRE_UI_URL: z.url().optional(),
@@ -55,6 +57,8 @@ export interface Config {
   logLevel: string;
   maxConcurrency: number;
   model: string;
+  /** CADRE_BACKEND: the backend of tasks that name none. */
+  backend: 'claude-code' | 'codex' | 'anthropic' | 'scripted' | 'command';
   commandAllow?: string[];
   /** Path of a price table file (see src/client/prices.ts). */
   pricesFile?: string;
@@ -90,6 +94,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.CADRE_LOG_LEVEL,
     maxConcurrency: e.CADRE_MAX_CONCURRENCY,
     model: e.CADRE_MODEL,
+    backend: e.CADRE_BACKEND,
     commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
     pricesFile: e.CADRE_PRICES,
     worktreePool: e.CADRE_WORKTREE_POOL,

@@ -4,6 +4,7 @@
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
 import type { PriceTableOverrides } from './pricing';
+import type { SessionPermissions } from './session';
 
 export interface Amount {
   tokens?: number;
@@ -57,6 +58,8 @@ export interface AgentInput {
   continueAsNewEvery?: number;
   /** Prices (USD per million tokens) that replace or extend the built-in table (CADRE_PRICES); children inherit. */
   prices?: PriceTableOverrides;
+  /** Session backends (claude-code, codex): the program's own permission and sandbox settings (docs/backends.md). */
+  permissions?: SessionPermissions;
 }
 
 export type AgentStatus =

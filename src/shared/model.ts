@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { toolNames, type ToolCall } from './tools';
 
 export type ModelBackend = 'anthropic' | 'scripted';
-export type Backend = ModelBackend | 'command';
+/** Every way an agent thinks: a model loop of cadre's, a command, or an agent program's session. */
+export type Backend = ModelBackend | 'command' | 'claude-code' | 'codex';
 
 export interface Usage {
   inputTokens: number;

@@ -41,7 +41,7 @@ export const TaskIdSchema = z.string().superRefine((id, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: `task id "${id}" ${problem}` });
 });
 
-export const BackendSchema = z.enum(['anthropic', 'scripted', 'command']);
+export const BackendSchema = z.enum(['anthropic', 'scripted', 'command', 'claude-code', 'codex']);
 export type PlanBackend = z.infer<typeof BackendSchema>;
 
 export const BudgetSchema = z.strictObject({

@@ -75,3 +75,23 @@ export function commandTaskOp(timeoutSeconds: number) {
     retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
   });
 }
+
+/**
+ * An agent program's whole session (Claude Code, Codex) in one activity. It heartbeats every few seconds with the
+ * session id, so a dead worker is noticed within 15 s and the retry resumes the same session (the activity kills
+ * the dead worker's orphaned program first). A missing program or bad input is not retried.
+ */
+export function sessionOp(timeoutSeconds: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${timeoutSeconds + 60}s`,
+    heartbeatTimeout: '15s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '30s',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: [ErrorType.AgentProgramMissing, ErrorType.ModelBadRequest, ...never],
+    },
+  });
+}

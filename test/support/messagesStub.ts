@@ -72,6 +72,8 @@ export interface MessagesStub {
   url: string;
   requests: RecordedRequest[];
   enqueue(...responses: StubResponse[]): void;
+  /** Answers requests when the queue is empty (e.g. by what the request says); undefined falls through to 400. */
+  respondWith(responder: (body: any) => StubResponse | undefined): void;
   /** Responses still queued. */
   pending(): number;
   close(): Promise<void>;
@@ -93,6 +95,8 @@ export async function startMessagesStub(): Promise<MessagesStub> {
   const requests: RecordedRequest[] = [];
   const held: ServerResponse[] = [];
   let messageCount = 0;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  let responder: ((body: any) => StubResponse | undefined) | undefined;
 
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
@@ -114,7 +118,7 @@ export async function startMessagesStub(): Promise<MessagesStub> {
       sendError(res, { kind: 'error', status: 404, message: `stub: no route ${req.method} ${req.url}` });
       return;
     }
-    const next = queue.shift();
+    const next = queue.shift() ?? responder?.(body);
     if (!next) {
       sendError(res, { kind: 'error', status: 400, message: 'messages stub: no response queued for this request' });
       return;
@@ -153,6 +157,9 @@ export async function startMessagesStub(): Promise<MessagesStub> {
     requests,
     enqueue: (...responses) => {
       queue.push(...responses);
+    },
+    respondWith: (fn) => {
+      responder = fn;
     },
     pending: () => queue.length,
     close: () =>

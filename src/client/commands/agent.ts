@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gitFor } from '../../activities/git';
+import { backendProblem } from '../backends/choice';
 import { defaultLimits, type AgentInput, type AgentWorkflow } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
@@ -29,7 +30,7 @@ export interface AgentOptions {
 }
 
 export async function agentCommand(goal: string, opts: AgentOptions): Promise<number> {
-  if (!['anthropic', 'scripted', 'command'].includes(opts.backend)) throw new CadreError(`--backend: unknown backend "${opts.backend}" (anthropic, scripted or command)`, 2);
+  if (!['anthropic', 'scripted', 'command', 'claude-code', 'codex'].includes(opts.backend)) throw new CadreError(`--backend: unknown backend "${opts.backend}" (claude-code, codex, anthropic, scripted or command)`, 2);
   const backend = opts.backend as Backend;
   if (backend === 'scripted' && !opts.script) throw new CadreError('--backend scripted needs --script FILE', 2);
   if (opts.script && !existsSync(opts.script)) throw new CadreError(`--script: ${opts.script} does not exist`, 2);
@@ -44,6 +45,8 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
   await assertBaseRef(repo, 'HEAD');
   const rt = await openRuntime();
   const { config, client } = rt;
+  const missing = backend === 'claude-code' || backend === 'codex' ? backendProblem(backend, process.env) : undefined;
+  if (missing) throw new CadreError(missing, 78);
   if (backend === 'anthropic' && !config.anthropicApiKey) {
     await rt.close();
     throw new CadreError('the anthropic backend needs ANTHROPIC_API_KEY in the environment (or use --backend scripted/command)', 78);

@@ -5,12 +5,14 @@
  */
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
-import { workflowUrl } from '../../node/config';
+import { loadConfig, workflowUrl } from '../../node/config';
 import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { loadPlan, parseFormat } from '../plans';
+import { chooseBackends } from '../backends/choice';
+import type { PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
 import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
@@ -33,10 +35,15 @@ export interface RunOptions {
   new?: boolean;
   inlineCommands?: boolean;
   format?: string;
+  /** `--backend`: tasks that name none run on it (src/client/backends/choice.ts). */
+  backend?: PlanBackend;
+  model?: string;
 }
 
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
-  const plan = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  const loaded = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  // Every task's backend is settled here, and one that cannot run on this machine stops the run (exit 78).
+  const plan = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
   const repo = await resolveRepo(opts.repo);
   await assertBaseRef(repo, opts.base ?? 'HEAD');
   assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);

@@ -6,6 +6,8 @@ import type { Check, Gate, Plan, PlanFormat } from '../../shared/plan';
 import { criticalPath, topologicalLayers } from '../../shared/dag';
 import { displayPath, formatIssue, PlanError, type PlanIssue } from '../plans/errors';
 import { importPlan, parseFormat } from '../plans/load';
+import { backendOf, type BackendChoice } from '../backends/choice';
+import { loadConfig } from '../../node/config';
 
 export interface ValidateOptions {
   json?: boolean;
@@ -25,7 +27,7 @@ export interface TaskSummary {
   outputs: string[];
   /** Runs beside the other tasks of its wave: no declared file overlaps another task of that wave. */
   parallel: boolean;
-  /** The task's own backend, or `(run default)`: the plan's `defaults.backend`, else the run's. */
+  /** The backend the task will run on, with where it comes from when not its own (src/client/backends/choice.ts). */
   backend: string;
   priority: number;
   done: boolean;
@@ -60,7 +62,7 @@ export interface PlanSummary {
 }
 
 /** The facts `validate` prints, computed from a valid plan. */
-export function summarizePlan(plan: Plan, warnings: PlanIssue[] = []): PlanSummary {
+export function summarizePlan(plan: Plan, warnings: PlanIssue[] = [], choice: BackendChoice = { configured: loadConfig().backend }): PlanSummary {
   const phases = plan.phaseOrder.map((name) => {
     const tasks = plan.tasks.filter((t) => t.phase === name);
     return { name, tasks: tasks.length, done: tasks.filter((t) => t.done).length, limit: plan.phaseLimits[name] };
@@ -83,7 +85,7 @@ export function summarizePlan(plan: Plan, warnings: PlanIssue[] = []): PlanSumma
       files: t.files,
       outputs: t.outputs,
       parallel: (waves[waveOf.get(t.id) ?? 0]?.length ?? 1) > 1 && !overlapsInWave(t.id),
-      backend: t.backend ?? (plan.defaults.backend ? `${plan.defaults.backend} (plan default)` : '(run default)'),
+      backend: t.backend ?? (t.command?.length || t.script ? backendOf(plan, t, choice) : plan.defaults.backend ? `${plan.defaults.backend} (plan default)` : `${choice.configured} (CADRE_BACKEND)`),
       priority: t.priority,
       done: t.done,
       checks: t.checks ?? [],

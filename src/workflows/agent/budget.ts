@@ -8,7 +8,7 @@
  */
 import type { AgentInput, Amount } from '../../shared/agent';
 import { totalTokens, type Usage } from '../../shared/model';
-import { costUsd, worstCaseUsd, type PriceTable } from '../../shared/pricing';
+import { costUsd, hasPrice, priceFor, worstCaseUsd, type PriceTable } from '../../shared/pricing';
 import * as ledger from './ledger';
 import type { AgentState, ChildRecord } from './state';
 
@@ -34,9 +34,12 @@ export function shortfall(book: ledger.Ledger, reservation: Amount): Amount {
   };
 }
 
-/** Settle a turn: the reservation is replaced by what the provider reported. Returns the alert thresholds fired. */
-export function settleTurn(input: AgentInput, s: AgentState, reservation: Amount, usage: Usage, prices: PriceTable): number[] {
-  const cost = costUsd(usage, priceModelOf(input), prices);
+/**
+ * Settle a turn (or a whole session): the reservation is replaced by what was reported, priced by our table unless
+ * the program reported its own cost. Returns the alert thresholds fired.
+ */
+export function settleTurn(input: AgentInput, s: AgentState, reservation: Amount, usage: Usage, prices: PriceTable, reportedCost?: number): number[] {
+  const cost = reportedCost ?? costUsd(usage, priceModelOf(input), prices);
   const fired = ledger.settle(s.book, reservation, { tokens: totalTokens(usage), usd: cost });
   s.ownUsage = addUsage(s.ownUsage, usage);
   s.ownCost += cost;
@@ -80,4 +83,27 @@ export function fmtAmount(a: Amount): string {
   if (a.tokens !== undefined) parts.push(`${a.tokens} tokens`);
   if (a.usd !== undefined) parts.push(`$${a.usd.toFixed(4)}`);
   return parts.length ? parts.join(' / ') : 'unlimited';
+}
+
+/** A session when the budget limits neither dimension (documented in docs/backends.md). */
+export const UNLIMITED_SESSION_USD = 10;
+
+/**
+ * The slice of a session backend: three quarters of what is available (a quarter stays for its sub-agents), in
+ * USD because that is what the programs can be held to. A token ceiling is converted at the model's input price
+ * (the cheapest uncached token), so the USD cap never allows more tokens than the ceiling at uncached rates.
+ * Undefined when nothing is left.
+ */
+export function sessionSlice(input: AgentInput, book: ledger.Ledger, prices: PriceTable): { usd: number; tokens?: number } | undefined {
+  const av = ledger.available(book);
+  const tokens = av.tokens !== undefined ? Math.floor((av.tokens * 3) / 4) : undefined;
+  if (tokens !== undefined && !hasPrice(input.model, prices)) {
+    throw new Error(`no price known for model "${input.model}": a token budget cannot be held to without one; add it with CADRE_PRICES (docs/backends.md)`);
+  }
+  const fromTokens = tokens !== undefined ? (tokens * priceFor(input.model, prices).input) / 1_000_000 : undefined;
+  const fromUsd = av.usd !== undefined ? (av.usd * 3) / 4 : undefined;
+  const caps = [fromTokens, fromUsd].filter((x): x is number => x !== undefined);
+  const usd = caps.length ? Math.min(...caps) : UNLIMITED_SESSION_USD;
+  if (!(usd > 0) || (tokens !== undefined && tokens < 1)) return undefined;
+  return { usd: Math.floor(usd * 1e6) / 1e6, ...(tokens !== undefined ? { tokens } : {}) };
 }

@@ -51,6 +51,7 @@ export function planSpawn(input: AgentInput, s: AgentState, args: SpawnArgs, bas
     baseRef: base,
     goal: args.goal,
     backend,
+    model: args.model ?? input.model,
     script: backend === 'scripted' ? script : undefined,
     command: backend === 'command' ? args.command : undefined,
     budget: slice,

@@ -7,6 +7,7 @@
 import * as wf from '@temporalio/workflow';
 import type { AgentInput, AgentStatus, Amount } from '../../shared/agent';
 import { budgetRequestSignal, childProgressSignal } from '../../shared/messages';
+import type { ToolResultLike } from '../../shared/session';
 import { defaultPriceTable, mergePriceTable, type PriceTable } from '../../shared/pricing';
 import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
 import * as ledger from './ledger';
@@ -22,6 +23,8 @@ export interface AgentContext {
   readonly shared: boolean;
   /** Runtime only (never carried): each running child's result, by name. */
   readonly childPromises: Map<string, Promise<void>>;
+  /** Runtime only: session orchestration calls being answered, by call id (a repeat waits for the same answer). */
+  readonly sessionCallsInFlight: Map<string, Promise<ToolResultLike>>;
   setDoing(what: string): void;
   setStatus(next: AgentStatus): void;
   pushProgress(): void;
@@ -37,6 +40,7 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     prices: input.prices ? mergePriceTable(input.prices) : defaultPriceTable,
     shared: input.workspaceMode === 'shared',
     childPromises: new Map(),
+    sessionCallsInFlight: new Map(),
 
     setDoing(what) {
       s.doing = what;

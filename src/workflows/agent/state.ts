@@ -7,6 +7,7 @@ import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount }
 import type { AgentMessage, AgentTreeNode, DeadLetter } from '../../shared/messages';
 import type { CommandTaskResult } from '../../shared/commandTask';
 import { zeroUsage, type Usage } from '../../shared/model';
+import type { ToolResultLike } from '../../shared/session';
 import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
@@ -92,6 +93,10 @@ export interface AgentState {
   written: string[];
   deadline?: number;
   generation: number;
+  /** A session backend's program is running (orchestration calls arrive as Updates only then). */
+  inSession: boolean;
+  /** Answers to the session's orchestration calls by call id: a resumed session's repeat gets the first answer. */
+  sessionCalls: Record<string, ToolResultLike>;
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -122,6 +127,8 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     written: [],
     deadline: carry?.deadline ?? (input.timeoutSeconds ? now + input.timeoutSeconds * 1000 : undefined),
     generation: carry?.generation ?? 0,
+    inSession: false,
+    sessionCalls: {},
   };
 }
 

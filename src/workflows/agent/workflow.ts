@@ -18,6 +18,7 @@ import {
   mailboxQuery,
   type BudgetRequest,
 } from '../../shared/messages';
+import { isAgentProgramBackend, orchestrationCallUpdate } from '../../shared/session';
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask } from '../../shared/searchAttributes';
 import { recordGrantToChild } from './budget';
 import { acceptProgress, recordChildEnd } from './children';
@@ -28,6 +29,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
+import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { initialState, type AgentCarry } from './state';
 import { gitOp } from '../presets';
@@ -72,6 +74,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
           ]);
       ctx.setStatus('running');
       if (input.backend === 'command') await commandBackend(ctx);
+      else if (isAgentProgramBackend(input.backend)) await sessionBackend(ctx);
       else await modelLoop(ctx);
     });
   } catch (err) {
@@ -113,6 +116,11 @@ function setHandlers(ctx: AgentContext): void {
   });
   wf.setHandler(childEndedSignal, (ended) => recordChildEnd(s, ended));
   wf.setHandler(budgetRequestSignal, (req) => answerBudgetRequest(ctx, req));
+  wf.setHandler(orchestrationCallUpdate, (call) => answerSessionCall(ctx, call), {
+    validator: (call) => {
+      if (!s.inSession && !(call.callId in s.sessionCalls)) throw new Error(`${s.agentId} runs no agent-program session: orchestration call ${call.callId} refused`);
+    },
+  });
 }
 
 /**
