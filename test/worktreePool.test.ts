@@ -20,6 +20,7 @@ import {
   type WorkspaceMeta,
 } from '../src/activities/workspace';
 import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
+import { inActivities } from './support/activityContext';
 import { isPoolPath, poolSettled } from '../src/activities/worktreePool';
 import { DEFAULT_WORKTREE_POOL, loadConfig } from '../src/node/config';
 import { git } from './support/repo';
@@ -375,12 +376,12 @@ describe('worktree pool: gc and configuration', () => {
   it('the activities use the size they are given, and the default when none is', async () => {
     const repo = makeRepo();
     const withDefault = tmp('state');
-    await createWorkspaceActivities({ stateDir: withDefault }).createWorkspace({ repo, agentId: 'a', baseRef: 'main' });
+    await inActivities(createWorkspaceActivities({ stateDir: withDefault })).createWorkspace({ repo, agentId: 'a', baseRef: 'main' });
     await settled(withDefault, repo);
     expect(readyEntries(withDefault, repo).size).toBe(DEFAULT_WORKTREE_POOL);
 
     const off = tmp('state');
-    await createWorkspaceActivities({ stateDir: off, worktreePool: 0 }).ensureIntegrationWorktree({ repo, runId: 'r', baseRef: 'main' });
+    await inActivities(createWorkspaceActivities({ stateDir: off, worktreePool: 0 })).ensureIntegrationWorktree({ repo, runId: 'r', baseRef: 'main' });
     await settled(off, repo);
     expect(fs.existsSync(poolDir(off, repo))).toBe(false);
   });

@@ -73,6 +73,7 @@ export interface MessagesStub {
   requests: RecordedRequest[];
   enqueue(...responses: StubResponse[]): void;
   /** Answers requests when the queue is empty (e.g. by what the request says); undefined falls through to 400. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   respondWith(responder: (body: any) => StubResponse | undefined): void;
   /** Responses still queued. */
   pending(): number;

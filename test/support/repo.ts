@@ -1,6 +1,6 @@
 /** Throwaway git repositories for tests. */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isPoolPath } from '../../src/activities/worktreePool';
 import { testDir } from './temporal';
@@ -46,4 +46,19 @@ export function worktreesOutsidePool(repo: string): string[] {
     .filter((l) => l.startsWith('worktree '))
     .map((l) => l.slice('worktree '.length))
     .filter((p) => !isPoolPath(p));
+}
+
+/**
+ * Whether a live (not zombie) process runs `sleep <seconds>` — how tests find a program an agent started, since
+ * agent programs run in their own PID namespace and the pids they print are not the host's.
+ */
+export function sleepRunning(seconds: number): boolean {
+  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).some((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${seconds}\0` && !['Z', 'X'].includes(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+    } catch {
+      return false;
+    }
+  });
 }
