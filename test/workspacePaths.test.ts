@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWithin, PathOutsideWorkspaceError, repoKey, resolveInside, sanitizeRef } from '../src/activities/paths';
-import { redact } from '../src/activities/redact';
+import { redact } from '../src/node/redact';
 
 let base: string;
 let root: string;

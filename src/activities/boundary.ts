@@ -10,7 +10,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { ErrorType, TypedFailure } from '../shared/errors';
-import { redact } from './redact';
+import { redact } from '../node/redact';
 
 export interface BoundaryOptions {
   /** Heartbeat this often for the whole call (for activities that can outlive a heartbeat timeout). */

@@ -20,7 +20,7 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { redact } from './redact';
+import { redact } from '../node/redact';
 import { agentEnv, BASE_ENV_VARS, spawnAgentProgram } from './sandbox/agentProgram';
 import { restoreRepository, snapshotRepository, undoneNote } from './sandbox/repoGuard';
 

@@ -18,7 +18,7 @@ import { fileToolSchemas, isFileTool, type FileToolName } from '../shared/tools'
 import { commandRefusal, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { readConfined, writeConfined } from './confinedFile';
 import { relativePosix, resolveInside } from './paths';
-import { redact } from './redact';
+import { redact } from '../node/redact';
 import { gitListFiles } from './workspace';
 
 export interface FileToolContext {

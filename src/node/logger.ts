@@ -4,7 +4,7 @@
  * of secret-looking environment variables are redacted from messages.
  */
 import pino, { type Logger } from 'pino';
-import { redact } from '../activities/redact';
+import { redact } from './redact';
 
 let root: Logger | undefined;
 

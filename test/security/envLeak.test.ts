@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { redact } from '../../src/activities/redact';
+import { redact } from '../../src/node/redact';
 import { tmp } from '../support/tmp';
 
 const KEY = 'sk-ant-canary-Zx81kQ0pLm3nB7vC';

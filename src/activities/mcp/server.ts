@@ -23,7 +23,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprot
 import { z } from 'zod';
 import type { OrchestrationCall, ToolResultLike } from '../../shared/session';
 import { orchestrationToolSchemas, toolDescriptions, type OrchestrationToolName } from '../../shared/tools';
-import { redact } from '../redact';
+import { redact } from '../../node/redact';
 import type { CallIds } from './callId';
 
 export type OrchestrationForwarder = (call: OrchestrationCall) => Promise<ToolResultLike>;

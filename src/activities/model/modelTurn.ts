@@ -38,7 +38,7 @@ import {
 import { defaultCommandPolicy, type CommandPolicy } from '../commandRunner';
 import { executeFileTool, type FileToolContext } from '../fileTools';
 import { defineActivity, toFailure } from '../boundary';
-import { redact } from '../redact';
+import { redact } from '../../node/redact';
 import { createAnthropicBackend } from './anthropic';
 import {
   estimateTokens,

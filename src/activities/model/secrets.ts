@@ -5,7 +5,7 @@
  * given secrets in every form redact.ts knows (raw, base64 at any alignment, base64url, hex, URL-encoded), the
  * worker environment's secrets likewise, and anything shaped like an Anthropic key.
  */
-import { redact, redactValues, MIN_SECRET_LENGTH, REDACTED } from '../redact';
+import { redact, redactValues, MIN_SECRET_LENGTH, REDACTED } from '../../node/redact';
 
 const anthropicKeyPattern = /sk-ant-[A-Za-z0-9_-]{8,}/g;
 

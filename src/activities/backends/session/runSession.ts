@@ -31,7 +31,7 @@ import { orchestrationCallUpdate, sessionInputSchema, type AgentProgramBackend, 
 import { orchestrationToolSchemas, type OrchestrationToolName } from '../../../shared/tools';
 import { CallIds } from '../../mcp/callId';
 import { startOrchestrationServer, type OrchestrationForwarder } from '../../mcp/server';
-import { redact } from '../../redact';
+import { redact } from '../../../node/redact';
 import { claudeCodeBackend } from '../claudeCode';
 import { codexBackend } from '../codex';
 import type { AgentProgramBackendImpl, SessionEvent } from './backend';

@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { SessionProgress } from '../../../shared/session';
 import { sanitizeRef } from '../../paths';
-import { redact } from '../../redact';
+import { redact } from '../../../node/redact';
 
 export interface SessionRecord extends SessionProgress {
   agentId: string;
