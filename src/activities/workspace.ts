@@ -403,8 +403,11 @@ export interface CommitResult {
 export async function commitWorkspace(options: CommitOptions): Promise<CommitResult> {
   const g = gitFor(options.path);
   const meta = await readMeta(realOrResolved(options.path));
-  const excludes = (meta?.copied ?? []).map((p) => `:(exclude,literal)${p}`);
-  await git(g, ['add', '-A', '--', '.', ...excludes], 'staging changes');
+  // Files copied by bootstrap are unstaged after `add`, not excluded from it: git refuses an exclude pathspec that
+  // names an ignored file (a copied `.env` usually is), and a reset of a path that matches nothing is a no-op.
+  const copied = (meta?.copied ?? []).map((p) => `:(literal)${p}`);
+  await git(g, ['add', '-A', '--', '.'], 'staging changes');
+  if (copied.length) await git(g, ['reset', '-q', '--', ...copied], 'leaving bootstrap copies out of the commit');
   const staged = await git(g, ['diff', '--cached', '--name-only', '-z'], 'listing staged changes');
   const filesChanged = staged.split('\0').filter((f) => f.length > 0);
   if (filesChanged.length === 0) return { commit: await headCommit(g), filesChanged: [], committed: false };

@@ -47,7 +47,8 @@ export interface AgentInput {
   outputs?: string[];
   /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
   verify?: string[];
-  bootstrap?: { copy?: string[]; setup?: string[] };
+  /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
+  bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number };
   /**
    * `worktree` (default): the agent works in a git worktree of its own. `shared`: it edits the repository's
    * checkout itself, as seeds 000/004 do; every write takes the file's lock first and is fenced by its token; the

@@ -44,6 +44,15 @@ export const TaskIdSchema = z.string().superRefine((id, ctx) => {
 export const BackendSchema = z.enum(['anthropic', 'scripted', 'command', 'claude-code', 'codex']);
 export type PlanBackend = z.infer<typeof BackendSchema>;
 
+/** Workspace setup (docs/workspaces.md): paths copied from the main checkout, then a command, once per workspace. */
+export const BootstrapSchema = z.strictObject({
+  copy: z.array(z.string().min(1)).optional(),
+  setup: z.array(z.string()).min(1).optional(),
+  /** How long the setup command may run (default 15 minutes). */
+  setupTimeoutSeconds: z.number().positive().optional(),
+});
+export type Bootstrap = z.infer<typeof BootstrapSchema>;
+
 export const BudgetSchema = z.strictObject({
   tokens: z.number().int().positive().optional(),
   usd: z.number().positive().optional(),
@@ -91,6 +100,7 @@ export const TaskSchema = z.strictObject({
   budget: BudgetSchema.optional(),
   timeoutSeconds: z.number().positive().optional(),
   maxTurns: z.number().int().positive().optional(),
+  bootstrap: BootstrapSchema.optional(),
   /** Already complete in the source: the scheduler skips it and treats it as completed. */
   done: z.boolean().default(false),
   /** GSD checkpoint task type(s), e.g. "checkpoint:human-verify"; surfaced to the user. */
@@ -120,6 +130,7 @@ export const PlanDefaultsSchema = z.strictObject({
   budget: BudgetSchema.optional(),
   timeoutSeconds: z.number().positive().optional(),
   maxTurns: z.number().int().positive().optional(),
+  bootstrap: BootstrapSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

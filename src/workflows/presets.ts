@@ -95,3 +95,15 @@ export function sessionOp(timeoutSeconds: number) {
     },
   });
 }
+
+/**
+ * Creating a workspace whose bootstrap runs a setup command (an install, a build): the git work of `gitOp` plus the
+ * setup's own timeout. It heartbeats every 2 s, so a dead worker is still noticed within 10 s.
+ */
+export function workspaceSetupOp(setupTimeoutMs: number) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: `${Math.ceil(setupTimeoutMs / 1000) + 120}s`,
+    heartbeatTimeout: '10s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: never },
+  });
+}

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { CheckSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
+import { BackendSchema, CheckSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
 import { IssueList, nearestField } from './errors';
 import { parseDuration, repoPath, toArgv, unique } from './fields';
 import { isRecord, parseYaml, type YamlPath, type YamlSource } from './yamlSource';
@@ -19,8 +19,10 @@ const duration = z.union([z.number(), z.string()]).refine((v) => parseDuration(v
 });
 const argvLike = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 const budget = z.strictObject({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() });
-const backend = z.enum(['anthropic', 'scripted', 'command']);
+const backend = BackendSchema;
+/** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
+const bootstrap = z.strictObject({ copy: z.union([z.string().min(1), pathList]).optional(), setup: argvLike.optional(), setupTimeout: duration.optional() });
 
 const RawTask = z.strictObject({
   id: idLike,
@@ -41,6 +43,7 @@ const RawTask = z.strictObject({
   timeout: duration.optional(),
   timeoutSeconds: duration.optional(),
   maxTurns: z.number().int().positive().optional(),
+  bootstrap: bootstrap.optional(),
   done: z.boolean().optional(),
   checks: z.array(CheckSchema).optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
@@ -71,6 +74,7 @@ const RawPlan = z.strictObject({
       timeout: duration.optional(),
       timeoutSeconds: duration.optional(),
       maxTurns: z.number().int().positive().optional(),
+      bootstrap: bootstrap.optional(),
     })
     .optional(),
   budget: budget.optional(),
@@ -79,7 +83,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -156,6 +160,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         budget: d.budget,
         timeoutSeconds: parseDuration(d.timeoutSeconds ?? d.timeout),
         maxTurns: d.maxTurns,
+        bootstrap: toBootstrap(d.bootstrap),
       })
     : undefined;
   if (d?.timeout !== undefined && d.timeoutSeconds !== undefined) {
@@ -230,6 +235,7 @@ function toTask(
     budget: r.budget,
     timeoutSeconds: parseDuration(r.timeoutSeconds ?? r.timeout),
     maxTurns: r.maxTurns,
+    bootstrap: toBootstrap(r.bootstrap),
     done: r.done,
     checks: r.checks?.flatMap((c, j) => {
       if (repoPath(c.path) !== c.path) {
@@ -325,4 +331,13 @@ function reportZod(error: z.ZodError, prefix: YamlPath, src: YamlSource, file: s
 /** `obj` without its undefined-valued keys: the plan is JSON, and tests compare it structurally. */
 export function compact<T extends object>(obj: T): T {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as T;
+}
+
+function toBootstrap(b: z.infer<typeof bootstrap> | undefined) {
+  if (!b) return undefined;
+  return compact({
+    copy: b.copy === undefined ? undefined : (Array.isArray(b.copy) ? b.copy : [b.copy]),
+    setup: b.setup === undefined ? undefined : toArgv(b.setup),
+    setupTimeoutSeconds: parseDuration(b.setupTimeout),
+  });
 }

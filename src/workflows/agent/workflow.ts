@@ -32,7 +32,7 @@ import { modelLoop } from './modelLoop';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { initialState, type AgentCarry } from './state';
-import { gitOp } from '../presets';
+import { gitOp, workspaceSetupOp } from '../presets';
 
 export type { AgentCarry } from './state';
 
@@ -69,7 +69,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     await work.run(async () => {
       s.workspace ??= ctx.shared
         ? { path: input.repo, branch: '', baseCommit: '' }
-        : await gitOp.createWorkspace.executeWithOptions({ summary: 'create workspace' }, [
+        : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
             { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
           ]);
       ctx.setStatus('running');
@@ -148,3 +148,10 @@ async function answerBudgetRequest(ctx: AgentContext, req: BudgetRequest): Promi
     // The slice we gave is reclaimed by the child's end report (or stays given: on the safe side of the invariant).
   }
 }
+
+/** A workspace with a setup command gets the setup's timeout (15 minutes unless the plan says otherwise). */
+function workspaceOp(input: AgentInput) {
+  return input.bootstrap?.setup?.length ? workspaceSetupOp(input.bootstrap.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) : gitOp;
+}
+
+const DEFAULT_SETUP_TIMEOUT_MS = 15 * 60_000;

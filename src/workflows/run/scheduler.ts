@@ -76,6 +76,7 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     outputs: t.outputs,
     verify: t.verify,
     prices: input.prices,
+    ...bootstrapOf(t.bootstrap ?? d.bootstrap),
   };
 }
 
@@ -87,4 +88,10 @@ export function isInline(plan: Plan, t: Task): boolean {
 
 export function mergeMessage(t: Task): string {
   return `cadre: merge task ${t.id}: ${t.title}`.slice(0, 200);
+}
+
+/** A task's workspace setup as the agent takes it (absent when the task has none, so old inputs stay as they were). */
+function bootstrapOf(b: Task['bootstrap']): Pick<AgentInput, 'bootstrap'> {
+  if (!b || (!b.copy?.length && !b.setup?.length)) return {};
+  return { bootstrap: { copy: b.copy, setup: b.setup, ...(b.setupTimeoutSeconds ? { setupTimeoutMs: Math.round(b.setupTimeoutSeconds * 1000) } : {}) } };
 }

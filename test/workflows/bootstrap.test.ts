@@ -1,0 +1,53 @@
+/**
+ * Workspace setup from the plan (`bootstrap`): files copied from the main checkout and a setup command run once in
+ * each new workspace before the agent starts; a failing setup is a clear task failure naming the command.
+ */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadPlan } from '../../src/client/plans';
+import type { RunPlanWorkflow } from '../../src/shared/run';
+import { makeRepo } from '../support/repo';
+import { testDir, uniqueId, withWorker } from '../support/temporal';
+
+const show = (repo: string, ref: string) => execFileSync('git', ['-C', repo, 'show', ref], { encoding: 'utf8' });
+
+describe('plan bootstrap', () => {
+  it('copies the listed files, runs the setup command once per workspace, and fails the task when setup fails', async () => {
+    const repo = makeRepo({ 'README.md': '# r\n', '.gitignore': '.env\n' });
+    writeFileSync(join(repo, '.env'), 'TOKEN_NAME=local\n'); // untracked: only bootstrap can bring it into a worktree
+    const dir = testDir('plan');
+    writeFileSync(join(dir, 'plan.yaml'), [
+      'name: bootstrap',
+      'defaults:',
+      '  bootstrap:',
+      '    copy: [.env]',
+      "    setup: [sh, -c, 'echo prepared > setup.txt']",
+      '    setupTimeout: 2m',
+      'tasks:',
+      '  - id: uses-setup',
+      '    title: uses what setup made',
+      "    command: [sh, -c, 'cat .env setup.txt > out.txt']",
+      '    outputs: [out.txt]',
+      '  - id: bad-setup',
+      '    title: setup fails',
+      "    command: [sh, -c, 'echo never > never.txt']",
+      '    bootstrap:',
+      "      setup: [sh, -c, 'echo cannot install; exit 3']",
+    ].join('\n'));
+    const plan = await loadPlan(join(dir, 'plan.yaml'));
+    expect(plan.defaults.bootstrap).toEqual({ copy: ['.env'], setup: ['sh', '-c', 'echo prepared > setup.txt'], setupTimeoutSeconds: 120 });
+    const result = await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('boot');
+      return (await client.workflow.start<RunPlanWorkflow>('runPlan', { workflowId: runId, taskQueue, args: [{ runId, plan, repo }] })).result();
+    });
+    const byId = Object.fromEntries(result.tasks.map((t) => [t.id, t]));
+    expect(byId['uses-setup']!.status).toBe('completed');
+    expect(show(repo, `${result.integrationBranch}:out.txt`)).toBe('TOKEN_NAME=local\nprepared\n');
+    // The copied file is never committed.
+    expect(() => show(repo, `${result.integrationBranch}:.env`)).toThrow();
+    expect(byId['bad-setup']!.status).toBe('failed');
+    expect(byId['bad-setup']!.error).toMatch(/bootstrap setup sh -c echo cannot install; exit 3 failed \(exit 3\)/);
+  }, 120_000);
+});
