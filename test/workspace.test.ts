@@ -12,9 +12,9 @@ import {
   findOrphanWorktrees,
   gcWorktrees,
   knownRepos,
-  mergeInto,
   removeWorkspace,
 } from '../src/activities/workspace';
+import { mergeInto } from '../src/activities/merge';
 import { isPoolPath } from '../src/activities/worktreePool';
 import { git } from './support/repo';
 import { tmp } from './support/tmp';

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
 import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
-import type { MergeResult } from './workspace';
+import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;

@@ -20,6 +20,7 @@ import type { CommandOutcome } from '../shared/commandTask';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { defineActivity } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
+import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
 
 /** What goes back into history from a command: the end of its output, redacted. */
@@ -177,8 +178,8 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => ws.removeWorkspace({ stateDir, ...input })),
 
     /** Merge a branch into a worktree's branch; a conflict is a result (`ok: false` with files), not a failure. */
-    mergeBranch: activity('mergeBranch', workspaceActivityInputs.mergeBranch, async (input): Promise<ws.MergeResult> => {
-      const result = await ws.mergeInto({ stateDir, ...input });
+    mergeBranch: activity('mergeBranch', workspaceActivityInputs.mergeBranch, async (input): Promise<MergeResult> => {
+      const result = await mergeInto({ stateDir, ...input });
       return result.ok ? result : { ok: false, conflicts: result.conflicts.slice(0, MAX_FILES_IN_RESULT) };
     }),
 
