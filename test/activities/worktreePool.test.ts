@@ -4,7 +4,7 @@
  * claimed worktree's git admin directory keeps the pool entry's name (`git worktree move` does not rename it), the
  * entry is gone from `.pool`, and the metadata records the entry's commit.
  */
-import { TypedFailure } from '../src/shared/errors';
+import { TypedFailure } from '../../src/shared/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,13 +18,13 @@ import {
   removeWorkspace,
   worktreesRoot,
   type WorkspaceMeta,
-} from '../src/activities/workspace';
-import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
-import { inActivities } from './support/activityContext';
-import { isPoolPath, poolSettled } from '../src/activities/worktreePool';
-import { DEFAULT_WORKTREE_POOL, loadConfig } from '../src/node/config';
-import { git } from './support/repo';
-import { tmp } from './support/tmp';
+} from '../../src/activities/workspace';
+import { createWorkspaceActivities } from '../../src/activities/workspaceActivities';
+import { inActivities } from '../support/activityContext';
+import { isPoolPath, poolSettled } from '../../src/activities/worktreePool';
+import { DEFAULT_WORKTREE_POOL, loadConfig } from '../../src/node/config';
+import { git } from '../support/repo';
+import { tmp } from '../support/tmp';
 
 
 

@@ -1,8 +1,8 @@
-import { TypedFailure } from '../src/shared/errors';
+import { TypedFailure } from '../../src/shared/errors';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoKey } from '../src/activities/paths';
+import { repoKey } from '../../src/activities/paths';
 import {
   changedFiles,
   commitWorkspace,
@@ -13,11 +13,11 @@ import {
   gcWorktrees,
   knownRepos,
   removeWorkspace,
-} from '../src/activities/workspace';
-import { mergeInto } from '../src/activities/merge';
-import { isPoolPath } from '../src/activities/worktreePool';
-import { git } from './support/repo';
-import { tmp } from './support/tmp';
+} from '../../src/activities/workspace';
+import { mergeInto } from '../../src/activities/merge';
+import { isPoolPath } from '../../src/activities/worktreePool';
+import { git } from '../support/repo';
+import { tmp } from '../support/tmp';
 
 
 

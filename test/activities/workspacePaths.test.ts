@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isWithin, PathOutsideWorkspaceError, repoKey, resolveInside, sanitizeRef } from '../src/activities/paths';
-import { redact } from '../src/node/redact';
+import { isWithin, PathOutsideWorkspaceError, repoKey, resolveInside, sanitizeRef } from '../../src/activities/paths';
+import { redact } from '../../src/node/redact';
 
 let base: string;
 let root: string;

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createCommandTaskActivity } from '../src/activities/commandTask';
-import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
-import { inActivityContext } from './support/activityContext';
-import { makeRepo, showFile, worktreesOutsidePool } from './support/repo';
-import { tmp } from './support/tmp';
+import { createCommandTaskActivity } from '../../src/activities/commandTask';
+import { createWorkspaceActivities } from '../../src/activities/workspaceActivities';
+import { inActivityContext } from '../support/activityContext';
+import { makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
+import { tmp } from '../support/tmp';
 
 /** A command agent's workspace and its one-activity ending, with a counter file that records each program run. */
 async function setup(agentId: string) {

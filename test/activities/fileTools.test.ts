@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { defaultCommandPolicy, type CommandPolicy } from '../src/activities/commandRunner';
-import { executeFileTool, type FileToolContext, type FileToolResult } from '../src/activities/fileTools';
-import type { FileToolName } from '../src/shared/tools';
+import { defaultCommandPolicy, type CommandPolicy } from '../../src/activities/commandRunner';
+import { executeFileTool, type FileToolContext, type FileToolResult } from '../../src/activities/fileTools';
+import type { FileToolName } from '../../src/shared/tools';
 
 const SECRET = 'sk-file-tools-secret-9f8e7d6c5b';
 let base: string;

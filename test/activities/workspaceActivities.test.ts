@@ -3,9 +3,9 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createWorkspaceActivities } from '../src/activities/workspaceActivities';
-import { inActivities, inActivityContext } from './support/activityContext';
-import { tmp } from './support/tmp';
+import { createWorkspaceActivities } from '../../src/activities/workspaceActivities';
+import { inActivities, inActivityContext } from '../support/activityContext';
+import { tmp } from '../support/tmp';
 
 
 function git(cwd: string, ...args: string[]): string {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { commandRefusal, defaultCommandPolicy, runCommand, scrubbedEnv } from '../src/activities/commandRunner';
+import { commandRefusal, defaultCommandPolicy, runCommand, scrubbedEnv } from '../../src/activities/commandRunner';
 
 const SECRET = 'sk-cadre-test-secret-0123456789';
 let dir: string;

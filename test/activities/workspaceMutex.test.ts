@@ -2,9 +2,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { processIdentity } from '../src/activities/processIdentity';
-import { repoLockPath, withRepoLock } from '../src/activities/repoMutex';
-import { tmp } from './support/tmp';
+import { processIdentity } from '../../src/activities/processIdentity';
+import { repoLockPath, withRepoLock } from '../../src/activities/repoMutex';
+import { tmp } from '../support/tmp';
 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

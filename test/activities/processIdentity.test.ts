@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { isDeadLocalProcess, processIdentity } from '../src/activities/processIdentity';
+import { isDeadLocalProcess, processIdentity } from '../../src/activities/processIdentity';
 
 /** The pid of a process that has already exited. */
 function deadPid(): number {
