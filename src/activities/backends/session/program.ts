@@ -4,10 +4,10 @@
  * `requireAgentProgram` is what the CLI calls before it starts a run that needs one: a missing program is one line
  * and exit code 78, before anything starts.
  */
-import { accessSync, constants } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import { CadreError } from '../../../shared/errors';
 import type { AgentProgramBackend } from '../../../shared/session';
+import { executable } from '../../../node/programs';
 
 export const packageRoot = resolve(__dirname, '..', '..', '..', '..');
 
@@ -19,14 +19,6 @@ const programs: Record<AgentProgramBackend, { envVar: string; bin: string; pkg: 
   codex: { envVar: 'CADRE_CODEX_BIN', bin: 'codex', pkg: '@openai/codex' },
 };
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export type ProgramLookup = { ok: true; path: string } | { ok: false; reason: string };
 
