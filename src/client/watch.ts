@@ -22,6 +22,7 @@ import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot,
 import { totalTokens } from '../shared/model';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
+import { agentResultOf, runResultOf } from './results';
 
 // ---- the sample ------------------------------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
       } else if (TERMINAL_TASK.includes(t.status) && cache.trees.has(id) && !cache.final.has(id)) {
         // Seen running, now ended: its final tree tells how each sub-agent ended, even one that ended between polls.
         cache.final.add(id);
-        const r = await h.result().catch(() => undefined);
+        const r = await agentResultOf(h).catch(() => undefined);
         if (r?.tree) cache.trees.set(id, r.tree);
       }
     }),
@@ -448,7 +449,7 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 /** How a closed run ended, from its result or from why the workflow did not return one. */
 async function outcomeOf(handle: WorkflowHandle<RunPlanWorkflow>, runId: string, name: string): Promise<RunOutcome> {
   try {
-    const result = await handle.result();
+    const result = await runResultOf(handle);
     return { runId, status: result.status, result, progress: { ...result, name, status: result.status, maxConcurrency: 0 } };
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : err;

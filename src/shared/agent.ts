@@ -3,6 +3,7 @@
  */
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
+import type { Check } from './plan';
 import type { PriceTableOverrides } from './pricing';
 
 export interface Amount {
@@ -46,6 +47,8 @@ export interface AgentInput {
   outputs?: string[];
   /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
   verify?: string[];
+  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent. */
+  checks?: Check[];
   bootstrap?: { copy?: string[]; setup?: string[] };
   /**
    * `worktree` (default): the agent works in a git worktree of its own. `shared`: it edits the repository's

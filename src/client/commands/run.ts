@@ -10,7 +10,7 @@ import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
-import { loadPlan, parseFormat } from '../plans';
+import { formatIssue, importPlan, parseFormat } from '../plans';
 import { loadPrices } from '../prices';
 import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
@@ -36,7 +36,9 @@ export interface RunOptions {
 }
 
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
-  const plan = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  const { plan, warnings } = await importPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  // What the importer read differently from a strict reading, or left out: the run goes on, the user is told.
+  for (const w of warnings) process.stderr.write(`cadre: warning: ${formatIssue(w)}\n`);
   const repo = await resolveRepo(opts.repo);
   await assertBaseRef(repo, opts.base ?? 'HEAD');
   assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);
