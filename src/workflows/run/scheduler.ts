@@ -44,6 +44,17 @@ export function filesOverlap(a: Task, b: Task): boolean {
   return a.files.length > 0 && b.files.length > 0 && setsConflict(a.files.map(lockPath), b.files.map(lockPath));
 }
 
+/**
+ * Whether `t`, started but waiting, may take a slot now: fewer than `maxConcurrency` of the other started tasks
+ * work (are not waiting), and fewer than its phase's limit in its phase.
+ */
+export function slotFree(plan: Plan, s: RunState, startedIds: readonly string[], t: Task): boolean {
+  const byId = new Map(plan.tasks.map((x) => [x.id, x]));
+  const working = startedIds.filter((id) => id !== t.id && rowOf(s, id)?.status !== 'waiting').map((id) => byId.get(id)!);
+  const limit = t.phase ? plan.phaseLimits[t.phase] : undefined;
+  return working.length < s.maxConcurrency && (limit === undefined || working.filter((o) => o.phase === t.phase).length < limit);
+}
+
 export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[]): Task | undefined {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]));
   const started = startedIds.map((id) => byId.get(id)!);

@@ -35,7 +35,7 @@ import { acquire, release, type LockGrant } from '../locks/holder';
 import { bookkeeping, gitOp } from '../presets';
 import { runInline } from './inline';
 import { createMerger, type Merger } from './merge';
-import { agentIdFor, agentInputFor, isInline, nextTask, sliceFor } from './scheduler';
+import { agentIdFor, agentInputFor, isInline, nextTask, sliceFor, slotFree } from './scheduler';
 import * as table from './table';
 
 export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
@@ -255,11 +255,9 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
   const attempt = r.attempts + 1;
   s.startedThisRun++;
   const agentId = agentIdFor(input.runId, t.id, attempt);
-  // A task waiting for its lock is shown waiting and holds no slot (runs recorded before were running at once).
+  // A task whose lock is not granted at once is shown waiting and holds no slot (runs recorded before held it).
   const lockWait = t.files.length > 0 && wf.patched('lock-wait-is-waiting');
-  const started = { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined };
-  if (lockWait) await d.setRow(r, 'waiting', { ...started, waiting: `lock on ${t.files.slice(0, 3).join(', ')}${t.files.length > 3 ? ', …' : ''}` });
-  else await d.setRow(r, 'running', started);
+  await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
   const { slice, fromPool } = sliceFor(plan, s, t);
   let result: AgentResult | undefined;
   /** The program's exit code, where the scheduler learns it (inline command tasks). */
@@ -283,8 +281,10 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
       result = await scope.run(async () => {
         // Declared files are locked through the repository's fileLocks workflow, so tasks of other runs on the
         // same repository never write them at the same time (within this run the scheduler keeps them apart).
-        if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${input.runId}` });
-        if (lockWait) await d.setRow(r, 'running');
+        if (t.files.length) {
+          const request = acquire(input.repo, t.files, { label: `task ${t.id} of ${input.runId}` });
+          grant = lockWait ? await waitForLock(d, t, r, request) : await request;
+        }
         if (isInline(plan, t)) {
           const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && wf.patched(GATES));
           mergedInline = done.conflicts;
@@ -350,6 +350,31 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
   await d.setRow(r, cancelled ? 'cancelled' : 'failed', { endedAt: Date.now(), error: failure }, exitCode);
   await d.blockDependents(t.id);
   if (plan.failFast && !cancelled) d.stopAll(`fail-fast: ${t.id} failed`);
+}
+
+/** How long a task keeps its slot while its lock request is answered; an uncontended lock comes back well within it. */
+const LOCK_PATIENCE = '2s';
+
+/**
+ * A task's lock, when it may be held elsewhere (another run on the repository): if it is not granted within
+ * LOCK_PATIENCE the row turns `waiting` ("lock on …") and gives up its slot; once granted, the task takes a free
+ * slot again before it goes on (the claim is made inside the condition, so two granted tasks never take one slot).
+ */
+async function waitForLock(d: TaskDeps, t: Task, r: TaskRow, request: Promise<LockGrant>): Promise<LockGrant> {
+  let answered = false;
+  const answer = request.finally(() => void (answered = true));
+  // Cancelled while waiting, the request fails where nobody awaits it any more: that is expected, not a crash.
+  answer.catch(() => undefined);
+  if (await wf.condition(() => answered, LOCK_PATIENCE)) return answer;
+  await d.setRow(r, 'waiting', { waiting: `lock on ${t.files.slice(0, 3).join(', ')}${t.files.length > 3 ? ', …' : ''}` });
+  const grant = await answer;
+  await wf.condition(() => {
+    if (!slotFree(d.plan, d.s, [...d.running.keys()], t)) return false;
+    Object.assign(r, { status: 'running', waiting: undefined });
+    return true;
+  });
+  await d.setRow(r, 'running', { startedAt: Date.now() });
+  return grant;
 }
 
 /** Patch of approval gates: runs recorded before treated a gate task as an ordinary one. */
