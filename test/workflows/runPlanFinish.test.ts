@@ -225,7 +225,7 @@ describe('finishing a run after it ended', () => {
       expect(first.plan.tasks.map((t) => `${t.id}:${t.done}`)).toEqual(['01-a.01-one:false', '01-a.02-two:false', '02-b.01-three:false']);
       const runId = uniqueId('s3');
       const h = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: first.plan, statusDir }] });
-      await until(() => h.query(runProgressQuery), (p) => row(p, '01-a.02-two').status === 'running');
+      await until(() => h.query(runProgressQuery), (p) => row(p, '01-a.02-two').status === 'running' && existsSync(counter) && readFileSync(counter, 'utf8').includes('two'));
       await h.cancel(); // interrupted
       await h.result().catch(() => undefined);
       expect((await h.describe()).status.name).not.toBe('RUNNING');
