@@ -68,11 +68,11 @@ tasks:
   - { id: verify, title: Verify by hand, dependsOn: [build], approval: "Open b.txt and check it", command: ["true"] }
 `,
     );
-    const run = await startCadre(['run', file, '--repo', makeRepo()], env, /verify waiting|waiting for approval/, 240_000);
+    const run = await startCadre(['run', file, '--repo', makeRepo()], env, /\] verify waiting for approval: Open b\.txt and check it \(cadre approve\|reject \S+ verify\)/, 240_000);
     try {
       const runId = /started run (\S+)/.exec(run.output())?.[1] ?? '';
       const status = await cadre(['status', runId], env);
-      expect(status.stdout).toMatch(/verify\s.*waiting/);
+      expect(status.stdout).toMatch(/verify\s+waiting\s.*for approval: Open b\.txt and check it/);
       const wrong = await cadre(['approve', runId, 'build'], env);
       expect(wrong.code).toBe(2);
       expect(wrong.stderr).toMatch(/task "build" has no approval gate/);
