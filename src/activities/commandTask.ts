@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
+import { checksFailedError, commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
+import { CheckSchema } from '../shared/plan';
 import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
@@ -28,6 +29,8 @@ export const commandTaskInput = z.object({
   timeoutSeconds: z.number().int().positive(),
   outputs: z.array(z.string().min(1)).optional(),
   verify: z.array(z.string()).min(1).optional(),
+  /** The task's machine checks, run after the outputs (src/activities/checks.ts). */
+  checks: z.array(CheckSchema).optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -39,8 +42,12 @@ export const inlineCommandTaskInput = z.object({
   timeoutSeconds: z.number().int().positive(),
   outputs: z.array(z.string().min(1)).optional(),
   verify: z.array(z.string()).min(1).optional(),
-  /** Where a completed task's branch is merged (the run's integration worktree) and with which message. */
-  mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }),
+  checks: z.array(CheckSchema).optional(),
+  /**
+   * Where a completed task's branch is merged (the run's integration worktree) and with which message. Absent: the
+   * scheduler merges it later (a task with an approval gate, once approved).
+   */
+  mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }).optional(),
 }).strict();
 
 export interface InlineCommandTaskResult {
@@ -65,6 +72,10 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
     if (input.outputs?.length) {
       const r = await w.verifyOutputs({ path: workspace, outputs: input.outputs });
       if (r.missing.length) return missingOutputsError(r.missing);
+    }
+    if (input.checks?.length) {
+      const r = await w.verifyChecks({ path: workspace, checks: input.checks });
+      if (r.failures.length) return checksFailedError(r.failures);
     }
     if (input.verify) {
       const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS });
@@ -120,7 +131,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
         }
         throw err;
       }
-      const merge = taskVerdict(task, input.timeoutSeconds).status === 'completed'
+      const merge = input.mergeInto && taskVerdict(task, input.timeoutSeconds).status === 'completed'
         ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
         : undefined;
       return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}) };

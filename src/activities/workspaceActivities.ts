@@ -17,6 +17,8 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import type { CommandOutcome } from '../shared/commandTask';
+import { CheckSchema } from '../shared/plan';
+import { runChecks } from './checks';
 import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { defineActivity } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
@@ -74,6 +76,7 @@ export const workspaceActivityInputs = {
     env: z.record(z.string(), z.string()).optional(),
   }).strict().refine((v) => (v.workspace ?? v.path) !== undefined, 'workspace is required'),
   verifyOutputs: z.object({ path: z.string().min(1), outputs: z.array(z.string().min(1)) }).strict(),
+  verifyChecks: z.object({ path: z.string().min(1), checks: z.array(CheckSchema) }).strict(),
   runVerify: z.object({
     path: z.string().min(1),
     argv,
@@ -216,6 +219,15 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
         if (!fs.existsSync(abs)) missing.push(output);
       }
       return { missing };
+    }),
+
+    /**
+     * A task's machine checks (`checks`, from GSD must_haves) on a workspace: pure reads confined to it, so a retry
+     * gives the same answer. Returns one line per failing check; the caller decides.
+     */
+    verifyChecks: activity('verifyChecks', workspaceActivityInputs.verifyChecks, async (input) => {
+      const failures = await runChecks(input.path, input.checks);
+      return { failures: failures.map((f) => f.message).slice(0, 50) };
     }),
 
     /** Run a plan's verification command in a workspace; the exit code is the verdict, the caller decides. */

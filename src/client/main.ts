@@ -167,8 +167,29 @@ export function buildProgram(): Command {
   program.command('list').description('recent runs, newest first').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json', 'print JSON').action(action(listCommand));
 
   program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));
-  program.command('resume').description('start tasks again after pause').argument('<run>').action(action((run: string) => controlCommand('resume', run)));
-  program.command('retry').description('retry a failed, blocked or cancelled task (its dependents return to pending)').argument('<run>').argument('<task>').action(action((run: string, task: string) => controlCommand('retry', run, task)));
+  program
+    .command('resume')
+    .description('start tasks again after pause; on a run that ended failed: run every failed task again, keeping the completed ones')
+    .argument('<run>')
+    .option('--detach', 'finishing an ended run: start it and return (a worker must be running)')
+    .option('--json', 'finishing an ended run: NDJSON events')
+    .action(action((run: string, opts: { detach?: boolean; json?: boolean }) => controlCommand('resume', run, undefined, opts)));
+  program
+    .command('retry')
+    .description('retry a failed, blocked or cancelled task (its dependents return to pending); works on a run that ended failed too')
+    .argument('<run>')
+    .argument('<task>')
+    .option('--detach', 'finishing an ended run: start it and return (a worker must be running)')
+    .option('--json', 'finishing an ended run: NDJSON events')
+    .action(action((run: string, task: string, opts: { detach?: boolean; json?: boolean }) => controlCommand('retry', run, task, opts)));
+  program.command('approve').description('approve a task waiting at its gate (it then completes)').argument('<run>').argument('<task>').action(action((run: string, task: string) => controlCommand('approve', run, task)));
+  program
+    .command('reject')
+    .description('reject a task waiting at its gate: it fails with the reason')
+    .argument('<run>')
+    .argument('<task>')
+    .requiredOption('--reason <text>', 'why (shown as the task\'s error)')
+    .action(action((run: string, task: string, opts: { reason: string }) => controlCommand('reject', run, task, { reason: opts.reason })));
   program.command('cancel').description('cancel a task, or the whole run when no task is given').argument('<run>').argument('[task]').action(action((run: string, task?: string) => controlCommand('cancel', run, task)));
   program.command('concurrency').description('change how many tasks a run may run at once').argument('<run>').argument('<n>', 'new limit', positiveInt).action(action((run: string, n: number) => controlCommand('concurrency', run, String(n))));
 

@@ -22,6 +22,7 @@ import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot,
 import { totalTokens } from '../shared/model';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
+import { agentResultOf, runResultOf } from './results';
 
 // ---- the sample ------------------------------------------------------------------------------------------------
 
@@ -93,7 +94,7 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
       } else if (TERMINAL_TASK.includes(t.status) && cache.trees.has(id) && !cache.final.has(id)) {
         // Seen running, now ended: its final tree tells how each sub-agent ended, even one that ended between polls.
         cache.final.add(id);
-        const r = await h.result().catch(() => undefined);
+        const r = await agentResultOf(h).catch(() => undefined);
         if (r?.tree) cache.trees.set(id, r.tree);
       }
     }),
@@ -164,6 +165,8 @@ export type WatchEvent =
       agentId?: string;
       error?: string;
       blockedBy?: string[];
+      /** While `waiting`: what for ("approval: …", "lock on …"). */
+      waiting?: string;
       summary?: string;
       costUsd?: number;
       done: number;
@@ -203,7 +206,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
   const prevRows = new Map(prev?.progress.tasks.map((t) => [t.id, t]));
   const changed = p.tasks.filter((t) => {
     const before = prevRows.get(t.id);
-    return before ? before.status !== t.status || before.attempts !== t.attempts : t.status !== 'pending';
+    return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
   });
   // Counted event by event, so two tasks ending in one poll read 4/6 then 5/6.
   const finishing = (t: TaskRow) => t.status === 'completed' || t.status === 'skipped';
@@ -221,6 +224,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
       agentId: t.agentId,
       error: t.error,
       blockedBy: t.blockedBy,
+      ...(t.waiting ? { waiting: t.waiting } : {}),
       summary: t.summary,
       costUsd: t.costUsd,
       done,
@@ -278,6 +282,7 @@ export function eventLine(e: WatchEvent, startedAt: number): string | undefined 
       if (e.status === 'running') extra = ` — ${e.title}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
       else if (e.status === 'completed') extra = ` (${e.done}/${e.total} done${e.costUsd ? `, ${fmtUsd(e.costUsd)}` : ''})`;
       else if (e.status === 'blocked') extra = ` by ${e.blockedBy?.join(', ') ?? '?'}`;
+      else if (e.status === 'waiting') extra = waitingNote(e.waiting, e.runId, e.task);
       else if (e.error) extra = `: ${oneLine(e.error, 200)}`;
       return `${when} ${e.task} ${e.status}${extra}`;
     }
@@ -294,6 +299,13 @@ export function eventLine(e: WatchEvent, startedAt: number): string | undefined 
     case 'progress':
       return undefined;
   }
+}
+
+/** ` for approval: … (cadre approve|reject <run> <task>)`, or ` for lock on …`. */
+function waitingNote(waiting: string | undefined, runId: string, task: string): string {
+  if (!waiting) return '';
+  const approval = waiting.startsWith('approval');
+  return ` for ${oneLine(waiting, 160)}${approval ? ` (cadre approve|reject ${runId} ${task})` : ''}`;
 }
 
 function oneLine(s: string, max: number): string {
@@ -398,7 +410,8 @@ export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): stri
   const rows = [['TASK', 'STATUS', 'PHASE', 'PRI', 'TRIES', 'TIME', 'COST', 'NOTE']];
   for (const t of p.tasks) {
     const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
-    const note = t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : oneLine(t.error ?? t.summary ?? '', 80);
+    const note =
+      t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : t.status === 'waiting' ? `for ${oneLine(t.waiting ?? 'something', 80)}` : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
   return table(rows);
@@ -448,7 +461,7 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 /** How a closed run ended, from its result or from why the workflow did not return one. */
 async function outcomeOf(handle: WorkflowHandle<RunPlanWorkflow>, runId: string, name: string): Promise<RunOutcome> {
   try {
-    const result = await handle.result();
+    const result = await runResultOf(handle);
     return { runId, status: result.status, result, progress: { ...result, name, status: result.status, maxConcurrency: 0 } };
   } catch (err) {
     const cause = err instanceof WorkflowFailedError ? err.cause : err;

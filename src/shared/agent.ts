@@ -3,6 +3,7 @@
  */
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
+import type { Check } from './plan';
 import type { PriceTableOverrides } from './pricing';
 import type { SessionPermissions } from './session';
 
@@ -47,6 +48,8 @@ export interface AgentInput {
   outputs?: string[];
   /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
   verify?: string[];
+  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent. */
+  checks?: Check[];
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
   bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number };
   /**

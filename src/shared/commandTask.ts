@@ -27,6 +27,11 @@ export function missingOutputsError(missing: string[]): string {
   return `missing outputs: ${missing.join(', ')}`;
 }
 
+/** A failed `checks` verdict: every failing check, one line each, joined (src/activities/checks.ts). */
+export function checksFailedError(failures: string[]): string {
+  return `checks failed: ${failures.join('; ')}`.slice(0, 1000);
+}
+
 export function verifyFailedError(exitCode: number | null, tail: string): string {
   return `verify failed (exit ${exitCode}): ${tail.slice(-300)}`;
 }

@@ -25,6 +25,10 @@ export const ErrorType = {
   /** A session backend's program (claude, codex) is not installed (src/activities/backends/session/program.ts). */
   AgentProgramMissing: 'AgentProgramMissing',
   AgentSessionFailed: 'AgentSessionFailed',
+  /** A run that ended failed: its RunPlanResult is the failure's detail (src/shared/outcome.ts). */
+  RunFailed: 'RunFailed',
+  /** A task's root agent that ended failed: its AgentResult is the failure's detail (src/shared/outcome.ts). */
+  TaskFailed: 'TaskFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -141,7 +141,11 @@ export const operatorMessageSignal = defineSignal<[AgentMessage]>('cadre.run.ope
 
 // ---- runPlan --------------------------------------------------------------------------------------------------
 
-export type TaskStatus = 'pending' | 'ready' | 'running' | 'completed' | 'failed' | 'blocked' | 'cancelled' | 'skipped';
+/**
+ * `waiting`: started, but waiting for something other than work — a lock another run holds, or a person's approval
+ * (`waiting` on the row says which). A waiting task holds no concurrency or phase slot.
+ */
+export type TaskStatus = 'pending' | 'ready' | 'running' | 'waiting' | 'completed' | 'failed' | 'blocked' | 'cancelled' | 'skipped';
 
 export interface TaskRow {
   id: string;
@@ -154,6 +158,8 @@ export interface TaskRow {
   startedAt?: number;
   endedAt?: number;
   blockedBy?: string[];
+  /** While `waiting`: what for, in a few words ("lock on src/a.ts", "approval: Check the login page"). */
+  waiting?: string;
   error?: string;
   summary?: string;
   commit?: string;
@@ -182,4 +188,8 @@ export const resumeRunUpdate = defineUpdate<void>('cadre.run.resume');
 export const retryTaskUpdate = defineUpdate<string, [string]>('cadre.run.retryTask');
 export const cancelTaskUpdate = defineUpdate<string, [string]>('cadre.run.cancelTask');
 export const setConcurrencyUpdate = defineUpdate<number, [number]>('cadre.run.setConcurrency');
+/** A person approves a task waiting at its gate (`gate: {kind: approval}`): it goes on to merge and complete. */
+export const approveTaskUpdate = defineUpdate<string, [string]>('cadre.run.approveTask');
+/** A person rejects a task waiting at its gate: it fails with the reason (its dependents are blocked). */
+export const rejectTaskUpdate = defineUpdate<string, [string, string]>('cadre.run.rejectTask');
 export * from './locks';

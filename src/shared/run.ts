@@ -34,11 +34,21 @@ export interface RunPlanCarry {
   costUsd: number;
   tokens: number;
   pool?: Amount;
-  integration: { path: string; branch: string };
+  /**
+   * The integration worktree. Absent when a closed run is finished later (`cadre retry|resume` on an ended run):
+   * the new execution asks `ensureIntegrationWorktree` again, which re-adds the worktree on the run's existing
+   * branch (idempotent on repository and run id), so the branch continues where the ended run left it.
+   */
+  integration?: { path: string; branch: string };
   lastCommit?: string;
   deadLetters: DeadLetter[];
   toOperator: AgentMessage[];
   generation: number;
+  /**
+   * Finishing an ended run: put these tasks (with their failed, blocked or cancelled dependents) back to pending
+   * when the new execution starts; `all` means every failed, blocked or cancelled task. Only the client sets it.
+   */
+  retry?: string[] | 'all';
 }
 
 export interface RunPlanResult {

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mailboxQuery, runProgressQuery, type RunProgress } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/shared/run';
 import { cadre } from '../support/cli';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo } from '../support/repo';
 import { testAddress, testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 describe('cadre send', () => {
   it('delivers to a running agent, and puts a message to an ended one in the run\'s dead-letter list', async () => {
@@ -42,7 +42,7 @@ describe('cadre send', () => {
       expect(status.stdout).toContain('dead letters (1):');
       expect(status.stdout).toMatch(new RegExp(`operator#\\w+ from operator to ${runId}/quick: too late — ${runId}/quick has ended`));
       writeFileSync(gate, 'open');
-      return (await handle.result()) as RunPlanResult;
+      return await runResultOf(handle);
     });
     expect(result.deadLetters).toHaveLength(1);
     expect(result.deadLetters[0]).toMatchObject({ message: { text: 'too late', from: 'operator' }, reason: expect.stringContaining('has ended') });

@@ -9,6 +9,7 @@ import { startMessagesStub } from '../support/messagesStub';
 import { branches, git, makeRepo, showFile, sleepRunning, worktreesOutsidePool } from '../support/repo';
 import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { agentResultOf } from '../../src/client/results';
 
 function agentInput(repo: string, extra: Partial<AgentInput>): AgentInput {
   return { repo, baseRef: 'HEAD', goal: 'test goal', backend: 'scripted', model: 'scripted', maxTokens: 1024, maxTurns: 20, budget: {}, depth: 0, limits: defaultLimits, ...extra };
@@ -180,7 +181,8 @@ describe('agent workflow with the anthropic backend against a local Messages API
       const repo = makeRepo();
       stub.enqueue({ kind: 'error', status: 400, message: 'messages: bad request shape' });
       const result = (await withWorker({ deps: { anthropicBaseURL: stub.url, anthropicApiKey: 'sk-ant-test-key-abcdef' } }, ({ client, taskQueue }) =>
-        client.workflow.execute('agent', { workflowId: uniqueId('claude400'), taskQueue, args: [agentInput(repo, { backend: 'anthropic', model: 'claude-sonnet-4-5' })] }),
+        // A standalone agent that ends failed fails as a workflow (TaskFailed), carrying its result.
+        client.workflow.start('agent', { workflowId: uniqueId('claude400'), taskQueue, args: [agentInput(repo, { backend: 'anthropic', model: 'claude-sonnet-4-5' })] }).then((h) => agentResultOf(h)),
       )) as AgentResult;
       expect(result.status).toBe('failed');
       expect(result.error).toMatch(/bad request shape/);

@@ -2,10 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
-import type { RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 describe('continue-as-new keeps long runs inside history limits', () => {
   it('an agent continues as new every few turns and carries its state, budget and pending results', async () => {
@@ -41,7 +41,7 @@ describe('continue-as-new keeps long runs inside history limits', () => {
     const { result, runs } = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('pcan');
       const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks), continueAsNewEvery: 4 }] });
-      const result = (await handle.result()) as RunPlanResult;
+      const result = await runResultOf(handle);
       let runs = 0;
       for await (const w of client.workflow.list({ query: `WorkflowId = '${runId}'` })) if (w.workflowId === runId) runs++;
       return { result, runs };

@@ -4,10 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { readTranscript } from '../../src/activities/model/transcript';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentMessageSignal, agentStatusQuery, mailboxQuery, type AgentMessage } from '../../src/shared/messages';
-import type { RunPlanResult } from '../../src/shared/run';
 import { plan, task } from '../support/plans';
 import { makeRepo } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 function scripts(s: Record<string, unknown[]>): string {
   const dir = testDir('scripts');
@@ -110,7 +110,7 @@ describe('messages between agents', () => {
     });
     const result = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('dl');
-      return (await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan([task('lead', { backend: 'scripted', script: join(dir, 'P.json') })]) }] })) as RunPlanResult;
+      return await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan([task('lead', { backend: 'scripted', script: join(dir, 'P.json') })]) }] }));
     });
     expect(result.status).toBe('completed');
     expect(result.deadLetters).toHaveLength(2);

@@ -7,6 +7,7 @@ import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 interface Span {
   id: string;
@@ -46,7 +47,7 @@ async function runToEnd(input: Omit<RunPlanInput, 'runId'>, during?: (h: { runId
     const runId = uniqueId('run');
     const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ ...input, runId }] });
     if (during) await during({ runId });
-    return { result: (await handle.result()) as RunPlanResult, handle, client };
+    return { result: await runResultOf(handle), handle, client };
   });
 }
 
@@ -128,7 +129,7 @@ describe('runPlan scheduler', () => {
       const msg = await handle.executeUpdate(retryTaskUpdate, { args: ['b'] });
       expect(msg).toMatch(/2 task\(s\) back to pending: b, c/);
       writeFileSync(`${fixed}.retried`, 'yes');
-      return { result: (await handle.result()) as RunPlanResult };
+      return { result: await runResultOf(handle) };
     });
     expect(result.status).toBe('completed');
     expect(result.tasks.find((t) => t.id === 'b')!.attempts).toBe(2);
@@ -185,7 +186,7 @@ describe('runPlan with the fileLocks workflow', () => {
       const handles = await Promise.all(
         ids.map((runId, i) => client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: mk(i ? 'b' : 'a') }] })),
       );
-      const results = (await Promise.all(handles.map((h) => h.result()))) as RunPlanResult[];
+      const results = await Promise.all(handles.map((h) => runResultOf(h)));
       await recordHistory(handles[0]!, 'runPlan-with-locks');
       let lockId: string | undefined;
       for await (const w of client.workflow.list({ query: `WorkflowType = 'fileLocks'` })) {

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cancelTaskUpdate, pauseRunUpdate, resumeRunUpdate, runProgressQuery, setConcurrencyUpdate, type RunProgress } from '../../src/shared/messages';
 import type { AgentResult } from '../../src/shared/agent';
-import type { RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 async function until(get: () => Promise<RunProgress>, ok: (p: RunProgress) => boolean): Promise<RunProgress> {
   for (let i = 0; i < 400; i++) {
@@ -46,7 +46,7 @@ describe('runPlan operator control and reporting', () => {
       expect((await q()).tasks.filter((t) => ['second', 'third'].includes(t.id)).map((t) => t.status)).toEqual(['pending', 'pending']);
       expect(paused.maxConcurrency).toBe(1);
       await handle.executeUpdate(resumeRunUpdate);
-      return (await handle.result()) as RunPlanResult;
+      return await runResultOf(handle);
     });
     const st = Object.fromEntries(result.tasks.map((t) => [t.id, t.status]));
     expect(st).toEqual({ first: 'completed', second: 'completed', third: 'completed', doomed: 'cancelled', 'after-doomed': 'blocked' });
@@ -66,7 +66,7 @@ describe('runPlan operator control and reporting', () => {
     ];
     const result = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('conf');
-      return (await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks), statusDir }] })) as RunPlanResult;
+      return await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks), statusDir }] }));
     });
     const row = (id: string) => result.tasks.find((t) => t.id === id)!;
     expect(row('left').status).toBe('completed');
@@ -92,7 +92,7 @@ describe('runPlan operator control and reporting', () => {
     ];
     const result = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('race');
-      return (await client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] })) as RunPlanResult;
+      return await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] }));
     });
     expect(result.status).toBe('completed');
     expect(showFile(repo, result.integrationBranch, 'notes.txt')).toBe('first\nsecond\n');

@@ -13,6 +13,7 @@ import { commandTask, plan } from '../support/plans';
 import { recordHistory } from '../support/histories';
 import { makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 const statusOf = (r: RunPlanResult) => Object.fromEntries(r.tasks.map((t) => [t.id, t.status]));
 
@@ -29,7 +30,7 @@ describe('runPlan with inline command tasks', () => {
     await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('inline');
       const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { inlineCommands: true }) }] });
-      const result = (await handle.result()) as RunPlanResult;
+      const result = await runResultOf(handle);
       await recordHistory(handle, 'runPlan-inline');
 
       expect(statusOf(result)).toEqual({ a: 'completed', b: 'completed', broken: 'failed', 'after-broken': 'blocked', 'no-output': 'failed' });
@@ -62,7 +63,7 @@ describe('runPlan with inline command tasks', () => {
       for (let i = 0; i < 600 && !existsSync(started); i++) await new Promise((r) => setTimeout(r, 50));
       expect(existsSync(started)).toBe(true);
       expect(await handle.executeUpdate(cancelTaskUpdate, { args: ['slow'] })).toBe('cancelling slow');
-      const result = (await handle.result()) as RunPlanResult;
+      const result = await runResultOf(handle);
       expect(statusOf(result)).toEqual({ slow: 'cancelled', 'after-slow': 'blocked' });
       expect(showFile(repo, `cadre/${runId}.slow`, 'begun.txt')).toBe('begun\n');
       expect(showFile(repo, `cadre/${runId}.slow`, 'late.txt')).toBeUndefined();

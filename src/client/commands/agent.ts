@@ -14,6 +14,7 @@ import { loadPrices } from '../prices';
 import { assertBaseRef, resolveRepo } from '../repo';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { renderAgent } from './inspect';
+import { agentResultOf } from '../results';
 
 export interface AgentOptions {
   repo?: string;
@@ -89,7 +90,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       }
       await Promise.race([done, new Promise((r) => setTimeout(r, 500))]);
     }
-    const result = await handle.result();
+    const result = await agentResultOf(handle);
     if (opts.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {

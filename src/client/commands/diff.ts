@@ -20,6 +20,7 @@ import type { RunPlanInput } from '../../shared/run';
 import { EXIT, colorWanted } from '../output';
 import { openRuntime } from '../runtime';
 import { loadRunProgress, queryWorkflow, resolveTarget, workflowInput } from './inspect';
+import { agentResultOf } from '../results';
 
 /**
  * git as cadre's activities run it (../../activities/gitSafety.ts): the worktree and its configuration are the
@@ -63,7 +64,7 @@ async function agentSpec(client: Client, agentId: string, running: boolean): Pro
     if (!s.workspace) throw new CadreError(`agent ${agentId} has no worktree yet (${s.status}: ${s.doing})`, EXIT.usage);
     throw new CadreError(`agent ${agentId} works in ${s.workspace}, which is not on this machine`, EXIT.usage);
   }
-  const r = await handle.result().catch(() => undefined);
+  const r = await agentResultOf(handle).catch(() => undefined);
   const branch = r?.branch ?? `cadre/${sanitizeRef(agentId)}`;
   const base = r?.baseCommit ?? (await git(input.repo, ['merge-base', branch, input.baseRef]).catch(() => input.baseRef)).trim();
   return { what: `agent ${agentId} (${r?.status ?? 'ended'})`, repo: input.repo, cwd: input.repo, branch, base, head: branch, running: false };

@@ -9,6 +9,8 @@ import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
 import {
   agentStatusQuery,
+  approveTaskUpdate,
+  rejectTaskUpdate,
   cancelTaskUpdate,
   pauseRunUpdate,
   resumeRunUpdate,
@@ -24,6 +26,8 @@ import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';
+import { agentResultOf, runResultOf } from '../results';
+import { finishRunCommand } from './finish';
 
 /** How long a query may wait for a worker to answer before we say none seems to be running. */
 const QUERY_DEADLINE_MS = 10_000;
@@ -57,7 +61,7 @@ export async function loadRunProgress(client: Client, id: string): Promise<RunPr
   if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, EXIT.usage);
   if (d.status.name === 'RUNNING') return queryWorkflow(client, id, () => handle.query(runProgressQuery));
   try {
-    const r = await handle.result();
+    const r = await runResultOf(handle);
     // A result carries no plan budget: read it from the run's input, for "used against the total".
     const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
     return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget };
@@ -108,7 +112,7 @@ export async function agentState(client: Client, agentId: string, running: boole
   const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const query = () => queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
   if (running) return query();
-  return handle.result().catch(query);
+  return agentResultOf(handle).catch(query);
 }
 
 export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): string {
@@ -258,46 +262,65 @@ export async function listCommand(opts: { limit: number; json?: boolean }): Prom
   }
 }
 
-export async function controlCommand(what: 'pause' | 'resume' | 'retry' | 'cancel' | 'concurrency', run: string, arg?: string): Promise<number> {
+export type ControlAction = 'pause' | 'resume' | 'retry' | 'cancel' | 'concurrency' | 'approve' | 'reject';
+
+/**
+ * Steering a running run by an Update. `retry` and `resume` of a run that has ended finish it instead: a new
+ * execution of the run (finish.ts).
+ */
+export async function controlCommand(what: ControlAction, run: string, arg?: string, extra: { reason?: string; detach?: boolean; json?: boolean } = {}): Promise<number> {
   const rt = await openRuntime();
   try {
     const d = await describe(rt.client, run);
     if (d.type !== 'runPlan') throw new CadreError(`"${run}" is not a run`, EXIT.usage);
-    if (d.status.name !== 'RUNNING') throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, EXIT.usage);
-    const h = rt.client.workflow.getHandle(run);
-    let msg: string;
-    try {
-      switch (what) {
-        case 'pause':
-          await h.executeUpdate(pauseRunUpdate);
-          msg = `run ${run} paused: running tasks finish, no new ones start`;
-          break;
-        case 'resume':
-          await h.executeUpdate(resumeRunUpdate);
-          msg = `run ${run} resumed`;
-          break;
-        case 'retry':
-          msg = await h.executeUpdate(retryTaskUpdate, { args: [arg!] });
-          break;
-        case 'concurrency':
-          msg = `concurrency set to ${await h.executeUpdate(setConcurrencyUpdate, { args: [Number(arg)] })}`;
-          break;
-        case 'cancel':
-          if (arg) msg = await h.executeUpdate(cancelTaskUpdate, { args: [arg] });
-          else {
-            await h.cancel();
-            msg = `cancelling run ${run}: running tasks are cancelled, their work is committed on their branches`;
-          }
-          break;
-      }
-    } catch (err) {
-      if (err instanceof WorkflowUpdateFailedError) throw new CadreError(err.cause?.message ?? err.message, EXIT.usage);
-      throw err;
+    const ended = d.status.name !== 'RUNNING';
+    if (!(ended && (what === 'retry' || what === 'resume'))) {
+      if (ended) throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, EXIT.usage);
+      return await steer(rt.client, what, run, arg, extra.reason);
     }
-    process.stdout.write(`${msg}\n`);
-    return EXIT.ok;
   } finally {
     await rt.close();
   }
+  return finishRunCommand(run, what === 'retry' ? [arg!] : 'all', extra);
 }
 
+async function steer(client: Client, what: ControlAction, run: string, arg: string | undefined, reason: string | undefined): Promise<number> {
+  const h = client.workflow.getHandle(run);
+  let msg: string;
+  try {
+    switch (what) {
+      case 'pause':
+        await h.executeUpdate(pauseRunUpdate);
+        msg = `run ${run} paused: running tasks finish, no new ones start`;
+        break;
+      case 'resume':
+        await h.executeUpdate(resumeRunUpdate);
+        msg = `run ${run} resumed`;
+        break;
+      case 'retry':
+        msg = await h.executeUpdate(retryTaskUpdate, { args: [arg!] });
+        break;
+      case 'approve':
+        msg = await h.executeUpdate(approveTaskUpdate, { args: [arg!] });
+        break;
+      case 'reject':
+        msg = await h.executeUpdate(rejectTaskUpdate, { args: [arg!, reason ?? ''] });
+        break;
+      case 'concurrency':
+        msg = `concurrency set to ${await h.executeUpdate(setConcurrencyUpdate, { args: [Number(arg)] })}`;
+        break;
+      case 'cancel':
+        if (arg) msg = await h.executeUpdate(cancelTaskUpdate, { args: [arg] });
+        else {
+          await h.cancel();
+          msg = `cancelling run ${run}: running tasks are cancelled, their work is committed on their branches`;
+        }
+        break;
+    }
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) throw new CadreError(err.cause?.message ?? err.message, EXIT.usage);
+    throw err;
+  }
+  process.stdout.write(`${msg}\n`);
+  return EXIT.ok;
+}

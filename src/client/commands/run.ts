@@ -10,7 +10,7 @@ import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
-import { loadPlan, parseFormat } from '../plans';
+import { formatIssue, importPlan, parseFormat } from '../plans';
 import { chooseBackends } from '../backends/choice';
 import type { PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
@@ -41,7 +41,9 @@ export interface RunOptions {
 }
 
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
-  const loaded = await loadPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  const { plan: loaded, warnings } = await importPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
+  // What the importer read differently from a strict reading, or left out: the run goes on, the user is told.
+  for (const w of warnings) process.stderr.write(`cadre: warning: ${formatIssue(w)}\n`);
   // Every task's backend is settled here, and one that cannot run on this machine stops the run (exit 78).
   const plan = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
   const repo = await resolveRepo(opts.repo);

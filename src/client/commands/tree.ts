@@ -12,13 +12,14 @@ import { totalTokens } from '../../shared/model';
 import { EXIT, fmtAmount, fmtUsd, parseAmount } from '../output';
 import { openRuntime } from '../runtime';
 import { loadRunProgress } from './inspect';
+import { agentResultOf } from '../results';
 
 export async function loadTree(client: Client, agentId: string): Promise<AgentTreeNode | undefined> {
   const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const d = await handle.describe().catch(() => undefined);
   if (!d) return undefined;
   if (d.status.name === 'RUNNING') return handle.query(agentTreeQuery);
-  const r = await handle.result().catch(() => undefined);
+  const r = await agentResultOf(handle).catch(() => undefined);
   return r?.tree;
 }
 

@@ -7,8 +7,10 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentResult } from '../../shared/agent';
-import { endCommitMessage, missingOutputsError, verifyFailedError } from '../../shared/commandTask';
+import { checksFailedError, endCommitMessage, missingOutputsError, verifyFailedError } from '../../shared/commandTask';
+import { ErrorType } from '../../shared/errors';
 import { childEndedSignal } from '../../shared/messages';
+import { failureCarrying } from '../../shared/outcome';
 import { CadreBudgetUsed } from '../../shared/searchAttributes';
 import { gitOp, verifyOp } from '../presets';
 import type { AgentContext } from './context';
@@ -58,6 +60,11 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
         .catch(() => undefined);
     }
     wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
+    // A root agent (a task's, or a standalone one) that failed fails in Temporal's eyes, carrying its result;
+    // sub-agents return theirs, which their parent reads as before.
+    if (result.status === 'failed' && !input.parentId && wf.patched('agent-failed-as-failure')) {
+      throw failureCarrying(ErrorType.TaskFailed, `agent ${result.agentId} failed: ${result.error ?? result.summary}`, result);
+    }
     return result;
   });
 }
@@ -81,7 +88,10 @@ export function agentResult(s: AgentState, commit: string | undefined, filesChan
   };
 }
 
-/** A completed agent's checks: declared outputs exist, then the verify command exits 0. Either failing fails it. */
+/**
+ * A completed agent's checks: declared outputs exist, then its machine checks pass, then the verify command exits
+ * 0. Any failing fails it.
+ */
 async function verify(ctx: AgentContext): Promise<void> {
   const { input, s } = ctx;
   if (input.outputs?.length) {
@@ -89,6 +99,15 @@ async function verify(ctx: AgentContext): Promise<void> {
     if (r.missing.length) {
       ctx.setStatus('failed');
       s.error = missingOutputsError(r.missing);
+      return;
+    }
+  }
+  // Checks are a later addition: only agents that have them call the activity, behind a patch for replay.
+  if (input.checks?.length && wf.patched('verify-checks')) {
+    const r = await verifyOp.verifyChecks.executeWithOptions({ summary: 'verify checks' }, [{ path: s.workspace!.path, checks: input.checks }]);
+    if (r.failures.length) {
+      ctx.setStatus('failed');
+      s.error = checksFailedError(r.failures);
       return;
     }
   }

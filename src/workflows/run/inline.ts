@@ -10,7 +10,13 @@ import { commandTaskOp } from '../presets';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 
-export async function runInline(s: RunState, t: Task, a: AgentInput, agentId: string): Promise<{ result: AgentResult; conflicts?: string[] }> {
+/**
+ * `deferMerge`: leave the merge to the scheduler (a task with an approval gate is merged only once approved).
+ * Returns the program's exit code too (null: killed by a signal or timed out), for the seed-003 status file.
+ */
+export async function runInline(
+  s: RunState, t: Task, a: AgentInput, agentId: string, deferMerge = false,
+): Promise<{ result: AgentResult; conflicts?: string[]; exitCode?: number }> {
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
   const r = await commandTaskOp(timeout).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
@@ -22,10 +28,12 @@ export async function runInline(s: RunState, t: Task, a: AgentInput, agentId: st
       timeoutSeconds: timeout,
       outputs: a.outputs,
       verify: a.verify,
-      mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) },
+      ...(a.checks?.length ? { checks: a.checks } : {}),
+      ...(deferMerge ? {} : { mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) } }),
     },
   ]);
   if (r.merge?.ok) s.lastCommit = r.merge.commit;
   const result = commandAgentResult({ agentId, branch: r.branch, baseCommit: r.baseCommit, task: r.task, timeoutSeconds: timeout, returned: a.budget });
-  return { result, conflicts: r.merge ? (r.merge.ok ? [] : r.merge.conflicts) : undefined };
+  const exitCode = r.task.outcome.exitCode ?? undefined;
+  return { result, conflicts: r.merge ? (r.merge.ok ? [] : r.merge.conflicts) : undefined, exitCode };
 }

@@ -1,12 +1,15 @@
 /**
  * The scheduler's decisions, pure: which task starts next, what budget slice it gets, and the agent input it runs
- * with. Rules: a task is ready when its dependencies are completed or skipped; ready tasks start by priority (then
- * plan order) while fewer than `maxConcurrency` run, never beside a running task whose declared files overlap its
- * own, and never past its phase's limit. Nothing starts while the run is paused or cancelled.
+ * with. Rules: a task is ready when its dependencies are satisfied (`satisfied`); ready tasks start by priority
+ * (then plan order) while fewer than `maxConcurrency` work, never beside a started task whose declared files
+ * overlap its own (the lock manager's rule, `setsConflict`: a directory overlaps every path inside it), and never
+ * past its phase's limit. A task `waiting` (for a lock another run holds, or a person's approval) holds no
+ * concurrency or phase slot. Nothing starts while the run is paused or cancelled.
  */
 import { defaultLimits, type AgentInput, type Amount } from '../../shared/agent';
 import type { Plan, Task } from '../../shared/plan';
 import type { RunPlanInput } from '../../shared/run';
+import { setsConflict } from '../locks/lockTable';
 import { rowOf, type RunState } from './table';
 
 /** The model a task runs when neither it, the plan's defaults nor the run name one. */
@@ -14,19 +17,58 @@ export const DEFAULT_MODEL = 'claude-sonnet-4-6';
 /** The backend a task runs when neither it nor the plan's defaults name one. */
 export const DEFAULT_BACKEND = 'scripted';
 
-const done = (s: RunState, id: string) => ['completed', 'skipped'].includes(rowOf(s, id)!.status);
+/**
+ * Whether `id` lets its dependents start: it completed in this run, or it was already done in the source
+ * (`skipped`) and everything it depends on is satisfied too. A done task passes its dependencies' state through
+ * instead of opening the way by itself: importers express phase barriers as edges to the previous phase's last
+ * tasks, so a done task there must not let a later phase start beside an earlier one that has not run.
+ */
+export function satisfied(plan: Plan, s: RunState, id: string, memo: Map<string, boolean> = new Map()): boolean {
+  const status = rowOf(s, id)?.status;
+  if (status === 'completed') return true;
+  if (status !== 'skipped') return false;
+  const known = memo.get(id);
+  if (known !== undefined) return known;
+  memo.set(id, true); // a cycle (validation refuses them) ends here
+  const t = plan.tasks[s.index[id]!];
+  const ok = !t || t.dependsOn.every((d) => !(d in s.index) || satisfied(plan, s, d, memo));
+  memo.set(id, ok);
+  return ok;
+}
 
-export function nextTask(plan: Plan, s: RunState, runningIds: readonly string[]): Task | undefined {
-  if (s.paused || s.status === 'cancelled' || runningIds.length >= s.maxConcurrency) return undefined;
-  const order = new Map(plan.tasks.map((t, i) => [t.id, i]));
+/** A declared path as the lock manager compares it: no `./`, no trailing `/`. */
+const lockPath = (p: string) => p.replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+
+/** Whether two tasks' declared files may not be worked on at once: one rule with the lock manager's. */
+export function filesOverlap(a: Task, b: Task): boolean {
+  return a.files.length > 0 && b.files.length > 0 && setsConflict(a.files.map(lockPath), b.files.map(lockPath));
+}
+
+/**
+ * Whether `t`, started but waiting, may take a slot now: fewer than `maxConcurrency` of the other started tasks
+ * work (are not waiting), and fewer than its phase's limit in its phase.
+ */
+export function slotFree(plan: Plan, s: RunState, startedIds: readonly string[], t: Task): boolean {
+  const byId = new Map(plan.tasks.map((x) => [x.id, x]));
+  const working = startedIds.filter((id) => id !== t.id && rowOf(s, id)?.status !== 'waiting').map((id) => byId.get(id)!);
+  const limit = t.phase ? plan.phaseLimits[t.phase] : undefined;
+  return working.length < s.maxConcurrency && (limit === undefined || working.filter((o) => o.phase === t.phase).length < limit);
+}
+
+export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[]): Task | undefined {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]));
-  const running = runningIds.map((id) => byId.get(id)!);
-  const overlaps = (t: Task) => t.files.length > 0 && running.some((o) => o.files.some((f) => t.files.includes(f)));
+  const started = startedIds.map((id) => byId.get(id)!);
+  // What waits (for a lock, for a person) does no work: it holds no slot. It still keeps overlapping tasks apart.
+  const working = started.filter((t) => rowOf(s, t.id)?.status !== 'waiting');
+  if (s.paused || s.status === 'cancelled' || working.length >= s.maxConcurrency) return undefined;
+  const order = new Map(plan.tasks.map((t, i) => [t.id, i]));
+  const overlaps = (t: Task) => started.some((o) => filesOverlap(t, o));
   const phaseFull = (t: Task) => {
     const limit = t.phase ? plan.phaseLimits[t.phase] : undefined;
-    return limit !== undefined && running.filter((o) => o.phase === t.phase).length >= limit;
+    return limit !== undefined && working.filter((o) => o.phase === t.phase).length >= limit;
   };
-  const ready = plan.tasks.filter((t) => rowOf(s, t.id)!.status === 'pending' && t.dependsOn.every((d) => done(s, d)));
+  const memo = new Map<string, boolean>();
+  const ready = plan.tasks.filter((t) => rowOf(s, t.id)!.status === 'pending' && t.dependsOn.every((d) => satisfied(plan, s, d, memo)));
   ready.sort((a, b) => b.priority - a.priority || order.get(a.id)! - order.get(b.id)!);
   return ready.find((t) => !overlaps(t) && !phaseFull(t));
 }
@@ -75,6 +117,7 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     files: t.files,
     outputs: t.outputs,
     verify: t.verify,
+    ...(t.checks?.length ? { checks: t.checks } : {}),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
   };

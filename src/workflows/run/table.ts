@@ -33,6 +33,13 @@ export interface RunState {
   /** Tasks started since this run of the workflow began (continue-as-new resets it). */
   startedThisRun: number;
   generation: number;
+  /** A person's answers to tasks waiting at their gate, by task id (answered while waiting, so never carried). */
+  gateAnswers: Record<string, GateAnswer>;
+}
+
+export interface GateAnswer {
+  approved: boolean;
+  reason?: string;
 }
 
 export function initialRunState(runId: string, plan: Plan, maxConcurrency: number | undefined, carry?: RunPlanCarry): RunState {
@@ -58,25 +65,40 @@ export function initialRunState(runId: string, plan: Plan, maxConcurrency: numbe
     toOperator: carry?.toOperator ?? [],
     startedThisRun: 0,
     generation: carry?.generation ?? 0,
+    gateAnswers: {},
   };
 }
 
 export const rowOf = (s: RunState, id: string): TaskRow | undefined => (id in s.index ? s.rows[s.index[id]!] : undefined);
 
 export function counts(s: RunState): Record<TaskStatus, number> {
-  const c: Record<TaskStatus, number> = { pending: 0, ready: 0, running: 0, completed: 0, failed: 0, blocked: 0, cancelled: 0, skipped: 0 };
+  const c: Record<TaskStatus, number> = { pending: 0, ready: 0, running: 0, waiting: 0, completed: 0, failed: 0, blocked: 0, cancelled: 0, skipped: 0 };
   for (const r of s.rows) c[r.status]++;
   return c;
 }
 
 export const workLeft = (s: RunState): boolean => s.rows.some((r) => r.status === 'pending' || r.status === 'ready');
 
-/** Why `retry` of this task is refused, or undefined when it may be retried. */
+/**
+ * Why `retry` of this task is refused, or undefined when it may be retried. A blocked task whose blocker has not
+ * been retried is refused, naming the blocker: retrying the blocker brings its dependents back with it, and a
+ * blocked task put back alone could never start.
+ */
 export function retryProblem(s: RunState, id: string): string | undefined {
   const r = rowOf(s, id);
   if (!r) return `no task "${id}" in this run`;
   if (!RETRYABLE.includes(r.status)) return `task "${id}" is ${r.status}; only failed, blocked or cancelled tasks can be retried`;
+  const blocker = stillFailedBlockers(s, r)[0];
+  if (blocker) {
+    return `task "${id}" is blocked by "${blocker.id}", which is still ${blocker.status}: retry ${blocker.id} instead (its blocked dependents, ${id} among them, come back with it)`;
+  }
   return undefined;
+}
+
+/** The rows that blocked `r` and have not been retried since (still failed, blocked or cancelled). */
+function stillFailedBlockers(s: RunState, r: TaskRow, except: ReadonlySet<string> = new Set()): TaskRow[] {
+  if (r.status !== 'blocked') return [];
+  return (r.blockedBy ?? []).filter((b) => !except.has(b)).map((b) => rowOf(s, b)).filter((b): b is TaskRow => !!b && RETRYABLE.includes(b.status));
 }
 
 /** Why `cancel` of this task is refused, or undefined. */
@@ -87,9 +109,68 @@ export function cancelProblem(s: RunState, id: string): string | undefined {
   return undefined;
 }
 
-/** The rows a retry of `id` puts back to pending: the task and its failed, blocked or cancelled dependents. */
-export function retrySet(plan: Plan, s: RunState, id: string): TaskRow[] {
-  return [id, ...transitiveDependents(plan.tasks, id)].map((t) => rowOf(s, t)!).filter((r) => RETRYABLE.includes(r.status));
+/** The Web UI's and the row's words for a task waiting at its gate. */
+export function approvalWaiting(prompt: string): string {
+  return `approval: ${prompt.replace(/\s+/g, ' ').slice(0, 200)}`;
+}
+
+/**
+ * The rows a retry of `ids` puts back to pending: the tasks and their failed, blocked or cancelled dependents,
+ * except a dependent that another failure, not retried here, still blocks (it stays blocked by that one).
+ */
+export function retrySet(plan: Plan, s: RunState, ids: string | readonly string[]): TaskRow[] {
+  const roots = typeof ids === 'string' ? [ids] : ids;
+  const all = new Set<string>();
+  for (const id of roots) for (const t of [id, ...transitiveDependents(plan.tasks, id)]) all.add(t);
+  const candidates = plan.tasks.filter((t) => all.has(t.id)).map((t) => rowOf(s, t.id)!).filter((r) => RETRYABLE.includes(r.status));
+  const reset = new Set(candidates.map((r) => r.id));
+  // A dependent stays out while some blocker outside the reset set is still failed (repeat: leaving one out can
+  // strand its own dependents).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const r of candidates) {
+      if (reset.has(r.id) && !roots.includes(r.id) && stillFailedBlockers(s, r, reset).length > 0) {
+        reset.delete(r.id);
+        changed = true;
+      }
+    }
+  }
+  return candidates.filter((r) => reset.has(r.id));
+}
+
+/**
+ * Finishing an ended run (carry.retry): the rows of `retry` (or every failed, blocked or cancelled task for
+ * `all`) and their dependents go back to pending, keeping their attempt counts, so new attempts get new agent
+ * ids. Completed and skipped rows stay as they were: they are not run again.
+ */
+export function applyRetry(plan: Plan, s: RunState, retry: readonly string[] | 'all'): TaskRow[] {
+  const ids = retry === 'all' ? s.rows.filter((r) => r.status === 'failed' || r.status === 'cancelled').map((r) => r.id) : retry;
+  const reset = retrySet(plan, s, ids);
+  for (const r of reset) Object.assign(r, { status: 'pending', error: undefined, blockedBy: undefined, waiting: undefined });
+  return reset;
+}
+
+/**
+ * Pending rows that can never start because a dependency ended failed, blocked or cancelled become blocked by it,
+ * so a finished run has no row left pending and its counts add up to its tasks.
+ */
+export function blockStranded(plan: Plan, s: RunState): void {
+  const byId = new Map(plan.tasks.map((t) => [t.id, t]));
+  for (const r of s.rows) {
+    if (r.status !== 'pending' && r.status !== 'ready') continue;
+    const failedDeps = byId.get(r.id)!.dependsOn.filter((d) => RETRYABLE.includes(rowOf(s, d)?.status ?? 'completed'));
+    if (failedDeps.length) Object.assign(r, { status: 'blocked', blockedBy: failedDeps });
+  }
+}
+
+/** Why an answer to `id`'s gate is refused, or undefined when the task waits for one. */
+export function gateProblem(plan: Plan, s: RunState, id: string): string | undefined {
+  const r = rowOf(s, id);
+  if (!r) return `no task "${id}" in this run`;
+  if (!plan.tasks[s.index[id]!]!.gate) return `task "${id}" has no approval gate`;
+  if (r.status !== 'waiting' || !r.waiting?.startsWith('approval')) return `task "${id}" is ${r.status}, not waiting for approval`;
+  if (s.gateAnswers[id]) return `task "${id}" has been answered already`;
+  return undefined;
 }
 
 /** The rows to block because `id` failed or was cancelled: its transitive dependents that have not started. */
@@ -131,7 +212,12 @@ export function finalStatus(s: RunState): RunPlanResult['status'] {
 /** The Web UI's current details: counts and what runs now. */
 export function describe(s: RunState, runningIds: string[]): string {
   const c = counts(s);
-  return `${s.status}: ${c.completed + c.skipped}/${s.rows.length} done, ${c.failed} failed, ${c.blocked} blocked; running ${runningIds.length ? runningIds.slice(0, 10).join(', ') : 'nothing'}`;
+  const waiting = s.rows.filter((r) => r.status === 'waiting');
+  const working = runningIds.filter((id) => rowOf(s, id)?.status !== 'waiting');
+  const base = `${s.status}: ${c.completed + c.skipped}/${s.rows.length} done, ${c.failed} failed, ${c.blocked} blocked; running ${working.length ? working.slice(0, 10).join(', ') : 'nothing'}`;
+  // Gates first: a person is what they wait for (`cadre approve|reject <run> <task>`).
+  const lines = waiting.map((r) => `${r.id} is waiting for ${r.waiting?.startsWith('approval') ? `approval (cadre approve|reject ${s.runId} ${r.id}): ${r.waiting.slice('approval: '.length)}` : r.waiting ?? 'something'}`);
+  return [base, ...lines.slice(0, 10)].join('\n');
 }
 
 export function progress(s: RunState, plan: Plan): RunProgress {

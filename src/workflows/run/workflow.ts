@@ -3,15 +3,22 @@
  * scheduling rules (scheduler.ts). It starts ready tasks as child `agent` workflows (or inline command activities),
  * merges completed tasks into the integration branch (merge.ts), blocks the dependents of a failed task while
  * independent work goes on (unless fail-fast), and answers the operator's updates (pause, resume, retry, cancel a
- * task, concurrency).
+ * task, concurrency, approve or reject a task at its gate).
+ *
+ * A run whose verdict is `failed` ends by throwing `RunFailed` with its result as the detail (src/shared/outcome.ts),
+ * so Temporal shows it failed; a run started with `carry.retry` finishes an ended run (docs/plans.md, "Finishing a
+ * run later").
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentResult } from '../../shared/agent';
+import { ErrorType } from '../../shared/errors';
 import {
+  approveTaskUpdate,
   cancelTaskUpdate,
   deadLetterSignal,
   operatorMessageSignal,
   pauseRunUpdate,
+  rejectTaskUpdate,
   resumeRunUpdate,
   retryTaskUpdate,
   runProgressQuery,
@@ -19,6 +26,7 @@ import {
   type TaskRow,
   type TaskStatus,
 } from '../../shared/messages';
+import { failureCarrying, resultInFailure } from '../../shared/outcome';
 import type { Plan, Task } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanInput, RunPlanResult } from '../../shared/run';
 import { CadreBudgetUsed, CadrePhase, CadreRole, CadreRun, CadreStatus, CadreTask } from '../../shared/searchAttributes';
@@ -27,7 +35,7 @@ import { acquire, release, type LockGrant } from '../locks/holder';
 import { bookkeeping, gitOp } from '../presets';
 import { runInline } from './inline';
 import { createMerger, type Merger } from './merge';
-import { agentIdFor, agentInputFor, isInline, nextTask, sliceFor } from './scheduler';
+import { agentIdFor, agentInputFor, isInline, nextTask, sliceFor, slotFree } from './scheduler';
 import * as table from './table';
 
 export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
@@ -39,11 +47,18 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   let tick = 0;
   const changed = () => void tick++;
 
-  async function setRow(r: TaskRow, status: TaskStatus, patch: Partial<TaskRow> = {}): Promise<void> {
-    Object.assign(r, patch, { status });
+  async function setRow(r: TaskRow, status: TaskStatus, patch: Partial<TaskRow> = {}, exitCode?: number): Promise<void> {
+    Object.assign(r, { waiting: undefined }, patch, { status });
     changed();
-    if (input.statusDir) {
-      await bookkeeping.writeTaskStatus.executeWithOptions({ summary: `status ${r.id} ${status}` }, [{ dir: input.statusDir, row: r, agentId: r.agentId }]);
+    // Seed-003 has no "waiting": the status file says running from the start of the attempt.
+    if (input.statusDir && status !== 'waiting') {
+      const row = { ...r };
+      delete row.waiting;
+      // The task's seed-003 key (its status file's path) and the program's exit code, for runs recorded since.
+      const extra = wf.patched('status-file-key-and-exit-code')
+        ? { ...(plan.tasks[s.index[r.id]!]!.statusKey ? { key: plan.tasks[s.index[r.id]!]!.statusKey } : {}), ...(exitCode !== undefined ? { exitCode } : {}) }
+        : {};
+      await bookkeeping.writeTaskStatus.executeWithOptions({ summary: `status ${r.id} ${status}` }, [{ dir: input.statusDir, row, agentId: r.agentId, ...extra }]);
     }
   }
   async function blockDependents(id: string): Promise<void> {
@@ -56,6 +71,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   }
 
   setHandlers({ plan, s, running, changed, setRow, blockDependents });
+  // Finishing an ended run: the tasks to run again go back to pending; completed ones stay completed.
+  if (carry?.retry) table.applyRetry(plan, s, carry.retry);
   wf.upsertSearchAttributes([
     { key: CadreRun, value: runId },
     { key: CadreRole, value: 'run' },
@@ -104,13 +121,22 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       gitOp.removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]),
     );
   }
+  table.blockStranded(plan, s);
   const status = table.finalStatus(s);
   s.status = status;
   wf.upsertSearchAttributes([
     { key: CadreStatus, value: status },
     { key: CadreBudgetUsed, value: s.costUsd },
   ]);
-  return table.runResult(s, status);
+  const result = table.runResult(s, status);
+  // A failed run fails in Temporal's eyes too, carrying its result (runs recorded before returned it).
+  if (status === 'failed' && wf.patched('run-failed-as-failure')) throw failureCarrying(ErrorType.RunFailed, failedMessage(result), result);
+  return result;
+}
+
+function failedMessage(r: RunPlanResult): string {
+  const bad = r.tasks.filter((t) => t.status === 'failed' || t.status === 'blocked' || t.status === 'cancelled');
+  return `run ${r.runId} failed: ${r.counts.failed} failed, ${r.counts.blocked} blocked, ${r.counts.cancelled} cancelled (${bad.slice(0, 5).map((t) => `${t.id} ${t.status}`).join(', ')}${bad.length > 5 ? ', …' : ''})`;
 }
 
 interface HandlerDeps {
@@ -163,10 +189,33 @@ function setHandlers({ plan, s, running, changed, setRow, blockDependents }: Han
     { validator: (id) => throwIf(table.retryProblem(s, id)) },
   );
   wf.setHandler(
+    approveTaskUpdate,
+    (id) => {
+      s.gateAnswers[id] = { approved: true };
+      changed();
+      return `approved ${id}`;
+    },
+    { validator: (id) => throwIf(table.gateProblem(plan, s, id)) },
+  );
+  wf.setHandler(
+    rejectTaskUpdate,
+    (id, reason) => {
+      s.gateAnswers[id] = { approved: false, reason: reason.slice(0, 500) };
+      changed();
+      return `rejected ${id}: it fails with the reason`;
+    },
+    {
+      validator: (id, reason) => {
+        throwIf(table.gateProblem(plan, s, id));
+        if (typeof reason !== 'string' || !reason.trim()) throw new Error('a rejection needs a reason');
+      },
+    },
+  );
+  wf.setHandler(
     cancelTaskUpdate,
     async (id) => {
       const r = table.rowOf(s, id)!;
-      if (r.status === 'running') {
+      if (r.status === 'running' || r.status === 'waiting') {
         running.get(id)?.cancel();
         return `cancelling ${id}`;
       }
@@ -188,7 +237,7 @@ interface TaskDeps {
   s: table.RunState;
   running: Map<string, wf.CancellationScope>;
   merger: Merger;
-  setRow(r: TaskRow, status: TaskStatus, patch?: Partial<TaskRow>): Promise<void>;
+  setRow(r: TaskRow, status: TaskStatus, patch?: Partial<TaskRow>, exitCode?: number): Promise<void>;
   blockDependents(id: string): Promise<void>;
   stopAll(reason: string): void;
 }
@@ -206,9 +255,13 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
   const attempt = r.attempts + 1;
   s.startedThisRun++;
   const agentId = agentIdFor(input.runId, t.id, attempt);
+  // A task whose lock is not granted at once is shown waiting and holds no slot (runs recorded before held it).
+  const lockWait = t.files.length > 0 && wf.patched('lock-wait-is-waiting');
   await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
   const { slice, fromPool } = sliceFor(plan, s, t);
   let result: AgentResult | undefined;
+  /** The program's exit code, where the scheduler learns it (inline command tasks). */
+  let exitCode: number | undefined;
   /** An inline command task merges in its own activity: the conflicts it met, if it got that far. */
   let mergedInline: string[] | undefined;
   let failure: string | undefined;
@@ -228,10 +281,14 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
       result = await scope.run(async () => {
         // Declared files are locked through the repository's fileLocks workflow, so tasks of other runs on the
         // same repository never write them at the same time (within this run the scheduler keeps them apart).
-        if (t.files.length) grant = await acquire(input.repo, t.files, { label: `task ${t.id} of ${input.runId}` });
+        if (t.files.length) {
+          const request = acquire(input.repo, t.files, { label: `task ${t.id} of ${input.runId}` });
+          grant = lockWait ? await waitForLock(d, t, r, request) : await request;
+        }
         if (isInline(plan, t)) {
-          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId);
+          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && wf.patched(GATES));
           mergedInline = done.conflicts;
+          exitCode = done.exitCode;
           return done.result;
         }
         return wf.executeChild<typeof agent>('agent', {
@@ -250,12 +307,29 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
         });
       });
     } catch (err) {
-      cancelled = wf.isCancellation(err);
-      failure = cancelled ? 'cancelled' : errText(err);
+      // A task's agent that ended failed throws its result (TaskFailed): read it as if it had been returned.
+      result = resultInFailure<AgentResult>(err, ErrorType.TaskFailed);
+      if (!result) {
+        cancelled = wf.isCancellation(err);
+        failure = cancelled ? 'cancelled' : errText(err);
+      }
     }
     if (!holdUntilMerged) await free();
     if (result) {
       table.recordAgentResult(s, r, result, fromPool);
+      // The gate: a completed task waits for a person before it is merged and counts as completed.
+      if (result.status === 'completed' && t.gate && wf.patched(GATES)) {
+        const answer = await waitAtGate(d, t, r, scope, () => {
+          if (grant) {
+            const g = grant;
+            grant = undefined;
+            return release(g);
+          }
+          return Promise.resolve();
+        });
+        if (answer === 'cancelled') result = { ...result, status: 'cancelled' };
+        else if (!answer.approved) result = { ...result, status: 'failed', error: `rejected: ${answer.reason ?? ''}` };
+      }
       if (result.status === 'completed') {
         const conflicts = mergedInline ?? (await d.merger.merge(t, result));
         if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
@@ -270,12 +344,61 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
     await free();
   }
   if (!failure) {
-    await d.setRow(r, 'completed', { endedAt: Date.now() });
+    await d.setRow(r, 'completed', { endedAt: Date.now() }, exitCode);
     return;
   }
-  await d.setRow(r, cancelled ? 'cancelled' : 'failed', { endedAt: Date.now(), error: failure });
+  await d.setRow(r, cancelled ? 'cancelled' : 'failed', { endedAt: Date.now(), error: failure }, exitCode);
   await d.blockDependents(t.id);
   if (plan.failFast && !cancelled) d.stopAll(`fail-fast: ${t.id} failed`);
+}
+
+/** How long a task keeps its slot while its lock request is answered; an uncontended lock comes back well within it. */
+const LOCK_PATIENCE = '2s';
+
+/**
+ * A task's lock, when it may be held elsewhere (another run on the repository): if it is not granted within
+ * LOCK_PATIENCE the row turns `waiting` ("lock on …") and gives up its slot; once granted, the task takes a free
+ * slot again before it goes on (the claim is made inside the condition, so two granted tasks never take one slot).
+ */
+async function waitForLock(d: TaskDeps, t: Task, r: TaskRow, request: Promise<LockGrant>): Promise<LockGrant> {
+  let answered = false;
+  const answer = request.finally(() => void (answered = true));
+  // Cancelled while waiting, the request fails where nobody awaits it any more: that is expected, not a crash.
+  answer.catch(() => undefined);
+  if (await wf.condition(() => answered, LOCK_PATIENCE)) return answer;
+  await d.setRow(r, 'waiting', { waiting: `lock on ${t.files.slice(0, 3).join(', ')}${t.files.length > 3 ? ', …' : ''}` });
+  const grant = await answer;
+  await wf.condition(() => {
+    if (!slotFree(d.plan, d.s, [...d.running.keys()], t)) return false;
+    Object.assign(r, { status: 'running', waiting: undefined });
+    return true;
+  });
+  await d.setRow(r, 'running', { startedAt: Date.now() });
+  return grant;
+}
+
+/** Patch of approval gates: runs recorded before treated a gate task as an ordinary one. */
+const GATES = 'approval-gates';
+
+/**
+ * Waits at a task's gate for `cadre approve|reject`: the row is `waiting` (no slot), the task's lock is given back
+ * first (a person may take days), and the wait is durable (a worker restart replays to the same wait). A cancel of
+ * the task or the run ends the wait as cancelled.
+ */
+async function waitAtGate(d: TaskDeps, t: Task, r: TaskRow, scope: wf.CancellationScope, letGo: () => Promise<void>): Promise<table.GateAnswer | 'cancelled'> {
+  const { s } = d;
+  await letGo();
+  await d.setRow(r, 'waiting', { waiting: table.approvalWaiting(t.gate!.prompt) });
+  try {
+    await scope.run(() => wf.condition(() => s.gateAnswers[t.id] !== undefined));
+  } catch (err) {
+    if (wf.isCancellation(err)) return 'cancelled';
+    throw err;
+  }
+  const answer = s.gateAnswers[t.id]!;
+  delete s.gateAnswers[t.id];
+  await d.setRow(r, 'running');
+  return answer;
 }
 
 function errText(err: unknown): string {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentResult } from '../../../src/shared/agent';
 import { PlanSchema, type PlanInput } from '../../../src/shared/plan';
-import { agentIdFor, agentInputFor, nextTask, sliceFor } from '../../../src/workflows/run/scheduler';
+import { agentIdFor, agentInputFor, filesOverlap, nextTask, sliceFor } from '../../../src/workflows/run/scheduler';
 import * as table from '../../../src/workflows/run/table';
 
 const plan = (p: Partial<PlanInput>) => PlanSchema.parse({ name: 'p', source: { format: 'native', path: '/p' }, tasks: [], ...p });
@@ -104,5 +104,109 @@ describe('the task table', () => {
     const next = table.initialRunState('r', p, undefined, carry);
     expect(next.rows.map((r) => `${r.id}:${r.status}`)).toEqual(['a:pending', 'b:pending', 'c:failed', 'd:pending']);
     expect(next.generation).toBe(1);
+  });
+});
+
+describe('issue 17: the run as people meet it', () => {
+  it('a task done in the source does not open its phase barrier before its own dependencies are done', () => {
+    // spec-kit: phase 2 is p2a -> p2b, the barrier to phase 3 is p2b (the sink); p2b was done in the source.
+    const p = plan({
+      tasks: [task('p1'), task('p2a', { dependsOn: ['p1'] }), task('p2b', { dependsOn: ['p2a'], done: true }), task('p3', { dependsOn: ['p2b'] })],
+    });
+    const s = table.initialRunState('r', p, undefined);
+    expect(table.rowOf(s, 'p2b')!.status).toBe('skipped');
+    expect(nextTask(p, s, [])?.id).toBe('p1');
+    setStatus(s, 'p1', 'running');
+    expect(nextTask(p, s, ['p1'])).toBeUndefined(); // p3 must not start beside p1
+    setStatus(s, 'p1', 'completed');
+    expect(nextTask(p, s, [])?.id).toBe('p2a');
+    setStatus(s, 'p2a', 'completed');
+    expect(nextTask(p, s, [])?.id).toBe('p3');
+  });
+
+  it('a directory and a file inside it overlap, as for the lock manager; ./ and a trailing / do not matter', () => {
+    const p = plan({ tasks: [task('dir', { files: ['src/'] }), task('file', { files: ['./src/a.ts'] }), task('other', { files: ['srcx/a.ts'] })] });
+    const s = table.initialRunState('r', p, undefined);
+    expect(filesOverlap(p.tasks[0]!, p.tasks[1]!)).toBe(true);
+    expect(filesOverlap(p.tasks[0]!, p.tasks[2]!)).toBe(false);
+    setStatus(s, 'dir', 'running');
+    expect(nextTask(p, s, ['dir'])?.id).toBe('other');
+  });
+
+  it('a task waiting (for a lock or a person) holds no concurrency or phase slot, but still keeps overlapping work apart', () => {
+    const p = plan({
+      maxConcurrency: 1,
+      phaseLimits: { one: 1 },
+      tasks: [task('a', { phase: 'one', files: ['x.ts'] }), task('b', { phase: 'one' }), task('c', { files: ['x.ts'] })],
+    });
+    const s = table.initialRunState('r', p, undefined);
+    setStatus(s, 'a', 'running');
+    expect(nextTask(p, s, ['a'])).toBeUndefined();
+    setStatus(s, 'a', 'waiting');
+    expect(nextTask(p, s, ['a'])?.id).toBe('b');
+    setStatus(s, 'b', 'completed');
+    expect(nextTask(p, s, ['a'])).toBeUndefined(); // c overlaps a
+  });
+
+  it('retrying a blocked task whose blocker is still failed is refused, naming the blocker', () => {
+    const p = plan({ tasks: [task('a'), task('b', { dependsOn: ['a'] }), task('c', { dependsOn: ['b'] })] });
+    const s = table.initialRunState('r', p, undefined);
+    setStatus(s, 'a', 'failed');
+    for (const r of table.rowsToBlock(p, s, 'a')) Object.assign(r, { status: 'blocked', blockedBy: ['a'] });
+    expect(table.retryProblem(s, 'b')).toMatch(/task "b" is blocked by "a", which is still failed: retry a instead/);
+    expect(table.retryProblem(s, 'a')).toBeUndefined();
+  });
+
+  it('a retry leaves out a dependent that another, unretried failure still blocks', () => {
+    const p = plan({ tasks: [task('a'), task('x'), task('b', { dependsOn: ['a', 'x'] }), task('c', { dependsOn: ['a'] })] });
+    const s = table.initialRunState('r', p, undefined);
+    setStatus(s, 'a', 'failed');
+    setStatus(s, 'x', 'failed');
+    Object.assign(table.rowOf(s, 'b')!, { status: 'blocked', blockedBy: ['a', 'x'] });
+    Object.assign(table.rowOf(s, 'c')!, { status: 'blocked', blockedBy: ['a'] });
+    expect(table.retrySet(p, s, 'a').map((r) => r.id)).toEqual(['a', 'c']);
+    expect(table.retrySet(p, s, ['a', 'x']).map((r) => r.id)).toEqual(['a', 'x', 'b', 'c']);
+  });
+
+  it('a run ends with no row pending: the stranded ones are blocked, and the counts add up to the tasks', () => {
+    const p = plan({ tasks: [task('a'), task('b', { dependsOn: ['a'] }), task('d')] });
+    const s = table.initialRunState('r', p, undefined);
+    setStatus(s, 'a', 'failed');
+    setStatus(s, 'd', 'completed');
+    table.blockStranded(p, s);
+    expect(table.rowOf(s, 'b')).toMatchObject({ status: 'blocked', blockedBy: ['a'] });
+    const c = table.counts(s);
+    expect(Object.values(c).reduce((x, y) => x + y, 0)).toBe(3);
+    expect(c.pending).toBe(0);
+  });
+
+  it('finishing an ended run: failed tasks and their dependents go back to pending, completed ones stay with their commits', () => {
+    const p = plan({ tasks: [task('a'), task('b', { dependsOn: ['a'] }), task('c'), task('d')] });
+    const s = table.initialRunState('r', p, undefined, {
+      rows: [
+        { id: 'a', status: 'failed', attempts: 1, error: 'boom' },
+        { id: 'b', status: 'blocked', attempts: 0, blockedBy: ['a'] },
+        { id: 'c', status: 'completed', attempts: 1, commit: 'abc' },
+        { id: 'd', status: 'cancelled', attempts: 1 },
+      ],
+      maxConcurrency: 2, paused: false, costUsd: 1, tokens: 10, deadLetters: [], toOperator: [], generation: 0,
+    });
+    expect(table.applyRetry(p, s, ['a']).map((r) => r.id)).toEqual(['a', 'b']);
+    expect(s.rows.map((r) => `${r.id}:${r.status}:${r.attempts}`)).toEqual(['a:pending:1', 'b:pending:0', 'c:completed:1', 'd:cancelled:1']);
+    expect(table.rowOf(s, 'c')!.commit).toBe('abc');
+    expect(table.applyRetry(p, s, 'all').map((r) => r.id)).toEqual(['d']);
+    expect(agentIdFor('r', 'a', table.rowOf(s, 'a')!.attempts + 1)).toBe('r/a~2');
+  });
+
+  it('a gate answer is accepted only while the task waits for approval', () => {
+    const p = plan({ tasks: [task('g', { gate: { kind: 'approval', prompt: 'Check it' } }), task('n')] });
+    const s = table.initialRunState('r', p, undefined);
+    expect(table.gateProblem(p, s, 'g')).toBe('task "g" is pending, not waiting for approval');
+    expect(table.gateProblem(p, s, 'n')).toBe('task "n" has no approval gate');
+    Object.assign(table.rowOf(s, 'g')!, { status: 'waiting', waiting: table.approvalWaiting('Check it') });
+    expect(table.gateProblem(p, s, 'g')).toBeUndefined();
+    expect(table.describe(s, ['g'])).toContain('g is waiting for approval (cadre approve|reject r g): Check it');
+    s.gateAnswers.g = { approved: true };
+    expect(table.gateProblem(p, s, 'g')).toMatch(/answered already/);
   });
 });
