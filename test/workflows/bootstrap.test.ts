@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlan } from '../../src/client/plans';
+import { runResultOf } from '../../src/client/results';
 import type { RunPlanWorkflow } from '../../src/shared/run';
 import { makeRepo } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
@@ -40,7 +41,8 @@ describe('plan bootstrap', () => {
     expect(plan.defaults.bootstrap).toEqual({ copy: ['.env'], setup: ['sh', '-c', 'echo prepared > setup.txt'], setupTimeoutSeconds: 120 });
     const result = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('boot');
-      return (await client.workflow.start<RunPlanWorkflow>('runPlan', { workflowId: runId, taskQueue, args: [{ runId, plan, repo }] })).result();
+      // One task fails, so the run closes FAILED with its result in the failure.
+      return runResultOf(await client.workflow.start<RunPlanWorkflow>('runPlan', { workflowId: runId, taskQueue, args: [{ runId, plan, repo }] }));
     });
     const byId = Object.fromEntries(result.tasks.map((t) => [t.id, t]));
     expect(byId['uses-setup']!.status).toBe('completed');
