@@ -255,7 +255,7 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
     }
     if (!holdUntilMerged) await free();
     if (result) {
-      table.recordAgentResult(s, r, result, fromPool);
+      table.recordAgentResult(s, r, result, fromPool ? slice : undefined);
       if (result.status === 'completed') {
         const conflicts = mergedInline ?? (await d.merger.merge(t, result));
         if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
