@@ -28,6 +28,8 @@ export const commandTaskInput = z.object({
   timeoutSeconds: z.number().int().positive(),
   outputs: z.array(z.string().min(1)).optional(),
   verify: z.array(z.string()).min(1).optional(),
+  /** The argv came from a model (a spawned command agent): it must pass the command policy. */
+  fromModel: z.boolean().optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -86,7 +88,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       return saved.result;
     }
     const outcome = saved?.outcome
-      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000 }));
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}) }));
     if (!saved) writeProgress(file, { run, outcome });
 
     const verdict = commandVerdict(outcome, input.timeoutSeconds);
