@@ -154,7 +154,9 @@ describe('item 5: budgets are a hard ceiling', () => {
       const liar = i < LIARS;
       scripts[`C${i}`] = [
         { tools: [{ write_file: { path: `c${i}.txt`, content: `${i}\n` } }], usage: liar ? { input: 20_000, output: 2000 } : { output: 2000 } },
-        { tools: [{ list_files: {} }, { request_budget: { tokens: 999_999_999 } }], usage: { output: 2000 } },
+        // Waits for the flood: what read_messages returns and what arrives by the next turn both ride on the requests.
+        { tools: [{ read_messages: { wait_seconds: 5 } }, { request_budget: { tokens: 999_999_999 } }], usage: { output: 2000 } },
+        { tools: [{ list_files: {} }], usage: { output: 2000 } },
         { tools: [{ list_files: {} }], usage: { output: 2000 } },
         { tools: [{ finish: { summary: `child ${i} done` } }], usage: { output: 2000 } },
       ];
@@ -169,6 +171,8 @@ describe('item 5: budgets are a hard ceiling', () => {
     const liars = tree.children.filter((c) => Number(c.name!.slice(1)) < LIARS);
     const honest = tree.children.filter((c) => Number(c.name!.slice(1)) >= LIARS);
     for (const n of honest.flatMap(nodes)) expect(totalTokens(n.usage), n.agentId).toBeLessThanOrEqual(n.allocated.tokens!);
+    // The flood reached the children (else this test would prove nothing about it).
+    expect(honest.some((c) => totalTokens(c.usage) > 8_000)).toBe(true);
     for (const c of liars) {
       expect(c.status).toBe('budget_exhausted');
       expect(totalTokens(c.usage)).toBe(22_000); // one turn, charged in full
