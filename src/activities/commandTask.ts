@@ -31,6 +31,8 @@ export const commandTaskInput = z.object({
   verify: z.array(z.string()).min(1).optional(),
   /** The task's machine checks, run after the outputs (src/activities/checks.ts). */
   checks: z.array(CheckSchema).optional(),
+  /** The argv came from a model (a spawned command agent): it must pass the command policy. */
+  fromModel: z.boolean().optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -97,7 +99,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       return saved.result;
     }
     const outcome = saved?.outcome
-      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000 }));
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}) }));
     if (!saved) writeProgress(file, { run, outcome });
 
     const verdict = commandVerdict(outcome, input.timeoutSeconds);

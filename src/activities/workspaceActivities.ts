@@ -17,9 +17,10 @@ import * as path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import type { CommandOutcome } from '../shared/commandTask';
+import { ErrorType, TypedFailure } from '../shared/errors';
 import { CheckSchema } from '../shared/plan';
 import { runChecks } from './checks';
-import { defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
+import { commandRefusal, defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { defineActivity } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
@@ -74,6 +75,8 @@ export const workspaceActivityInputs = {
     argv,
     timeoutMs: z.number().int().positive().optional(),
     env: z.record(z.string(), z.string()).optional(),
+    /** The argv came from a model (a spawned command agent): it must pass the command policy. */
+    fromModel: z.boolean().optional(),
   }).strict().refine((v) => (v.workspace ?? v.path) !== undefined, 'workspace is required'),
   verifyOutputs: z.object({ path: z.string().min(1), outputs: z.array(z.string().min(1)) }).strict(),
   verifyChecks: z.object({ path: z.string().min(1), checks: z.array(CheckSchema) }).strict(),
@@ -199,11 +202,14 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /**
-     * The `command` backend: run the agent's program in its workspace, log to ${stateDir}/logs/<agent>.log. The argv
-     * comes from the plan (the operator), not a model, so the allow list does not apply; the environment is still
-     * scrubbed. Not resumable: a retry runs the program again from the start.
+     * The `command` backend: run the agent's program in its workspace, log to ${stateDir}/logs/<agent>.log. An argv
+     * from the plan (the operator) is trusted as written; one a model chose (`fromModel`: spawn_agent's command
+     * backend) must pass the command policy like run_command, else the activity fails, not retried, with
+     * CommandNotAllowed. The environment is always scrubbed. Not resumable: a retry runs the program again.
      */
     runAgentCommand: activity('runAgentCommand', workspaceActivityInputs.runAgentCommand, async (input): Promise<CommandOutcome> => {
+      const refusal = input.fromModel ? commandRefusal(policy, input.argv) : undefined;
+      if (refusal) throw new TypedFailure(ErrorType.CommandNotAllowed, `command of a spawned agent refused: ${refusal}`);
       const cwd = resolveInside((input.workspace ?? input.path) as string, '.', 'read');
       const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, input.env ?? {}, logFor(input.agentId));
       const tail = tailOf(result.output);

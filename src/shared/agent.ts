@@ -34,6 +34,11 @@ export interface AgentInput {
   script?: string;
   /** command backend: argv run in the workspace. */
   command?: string[];
+  /**
+   * The command came from a model (`spawn_agent {backend: command}`), not from the plan or the operator: the
+   * command activities hold it to the worker's command policy like any `run_command`.
+   */
+  commandFromModel?: boolean;
   timeoutSeconds?: number;
   /** The agent's own allocation; unset dimensions are unlimited. */
   budget: Amount;

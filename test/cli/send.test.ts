@@ -44,7 +44,9 @@ describe('cadre send', () => {
       writeFileSync(gate, 'open');
       return await runResultOf(handle);
     });
-    expect(result.deadLetters).toHaveLength(1);
+    expect(result.deadLetters).toHaveLength(2);
     expect(result.deadLetters[0]).toMatchObject({ message: { text: 'too late', from: 'operator' }, reason: expect.stringContaining('has ended') });
+    // A command agent reads no messages: what it got is dead-lettered when it ends, never dropped.
+    expect(result.deadLetters[1]).toMatchObject({ message: { id: 'op-1', text: 'please hurry' }, reason: `${result.runId}/hold ended (completed) before reading it` });
   });
 });

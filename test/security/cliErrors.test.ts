@@ -15,7 +15,7 @@ const MAIN = path.resolve('src/client/main.ts');
 function cadre(args: string[], cwd: string, env: Record<string, string> = {}) {
   const stateDir = path.join(tmp('cli-state'), 'state');
   const r = spawnSync(TSX, [MAIN, ...args], { cwd, encoding: 'utf8', timeout: 30_000, killSignal: 'SIGKILL', env: { ...process.env, CADRE_STATE_DIR: stateDir, ...env } });
-  return { code: r.status, stderr: r.stderr.trim(), stateDir, signal: r.signal };
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr.trim(), stateDir, signal: r.signal };
 }
 
 function plan(dir: string, tasks = 1, promptBytes = 10): string {
@@ -71,5 +71,26 @@ describe('cadre exits with a clear one-line error', () => {
     [['no-such-command']],
   ])('usage error %j: exit 2', (args) => {
     expect(cadre(args, tmp('cli-cwd')).code).toBe(2);
+  });
+
+  // Each command in a test of its own: spawnSync blocks the test worker while the CLI runs.
+  it.each([['validate'], ['run']])('a YAML alias bomb given to %s: exit 2, names the file', (command) => {
+    const dir = tmp('cli-bomb');
+    const lines = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) lines.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(10).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    lines.push('tasks: [{ id: t1, command: ["true"] }]');
+    const file = path.join(dir, 'bomb.yaml');
+    fs.writeFileSync(file, `${lines.join('\n')}\n`);
+    const r = cadre([command, file], dir);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(/bomb\.yaml: /);
+    expect(r.stdout + r.stderr).toMatch(/Excessive alias count/);
+  }, 30_000);
+
+  it.each([['9'.repeat(40)], ['99999999999999999'], ['0'], ['99999999usd']])('an absurd budget grant %s: exit 2 before anything is sent', (amount) => {
+    const r = cadre(['budget', 'grant', 'some-agent', amount], tmp('cli-cwd'));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^cadre: budget grant .*: a grant is/);
+    expect(fs.existsSync(r.stateDir)).toBe(false);
   });
 });

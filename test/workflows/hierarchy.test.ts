@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultCommandPolicy } from '../../src/activities/commandRunner';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentStatusQuery, agentTreeQuery, budgetGrantSignal, type AgentTreeNode } from '../../src/shared/messages';
 import { totalTokens } from '../../src/shared/model';
@@ -134,7 +135,9 @@ describe('agents that spawn agents', () => {
     });
     writeFileSync(join(dir, 'broken.yaml'), 'turns: [ { text: "unclosed"\n');
     const ROOT = 200_000;
-    const result = await withWorker({}, async ({ client, taskQueue }) => {
+    // `sleep` is a command a model chose: allowed here on purpose (model-chosen commands obey the command policy).
+    const policy = { ...defaultCommandPolicy, allow: [...defaultCommandPolicy.allow, 'sleep'] };
+    const result = await withWorker({ deps: { policy } }, async ({ client, taskQueue }) => {
       const id = uniqueId('refund');
       const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [input(repo, { script: join(dir, 'P.json'), budget: { tokens: ROOT } })] });
       // Wait until the slow child runs, then cancel it from outside.

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { defaultCommandPolicy } from '../../src/activities/commandRunner';
 import { readTranscript } from '../../src/activities/model/transcript';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { agentMessageSignal, agentStatusQuery, mailboxQuery, type AgentMessage } from '../../src/shared/messages';
@@ -34,7 +35,9 @@ describe('messages between agents', () => {
     });
     const priorities = ['low', 'high', 'normal'] as const;
     const sent: AgentMessage[] = Array.from({ length: 100 }, (_, i) => ({ id: `op-${i}`, from: 'operator', to: '', text: `message ${i}`, priority: priorities[(i * 7) % 3]!, sentAt: 0 }));
-    const { stateDir, id, result } = await withWorker({}, async ({ client, taskQueue, stateDir }) => {
+    // The gate is a shell a model chose: allowed here on purpose (model-chosen commands obey the command policy).
+    const policy = { ...defaultCommandPolicy, allow: [...defaultCommandPolicy.allow, 'sh'] };
+    const { stateDir, id, result } = await withWorker({ deps: { policy } }, async ({ client, taskQueue, stateDir }) => {
       const id = uniqueId('mbox');
       const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [input(repo, join(dir, 'A.json'))] });
       for (let i = 0; i < 200; i++) {
@@ -99,17 +102,17 @@ describe('messages between agents', () => {
 
   it('a message to a finished agent lands in the run\'s dead-letter list with its reason', async () => {
     const repo = makeRepo();
+    const runId = uniqueId('dl');
     const dir = scripts({
       P: [
         { tools: [{ spawn_agent: { name: 'quick', goal: 'be done', script: 'Q.json' } }] },
         { tools: [{ wait_for_agents: {} }] },
-        { tools: [{ send_message: { to: 'quick', text: 'are you still there?' } }, { send_message: { to: 'nobody-ever', text: 'hello?' } }, { send_message: { to: 'operator', text: 'all done here' } }] },
+        { tools: [{ send_message: { to: 'quick', text: 'are you still there?' } }, { send_message: { to: `${runId}/nobody-ever`, text: 'hello?' } }, { send_message: { to: 'operator', text: 'all done here' } }] },
         { tools: [{ finish: { summary: 'done' } }] },
       ],
       Q: [{ tools: [{ finish: { summary: 'quick one' } }] }],
     });
     const result = await withWorker({}, async ({ client, taskQueue }) => {
-      const runId = uniqueId('dl');
       return await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan([task('lead', { backend: 'scripted', script: join(dir, 'P.json') })]) }] }));
     });
     expect(result.status).toBe('completed');
@@ -117,7 +120,7 @@ describe('messages between agents', () => {
     const [toQuick, toNobody] = result.deadLetters;
     expect(toQuick!.message).toMatchObject({ to: `${result.runId}/lead/quick`, text: 'are you still there?' });
     expect(toQuick!.reason).toMatch(/lead\/quick has ended or does not exist/);
-    expect(toNobody!.message.to).toBe('nobody-ever');
+    expect(toNobody!.message.to).toBe(`${runId}/nobody-ever`);
     expect(result.toOperator.map((m) => m.text)).toEqual(['all done here']);
     expect(existsSync(repo)).toBe(true);
   });

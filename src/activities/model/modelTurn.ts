@@ -38,6 +38,7 @@ import {
 import { defaultCommandPolicy, type CommandPolicy } from '../commandRunner';
 import { executeFileTool, type FileToolContext } from '../fileTools';
 import { defineActivity, toFailure } from '../boundary';
+import { PathOutsideWorkspaceError, resolveInside } from '../paths';
 import { redact } from '../../node/redact';
 import { createAnthropicBackend } from './anthropic';
 import {
@@ -301,7 +302,9 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
             outcome = await runFileTool({ root: input.workspace, policy, heartbeat: () => activity.heartbeat() }, w.name, block.input);
           } catch (err) {
             if (activity.cancellationSignal.aborted) throw err;
-            throw toFailure(err);
+            // One bad path (say a symlink swapped in since the turn) is a tool error; the other writes still apply.
+            if (!(err instanceof PathOutsideWorkspaceError)) throw toFailure(err);
+            outcome = { content: `Write refused: ${err.message}`, isError: true, summary: `${w.name} ${w.path}: refused` };
           }
         }
         const record = resultRecord(input.turn, w.toolUseId, w.name, outcome);
@@ -337,7 +340,17 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       return refused(name, `Invalid input for ${name} (${ErrorType.InvalidToolInput}): ${issues}`, `invalid input: ${issues}`);
     }
     if (isOrchestrationTool(name)) return { kind: 'orchestration', input: checked.data };
-    if (input.deferWrites && (name === 'write_file' || name === 'edit_file')) return { kind: 'deferred', path: (checked.data as { path: string }).path };
+    if (input.deferWrites && name === 'run_command') {
+      // Shared mode: a program could write any file of the user's checkout without the lock a write takes.
+      return refused(name, 'run_command is not available in shared-workspace mode: a program could write files without their lock. Use write_file or edit_file.', 'refused in shared mode');
+    }
+    if (input.deferWrites && (name === 'write_file' || name === 'edit_file')) {
+      // A bad path is the model's mistake: answered now, so it is neither locked nor allowed to fail the turn.
+      const p = (checked.data as { path: string }).path;
+      const bad = pathProblem(input.workspace, p);
+      if (bad) return refused(name, `Write refused: ${bad}`, `${p}: ${bad}`);
+      return { kind: 'deferred', path: p };
+    }
 
     try {
       const result = await runFileTool(
@@ -366,6 +379,17 @@ async function withHeartbeats<T>(heartbeat: () => void, everyMs: number, fn: () 
     return await fn();
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** Why a shared-mode write to `p` is refused (outside the workspace, into .git), or undefined. */
+function pathProblem(workspace: string, p: string): string | undefined {
+  try {
+    resolveInside(workspace, p, 'write');
+    return undefined;
+  } catch (err) {
+    if (err instanceof PathOutsideWorkspaceError) return err.message;
+    throw err;
   }
 }
 

@@ -1,9 +1,11 @@
 /** `cadre agent "<goal>"`: one agent on a repository, shown while it works, then its result, branch and diff stat. */
 import { randomBytes } from 'node:crypto';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gitFor } from '../../activities/git';
 import { backendProblem } from '../backends/choice';
+import { transcriptPath } from '../../activities/model/transcript';
 import { defaultLimits, type AgentInput, type AgentWorkflow } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
@@ -53,6 +55,14 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     throw new CadreError('the anthropic backend needs ANTHROPIC_API_KEY in the environment (or use --backend scripted/command)', 78);
   }
   const agentId = opts.id ?? `agent-${randomBytes(3).toString('hex')}`;
+  if (opts.id) {
+    try {
+      await assertIdUnused(client, config.stateDir, agentId);
+    } catch (err) {
+      await rt.close();
+      throw err;
+    }
+  }
   const worker = await startInProcessWorker(config);
   try {
     const input: AgentInput = {
@@ -72,7 +82,13 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       workspaceMode: opts.shared ? 'shared' : 'worktree',
       prices: loadPrices(config.pricesFile),
     };
-    const handle = await client.workflow.start<AgentWorkflow>('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) } });
+    // REJECT_DUPLICATE: an id is never started twice, even if another client took it since the check above.
+    const handle = await client.workflow
+      .start<AgentWorkflow>('agent', { workflowId: agentId, taskQueue: config.taskQueue, args: [input], memo: { title: goal.slice(0, 200) }, workflowIdReusePolicy: 'REJECT_DUPLICATE' })
+      .catch(async (err: unknown) => {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) await assertIdUnused(client, config.stateDir, agentId);
+        throw err;
+      });
     const info = (s: string) => (opts.json ? process.stderr : process.stdout).write(s);
     info(`agent ${agentId} started\nWeb UI: ${workflowUrl(config, agentId)}\n`);
     let lastDoing = '';
@@ -105,4 +121,25 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     await worker.stop();
     await rt.close();
   }
+}
+
+/**
+ * An agent id names one piece of work: its transcript, its branch and its turns are keyed by it, so starting new
+ * work under a used id would replay the old transcript instead of running (issue 16). Refused, saying what to do.
+ */
+async function assertIdUnused(client: Client, stateDir: string, agentId: string): Promise<void> {
+  const d = await client.workflow
+    .getHandle(agentId)
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+  const what = d ? (d.status.name === 'RUNNING' ? 'is running' : `already ran (${d.status.name.toLowerCase()})`) : existsSync(transcriptPath(stateDir, agentId)) ? 'already ran (its transcript is kept)' : undefined;
+  if (!what) return;
+  throw new CadreError(
+    `agent id "${agentId}" ${what}; an id is never reused — give the new goal a new id (e.g. --id ${agentId}-2) or leave out --id` +
+      (d?.status.name === 'RUNNING' ? `; follow the running one with: cadre tree ${agentId}` : ''),
+    2,
+  );
 }

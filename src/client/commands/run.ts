@@ -4,7 +4,8 @@
  * (0 completed, 1 failed, 3 cancelled; 130 when Ctrl-C detached us while the run goes on).
  */
 import { resolve } from 'node:path';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { CadreError } from '../../shared/errors';
 import { loadConfig, workflowUrl } from '../../node/config';
 import { logger } from '../../node/logger';
 import { CadreRun, CadreRole } from '../../shared/searchAttributes';
@@ -40,6 +41,23 @@ export interface RunOptions {
   model?: string;
 }
 
+/** The status name of the run with this id (RUNNING, COMPLETED, …), or undefined when there is none. */
+async function runState(client: Client, runId: string): Promise<string | undefined> {
+  try {
+    return (await client.workflow.getHandle(runId).describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+function usedRunId(runId: string, state: string): CadreError {
+  return new CadreError(
+    `run id "${runId}" already ran (${state.toLowerCase()}); a run id is never reused — start a new run with another --run-id, or leave it out (add --new to skip re-attaching)`,
+    2,
+  );
+}
+
 export async function runCommand(planPath: string, opts: RunOptions): Promise<number> {
   const { plan: loaded, warnings } = await importPlan(planPath, { format: opts.format === undefined ? undefined : parseFormat(opts.format), statusDir: opts.statusDir });
   // What the importer read differently from a strict reading, or left out: the run goes on, the user is told.
@@ -62,12 +80,10 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
     let runId = opts.runId ?? (opts.new ? undefined : lastRun(config.stateDir, key));
     let attached = false;
     if (runId) {
-      try {
-        const d = await client.workflow.getHandle(runId).describe();
-        attached = d.status.name === 'RUNNING';
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
+      const state = await runState(client, runId);
+      attached = state === 'RUNNING';
+      // A closed run is never started again under its id: its agents' transcripts would replay the old work.
+      if (!attached && opts.runId && state) throw usedRunId(runId, state);
       if (!attached && !opts.runId) runId = undefined;
     }
     runId ??= newRunId(plan.name);
@@ -85,6 +101,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
       try {
         await client.workflow.start<RunPlanWorkflow>('runPlan', {
           workflowId: runId,
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
           taskQueue: config.taskQueue,
           args: [input],
           memo: { title: plan.name, plan: plan.source.path, repo },
@@ -96,6 +113,9 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
         });
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        // Started by someone else meanwhile: attach if it runs, refuse if it has already closed.
+        const state = await runState(client, runId);
+        if (state !== 'RUNNING') throw usedRunId(runId, state ?? 'closed');
         attached = true;
       }
       rememberRun(config.stateDir, key, runId);

@@ -59,6 +59,20 @@ export async function treeCommand(id: string, opts: { json?: boolean }): Promise
   }
 }
 
+/** One operator grant at most: a typo (or a pasted 999…9) must not turn a ceiling into none. */
+export const MAX_GRANT = { tokens: 1_000_000_000, usd: 10_000 };
+
+/** Why a grant is refused (zero, not finite, beyond MAX_GRANT), or undefined. */
+export function grantProblem(amount: { tokens?: number; usd?: number }): string | undefined {
+  const t = amount.tokens;
+  const u = amount.usd;
+  if (t !== undefined && !(Number.isSafeInteger(t) && t > 0 && t <= MAX_GRANT.tokens)) {
+    return `a grant is 1 to ${MAX_GRANT.tokens.toLocaleString('en-US')} tokens`;
+  }
+  if (u !== undefined && !(Number.isFinite(u) && u > 0 && u <= MAX_GRANT.usd)) return `a grant is more than $0 and at most $${MAX_GRANT.usd.toLocaleString('en-US')}`;
+  return undefined;
+}
+
 export async function budgetGrantCommand(agentId: string, amountText: string): Promise<number> {
   let amount;
   try {
@@ -66,6 +80,8 @@ export async function budgetGrantCommand(agentId: string, amountText: string): P
   } catch (err) {
     throw new CadreError((err as Error).message, 2);
   }
+  const problem = grantProblem(amount);
+  if (problem) throw new CadreError(`budget grant ${amountText}: ${problem}`, 2);
   const rt = await openRuntime();
   try {
     const handle = rt.client.workflow.getHandle(agentId);

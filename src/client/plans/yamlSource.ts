@@ -25,8 +25,17 @@ export function parseYaml(text: string, firstLine = 1): YamlSource {
     line: lineAt(e.pos[0]),
     message: e.message.split('\n')[0],
   }));
+  let data: unknown;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias bomb (a billion laughs) or an alias to nothing: a problem of the text, reported like a syntax error.
+      errors.push({ line: undefined, message: `cannot expand the YAML: ${(err as Error).message.split('\n')[0]}` });
+    }
+  }
   return {
-    data: errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    data,
     errors,
     lineOf: (path) => lineAt(offsetOf(doc, path)),
   };

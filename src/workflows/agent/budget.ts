@@ -17,12 +17,35 @@ export function priceModelOf(input: AgentInput): string {
   return input.backend === 'scripted' ? 'scripted' : input.model;
 }
 
-/** The worst case of the next turn: its estimated input plus every token it may write. */
-export function turnReservation(input: AgentInput, s: AgentState, prices: PriceTable): Amount {
+/**
+ * The worst case of the next turn: its estimated input plus every token it may write. `extraInput` is what the
+ * request will carry beyond the model turn's own estimate (the inbox delivered at the start of the turn, the
+ * orchestration tools' results): see `carriedTokens`.
+ */
+export function turnReservation(input: AgentInput, s: AgentState, prices: PriceTable, extraInput = 0): Amount {
+  const inputTokens = s.nextInputEstimate + extraInput;
   return {
-    tokens: s.nextInputEstimate + input.maxTokens,
-    usd: worstCaseUsd(s.nextInputEstimate, input.maxTokens, priceModelOf(input), prices),
+    tokens: inputTokens + input.maxTokens,
+    usd: worstCaseUsd(inputTokens, input.maxTokens, priceModelOf(input), prices),
   };
+}
+
+/**
+ * Tokens of texts the next request carries that the model turn's estimate did not see: the rendered inbox and the
+ * orchestration results. Estimated as the activities estimate (4 characters of JSON a token), so a flood of
+ * messages is reserved before the call instead of discovered in its usage.
+ */
+export function carriedTokens(texts: readonly string[]): number {
+  return texts.reduce((sum, t) => sum + Math.ceil(JSON.stringify(t).length / 4) + 8, 0);
+}
+
+/**
+ * True when the books show more spent than allocated and granted in a limited dimension: a turn (or a child) reported
+ * more than was reserved for it. Such an agent starts no more turns: a budget is a ceiling, not an estimate.
+ */
+export function overspent(book: ledger.Ledger): boolean {
+  const av = ledger.available(book);
+  return (av.tokens !== undefined && av.tokens < 0) || (av.usd !== undefined && av.usd < -1e-9);
 }
 
 /** What is missing for `reservation` to fit, per limited dimension (what to ask the parent for). */

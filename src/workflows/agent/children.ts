@@ -54,6 +54,8 @@ export function planSpawn(input: AgentInput, s: AgentState, args: SpawnArgs, bas
     model: args.model ?? input.model,
     script: backend === 'scripted' ? script : undefined,
     command: backend === 'command' ? args.command : undefined,
+    // Only plan-declared commands are trusted as written; this one is checked against the command policy.
+    commandFromModel: backend === 'command' ? true : undefined,
     budget: slice,
     depth: input.depth + 1,
     parentId: s.agentId,

@@ -15,10 +15,13 @@ import { CadreBudgetUsed } from '../../shared/searchAttributes';
 import { gitOp, verifyOp } from '../presets';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
-import { errorMessage } from './messaging';
+import * as mail from './mailbox';
+import { deadLetterUnread, errorMessage } from './messaging';
 import { branchOf, subtreeCost, subtreeUsage, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { mergeChildren } from './tools';
+
+const DEAD_LETTER_UNREAD = 'dead-letter-unread';
 
 export function endAgent(ctx: AgentContext): Promise<AgentResult> {
   const { input, s } = ctx;
@@ -59,6 +62,9 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
         .signal(childEndedSignal, { childId: s.agentId, status: s.status, usage: result.usage, costUsd: result.costUsd, returned: result.returned, node: treeNode(input, s) })
         .catch(() => undefined);
     }
+    // Messages accepted after the last turn are never lost: they go to the dead letters (patched: recorded
+    // histories end without these signals).
+    if (mail.pending(s.mailbox).length && wf.patched(DEAD_LETTER_UNREAD)) await deadLetterUnread(ctx);
     wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
     // A root agent (a task's, or a standalone one) that failed fails in Temporal's eyes, carrying its result;
     // sub-agents return theirs, which their parent reads as before.

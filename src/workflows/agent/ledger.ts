@@ -2,7 +2,9 @@
  * The budget ledger of one agent: pure, deterministic, plain JSON (it lives in workflow state and survives
  * continue-as-new). Two dimensions, tokens and USD; an unset ceiling is unlimited in that dimension.
  *
- * Invariant: used + reserved + givenToChildren - reclaimed <= allocated + granted, in every limited dimension.
+ * Invariant: used + reserved + givenToChildren - reclaimed <= allocated + granted, in every limited dimension, as
+ * long as providers report no more than was reserved; a report above it is booked in full (available goes negative)
+ * and the agent stops (budget.ts `overspent`).
  * Reservations cover a model call's worst case before it is made; settlement replaces the reservation with the
  * provider's reported usage. Grants and reclaims are idempotent by id.
  */
@@ -79,20 +81,28 @@ export function tryGive(l: Ledger, amount: Amount): boolean {
   return true;
 }
 
-/** A child ended: take back what it did not use (idempotent by child id). */
+/**
+ * A child ended: take back what it did not use (idempotent by child id). A child that spent more than its slice
+ * returns a negative amount: the overspend is charged here in full (reclaimed goes down), so this ledger never
+ * claims the difference as unused and passes the same charge up when it ends.
+ */
 export function reclaim(l: Ledger, childId: string, unused: Amount): boolean {
   if (l.reclaimIds.includes(childId)) return false;
   l.reclaimIds.push(childId);
-  for (const d of dims) l.reclaimed[d] = round(l.reclaimed[d] + Math.max(0, unused[d] ?? 0), d);
+  for (const d of dims) {
+    const back = unused[d] ?? 0;
+    l.reclaimed[d] = round(l.reclaimed[d] + (Number.isFinite(back) ? back : 0), d);
+  }
   return true;
 }
 
-/** Raise the ceiling (idempotent by grant id). */
+/** Raise the ceiling (idempotent by grant id). A negative, infinite or non-numeric amount counts as nothing. */
 export function applyGrant(l: Ledger, grantId: string, amount: Amount): boolean {
   if (l.grantIds.includes(grantId)) return false;
   l.grantIds.push(grantId);
   for (const d of dims) {
     if (amount[d] === undefined) continue;
+    if (typeof amount[d] !== 'number' || !Number.isFinite(amount[d]) || amount[d] < 0) continue;
     if (l.allocated[d] === undefined) continue; // unlimited stays unlimited
     l.granted[d] = round(l.granted[d] + amount[d], d);
   }

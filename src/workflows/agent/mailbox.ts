@@ -54,11 +54,21 @@ export function recordSent(box: Mailbox, msg: Omit<Message, 'state' | 'seq'>): v
   box.messages.push({ ...msg, state: 'processed', seq: box.nextSeq++ });
 }
 
-/** Hand the pending messages to the model, in order; they become delivered. */
-export function deliver(box: Mailbox): Message[] {
-  const out = pending(box);
+/**
+ * Hand the pending messages to the model, in order; they become delivered. With `ids`, only those (the ones the
+ * turn's budget reservation counted): a message that arrived later waits for the next turn.
+ */
+export function deliver(box: Mailbox, ids?: readonly string[]): Message[] {
+  const out = ids ? pending(box).filter((m) => ids.includes(m.id)) : pending(box);
   for (const m of out) m.state = 'delivered';
   return out;
+}
+
+/** The agent ended: take the messages no turn will see (still pending) out of the mailbox, for the dead letters. */
+export function drainUnread(box: Mailbox): Message[] {
+  const unread = pending(box);
+  for (const m of unread) m.state = 'processed';
+  return unread;
 }
 
 export function markProcessed(box: Mailbox, ids: string[]): void {

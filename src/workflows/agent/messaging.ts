@@ -5,6 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { agentMessageSignal, deadLetterSignal, operatorMessageSignal, type AgentMessage, type DeadLetter } from '../../shared/messages';
+import { addressProblem } from './addresses';
 import { runningChildIds, ToolError } from './children';
 import type { AgentContext } from './context';
 import * as mail from './mailbox';
@@ -33,6 +34,20 @@ async function deadLetter(ctx: AgentContext, message: AgentMessage, reason: stri
   if (!(await toRun(ctx, deadLetterSignal, letter))) ctx.s.deadLetters.push(letter);
 }
 
+/**
+ * The agent is ending: every message still pending in its mailbox will never be read, so each goes to the dead
+ * letters (the run's, or its own for a standalone agent) with the reason. Repeated until none is left, since a
+ * message can arrive while the letters are being handed over.
+ */
+export async function deadLetterUnread(ctx: AgentContext): Promise<void> {
+  const { s } = ctx;
+  for (let unread = mail.drainUnread(s.mailbox); unread.length; unread = mail.drainUnread(s.mailbox)) {
+    for (const { seq: _seq, state: _state, ...message } of unread) {
+      await deadLetter(ctx, message, `${s.agentId} ended (${s.status}) before reading it`);
+    }
+  }
+}
+
 async function toTheOperator(ctx: AgentContext, message: AgentMessage): Promise<void> {
   if (!(await toRun(ctx, operatorMessageSignal, message))) ctx.s.toOperator.push(message);
 }
@@ -50,7 +65,10 @@ function recipients(ctx: AgentContext, to: string): string[] {
     if (!ids.length) throw new ToolError('you have no running sub-agents to broadcast to');
     return ids;
   }
-  return [s.children.find((c) => c.name === to)?.agentId ?? to];
+  const id = s.children.find((c) => c.name === to)?.agentId ?? to;
+  const problem = addressProblem(input, s.agentId, id);
+  if (problem) throw new ToolError(`not sent: ${problem}`);
+  return [id];
 }
 
 export async function sendMessage(ctx: AgentContext, args: SendArgs): Promise<string> {

@@ -11,12 +11,16 @@ import { hasPrice } from '../../shared/pricing';
 import type { ToolName, ToolResult } from '../../shared/tools';
 import { acquire, release } from '../locks/holder';
 import { modelTurn } from '../presets';
-import { priceModelOf, settleTurn, shortfall, turnReservation } from './budget';
+import { carriedTokens, overspent, priceModelOf, settleTurn, shortfall, turnReservation } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { carryOf, continueAsNewDue } from './state';
 import { handleCall } from './tools';
+
+/** Patches (new histories take them; recorded ones replay without): see docs/hierarchy.md "Budgets are ceilings". */
+const STOP_WHEN_OVERSPENT = 'stop-when-overspent';
+const RESERVE_CARRIED_INPUT = 'reserve-carried-input';
 
 const MODEL_TOOLS: ToolName[] = [
   'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
@@ -35,7 +39,16 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
       s.summary ||= `stopped after ${s.turn} turns (the turn limit)`;
       return;
     }
-    const reservation = turnReservation(input, s, ctx.prices);
+    if (overspent(s.book) && wf.patched(STOP_WHEN_OVERSPENT)) {
+      ctx.setStatus('budget_exhausted');
+      s.summary ||= `stopped: more was spent than the budget allows after ${s.turn} turns`;
+      return;
+    }
+    // The reservation covers what the request carries beyond the turn's own estimate: the inbox it delivers (only
+    // the messages counted here; later ones wait for the next turn) and the orchestration results.
+    const carried = wf.patched(RESERVE_CARRIED_INPUT) ? mail.pending(s.mailbox) : undefined;
+    const extra = carried ? carriedTokens([...carried.map(mail.render), ...s.toolResults.map((r) => r.content)]) : 0;
+    const reservation = turnReservation(input, s, ctx.prices, extra);
     if (!(await reserve(ctx, reservation))) {
       ctx.setStatus('budget_exhausted');
       s.summary ||= `stopped: budget exhausted after ${s.turn} turns`;
@@ -45,7 +58,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
     s.turnsThisRun++;
     ctx.setDoing(`model turn ${s.turn}`);
     // Messages reach the model at the start of its turn; they count as processed once the turn completes.
-    const inbox = mail.deliver(s.mailbox);
+    const inbox = mail.deliver(s.mailbox, carried?.map((m) => m.id));
     s.awaitingProcessing.push(...inbox.map((m) => m.id));
     let out: ModelTurnOutput;
     try {

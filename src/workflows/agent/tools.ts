@@ -31,7 +31,7 @@ async function spawnChild(ctx: AgentContext, call: ToolCall, base: string): Prom
       (result) => {
         recordChildEnd(ctx.s, { childId: rec.agentId, status: result.status, usage: result.usage, costUsd: result.costUsd, returned: result.returned });
         rec.branch = result.branch;
-        rec.summary = result.summary;
+        rec.summary = result.summary || result.error;
       },
       (err: unknown) => {
         // The child's own ending signals its usage and returned budget; if it could not (terminated), its slice

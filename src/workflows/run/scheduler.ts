@@ -74,17 +74,21 @@ export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[])
 }
 
 /**
- * A task's budget: its own (or the plan default), else an equal share of what is left of the plan's pool among the
- * tasks still waiting for one. A pool slice is taken out of the pool here; `recordAgentResult` returns what is left.
+ * A task's budget. Without a plan budget: its own (or the plan default), else unlimited. With one, the plan budget
+ * is a ceiling for the whole run: every task's slice is taken out of the pool — its own budget (or the default),
+ * else an equal share among the tasks still waiting for one — and never more than the pool still holds, so a
+ * spent pool gives 0 and the task's agent stops before its first turn. `recordAgentResult` returns what is left.
  */
 export function sliceFor(plan: Plan, s: RunState, t: Task): { slice: Amount; fromPool: boolean } {
   const own = t.budget ?? plan.defaults.budget;
   const pool = s.pool;
-  if (own || !pool) return { slice: own ?? {}, fromPool: false };
+  if (!pool) return { slice: own ?? {}, fromPool: false };
   const waiting = plan.tasks.filter((x) => ['pending', 'ready'].includes(rowOf(s, x.id)!.status) && !x.budget).length || 1;
+  const take = (left: number | undefined, wanted: number | undefined, share: (n: number) => number): number | undefined =>
+    left === undefined ? wanted : Math.max(0, Math.min(wanted ?? share(left), left));
   const slice: Amount = {
-    tokens: pool.tokens !== undefined ? Math.floor(pool.tokens / waiting) : undefined,
-    usd: pool.usd !== undefined ? pool.usd / waiting : undefined,
+    tokens: take(pool.tokens, own?.tokens, (n) => Math.floor(n / waiting)),
+    usd: take(pool.usd, own?.usd, (n) => n / waiting),
   };
   if (pool.tokens !== undefined) pool.tokens -= slice.tokens!;
   if (pool.usd !== undefined) pool.usd -= slice.usd!;

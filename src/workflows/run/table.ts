@@ -185,16 +185,19 @@ export function cancelWaiting(s: RunState, reason: string): void {
 }
 
 /**
- * A task's agent ended: count its spend into the run, return its unused slice to the pool when it came from there
- * (a task's own budget is not the plan's), and copy its figures into the row.
+ * A task's agent ended: count its spend into the run, and give back to the pool what is left of a slice that came
+ * from there (a task's budget outside a plan budget is not the plan's). What comes back is capped at the slice; an
+ * agent that spent more than its slice returns a negative amount, and the pool is charged for it in full.
  */
-export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, fromPool: boolean): void {
+export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, poolSlice?: Amount): void {
   const u = result.usage;
   s.costUsd += result.costUsd;
   s.tokens += u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
-  if (s.pool && fromPool) {
-    if (s.pool.tokens !== undefined && result.returned.tokens !== undefined) s.pool.tokens += result.returned.tokens;
-    if (s.pool.usd !== undefined && result.returned.usd !== undefined) s.pool.usd += result.returned.usd;
+  if (s.pool && poolSlice) {
+    const back = (returned: number | undefined, slice: number | undefined): number =>
+      returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);
+    if (s.pool.tokens !== undefined) s.pool.tokens += back(result.returned.tokens, poolSlice.tokens);
+    if (s.pool.usd !== undefined) s.pool.usd += back(result.returned.usd, poolSlice.usd);
   }
   r.costUsd = result.costUsd;
   r.tokens = u.inputTokens + u.outputTokens;

@@ -316,7 +316,7 @@ async function runTask(d: TaskDeps, t: Task): Promise<void> {
     }
     if (!holdUntilMerged) await free();
     if (result) {
-      table.recordAgentResult(s, r, result, fromPool);
+      table.recordAgentResult(s, r, result, fromPool ? slice : undefined);
       // The gate: a completed task waits for a person before it is merged and counts as completed.
       if (result.status === 'completed' && t.gate && wf.patched(GATES)) {
         const answer = await waitAtGate(d, t, r, scope, () => {

@@ -45,19 +45,40 @@ describe('nextTask', () => {
 });
 
 describe('budget slices', () => {
-  it('shares the pool among the tasks still waiting, and returns only pool slices', () => {
+  it('shares the pool among the tasks still waiting; with a plan budget every slice comes from the pool', () => {
     const p = plan({ budget: { tokens: 9000 }, tasks: [task('a'), task('b'), task('c', { budget: { tokens: 50 } })] });
     const s = table.initialRunState('r', p, undefined);
     const a = sliceFor(p, s, p.tasks[0]!);
     expect(a).toEqual({ slice: { tokens: 4500, usd: undefined }, fromPool: true });
     expect(s.pool!.tokens).toBe(4500);
-    expect(sliceFor(p, s, p.tasks[2]!)).toEqual({ slice: { tokens: 50 }, fromPool: false });
+    // A task's own budget is taken out of the plan's too (the plan budget is a ceiling for the whole run).
+    expect(sliceFor(p, s, p.tasks[2]!)).toEqual({ slice: { tokens: 50, usd: undefined }, fromPool: true });
+    expect(s.pool!.tokens).toBe(4450);
     const result = { costUsd: 0.1, usage: { inputTokens: 100, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0 }, returned: { tokens: 4300 }, summary: 's' } as AgentResult;
-    table.recordAgentResult(s, table.rowOf(s, 'a')!, result, true);
-    expect(s.pool!.tokens).toBe(8800);
-    table.recordAgentResult(s, table.rowOf(s, 'c')!, result, false);
+    table.recordAgentResult(s, table.rowOf(s, 'a')!, result, { tokens: 4500 });
+    expect(s.pool!.tokens).toBe(8750);
+    // What comes back is capped at the slice: c reports 4300 unused of its 50.
+    table.recordAgentResult(s, table.rowOf(s, 'c')!, result, { tokens: 50 });
     expect(s.pool!.tokens).toBe(8800);
     expect(s.tokens).toBe(400);
+  });
+
+  it('never hands out more than the plan budget: own budgets are capped by what is left, a spent pool gives 0, an overspend is charged', () => {
+    const p = plan({ budget: { tokens: 40_000 }, tasks: [task('a', { budget: { tokens: 30_000 } }), task('b', { budget: { tokens: 30_000 } }), task('c')] });
+    const s = table.initialRunState('r', p, undefined);
+    expect(sliceFor(p, s, p.tasks[0]!).slice.tokens).toBe(30_000);
+    expect(sliceFor(p, s, p.tasks[1]!).slice.tokens).toBe(10_000);
+    expect(sliceFor(p, s, p.tasks[2]!).slice.tokens).toBe(0);
+    expect(s.pool!.tokens).toBe(0);
+    // a spent 5,000 more than its slice (returned -5,000): the pool is charged, and the next slice is 0, not negative.
+    const over = { costUsd: 0, usage: { inputTokens: 35_000, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0 }, returned: { tokens: -5_000 }, summary: '' } as AgentResult;
+    table.recordAgentResult(s, table.rowOf(s, 'a')!, over, { tokens: 30_000 });
+    expect(s.pool!.tokens).toBe(-5_000);
+    table.rowOf(s, 'c')!.status = 'pending';
+    expect(sliceFor(p, s, p.tasks[2]!).slice.tokens).toBe(0);
+    // Without a plan budget a task's own budget is its own.
+    const q = plan({ tasks: [task('x', { budget: { tokens: 7 } })] });
+    expect(sliceFor(q, table.initialRunState('q', q, undefined), q.tasks[0]!)).toEqual({ slice: { tokens: 7 }, fromPool: false });
   });
 
   it('builds the agent input from the task, the plan defaults and the run', () => {
