@@ -10,6 +10,7 @@ import type { LocksResult } from './sections/locks';
 import type { MakespanResult } from './sections/makespan';
 import type { OverheadResult } from './sections/overhead';
 import type { PrefixResult } from './sections/prefix';
+import type { SessionBenchResult } from './sections/session';
 import type { WorkerResult } from './sections/worker';
 import type { WorktreeResult } from './sections/worktree';
 
@@ -25,6 +26,7 @@ interface Results {
     worker?: WorkerResult;
     worktree?: WorktreeResult;
     prefix?: PrefixResult;
+    session?: SessionBenchResult;
   } & Record<string, unknown>;
 }
 
@@ -190,6 +192,7 @@ function measured(r: Results) {
     wk: ok(S.worker),
     wt: ok(S.worktree),
     px: ok(S.prefix),
+    se: ok(S.session),
   };
 }
 
@@ -213,7 +216,7 @@ export function renderReport(raw: unknown, previous?: unknown): string {
   const out: string[] = [];
   const push = (...lines: string[]) => out.push(...lines);
 
-  const { ov, mk, hi, lk, cr, wk, wt, px } = measured(r);
+  const { ov, mk, hi, lk, cr, wk, wt, px, se } = measured(r);
 
   const orch5 = atC(ov?.cadreOrchestration, 5);
   const inline5 = atC(ov?.cadreInline, 5);
@@ -590,6 +593,26 @@ export function renderReport(raw: unknown, previous?: unknown): string {
       `Mean stable share ${pct(px.meanStableShare)}, minimum ${pct(px.minStableShare)} (turn 2), token-weighted ${pct(px.tokenWeightedStableShare)}; ${first95 ? `≥ 95 % from turn ${first95.turn} on` : 'never ≥ 95 % in these turns'}.`,
       `Every request began with the whole previous request: ${px.allAppendOnly ? 'yes' : 'no'}.`,
       `Modelled input cost of the ${px.turns} requests: **${n(px.cachedInputUsd, 4)} USD with the cache against ${n(px.uncachedInputUsd, 4)} USD for an uncached loop** (${pct(px.costRatio)}).`,
+      '',
+    );
+  }
+
+  // ---- session --------------------------------------------------------------------------------------------------
+  push('## An agent program through cadre (claude-code)', '');
+  if (!se) push(`Not measured: ${errorOf(r.sections.session) ?? 'section not run'}.`, '');
+  else {
+    push(
+      "One claude-code task through cadre (a one-task plan through runPlan on a worker in this process: scheduler and agent",
+      'workflows, worktree, the session activity with its MCP server, record and log, commit, merge, worktree removal)',
+      'against the same `claude -p` run directly in a fresh checkout, on the same Messages API stub (a `Write` tool call,',
+      `then a final text: ${se.requestsDirect} model requests directly, ${se.requestsCadre} through cadre). ${se.samples} samples each after one warm-up, alternating.`,
+      '',
+      '| | p50 | p95 | min | max |',
+      '|---|---|---|---|---|',
+      `| \`claude -p\` directly | ${ms(se.directMs.p50, 0)} | ${ms(se.directMs.p95, 0)} | ${ms(se.directMs.min, 0)} | ${ms(se.directMs.max, 0)} |`,
+      `| the same task through cadre | ${ms(se.cadreMs.p50, 0)} | ${ms(se.cadreMs.p95, 0)} | ${ms(se.cadreMs.min, 0)} | ${ms(se.cadreMs.max, 0)} |`,
+      '',
+      `cadre's cost: **${n(se.ratio, 2)}×** the direct run at the median (${ms(se.overheadMs, 0)} more).`,
       '',
     );
   }

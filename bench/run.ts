@@ -8,7 +8,7 @@
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
  *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)
  *
- * Sections: overhead, makespan, history, locks, crash, worker, worktree, prefix. A partial or quick run never
+ * Sections: overhead, makespan, history, locks, crash, worker, worktree, prefix, session. A partial or quick run never
  * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
  * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
@@ -23,6 +23,7 @@ import { locks } from './sections/locks';
 import { makespan } from './sections/makespan';
 import { overhead } from './sections/overhead';
 import { prefix } from './sections/prefix';
+import { session } from './sections/session';
 import { workerSection } from './sections/worker';
 import { worktree } from './sections/worktree';
 
@@ -38,7 +39,7 @@ interface Args {
   previous?: string;
 }
 
-const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'prefix'] as const;
+const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'prefix', 'session'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): Args {
@@ -75,6 +76,7 @@ function sizes(quick: boolean, fullGit: boolean) {
     worker: { cached: quick ? [0, 50, 100] : [0, 100, 200, 400], coldStarts: quick ? 1 : 3 },
     worktree: { files: quick ? 2000 : 10_000, samples: quick ? 3 : 5 },
     prefix: { turns: 20 },
+    session: { samples: quick ? 2 : 5 },
   };
 }
 
@@ -114,6 +116,7 @@ async function main() {
     await section('worker', () => workerSection(env, size.worker));
     await section('worktree', () => worktree(env, size.worktree));
     await section('prefix', () => prefix(env, size.prefix));
+    await section('session', () => session(env, size.session));
   } finally {
     await env.close();
   }

@@ -11,8 +11,8 @@
  *   configuration. The file (mode 0600, in the session's HOME) holds the per-attempt bearer secret, so it is not
  *   on the command line.
  * - Usage: every `assistant` event carries its message's usage (the same message id repeats per content block:
- *   the last one counts); the `result` event has the process's totals and `total_cost_usd`. Both cover this process
- *   only, so earlier attempts' usage is added by the session (usageScope 'process').
+ *   the last one counts); the `result` event has the process's totals (`modelUsage`) and `total_cost_usd`. Both
+ *   cover this process only, so earlier attempts' usage is added by the session (usageScope 'process').
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -46,6 +46,19 @@ function sum(list: Iterable<Usage>): Usage {
     t.cacheReadTokens += u.cacheReadTokens;
   }
   return t;
+}
+
+/**
+ * The process's totals from the result's `modelUsage` (per model, camelCase), summed over models. Preferred to the
+ * result's `usage`, which is not always the total: a session stopped by `--max-budget-usd` reports the first
+ * response's usage there while `modelUsage` and `total_cost_usd` count every response (seen with 2.1.332).
+ */
+function modelUsageTotal(raw: unknown): Usage | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const models = Object.values(raw as Record<string, Record<string, unknown>>).filter((m) => m && typeof m === 'object');
+  if (!models.length) return undefined;
+  const n = (m: Record<string, unknown>, k: string): number => (typeof m[k] === 'number' ? (m[k] as number) : 0);
+  return sum(models.map((m) => ({ inputTokens: n(m, 'inputTokens'), outputTokens: n(m, 'outputTokens'), cacheWriteTokens: n(m, 'cacheCreationInputTokens'), cacheReadTokens: n(m, 'cacheReadInputTokens') })));
 }
 
 function short(value: unknown, max = 120): string {
@@ -87,7 +100,7 @@ class ClaudeStreamParser implements StreamParser {
       out.push({ kind: 'usage', usage: total, costUsd: this.priced(total, m.model ?? this.model) });
     }
     if (e.type === 'result') {
-      const usage = e.usage ? toUsage(e.usage as Record<string, unknown>) : undefined;
+      const usage = modelUsageTotal(e.modelUsage) ?? (e.usage ? toUsage(e.usage as Record<string, unknown>) : undefined);
       const subtype = String(e.subtype ?? '');
       const isError = e.is_error === true || subtype !== 'success';
       const errors = Array.isArray(e.errors) ? (e.errors as unknown[]).map((x) => short(x, 300)).join('; ') : '';
