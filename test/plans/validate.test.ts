@@ -80,7 +80,7 @@ describe('cadre validate', () => {
     expect(byId.docs.backend).toBe('command');
     expect(out.warnings).toEqual([]);
     const gsd = JSON.parse((await run(path.join(fixtures, 'gsd-meaning'), true)).lines[0]);
-    expect(gsd.taskList[0]).toMatchObject({ backend: '(run default)', tdd: true, gate: { kind: 'approval' } });
+    expect(gsd.taskList[0]).toMatchObject({ backend: 'claude-code (CADRE_BACKEND)', tdd: true, gate: { kind: 'approval' } });
     expect(gsd.taskList[0].checks).toHaveLength(5);
     expect(gsd.gates).toEqual([{ id: '07-01', prompt: expect.stringContaining('checkpoint:human-verify') }]);
     expect(gsd.warnings).toHaveLength(1);

@@ -4,7 +4,8 @@
  * value whose name looks harmless); hostile programs run through run_command and the command backend read every
  * environ they can reach and print and write it, raw and base64. Nothing anywhere may hold a canary in any form.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -25,7 +26,7 @@ function allFiles(dir: string): string[] {
 }
 
 describe('worker secrets never reach an agent program', () => {
-  it('canaries in the worker\'s initial environment appear nowhere, in no encoding', () => {
+  it('canaries in the worker\'s initial environment appear nowhere, in no encoding', async () => {
     const stateDir = tmp('leak-state');
     const workspace = tmp('leak-ws');
     const outDir = tmp('leak-out');
@@ -37,10 +38,10 @@ describe('worker secrets never reach an agent program', () => {
       CANARY_PLAIN: PLAIN,
       CADRE_LOG_LEVEL: 'info',
     };
-    const logs = execFileSync(path.resolve('node_modules/.bin/tsx'), [path.resolve('test/security/fixtures/leakWorker.ts'), stateDir, workspace, outDir], {
+    // Asynchronously: a test worker blocked for the worker's whole run times out its own runner.
+    const { stdout: logs } = await promisify(execFile)(path.resolve('node_modules/.bin/tsx'), [path.resolve('test/security/fixtures/leakWorker.ts'), stateDir, workspace, outDir], {
       env,
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 60_000,
     });
     fs.writeFileSync(path.join(outDir, 'worker-stdout.txt'), logs);
