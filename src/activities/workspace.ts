@@ -95,10 +95,6 @@ async function writeMeta(meta: WorkspaceMeta): Promise<void> {
   await fs.promises.rename(tmp, file);
 }
 
-export function agentBranch(agentId: string): string {
-  return `${AGENT_BRANCH_PREFIX}${sanitizeRef(agentId)}`;
-}
-
 /**
  * `cadre/<run>/integration`. Agent branches never contain a second slash (sanitizeRef flattens ids), so the two
  * families cannot collide in git's ref namespace unless an agent's id were exactly a run's id.

@@ -89,11 +89,6 @@ export function transcriptRenderer(opts: { full?: boolean; paint?: Paint } = {})
   };
 }
 
-export function renderTranscript(records: TranscriptRecord[], opts: { full?: boolean; paint?: Paint } = {}): string {
-  const render = transcriptRenderer(opts);
-  return records.flatMap(render).join('\n');
-}
-
 export async function logsCommand(ref: string, opts: LogsOptions): Promise<number> {
   const rt = await openRuntime();
   try {
