@@ -19,6 +19,7 @@ import { orchestrationCallUpdate } from '../../src/shared/session';
 import { startMessagesStub, type MessagesStub, type StubResponse } from '../support/messagesStub';
 import { makeRepo, showFile } from '../support/repo';
 import { uniqueId, withWorker } from '../support/temporal';
+import { defaultCommandPolicy } from '../../src/activities/commandRunner';
 import { claudeBin, waitFor } from './support';
 
 const model = 'claude-haiku-4-5';
@@ -57,7 +58,9 @@ describe.skipIf(!claudeBin)('the agent workflow on claude-code (real CLI, stub A
       if (!seen.includes('toolu_write')) return { content: [{ type: 'tool_use', id: 'toolu_write', name: 'Write', input: { file_path: join(cwdOf(body)!, 'parent.txt'), content: 'parent\n' } }], usage: { input_tokens: 700, output_tokens: 20 } };
       return { content: [{ type: 'text', text: 'parent done' }], usage: { input_tokens: 800, output_tokens: 10 } };
     });
-    const { result, tree, events, again, first, stateDir } = await withWorker({ deps: { sessionEnv: env } }, async ({ client, taskQueue, stateDir }) => {
+    // `sh` is a command the model chose for its child: allowed here on purpose (model-chosen commands obey the policy).
+    const policy = { ...defaultCommandPolicy, allow: [...defaultCommandPolicy.allow, 'sh'] };
+    const { result, tree, events, again, first, stateDir } = await withWorker({ deps: { sessionEnv: env, policy } }, async ({ client, taskQueue, stateDir }) => {
       const id = uniqueId('cc-mcp');
       const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [agentInput(repo, { goal: 'lead: spawn kid', budget: { usd: 4 } })] });
       // While the parent waits for its child (the command sleeps), repeat the spawn call with its call id, as a

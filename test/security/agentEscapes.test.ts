@@ -14,6 +14,7 @@ import type { RunPlanResult } from '../../src/shared/run';
 import { plan, task } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { createTestWorker, testClient, testDir, uniqueId, withWorker } from '../support/temporal';
+import { runResultOf } from '../../src/client/results';
 
 function scriptsDir(scripts: Record<string, unknown[]>): string {
   const dir = testDir('scripts');
@@ -129,7 +130,8 @@ describe('item 5: budgets are a hard ceiling', () => {
     const tasks = ['a', 'b', 'c'].map((id) => task(id, { backend: 'scripted', script: join(dir, 'T.json'), budget: { tokens: 30_000 } }));
     const result = (await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('runbudget');
-      return client.workflow.execute('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { budget: { tokens: PLAN } }) }] });
+      // Tasks stopped for budget fail, so the run closes FAILED with its result in the failure.
+      return runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { budget: { tokens: PLAN } }) }] }));
     })) as RunPlanResult;
     expect(result.tokens).toBeLessThanOrEqual(PLAN);
     expect(result.tasks.filter((t) => t.status === 'completed').length).toBeGreaterThan(0);
