@@ -30,9 +30,9 @@ export interface Git {
   raw(args: string[]): Promise<string>;
 }
 
-export function gitFor(dir: string): Git {
+export function gitFor(dir: string, extraEnv: Record<string, string> = {}): Git {
   // The environment is built per command: the repository's configuration may have changed since the last one.
-  return { raw: (args) => runGit(dir, ['--no-pager', ...hardenArgs(args)], hardenedGitEnv(dir, IDENTITY)) };
+  return { raw: (args) => runGit(dir, ['--no-pager', ...hardenArgs(args)], { ...hardenedGitEnv(dir, IDENTITY), ...extraEnv }) };
 }
 
 function runGit(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {

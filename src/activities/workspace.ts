@@ -26,6 +26,8 @@ import {
 } from './git';
 import { isWithin, repoKey, resolveInside, sanitizeRef } from './paths';
 import { withRepoLock } from './repoMutex';
+import { saveRescue, type Rescue } from './rescue';
+import { logger } from '../node/logger';
 import { claimEntry, drainPool, poolRepo, requestRefill, type WorktreePool } from './worktreePool';
 
 export const AGENT_BRANCH_PREFIX = 'cadre/';
@@ -427,10 +429,11 @@ export interface RemoveOptions {
 }
 
 /**
- * Remove a worktree (discarding uncommitted changes: commit first) and keep its branch. Idempotent: a path that is
+ * Remove a worktree and keep its branch. Uncommitted work and commits on no other ref are first saved to a rescue
+ * ref (rescue.ts), so nothing is lost. Idempotent: a path that is
  * already gone is fine. Refuses any path that is not a worktree directory under `${stateDir}/worktrees`.
  */
-export async function removeWorkspace(options: RemoveOptions): Promise<{ removed: boolean }> {
+export async function removeWorkspace(options: RemoveOptions): Promise<{ removed: boolean; rescue?: Rescue }> {
   const repoRoot = await resolveRepoRoot(options.repo);
   const target = realOrResolved(options.path);
   const root = worktreesRoot(options.stateDir, repoRoot);
@@ -441,11 +444,17 @@ export async function removeWorkspace(options: RemoveOptions): Promise<{ removed
     const g = gitFor(repoRoot);
     const registered = (await listWorktrees(repoRoot)).some((w) => realOrResolved(w.path) === target);
     const existed = fs.existsSync(target);
+    // Save before delete: a process killed after this line leaves the work on a rescue ref.
+    const rescue = registered ? await saveRescue(repoRoot, target, (await readMeta(target))?.copied ?? []) : undefined;
+    if (rescue) {
+      logger().child({ component: 'workspace' }).warn({ worktree: target, ref: rescue.ref, commit: rescue.commit, reason: rescue.reason },
+        `saved unsaved work of ${target} to ${rescue.ref} before removing it`);
+    }
     if (registered) await git(g, ['worktree', 'remove', '--force', '--force', target], 'removing worktree');
     await fs.promises.rm(target, { recursive: true, force: true });
     await git(g, ['worktree', 'prune'], 'pruning worktrees');
     await fs.promises.rm(metaPathFor(target), { force: true });
-    return { removed: registered || existed };
+    return { removed: registered || existed, ...(rescue ? { rescue } : {}) };
   });
 }
 
@@ -494,6 +503,8 @@ export async function gitListFiles(dir: string, sub = '.'): Promise<string[] | u
 
 export interface OrphanWorktree {
   path: string;
+  /** Set by gcWorktrees when the worktree's unsaved work was saved before removal. */
+  rescue?: Rescue;
   kind?: WorkspaceKind;
   ownerId?: string;
   branch?: string;
@@ -545,7 +556,10 @@ export async function gcWorktrees(stateDir: string, repo: string, isLive: IsLive
   const pool = await drainPool({ stateDir, repoRoot, root: realOrResolved(worktreesRoot(stateDir, repoRoot)) }, options);
   let staleMeta = 0;
   if (!options.dryRun) {
-    for (const orphan of orphans) await removeWorkspace({ stateDir, repo: repoRoot, path: orphan.path });
+    for (const orphan of orphans) {
+      const r = await removeWorkspace({ stateDir, repo: repoRoot, path: orphan.path });
+      if (r.rescue) orphan.rescue = r.rescue;
+    }
     const metaDir = path.join(worktreesRoot(stateDir, repoRoot), META_DIR);
     const metas = await fs.promises.readdir(metaDir).catch(() => [] as string[]);
     for (const file of metas) {

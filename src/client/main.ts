@@ -200,7 +200,7 @@ export function buildProgram(): Command {
     .description('manage the background embedded server: start | stop | status')
     .argument('<action>', 'start, stop or status')
     .action(action(serverCommand));
-  program.command('gc').description('remove worktrees whose agent is no longer running, and the worktree pools').option('--repo <path>').option('--dry-run').action(action(gcCommand));
+  program.command('gc').description('remove worktrees whose agent is no longer running, and the worktree pools').option('--repo <path>').option('--dry-run').option('--list', 'list rescue refs (saved unsaved work) instead of cleaning').action(action(gcCommand));
   return program;
 }
 

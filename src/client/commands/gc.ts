@@ -1,17 +1,30 @@
 /**
  * `cadre gc`: remove worktrees under the state directory whose workflow is no longer running (a worker that died
  * before its agent could clean up leaves them behind), and the repositories' worktree pools (ready checkouts for new
- * agents, disposable: a worker refills them on its next agent). Branches are kept: they hold the agents' work.
+ * agents, disposable: a worker refills them on its next agent). Branches are kept: they hold the agents' work, and
+ * uncommitted work or commits on no other branch are saved to refs/cadre/rescue/... first. `--list` shows those refs.
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { listRescues } from '../../activities/rescue';
 import { gcWorktrees, knownRepos } from '../../activities/workspace';
 import { resolveRepo } from '../repo';
 import { openRuntime } from '../runtime';
 
-export async function gcCommand(opts: { repo?: string; dryRun?: boolean }): Promise<number> {
+export async function gcCommand(opts: { repo?: string; dryRun?: boolean; list?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
     const repos = opts.repo ? [await resolveRepo(opts.repo)] : await knownRepos(rt.config.stateDir);
+    if (opts.list) {
+      let n = 0;
+      for (const repo of repos) {
+        for (const r of await listRescues(repo)) {
+          process.stdout.write(`${repo}\t${r.ref}\t${r.branch ?? '(detached)'}\t${r.when}\t${r.commit}\t${r.reason}\n`);
+          n++;
+        }
+      }
+      process.stdout.write(`${n} rescue ref(s) in ${repos.length} repositor${repos.length === 1 ? 'y' : 'ies'}\n`);
+      return 0;
+    }
     const isLive = async (id: string) => {
       try {
         return (await rt.client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
@@ -24,7 +37,11 @@ export async function gcCommand(opts: { repo?: string; dryRun?: boolean }): Prom
     let pooled = 0;
     for (const repo of repos) {
       const r = await gcWorktrees(rt.config.stateDir, repo, isLive, { dryRun: opts.dryRun });
-      for (const o of r.removed) process.stdout.write(`${opts.dryRun ? 'would remove' : 'removed'} ${o.path}${o.ownerId ? ` (${o.ownerId})` : ''}\n`);
+      process.stdout.write(`${repo}: ${r.removed.length} orphaned worktree(s), ${r.pool.length} pooled\n`);
+      for (const o of r.removed) {
+        process.stdout.write(`${opts.dryRun ? 'would remove' : 'removed'} ${o.path}${o.ownerId ? ` (${o.ownerId})` : ''}\n`);
+        if (o.rescue) process.stdout.write(`  saved ${o.rescue.reason} to ${o.rescue.ref} (${o.rescue.commit.slice(0, 12)})\n`);
+      }
       total += r.removed.length;
       pooled += r.pool.length;
     }
