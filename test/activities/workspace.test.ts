@@ -280,8 +280,8 @@ describe('removeWorkspace, diff, gc', () => {
     const repo = makeRepo();
     const stateDir = tmp('state');
     const ws = await createWorkspace({ stateDir, repo, agentId: 'r1', baseRef: 'main' });
-    fs.writeFileSync(path.join(ws.path, 'uncommitted.txt'), 'lost on purpose');
-    expect(await removeWorkspace({ stateDir, repo, path: ws.path })).toEqual({ removed: true });
+    fs.writeFileSync(path.join(ws.path, 'uncommitted.txt'), 'saved to a rescue ref');
+    expect(await removeWorkspace({ stateDir, repo, path: ws.path })).toMatchObject({ removed: true, rescue: { reason: 'uncommitted changes' } });
     expect(fs.existsSync(ws.path)).toBe(false);
     expect(branchExists(repo, 'cadre/r1')).toBe(true);
     expect(git(repo, 'worktree', 'list')).not.toContain(ws.path);
