@@ -38,8 +38,9 @@ export async function saveRescue(repoRoot: string, worktree: string, exclude: st
   if (!fs.existsSync(worktree)) return undefined;
   const g = gitFor(worktree);
   let head: string;
+  let headTree: string;
   try {
-    head = (await g.raw(['rev-parse', '--verify', 'HEAD'])).trim();
+    [head, headTree] = (await g.raw(['rev-parse', 'HEAD', 'HEAD^{tree}'])).trim().split('\n');
   } catch {
     return undefined; // not a worktree (any more), or no commit at all: nothing of git's to save
   }
@@ -54,7 +55,6 @@ export async function saveRescue(repoRoot: string, worktree: string, exclude: st
     const copied = exclude.map((p) => `:(literal)${p}`);
     if (copied.length) await git(gi, ['rm', '-r', '-q', '--cached', '--ignore-unmatch', '--', ...copied], 'leaving bootstrap copies out');
     const tree = (await git(gi, ['write-tree'], 'writing the rescue tree')).trim();
-    const headTree = (await git(g, ['rev-parse', 'HEAD^{tree}'], 'reading HEAD tree')).trim();
     const dirty = tree !== headTree;
     const unique = (await git(g, ['rev-list', '--max-count=1', head, '--not',
       ...(branchRef ? [`--exclude=${branchRef}`] : []), '--branches', '--tags', '--remotes', `--glob=${RESCUE_PREFIX}*`], 'listing unsaved commits')).trim();
