@@ -7,24 +7,15 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { listRescues } from '../../activities/rescue';
 import { gcWorktrees, knownRepos } from '../../activities/workspace';
+import { loadConfig } from '../../node/config';
 import { resolveRepo } from '../repo';
 import { openRuntime } from '../runtime';
 
 export async function gcCommand(opts: { repo?: string; dryRun?: boolean; list?: boolean }): Promise<number> {
+  if (opts.list) return listCommand(opts.repo);
   const rt = await openRuntime();
   try {
-    const repos = opts.repo ? [await resolveRepo(opts.repo)] : await knownRepos(rt.config.stateDir);
-    if (opts.list) {
-      let n = 0;
-      for (const repo of repos) {
-        for (const r of await listRescues(repo)) {
-          process.stdout.write(`${repo}\t${r.ref}\t${r.branch ?? '(detached)'}\t${r.when}\t${r.commit}\t${r.reason}\n`);
-          n++;
-        }
-      }
-      process.stdout.write(`${n} rescue ref(s) in ${repos.length} repositor${repos.length === 1 ? 'y' : 'ies'}\n`);
-      return 0;
-    }
+    const repos = await reposOf(opts.repo, rt.config.stateDir);
     const isLive = async (id: string) => {
       try {
         return (await rt.client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
@@ -45,10 +36,32 @@ export async function gcCommand(opts: { repo?: string; dryRun?: boolean; list?: 
       total += r.removed.length;
       pooled += r.pool.length;
     }
-    process.stdout.write(`${total} orphaned worktree(s) ${opts.dryRun ? 'found' : 'removed'} in ${repos.length} repositor${repos.length === 1 ? 'y' : 'ies'}\n`);
+    process.stdout.write(`${total} orphaned worktree(s) ${opts.dryRun ? 'found' : 'removed'} in ${repositories(repos.length)}\n`);
     if (pooled > 0) process.stdout.write(`${pooled} pooled worktree(s) ${opts.dryRun ? 'would be removed' : 'removed'}\n`);
     return 0;
   } finally {
     await rt.close();
   }
+}
+
+/** `--list` reads only git: it needs neither the Temporal server nor a worker. */
+async function listCommand(repo: string | undefined): Promise<number> {
+  const repos = await reposOf(repo, loadConfig().stateDir);
+  let n = 0;
+  for (const r of repos) {
+    for (const rescue of await listRescues(r)) {
+      process.stdout.write(`${r}\t${rescue.ref}\t${rescue.branch ?? '(detached)'}\t${rescue.when}\t${rescue.commit}\t${rescue.reason}\n`);
+      n++;
+    }
+  }
+  process.stdout.write(`${n} rescue ref(s) in ${repositories(repos.length)}\n`);
+  return 0;
+}
+
+async function reposOf(repo: string | undefined, stateDir: string): Promise<string[]> {
+  return repo ? [await resolveRepo(repo)] : knownRepos(stateDir);
+}
+
+function repositories(n: number): string {
+  return `${n} repositor${n === 1 ? 'y' : 'ies'}`;
 }
