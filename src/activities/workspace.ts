@@ -28,7 +28,7 @@ import { isWithin, repoKey, resolveInside, sanitizeRef } from './paths';
 import { withRepoLock } from './repoMutex';
 import { saveRescue, type Rescue } from './rescue';
 import { logger } from '../node/logger';
-import { claimEntry, drainPool, poolRepo, requestRefill, type WorktreePool } from './worktreePool';
+import { claimEntry, drainPool, poolRepo, recycleIntoPool, requestRefill, type WorktreePool } from './worktreePool';
 
 export const AGENT_BRANCH_PREFIX = 'cadre/';
 const INTEGRATION_DIR_PREFIX = 'integration@';
@@ -426,14 +426,20 @@ export interface RemoveOptions {
   stateDir: string;
   repo: string;
   path: string;
+  /**
+   * The repository's worktree pool size: an agent worktree goes back to the pool after a clean reset when the pool
+   * has room (worktreePool.ts, recycleIntoPool) instead of being deleted. Default 0: always delete (gc).
+   */
+  worktreePool?: number;
 }
 
 /**
  * Remove a worktree and keep its branch. Uncommitted work and commits on no other ref are first saved to a rescue
- * ref (rescue.ts), so nothing is lost. Idempotent: a path that is
+ * ref (rescue.ts), so nothing is lost. An agent worktree then goes back to the pool after a clean reset when
+ * `worktreePool` allows and the pool has room (recycleIntoPool), else it is deleted. Idempotent: a path that is
  * already gone is fine. Refuses any path that is not a worktree directory under `${stateDir}/worktrees`.
  */
-export async function removeWorkspace(options: RemoveOptions): Promise<{ removed: boolean; rescue?: Rescue }> {
+export async function removeWorkspace(options: RemoveOptions): Promise<{ removed: boolean; recycled?: boolean; rescue?: Rescue }> {
   const repoRoot = await resolveRepoRoot(options.repo);
   const target = realOrResolved(options.path);
   const root = worktreesRoot(options.stateDir, repoRoot);
@@ -445,16 +451,23 @@ export async function removeWorkspace(options: RemoveOptions): Promise<{ removed
     const registered = (await listWorktrees(repoRoot)).some((w) => realOrResolved(w.path) === target);
     const existed = fs.existsSync(target);
     // Save before delete: a process killed after this line leaves the work on a rescue ref.
-    const rescue = registered ? await saveRescue(repoRoot, target, (await readMeta(target))?.copied ?? []) : undefined;
+    const meta = registered ? await readMeta(target) : undefined;
+    const rescue = registered ? await saveRescue(repoRoot, target, meta?.copied ?? []) : undefined;
     if (rescue) {
       logger().child({ component: 'workspace' }).warn({ worktree: target, ref: rescue.ref, commit: rescue.commit, reason: rescue.reason },
         `saved unsaved work of ${target} to ${rescue.ref} before removing it`);
     }
-    if (registered) await git(g, ['worktree', 'remove', '--force', '--force', target], 'removing worktree');
+    const pool = { stateDir: options.stateDir, repoRoot, root: realOrResolved(root), size: options.worktreePool ?? 0 };
+    // Recycling only saves the next agent a checkout: when it fails, the worktree is removed as usual.
+    const recycled = meta?.kind === 'agent' && (await recycleIntoPool(pool, target).catch((err: unknown) => {
+      logger().child({ component: 'workspace' }).warn({ worktree: target, err: (err as Error).message }, `could not recycle ${target}; removing it`);
+      return false;
+    }));
+    if (registered && !recycled && fs.existsSync(target)) await git(g, ['worktree', 'remove', '--force', '--force', target], 'removing worktree');
     await fs.promises.rm(target, { recursive: true, force: true });
     await git(g, ['worktree', 'prune'], 'pruning worktrees');
     await fs.promises.rm(metaPathFor(target), { force: true });
-    return { removed: registered || existed, ...(rescue ? { rescue } : {}) };
+    return { removed: registered || existed, ...(recycled ? { recycled } : {}), ...(rescue ? { rescue } : {}) };
   });
 }
 

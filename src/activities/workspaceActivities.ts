@@ -181,7 +181,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** Remove the worktree, keep the branch. Idempotent. */
-    removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => ws.removeWorkspace({ stateDir, ...input })),
+    removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => ws.removeWorkspace({ stateDir, worktreePool, ...input })),
 
     /** Merge a branch into a worktree's branch; a conflict is a result (`ok: false` with files), not a failure. */
     mergeBranch: activity('mergeBranch', workspaceActivityInputs.mergeBranch, async (input): Promise<MergeResult> => {

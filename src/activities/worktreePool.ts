@@ -302,7 +302,8 @@ async function clearOut(pool: PoolPlace, debris: string[], surplus: PoolEntry[])
   const binned = await fs.promises.readdir(bin).catch(() => [] as string[]);
   if (debris.length === 0 && surplus.length === 0 && binned.length === 0) return;
   await underLock(pool, async () => {
-    for (const name of debris) await trash(dir, name);
+    // An entry that got its marker since the scan (a recycled worktree) is ready, not debris.
+    for (const name of debris) if (!fs.existsSync(markerPath(dir, name))) await trash(dir, name);
     // A surplus entry whose marker is gone was claimed meanwhile: not ours to throw away.
     for (const e of surplus) if (fs.existsSync(markerPath(dir, e.name))) await trash(dir, e.name);
     await git(gitFor(pool.repoRoot), ['worktree', 'prune'], 'pruning discarded pool entries');
@@ -373,6 +374,56 @@ async function writeAtomically(file: string, value: unknown): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   await fs.promises.writeFile(tmp, `${JSON.stringify(value)}\n`);
   await fs.promises.rename(tmp, file);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// recycle
+
+/**
+ * What a worktree's own git directory (`.git/worktrees/<name>`) may hold for the worktree to be recycled. Anything
+ * else (per-worktree config, sparse-checkout, an unfinished rebase or bisect, per-worktree refs) was left by the
+ * agent's programs and could change how git behaves for the next agent: such a worktree is removed instead.
+ */
+const RECYCLABLE_GITDIR = new Set(['HEAD', 'ORIG_HEAD', 'FETCH_HEAD', 'AUTO_MERGE', 'COMMIT_EDITMSG', 'commondir', 'gitdir', 'index', 'logs']);
+
+/**
+ * Put a finished agent's worktree back into the pool instead of removing it: reset (`reset --hard`, then
+ * `clean -ffdx`, which also deletes ignored files such as copies and dependency directories), detach at its HEAD,
+ * check clean, move under `.pool` and mark ready. The caller holds the repository lock and has saved the worktree's
+ * unsaved work (rescue.ts). Returns false, leaving the worktree untouched or merely reset, when the pool is full or
+ * the worktree is not fit to hand to another agent (its own git directory holds extra state, or index entries are
+ * flagged assume-unchanged or skip-worktree, which would hide changes from the claim's check): the caller then
+ * removes it. A crash half way leaves either the worktree in place (removed again by the retry) or an entry without
+ * a marker in the pool (debris, discarded by the next refill).
+ */
+export async function recycleIntoPool(pool: WorktreePool, worktree: string): Promise<boolean> {
+  if (pool.size <= 0) return false;
+  const dir = poolDir(pool.root);
+  const { ready, inFlight } = await scan(dir);
+  if (ready.length + inFlight.length >= pool.size) return false;
+  const g = gitFor(worktree);
+  const gitDir = path.resolve(worktree, (await git(g, ['rev-parse', '--git-dir'], 'finding the worktree git directory')).trim());
+  const extra = (await fs.promises.readdir(gitDir)).filter((n) => !RECYCLABLE_GITDIR.has(n));
+  if (extra.length > 0) {
+    log().info({ worktree, extra }, `not recycling ${worktree}: its git directory holds ${extra.join(', ')}`);
+    return false;
+  }
+  await git(g, ['reset', '-q', '--hard'], 'resetting a worktree for the pool');
+  await git(g, ['clean', '-ffdxq'], 'cleaning a worktree for the pool');
+  const flagged = (await git(g, ['ls-files', '-v'], 'checking index flags')).split('\n').filter((l) => /^([a-z]|S) /.test(l));
+  if (flagged.length > 0) {
+    log().info({ worktree }, `not recycling ${worktree}: index entries flagged assume-unchanged or skip-worktree`);
+    return false;
+  }
+  await git(g, ['checkout', '-q', '--detach'], 'detaching a worktree for the pool');
+  const commit = (await git(g, ['rev-parse', 'HEAD'], 'reading the recycled commit')).trim();
+  const status = await git(g, ['status', '--porcelain', '--untracked-files=normal', '--ignored'], 'checking a recycled worktree');
+  if (status.trim()) return false;
+  await ensurePoolDir(pool);
+  const entry = path.join(dir, newName());
+  await git(gitFor(pool.repoRoot), ['worktree', 'move', worktree, entry], `moving ${worktree} into the pool`);
+  await writeAtomically(markerPath(dir, path.basename(entry)), { commit });
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ describe('workspace activities', () => {
     expect(diff.stat).toContain('out.txt');
     const merged = await acts.mergeBranch({ repo, worktree: integration.path, branch: ws.branch, message: 'merge t1' });
     expect(merged.ok).toBe(true);
-    expect(await acts.removeWorkspace({ repo, path: ws.path })).toEqual({ removed: true });
+    // The activities' default pool (2) has room: the finished worktree goes back to it (worktreePool.ts, recycleIntoPool).
+    expect(await acts.removeWorkspace({ repo, path: ws.path })).toEqual({ removed: true, recycled: true });
     expect(JSON.stringify([ws, commit, diff, merged]).length).toBeLessThan(2000);
   });
 

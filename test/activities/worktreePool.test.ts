@@ -386,3 +386,84 @@ describe('worktree pool: gc and configuration', () => {
     expect(fs.existsSync(poolDir(off, repo))).toBe(false);
   });
 });
+
+describe('worktree pool: recycling a finished agent worktree', () => {
+  async function finishedAgent(agentId: string) {
+    const repo = makeRepo();
+    const stateDir = tmp('state');
+    fs.writeFileSync(path.join(repo, '.gitignore'), 'deps/\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'ignore deps');
+    const ws = await createWorkspace({ stateDir, repo, agentId, baseRef: 'main', worktreePool: 0 });
+    fs.writeFileSync(path.join(ws.path, 'done.txt'), 'committed work\n');
+    await commitWorkspace({ stateDir, path: ws.path, message: 'work' });
+    fs.writeFileSync(path.join(ws.path, 'draft.txt'), 'left uncommitted\n');
+    fs.mkdirSync(path.join(ws.path, 'deps'));
+    fs.writeFileSync(path.join(ws.path, 'deps', 'lib.js'), 'ignored\n');
+    return { repo, stateDir, ws, admin: adminName(ws.path) };
+  }
+
+  it('goes back to the pool reset and cleaned, with its work on its branch and a rescue ref, and is claimed next', async () => {
+    const { repo, stateDir, ws, admin } = await finishedAgent('run-rc/a');
+    const branchHead = git(repo, 'rev-parse', 'cadre/run-rc.a');
+    const r = await removeWorkspace({ stateDir, repo, path: ws.path, worktreePool: 1 });
+    expect(r).toMatchObject({ removed: true, recycled: true });
+    expect(git(repo, 'show', `${r.rescue!.commit}:draft.txt`)).toBe('left uncommitted');
+    expect(fs.existsSync(ws.path)).toBe(false);
+    expect(git(repo, 'rev-parse', 'cadre/run-rc.a')).toBe(branchHead);
+    const ready = readyEntries(stateDir, repo);
+    expect(ready.size).toBe(1);
+    const [[name, commit]] = [...ready];
+    const entry = path.join(poolDir(stateDir, repo), name);
+    expect(adminName(entry)).toBe(admin); // the same worktree, moved: not a new checkout
+    expect(commit).toBe(branchHead);
+    expect(git(entry, 'status', '--porcelain', '--untracked-files=all', '--ignored')).toBe('');
+    expect(git(entry, 'rev-parse', '--abbrev-ref', 'HEAD')).toBe('HEAD');
+
+    const next = await createWorkspace({ stateDir, repo, agentId: 'run-rc/b', baseRef: 'main', worktreePool: 1 });
+    expect(adminName(next.path)).toBe(admin);
+    expect(git(next.path, 'rev-parse', 'HEAD')).toBe(git(repo, 'rev-parse', 'main'));
+    expect(fs.existsSync(path.join(next.path, 'done.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(next.path, 'deps'))).toBe(false);
+    expectClean(next.path);
+    await settled(stateDir, repo);
+  });
+
+  it('is removed instead when the pool is full, when no pool size is given (gc), or for an integration worktree', async () => {
+    const full = await finishedAgent('run-full/a');
+    await createWorkspace({ stateDir: full.stateDir, repo: full.repo, agentId: 'run-full/warm', baseRef: 'main', worktreePool: 1 });
+    await settled(full.stateDir, full.repo);
+    expect(readyEntries(full.stateDir, full.repo).size).toBe(1);
+    const r1 = await removeWorkspace({ stateDir: full.stateDir, repo: full.repo, path: full.ws.path, worktreePool: 1 });
+    expect(r1.recycled).toBeUndefined();
+    expect([...readyEntries(full.stateDir, full.repo).keys()].map((n) => adminName(path.join(poolDir(full.stateDir, full.repo), n)))).not.toContain(full.admin);
+    expect(registered(full.repo).map((p) => path.basename(p))).not.toContain(path.basename(full.ws.path));
+
+    const gcLike = await finishedAgent('run-gc/a');
+    const r2 = await removeWorkspace({ stateDir: gcLike.stateDir, repo: gcLike.repo, path: gcLike.ws.path });
+    expect(r2.recycled).toBeUndefined();
+    expect(readyEntries(gcLike.stateDir, gcLike.repo).size).toBe(0);
+
+    const integration = await ensureIntegrationWorktree({ stateDir: gcLike.stateDir, repo: gcLike.repo, runId: 'run-gc', baseRef: 'main', worktreePool: 0 });
+    const r3 = await removeWorkspace({ stateDir: gcLike.stateDir, repo: gcLike.repo, path: integration.path, worktreePool: 1 });
+    expect(r3).toMatchObject({ removed: true });
+    expect(r3.recycled).toBeUndefined();
+  });
+
+  it('is removed instead when its programs left git state behind: an unfinished bisect, or index entries hidden from status', async () => {
+    const bisect = await finishedAgent('run-bisect/a');
+    fs.writeFileSync(path.join(git(bisect.ws.path, 'rev-parse', '--absolute-git-dir'), 'BISECT_LOG'), '# planted\n');
+    const r1 = await removeWorkspace({ stateDir: bisect.stateDir, repo: bisect.repo, path: bisect.ws.path, worktreePool: 1 });
+    expect(r1).toMatchObject({ removed: true });
+    expect(r1.recycled).toBeUndefined();
+    expect(fs.existsSync(bisect.ws.path)).toBe(false);
+    expect(readyEntries(bisect.stateDir, bisect.repo).size).toBe(0);
+
+    const hidden = await finishedAgent('run-hidden/a');
+    git(hidden.ws.path, 'update-index', '--skip-worktree', 'README.md');
+    const r2 = await removeWorkspace({ stateDir: hidden.stateDir, repo: hidden.repo, path: hidden.ws.path, worktreePool: 1 });
+    expect(r2.recycled).toBeUndefined();
+    expect(fs.existsSync(hidden.ws.path)).toBe(false);
+    expect(readyEntries(hidden.stateDir, hidden.repo).size).toBe(0);
+  });
+});
