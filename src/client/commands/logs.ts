@@ -173,7 +173,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
  */
 export function renderSessionEvent(raw: unknown, full = false): string[] {
   const e = (raw ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (e.type === 'cadre.attempt') return [`── attempt ${e.attempt}${e.resume ? ` (resuming ${e.resume})` : ''} ${'─'.repeat(40)}`];
+  if (e.type === 'cadre.attempt') return [`── ${e.fix ? `fix attempt ${e.fix}, ` : ''}attempt ${e.attempt}${e.resume ? ` (resuming ${e.resume})` : ''} ${'─'.repeat(40)}`];
   if (e.type === 'cadre.exit') return [`[exit ${e.code ?? e.signal}]`];
   if (e.type === 'system' && e.subtype === 'init') return [`session ${e.session_id} (${e.model ?? '?'})`];
   if (e.type === 'thread.started') return [`thread ${e.thread_id}`];

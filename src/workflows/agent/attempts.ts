@@ -24,17 +24,9 @@ export interface AttemptState {
   attempts: VerifyAttempt[];
 }
 
-/** Whether the agent has anything to verify. */
+/** Whether the agent has anything to verify (then it verifies under fix-and-retry, whatever its backend). */
 export function hasVerification(input: Pick<AgentInput, 'outputs' | 'checks' | 'verify'>): boolean {
   return Boolean(input.outputs?.length || input.checks?.length || input.verify?.length);
-}
-
-/**
- * Whether the agent verifies under fix-and-retry: it has something to verify, and its backend can be given a
- * failure (the session backends cannot yet: they verify once, in the ending).
- */
-export function retries(input: Pick<AgentInput, 'outputs' | 'checks' | 'verify' | 'backend'>): boolean {
-  return hasVerification(input) && input.backend !== 'claude-code' && input.backend !== 'codex';
 }
 
 /** The agent's limit: its input's, else the default; always 1 to MAX_VERIFY_ATTEMPTS. */

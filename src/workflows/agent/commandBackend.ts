@@ -8,7 +8,7 @@
 import * as wf from '@temporalio/workflow';
 import { commandVerdict, taskVerdict, type Verdict } from '../../shared/commandTask';
 import { commandOp, commandTaskOp } from '../presets';
-import { attemptEnv, recordAttempt, retries, shouldRetry, verifyAttemptsOf } from './attempts';
+import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
 import type { AgentContext } from './context';
 import { retryWith, VERIFY_RETRY } from './retry';
 
@@ -24,7 +24,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
   if (!ctx.shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
     // Fix-and-retry: the activity verifies; a failure with attempts left keeps the worktree and runs the command
     // again with the failure in its environment (attempts.ts, retry.ts).
-    const max = retries(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) : undefined;
+    const max = hasVerification(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) : undefined;
     for (;;) {
       const again = max !== undefined && shouldRetry(s, max);
       const timeoutSeconds = s.attempt > 1 ? remainingSeconds(ctx, timeout) : timeout;

@@ -9,7 +9,7 @@
  * Behind the patch `verify-retry`: histories recorded before it verify in the ending, once.
  */
 import * as wf from '@temporalio/workflow';
-import { fixMessage, recordAttempt, retries, shouldRetry, verifyAttemptsOf, type VerifyFailure } from './attempts';
+import { fixMessage, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf, type VerifyFailure } from './attempts';
 import type { AgentContext } from './context';
 import { checkWork, commitAll, failWith } from './ending';
 import * as mail from './mailbox';
@@ -22,7 +22,7 @@ export const VERIFY_RETRY = 'verify-retry';
  */
 export async function settleAttempt(ctx: AgentContext): Promise<boolean> {
   const { input, s } = ctx;
-  if (s.status !== 'completed' || s.ended || !retries(input) || !wf.patched(VERIFY_RETRY)) return false;
+  if (s.status !== 'completed' || s.ended || !hasVerification(input) || !wf.patched(VERIFY_RETRY)) return false;
   ctx.setDoing('verifying');
   await Promise.all([...ctx.childPromises.values()]);
   const commit = ctx.shared ? undefined : await commitAll(ctx);

@@ -110,6 +110,8 @@ export interface AgentState {
    * diffs and removes the worktree. `commit` is undefined in shared mode.
    */
   settled?: { commit?: string };
+  /** A session backend under fix-and-retry: the session's totals as its last attempt reported them. */
+  session?: { usage: Usage; costUsd: number; turns: number };
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */

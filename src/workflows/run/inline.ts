@@ -7,7 +7,7 @@ import type { AgentInput, AgentResult } from '../../shared/agent';
 import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
 import { commandTaskOp } from '../presets';
-import { retries, verifyAttemptsOf } from '../agent/attempts';
+import { hasVerification, verifyAttemptsOf } from '../agent/attempts';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 
@@ -30,7 +30,7 @@ export async function runInline(
       outputs: a.outputs,
       verify: a.verify,
       ...(a.checks?.length ? { checks: a.checks } : {}),
-      ...(retries(a) && verifyAttemptsOf(a) > 1 ? { verifyAttempts: verifyAttemptsOf(a) } : {}),
+      ...(hasVerification(a) && verifyAttemptsOf(a) > 1 ? { verifyAttempts: verifyAttemptsOf(a) } : {}),
       ...(deferMerge ? {} : { mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) } }),
     },
   ]);

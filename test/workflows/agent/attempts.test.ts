@@ -7,7 +7,7 @@ import {
   fixMessage,
   outputsFailure,
   recordAttempt,
-  retries,
+  hasVerification,
   shouldRetry,
   unfixedError,
   verifyAttemptsOf,
@@ -26,14 +26,12 @@ describe('fix-and-retry decisions', () => {
     expect(verifyAttemptsOf({ verifyAttempts: 1.5 })).toBe(2);
   });
 
-  it('retries only an agent with something to verify, on a backend that can be told (not the session backends yet)', () => {
-    expect(retries({ backend: 'scripted' })).toBe(false);
-    expect(retries({ backend: 'scripted', outputs: [] })).toBe(false);
-    expect(retries({ backend: 'scripted', outputs: ['a'] })).toBe(true);
-    expect(retries({ backend: 'command', verify: ['true'] })).toBe(true);
-    expect(retries({ backend: 'anthropic', checks: [{ kind: 'contains', path: 'a', text: 'b' }] })).toBe(true);
-    expect(retries({ backend: 'claude-code', outputs: ['a'] })).toBe(false);
-    expect(retries({ backend: 'codex', outputs: ['a'] })).toBe(false);
+  it('retries an agent with something to verify, on every backend', () => {
+    expect(hasVerification({})).toBe(false);
+    expect(hasVerification({ outputs: [] })).toBe(false);
+    expect(hasVerification({ outputs: ['a'] })).toBe(true);
+    expect(hasVerification({ verify: ['true'] })).toBe(true);
+    expect(hasVerification({ checks: [{ kind: 'contains', path: 'a', text: 'b' }] })).toBe(true);
   });
 
   it('records one verdict per attempt and retries while attempts are left', () => {
