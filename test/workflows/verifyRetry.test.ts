@@ -12,6 +12,7 @@ import { defaultLimits, type AgentInput } from '../../src/shared/agent';
 import { agentStatusQuery } from '../../src/shared/messages';
 import type { RunPlanResult } from '../../src/shared/run';
 import { cadre } from '../support/cli';
+import { recordHistory } from '../support/histories';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testAddress, testDir, uniqueId, withWorker } from '../support/temporal';
@@ -42,6 +43,7 @@ describe('fix-and-retry', () => {
     const { result, snapshot, stateDir } = await withWorker({}, async ({ client, taskQueue, stateDir }) => {
       const handle = await client.workflow.start('agent', { workflowId: uniqueId('fix'), taskQueue, args: [agentInput(repo, { script, verify, outputs: ['notes.md'] })] });
       const result = await agentResultOf(handle);
+      await recordHistory(handle, 'agent-fix-and-retry-scripted');
       return { result, snapshot: await handle.query(agentStatusQuery), stateDir };
     });
     expect(result.status).toBe('completed');
@@ -100,6 +102,7 @@ describe('fix-and-retry', () => {
       expect(row(result, 'after').status).toBe('blocked');
       expect(readFileSync(counter, 'utf8')).toBe('run\nrun\nrun\n');
       const agent = await agentResultOf(client.workflow.getHandle(`${runId}/stubborn`));
+      await recordHistory(client.workflow.getHandle(`${runId}/stubborn`), 'agent-fix-and-retry-command-unfixed');
       expect(agent.attempts).toEqual([1, 2, 3].map((attempt) => ({ attempt, ok: false, check: 'outputs', summary: 'missing outputs: out.txt' })));
       expect(agent.verifyAttempts).toBe(3);
 
