@@ -49,11 +49,11 @@ export interface AgentInput {
   taskId?: string;
   /** Paths the agent is expected to touch (scope; informational for now). */
   files?: string[];
-  /** Paths that must exist in the workspace when the agent ends, or it fails with "missing outputs". */
+  /** Paths that must exist in the workspace after the agent's work, or it fails with "missing outputs" (after `verifyAttempts`). */
   outputs?: string[];
-  /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
+  /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent (after `verifyAttempts`). */
   verify?: string[];
-  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent. */
+  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent (after `verifyAttempts`). */
   checks?: Check[];
   /**
    * Attempts at passing the verification above, the first included (default 2, see docs/loops.md): a failure goes

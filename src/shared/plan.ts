@@ -95,7 +95,7 @@ export const TaskSchema = z.strictObject({
   files: z.array(z.string()).default([]),
   /** Repository-relative paths that must exist after the task, checked before it counts as completed. */
   outputs: z.array(z.string()).default([]),
-  /** argv run in the task's workspace after the agent ends; non-zero exit fails the task. */
+  /** argv run in the task's workspace after the agent's work; non-zero exit goes back to the agent (verifyAttempts), then fails the task. */
   verify: argv.optional(),
   backend: BackendSchema.optional(),
   model: z.string().min(1).optional(),

@@ -119,7 +119,7 @@ describe('fix-and-retry', () => {
     });
   });
 
-  it('verifyAttempts: 1 fails at once, as before; a scripted agent out of turns on its fix attempt says what it was fixing', async () => {
+  it('verifyAttempts: 1 fails at once, as before; an agent out of turns or budget on its fix attempt stops as before and says what it was fixing', async () => {
     const repo = makeRepo();
     const once = await withWorker({}, async ({ client, taskQueue }) => {
       const runId = uniqueId('once');
@@ -138,5 +138,17 @@ describe('fix-and-retry', () => {
     expect(result.status).toBe('max_turns');
     expect(result.error).toBe('missing outputs: out.txt (attempt 2 ended max_turns before it passed)');
     expect(result.attempts).toEqual([{ attempt: 1, ok: false, check: 'outputs', summary: 'missing outputs: out.txt' }]);
+
+    // The fix attempt spends from the same budget: what the first attempt left does not cover another turn.
+    const costly = writeScript([{ tools: [{ finish: { summary: 'spent it' } }], usage: { input: 3000, output: 10 } }]);
+    const broke = await withWorker({}, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start('agent', { workflowId: uniqueId('broke'), taskQueue, args: [agentInput(repo, { script: costly, budget: { tokens: 4000 }, outputs: ['out.txt'] })] });
+      return agentResultOf(handle);
+    });
+    expect(broke.status).toBe('budget_exhausted');
+    expect(broke.turns).toBe(1);
+    expect(broke.usage.inputTokens + broke.usage.outputTokens).toBe(3010);
+    expect(broke.returned.tokens).toBe(990);
+    expect(broke.error).toBe('missing outputs: out.txt (attempt 2 ended budget_exhausted before it passed)');
   });
 });
