@@ -12,8 +12,10 @@ import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import { z } from 'zod';
-import { checksFailedError, commandVerdict, endCommitMessage, taskVerdict, missingOutputsError, verifyFailedError, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
-import { CheckSchema } from '../shared/plan';
+import { commandVerdict, endCommitMessage, taskVerdict, type CommandOutcome, type CommandTaskResult } from '../shared/commandTask';
+import type { VerifyAttempt } from '../shared/agent';
+import { attemptEnv, checksFailure, fixMessage, outputsFailure, verifyCommandFailure, type VerifyFailure } from '../shared/verification';
+import { CheckSchema, VerifyAttemptsSchema } from '../shared/plan';
 import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
@@ -33,6 +35,12 @@ export const commandTaskInput = z.object({
   checks: z.array(CheckSchema).optional(),
   /** The argv came from a model (a spawned command agent): it must pass the command policy. */
   fromModel: z.boolean().optional(),
+  /** Fix-and-retry (docs/loops.md): which attempt this is (default 1); each attempt has its own progress record. */
+  attempt: z.number().int().positive().optional(),
+  /** Another attempt follows a failed verification: keep the worktree (no diff, no removal) and say why it failed. */
+  retry: z.boolean().optional(),
+  /** Added to the program's environment: CADRE_ATTEMPT, CADRE_VERIFY_ATTEMPTS, CADRE_VERIFY_FAILURE. */
+  env: z.record(z.string(), z.string()).optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -50,7 +58,12 @@ export const inlineCommandTaskInput = z.object({
    * scheduler merges it later (a task with an approval gate, once approved).
    */
   mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }).optional(),
+  /** Fix-and-retry (docs/loops.md): attempts at passing the verification; the command runs again after a failure. */
+  verifyAttempts: VerifyAttemptsSchema.optional(),
 }).strict();
+
+/** What runAndEnd takes: an agent's command task, or an inline one (which has no model and no fix-and-retry env). */
+type RunInput = z.output<typeof commandTaskInput> | (z.output<typeof inlineCommandTaskInput> & { workspace: z.output<typeof commandTaskInput>['workspace']; attempt?: number; retry?: boolean; env?: Record<string, string> });
 
 export interface InlineCommandTaskResult {
   branch: string;
@@ -58,6 +71,8 @@ export interface InlineCommandTaskResult {
   task: CommandTaskResult;
   /** Set when the task completed and its branch was merged (or conflicted). */
   merge?: MergeResult;
+  /** Every verification attempt, when the task had more than one allowed. */
+  attempts?: VerifyAttempt[];
 }
 
 /** What the activity keeps on disk between attempts; `run` ties it to one workflow run of the agent. */
@@ -70,43 +85,50 @@ interface Progress {
 export function createCommandTaskActivity(stateDir: string, w: WorkspaceActivities) {
   const progressFile = (agentId: string): string => path.join(path.resolve(stateDir), 'logs', `${sanitizeRef(agentId)}.task.json`);
 
-  async function verify(workspace: string, input: z.output<typeof commandTaskInput>): Promise<string | undefined> {
+  async function verify(workspace: string, input: RunInput): Promise<VerifyFailure | undefined> {
     if (input.outputs?.length) {
       const r = await w.verifyOutputs({ path: workspace, outputs: input.outputs });
-      if (r.missing.length) return missingOutputsError(r.missing);
+      if (r.missing.length) return outputsFailure(r.missing);
     }
     if (input.checks?.length) {
       const r = await w.verifyChecks({ path: workspace, checks: input.checks });
-      if (r.failures.length) return checksFailedError(r.failures);
+      if (r.failures.length) return checksFailure(r.failures);
     }
     if (input.verify) {
       const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS });
-      if (r.exitCode !== 0) return verifyFailedError(r.exitCode, r.tail);
+      if (r.exitCode !== 0) return verifyCommandFailure(input.verify, r.exitCode, r.tail, r.timedOut);
     }
     return undefined;
   }
 
   /** The program and the ending, resumable through the progress file (see the top of this file). */
-  async function runAndEnd(input: z.output<typeof commandTaskInput>): Promise<CommandTaskResult> {
+  async function runAndEnd(input: RunInput): Promise<CommandTaskResult> {
     const { path: workspace, branch, baseCommit } = input.workspace;
     const file = progressFile(input.agentId);
     // Standalone activities have no workflow run; cadre's always do (the agent id then keys the record alone).
-    const run = Context.current().info.workflowExecution?.runId ?? input.agentId;
+    // A fix attempt's record is its own: the first attempt's says nothing about the second.
+    const workflowRun = Context.current().info.workflowExecution?.runId ?? input.agentId;
+    const run = (input.attempt ?? 1) > 1 ? `${workflowRun}#${input.attempt}` : workflowRun;
     const saved = readProgress(file, run);
     if (saved?.result) {
-      // The worker died after the diff: only the removal may be left.
-      await w.removeWorkspace({ repo: input.repo, path: workspace });
+      // The worker died after the diff: only the removal may be left (a kept worktree stays for the next attempt).
+      if (!saved.result.kept) await w.removeWorkspace({ repo: input.repo, path: workspace });
       return saved.result;
     }
     const outcome = saved?.outcome
-      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}) }));
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}), ...('env' in input && input.env ? { env: input.env } : {}) }));
     if (!saved) writeProgress(file, { run, outcome });
 
     const verdict = commandVerdict(outcome, input.timeoutSeconds);
     const commit = await w.commitWorkspace({ path: workspace, message: endCommitMessage(input.agentId, verdict.summary) });
-    const verifyError = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
+    const failure = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
+    if (failure && input.retry) {
+      const kept: CommandTaskResult = { outcome, commit: commit.commit, files: [], verifyError: failure.error, failure, kept: true };
+      writeProgress(file, { run, outcome, result: kept });
+      return kept;
+    }
     const diff = await w.diffStat({ repo: input.repo, branch, base: baseCommit });
-    const result: CommandTaskResult = { outcome, commit: commit.commit, files: diff.files, ...(verifyError ? { verifyError } : {}) };
+    const result: CommandTaskResult = { outcome, commit: commit.commit, files: diff.files, ...(failure ? { verifyError: failure.error, ...(input.attempt ? { failure } : {}) } : {}) };
     writeProgress(file, { run, outcome, result });
     await w.removeWorkspace({ repo: input.repo, path: workspace });
     return result;
@@ -124,8 +146,22 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });
       const workspace = { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit };
       let task: CommandTaskResult;
+      const max = input.verifyAttempts ?? 1;
+      const attempts: VerifyAttempt[] = [];
       try {
-        task = await runAndEnd({ ...input, workspace });
+        // Fix-and-retry: a failed verification with attempts left keeps the worktree and runs the command again,
+        // with the failure in its environment. A retried activity finds each attempt's record and goes on.
+        // The task's timeout covers all its attempts, as an agent's does.
+        const started = Date.now();
+        for (let attempt = 1, env: Record<string, string> | undefined; ; attempt++) {
+          const timeoutSeconds = Math.max(1, Math.ceil(input.timeoutSeconds - (Date.now() - started) / 1000));
+          task = await runAndEnd({ ...input, workspace, timeoutSeconds, ...(max > 1 ? { attempt, ...(attempt < max ? { retry: true } : {}), ...(env ? { env } : {}) } : {}) });
+          if (max > 1 && (task.outcome.ok || task.failure)) {
+            attempts.push(task.failure ? { attempt, ok: false, check: task.failure.check, summary: task.failure.error.slice(0, 300) } : { attempt, ok: true, summary: 'passed' });
+          }
+          if (!task.kept || !task.failure) break;
+          env = attemptEnv(attempt + 1, max, fixMessage(task.failure, attempt, max));
+        }
       } catch (err) {
         if (err instanceof CancelledFailure) {
           await w.commitWorkspace({ path: ws.path, message: endCommitMessage(input.agentId, 'cancelled') });
@@ -136,7 +172,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       const merge = input.mergeInto && taskVerdict(task, input.timeoutSeconds).status === 'completed'
         ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
         : undefined;
-      return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}) };
+      return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}), ...(attempts.length ? { attempts } : {}) };
     }),
   };
 }

@@ -40,6 +40,10 @@ export interface AgentLive {
   costUsd: number;
   allocated: Amount;
   alerts: number[];
+  /** Fix-and-retry (docs/loops.md): the verification attempt the agent is on, of how many, and the last failure. */
+  attempt?: number;
+  verifyAttempts?: number;
+  lastFailure?: string;
 }
 
 export interface RunView {
@@ -127,6 +131,7 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
       costUsd: s?.costUsd ?? node.costUsd,
       allocated: node.allocated,
       alerts: node.alerts,
+      ...(s?.attempt !== undefined ? { attempt: s.attempt, verifyAttempts: s.verifyAttempts, lastFailure: [...(s.attempts ?? [])].reverse().find((x) => !x.ok)?.summary } : {}),
     };
   });
   let spentUsd = progress.costUsd;
@@ -186,6 +191,11 @@ export type WatchEvent =
       tokens: number;
       costUsd: number;
       allocated: Amount;
+      /** Fix-and-retry: the attempt, of how many; the previous sample's attempt; why the last one failed. */
+      attempt?: number;
+      verifyAttempts?: number;
+      previousAttempt?: number;
+      lastFailure?: string;
     })
   | (Base & { event: 'budget_alert'; agentId: string; name: string; task?: string; percent: number; allocated: Amount; tokens: number; costUsd: number })
   | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount });
@@ -234,7 +244,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
   const prevAgents = new Map(prev?.agents.map((a) => [a.agentId, a]));
   for (const a of next.agents) {
     const before = prevAgents.get(a.agentId);
-    const changed = !before || before.status !== a.status || before.doing !== a.doing;
+    const changed = !before || before.status !== a.status || before.doing !== a.doing || (a.attempt !== undefined && before.attempt !== a.attempt);
     const agentEvent: WatchEvent = {
       ...base,
       event: 'agent',
@@ -249,6 +259,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
       tokens: a.tokens,
       costUsd: a.costUsd,
       allocated: a.allocated,
+      ...(a.attempt !== undefined ? { attempt: a.attempt, verifyAttempts: a.verifyAttempts, previousAttempt: before?.attempt, lastFailure: a.lastFailure } : {}),
     };
     // A new agent is announced before its alerts; a known one's alerts come before the status they led to.
     if (!before) events.push(agentEvent);
@@ -287,9 +298,13 @@ export function eventLine(e: WatchEvent, startedAt: number): string | undefined 
       return `${when} ${e.task} ${e.status}${extra}`;
     }
     case 'agent': {
-      // Sub-agents only (a task's own agent is its task line): when first seen, and when they end.
-      if (e.depth === 0) return undefined;
       const lines: string[] = [];
+      // A fix attempt (docs/loops.md): the verification failed and the agent works again.
+      if (e.attempt !== undefined && e.attempt > 1 && e.attempt !== e.previousAttempt) {
+        lines.push(`${when} ${e.depth === 0 && e.task ? e.task : `agent ${e.name}`} verification failed${e.lastFailure ? `: ${oneLine(e.lastFailure, 160)}` : ''} — attempt ${e.attempt} of ${e.verifyAttempts ?? '?'}`);
+      }
+      // Sub-agents only (a task's own agent is its task line): when first seen, and when they end.
+      if (e.depth === 0) return lines.length ? lines.join('\n') : undefined;
       if (!e.previous) lines.push(`${when} agent ${e.name} spawned (depth ${e.depth}, budget ${fmtAmount(e.allocated)})`);
       if (!isLive(e.status) && e.previous !== e.status) lines.push(`${when} agent ${e.name} ${e.status} (${fmtTokens(e.tokens)} tokens, ${fmtUsd(e.costUsd)})`);
       return lines.length ? lines.join('\n') : undefined;

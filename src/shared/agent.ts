@@ -49,12 +49,17 @@ export interface AgentInput {
   taskId?: string;
   /** Paths the agent is expected to touch (scope; informational for now). */
   files?: string[];
-  /** Paths that must exist in the workspace when the agent ends, or it fails with "missing outputs". */
+  /** Paths that must exist in the workspace after the agent's work, or it fails with "missing outputs" (after `verifyAttempts`). */
   outputs?: string[];
-  /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent. */
+  /** argv run in the workspace after the agent's work is committed; non-zero exit fails the agent (after `verifyAttempts`). */
   verify?: string[];
-  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent. */
+  /** Machine checks on the workspace after the outputs (the task's `checks`); any failing fails the agent (after `verifyAttempts`). */
   checks?: Check[];
+  /**
+   * Attempts at passing the verification above, the first included (default 2, see docs/loops.md): a failure goes
+   * back to the agent, which works again in the same worktree, until one passes or this many have failed.
+   */
+  verifyAttempts?: number;
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
   bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number };
   /**
@@ -69,6 +74,19 @@ export interface AgentInput {
   prices?: PriceTableOverrides;
   /** Session backends (claude-code, codex): the program's own permission and sandbox settings (docs/backends.md). */
   permissions?: SessionPermissions;
+}
+
+/** Which part of the verification failed: the declared outputs, the machine checks, or the verify command. */
+export type VerifyCheck = 'outputs' | 'checks' | 'verify';
+
+/** One attempt at passing the verification, as status, results and `cadre logs` show it (short text only). */
+export interface VerifyAttempt {
+  attempt: number;
+  ok: boolean;
+  /** The part that failed (absent when the attempt passed). */
+  check?: VerifyCheck;
+  /** "passed", or the failure in a few hundred characters. */
+  summary: string;
 }
 
 export type AgentStatus =
@@ -103,6 +121,10 @@ export interface AgentResult {
   /** The whole subtree at the end, for `cadre tree` on a finished agent. */
   tree?: AgentTreeNode;
   children: { name: string; agentId: string; status: AgentStatus; merged: boolean; conflicts?: string[] }[];
+  /** Every verification attempt, when the agent was verified under fix-and-retry (docs/loops.md). */
+  attempts?: VerifyAttempt[];
+  /** The agent's limit of verification attempts (set with `attempts`). */
+  verifyAttempts?: number;
 }
 
 /** The agent workflow's signature as a client sees it (the workflow's own carry argument is internal). */

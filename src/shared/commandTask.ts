@@ -4,6 +4,7 @@
  */
 import type { AgentResult, AgentStatus, Amount } from './agent';
 import { zeroUsage } from './model';
+import type { VerifyFailure } from './verification';
 
 export type CommandOutcome =
   | { ok: true; exitCode: 0; tail: string }
@@ -48,6 +49,10 @@ export interface CommandTaskResult {
   verifyError?: string;
   commit: string;
   files: string[];
+  /** Fix-and-retry: the failed part and what the agent is told (set on agents' attempts; docs/loops.md). */
+  failure?: VerifyFailure;
+  /** The worktree was kept for another attempt: no diff was taken and nothing removed. */
+  kept?: boolean;
 }
 
 /** The verdict on a whole command task: the program's, unless its outputs or its verification failed after it. */

@@ -4,7 +4,7 @@
  * and handlers ignore repeats.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AgentStatus, Amount } from './agent';
+import type { AgentStatus, Amount, VerifyAttempt } from './agent';
 import type { Usage } from './model';
 
 // ---- agent ----------------------------------------------------------------------------------------------------
@@ -47,6 +47,11 @@ export interface AgentSnapshot {
   ledger: LedgerView;
   children: ChildView[];
   lastText?: string;
+  /** The verification attempt the agent is on (1 = its first work), of `verifyAttempts` (docs/loops.md). */
+  attempt?: number;
+  verifyAttempts?: number;
+  /** The verification attempts so far, each with the check that failed and a short summary. */
+  attempts?: VerifyAttempt[];
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');

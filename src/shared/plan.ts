@@ -77,6 +77,12 @@ export type Check = z.infer<typeof CheckSchema>;
 export const GateSchema = z.strictObject({ kind: z.literal('approval'), prompt: z.string().min(1) });
 export type Gate = z.infer<typeof GateSchema>;
 
+/** Attempts at passing a task's verification (outputs, checks, verify), the first included: 1 to 10. */
+/** Fix-and-retry (docs/loops.md): a task's attempts when neither it nor the plan's defaults say; 2 = one fix. */
+export const DEFAULT_VERIFY_ATTEMPTS = 2;
+export const MAX_VERIFY_ATTEMPTS = 10;
+export const VerifyAttemptsSchema = z.number().int().min(1).max(MAX_VERIFY_ATTEMPTS);
+
 export const TaskSchema = z.strictObject({
   id: TaskIdSchema,
   title: z.string().min(1),
@@ -89,7 +95,7 @@ export const TaskSchema = z.strictObject({
   files: z.array(z.string()).default([]),
   /** Repository-relative paths that must exist after the task, checked before it counts as completed. */
   outputs: z.array(z.string()).default([]),
-  /** argv run in the task's workspace after the agent ends; non-zero exit fails the task. */
+  /** argv run in the task's workspace after the agent's work; non-zero exit goes back to the agent (verifyAttempts), then fails the task. */
   verify: argv.optional(),
   backend: BackendSchema.optional(),
   model: z.string().min(1).optional(),
@@ -109,6 +115,11 @@ export const TaskSchema = z.strictObject({
   gate: GateSchema.optional(),
   /** Machine checks run after the agent ends, like `outputs`; a failure goes back to the agent, then fails it. */
   checks: z.array(CheckSchema).optional(),
+  /**
+   * How many times the agent may work on the task when its outputs, checks or verify command fail: each failure
+   * goes back to it and it works again in the same worktree and session (docs/loops.md). Default 2; 1 = no retry.
+   */
+  verifyAttempts: VerifyAttemptsSchema.optional(),
   /** Test-driven: write the failing test first (GSD `type: tdd`); also said in the prompt. */
   tdd: z.boolean().optional(),
   /**
@@ -131,6 +142,7 @@ export const PlanDefaultsSchema = z.strictObject({
   timeoutSeconds: z.number().positive().optional(),
   maxTurns: z.number().int().positive().optional(),
   bootstrap: BootstrapSchema.optional(),
+  verifyAttempts: VerifyAttemptsSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

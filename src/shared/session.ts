@@ -58,6 +58,12 @@ export const sessionInputSchema = z.object({
   prices: priceTableSchema.optional(),
   /** Prompt sent when an interrupted session is resumed. */
   continuePrompt: z.string().min(1).optional(),
+  /**
+   * Fix-and-retry (docs/loops.md): this call is the agent's attempt `attempt` (2, 3, …) after a failed verification.
+   * It resumes the session of the attempt before with `prompt` (the failure); usage, cost and turns stay the
+   * session's totals over all attempts, and `budgetUsd` is the cap on that total.
+   */
+  fix: z.object({ attempt: z.number().int().min(2), prompt: z.string().min(1) }).strict().optional(),
 }).strict();
 export type SessionInput = z.input<typeof sessionInputSchema>;
 

@@ -28,6 +28,26 @@ describe('cadre validate', () => {
     expect(lines[1]).toMatch(/^format: native \(.*plan\.yaml\)$/);
   });
 
+  it('shows the verify attempts of verified tasks (plan default, a task\'s own) and rejects an impossible count by field', async () => {
+    const file = path.join(tmp, 'attempts.yaml');
+    writeFileSync(file, [
+      'defaults: { verifyAttempts: 3 }',
+      'tasks:',
+      '  - { id: a, prompt: a, outputs: [a.txt] }',
+      '  - { id: b, prompt: b, verify: "true", verifyAttempts: 1 }',
+      '  - { id: c, prompt: c }',
+    ].join('\n'));
+    const { code, lines } = await run(file);
+    expect(code).toBe(0);
+    expect(lines).toContain('verify attempts: a 3, b 1 (a failed verification goes back to the agent; docs/loops.md)');
+    const json = JSON.parse((await run(file, true)).lines.join('\n')) as { taskList: { id: string; verifyAttempts?: number }[] };
+    expect(json.taskList.map((t) => t.verifyAttempts)).toEqual([3, 1, undefined]);
+    writeFileSync(file, 'tasks:\n  - { id: a, prompt: a, outputs: [a.txt], verifyAttempts: 0 }\n');
+    const bad = await run(file);
+    expect(bad.code).toBe(2);
+    expect(bad.lines.join('\n')).toMatch(/attempts\.yaml:2: .*verifyAttempts/);
+  });
+
   it('counts done tasks and shows checkpoints for GSD', async () => {
     const { code, lines } = await run(path.join(fixtures, 'gsd'));
     expect(code).toBe(0);

@@ -3,7 +3,7 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { AgentResult, AgentWorkflow } from '../../shared/agent';
+import type { AgentResult, AgentWorkflow, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
@@ -123,14 +123,23 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): s
     lines.push(`budget: allocated ${fmtAmount(s.ledger.allocated)}, used ${fmtAmount(s.ledger.used)}, available ${fmtAmount(s.ledger.available)}${s.ledger.alerts.length ? `, alerts ${s.ledger.alerts.map((a) => `${a}%`).join(' ')}` : ''}`);
     for (const c of s.children) lines.push(`  child ${c.name} (${c.agentId}) ${c.status} ${c.costUsd !== undefined ? fmtUsd(c.costUsd) : ''}`);
     if (s.lastText) lines.push(`last said: ${s.lastText.replace(/\s+/g, ' ').slice(0, 200)}`);
+    if (s.attempt !== undefined && s.verifyAttempts !== undefined) lines.push(`attempt ${s.attempt} of ${s.verifyAttempts}`);
+    lines.push(...attemptLines(s.attempts));
   } else {
     lines.push(`agent ${s.agentId} — ${s.status} — ${s.turns} turns — ${fmtUsd(s.costUsd)}`);
     lines.push(`branch ${s.branch}${s.commit ? ` @ ${s.commit.slice(0, 10)}` : ''} — ${s.filesChanged.length} file(s) changed`);
     if (s.summary) lines.push(`summary: ${s.summary}`);
     if (s.error) lines.push(`error: ${s.error}`);
     for (const c of s.children) lines.push(`  child ${c.name} ${c.status}${c.merged ? ' merged' : ''}${c.conflicts?.length ? ` conflicts: ${c.conflicts.join(', ')}` : ''}`);
+    if (s.attempts?.length) lines.push(`${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'} of ${s.verifyAttempts ?? s.attempts.length}`);
+    lines.push(...attemptLines(s.attempts));
   }
   return lines.join('\n');
+}
+
+/** One line per verification attempt (fix-and-retry, docs/loops.md), for `status` and `logs`. */
+export function attemptLines(attempts: VerifyAttempt[] | undefined): string[] {
+  return (attempts ?? []).map((a) => `  attempt ${a.attempt}: ${a.ok ? 'passed' : `failed (${a.check}): ${a.summary.replace(/\s+/g, ' ')}`}`);
 }
 
 /** Dead letters and messages for the operator, below the task table (nothing when there are none). */

@@ -15,7 +15,7 @@ import { readSessionLog, readSessionProgress, sessionPaths } from '../../activit
 import { CadreError } from '../../shared/errors';
 import { EXIT, fmtTokens, painter, colorWanted, type Paint } from '../output';
 import { openRuntime } from '../runtime';
-import { resolveTarget } from './inspect';
+import { agentState, attemptLines, resolveTarget } from './inspect';
 
 export interface LogsOptions {
   json?: boolean;
@@ -101,6 +101,9 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     const transcript = await readTranscript(stateDir, agentId);
     const logs = commandLogFiles(stateDir, agentId);
     const session = readSessionLog(stateDir, agentId);
+    // Fix-and-retry's verdicts come from the agent itself (its status, or its result once ended), not from a file.
+    const state = await agentState(rt.client, agentId, target.running).catch(() => undefined);
+    const attempts = state?.attempts ?? [];
     if (opts.json) {
       const doc = {
         agentId,
@@ -108,6 +111,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
         transcriptPath: transcriptPath(stateDir, agentId),
         transcript,
         logs: logs.map((l) => ({ ...l, text: readFileSync(l.path, 'utf8') })),
+        ...(attempts.length ? { attempts, verifyAttempts: state?.verifyAttempts } : {}),
         ...(session.length ? { session: { path: sessionPaths(stateDir, agentId).transcript, progress: readSessionProgress(stateDir, agentId), events: session } } : {}),
       };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -115,7 +119,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     }
     const paint = painter(colorWanted());
     const out = (s: string) => process.stdout.write(s);
-    if (!transcript.length && !logs.length && !session.length && !opts.follow) {
+    if (!transcript.length && !logs.length && !session.length && !attempts.length && !opts.follow) {
       out(`no transcript or command output for ${agentId} in ${stateDir} yet (they are kept by the worker that ran it, in its state directory)\n`);
       return EXIT.ok;
     }
@@ -126,6 +130,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
       const head = progress ? ` ${progress.backend} ${progress.sessionId ?? ''}, $${progress.costUsd.toFixed(4)}, ${progress.turns} turns${progress.lastTool ? `, last: ${progress.lastTool}` : ''}` : '';
       out(`${paint(`session of ${agentId}`, 'bold')}${head} (${sessionPaths(stateDir, agentId).transcript})\n${session.flatMap((e) => renderSessionEvent(e, opts.full)).join('\n')}\n`);
     }
+    if (attempts.length) out(`${paint(`verification of ${agentId}`, 'bold')}: ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} of ${state?.verifyAttempts ?? attempts.length}\n${attemptLines(attempts).join('\n')}\n`);
     const offsets = new Map<string, number>();
     for (const l of logs) {
       const text = readFileSync(l.path, 'utf8');
@@ -168,7 +173,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
  */
 export function renderSessionEvent(raw: unknown, full = false): string[] {
   const e = (raw ?? {}) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  if (e.type === 'cadre.attempt') return [`── attempt ${e.attempt}${e.resume ? ` (resuming ${e.resume})` : ''} ${'─'.repeat(40)}`];
+  if (e.type === 'cadre.attempt') return [`── ${e.fix ? `fix attempt ${e.fix}, ` : ''}attempt ${e.attempt}${e.resume ? ` (resuming ${e.resume})` : ''} ${'─'.repeat(40)}`];
   if (e.type === 'cadre.exit') return [`[exit ${e.code ?? e.signal}]`];
   if (e.type === 'system' && e.subtype === 'init') return [`session ${e.session_id} (${e.model ?? '?'})`];
   if (e.type === 'thread.started') return [`thread ${e.thread_id}`];

@@ -2,7 +2,7 @@
  * `cadre validate <plan>`: import a plan, run every check, and show what a run would do with it (waves, critical
  * path) without touching Temporal. Exit code 0 when the plan is valid, 2 when it is not.
  */
-import type { Check, Gate, Plan, PlanFormat } from '../../shared/plan';
+import { DEFAULT_VERIFY_ATTEMPTS, type Check, type Gate, type Plan, type PlanFormat } from '../../shared/plan';
 import { criticalPath, topologicalLayers } from '../../shared/dag';
 import { displayPath, formatIssue, PlanError, type PlanIssue } from '../plans/errors';
 import { importPlan, parseFormat } from '../plans/load';
@@ -35,6 +35,8 @@ export interface TaskSummary {
   gate?: Gate;
   timeoutSeconds?: number;
   verify?: string[];
+  /** Fix-and-retry: attempts at passing the task's verification (outputs, checks, verify), for a task that has one. */
+  verifyAttempts?: number;
   tdd?: boolean;
   source?: { file: string; line?: number };
 }
@@ -92,6 +94,7 @@ export function summarizePlan(plan: Plan, warnings: PlanIssue[] = [], choice: Ba
       gate: t.gate,
       timeoutSeconds: t.timeoutSeconds ?? plan.defaults.timeoutSeconds,
       verify: t.verify,
+      verifyAttempts: t.outputs.length || t.checks?.length || t.verify ? (t.verifyAttempts ?? plan.defaults.verifyAttempts ?? DEFAULT_VERIFY_ATTEMPTS) : undefined,
       tdd: t.tdd,
       source: t.source,
     };
@@ -165,6 +168,12 @@ export function renderSummary(s: PlanSummary): string[] {
       lines.push(`  ${t.id}: ${abbreviateIds(parts, 4)}`);
     }
     if (checked.length > MAX_IDS_SHOWN) lines.push(`  … ${checked.length - MAX_IDS_SHOWN} more (--json shows all)`);
+  }
+  const verified = s.taskList.filter((t) => t.verifyAttempts !== undefined);
+  if (verified.length > 0) {
+    const counts = [...new Set(verified.map((t) => t.verifyAttempts!))];
+    const each = counts.length === 1 ? `${counts[0]} per verified task` : abbreviateIds(verified.map((t) => `${t.id} ${t.verifyAttempts}`), 6);
+    lines.push(`verify attempts: ${each} (a failed verification goes back to the agent; docs/loops.md)`);
   }
   if (s.warnings.length > 0) {
     lines.push(`warnings: ${s.warnings.length}`);

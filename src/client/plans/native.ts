@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { BackendSchema, CheckSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
+import { BackendSchema, CheckSchema, VerifyAttemptsSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
 import { IssueList, nearestField } from './errors';
 import { parseDuration, repoPath, toArgv, unique } from './fields';
 import { isRecord, parseYaml, type YamlPath, type YamlSource } from './yamlSource';
@@ -46,6 +46,7 @@ const RawTask = z.strictObject({
   bootstrap: bootstrap.optional(),
   done: z.boolean().optional(),
   checks: z.array(CheckSchema).optional(),
+  verifyAttempts: VerifyAttemptsSchema.optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
   approval: z.string().min(1).optional(),
   tdd: z.boolean().optional(),
@@ -75,6 +76,7 @@ const RawPlan = z.strictObject({
       timeoutSeconds: duration.optional(),
       maxTurns: z.number().int().positive().optional(),
       bootstrap: bootstrap.optional(),
+      verifyAttempts: VerifyAttemptsSchema.optional(),
     })
     .optional(),
   budget: budget.optional(),
@@ -83,7 +85,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -161,6 +163,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         timeoutSeconds: parseDuration(d.timeoutSeconds ?? d.timeout),
         maxTurns: d.maxTurns,
         bootstrap: toBootstrap(d.bootstrap),
+        verifyAttempts: d.verifyAttempts,
       })
     : undefined;
   if (d?.timeout !== undefined && d.timeoutSeconds !== undefined) {
@@ -236,6 +239,7 @@ function toTask(
     timeoutSeconds: parseDuration(r.timeoutSeconds ?? r.timeout),
     maxTurns: r.maxTurns,
     bootstrap: toBootstrap(r.bootstrap),
+    verifyAttempts: r.verifyAttempts,
     done: r.done,
     checks: r.checks?.flatMap((c, j) => {
       if (repoPath(c.path) !== c.path) {

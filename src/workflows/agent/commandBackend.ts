@@ -8,7 +8,9 @@
 import * as wf from '@temporalio/workflow';
 import { commandVerdict, taskVerdict, type Verdict } from '../../shared/commandTask';
 import { commandOp, commandTaskOp } from '../presets';
+import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
 import type { AgentContext } from './context';
+import { retryWith, VERIFY_RETRY } from './retry';
 
 const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
@@ -18,17 +20,41 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
   ctx.setDoing(`run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120));
   if (!input.command?.length) throw new Error('the command backend needs a command');
   const ws = s.workspace!;
+  const fixEnv = () => (s.fix ? { env: attemptEnv(s.attempt, verifyAttemptsOf(input), s.fix) } : {});
   if (!ctx.shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
-    s.ended = await commandTaskOp(timeout).runCommandTask.executeWithOptions({ summary: s.doing }, [
-      { agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds: timeout, outputs: input.outputs, verify: input.verify, ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}) },
-    ]);
-    applyVerdict(ctx, taskVerdict(s.ended, timeout));
-    return;
+    // Fix-and-retry: the activity verifies; a failure with attempts left keeps the worktree and runs the command
+    // again with the failure in its environment (attempts.ts, retry.ts).
+    const max = hasVerification(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) : undefined;
+    for (;;) {
+      const again = max !== undefined && shouldRetry(s, max);
+      const timeoutSeconds = s.attempt > 1 ? remainingSeconds(ctx, timeout) : timeout;
+      s.ended = await commandTaskOp(timeoutSeconds).runCommandTask.executeWithOptions({ summary: s.doing }, [
+        {
+          agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds, outputs: input.outputs, verify: input.verify,
+          ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}),
+          ...(max !== undefined ? { attempt: s.attempt, ...(again ? { retry: true } : {}), ...fixEnv() } : {}),
+        },
+      ]);
+      const verdict = taskVerdict(s.ended, timeoutSeconds);
+      if (max !== undefined && (verdict.status === 'completed' || s.ended.failure)) recordAttempt(s, s.ended.failure);
+      if (!s.ended.kept || !s.ended.failure) {
+        applyVerdict(ctx, verdict);
+        return;
+      }
+      retryWith(ctx, s.ended.failure, max!);
+      ctx.setDoing(`run ${input.command.join(' ')}`.slice(0, 120));
+    }
   }
   const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: s.doing }, [
-    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}) },
+    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}), ...fixEnv() },
   ]);
   applyVerdict(ctx, commandVerdict(r, timeout));
+}
+
+/** A fix attempt has what is left of the agent's timeout: the timeout covers all attempts. */
+function remainingSeconds(ctx: AgentContext, timeout: number): number {
+  const { deadline } = ctx.s;
+  return deadline === undefined ? timeout : Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
 }
 
 function applyVerdict(ctx: AgentContext, v: Verdict): void {

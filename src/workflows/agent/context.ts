@@ -14,6 +14,7 @@ import * as ledger from './ledger';
 import { gitOp } from '../presets';
 import { subtreeCost, treeNode } from './reporting';
 import type { AgentState } from './state';
+import { doingOf, verifyAttemptsOf } from './attempts';
 
 export interface AgentContext {
   readonly input: AgentInput;
@@ -43,8 +44,8 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     sessionCallsInFlight: new Map(),
 
     setDoing(what) {
-      s.doing = what;
-      wf.setCurrentDetails(`${s.status}: ${what || 'done'}`);
+      s.doing = doingOf(s, verifyAttemptsOf(input), what);
+      wf.setCurrentDetails(`${s.status}: ${s.doing || 'done'}`);
     },
 
     setStatus(next) {

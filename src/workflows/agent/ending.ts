@@ -6,8 +6,9 @@
  * itself ending (a failed signal is ignored: the parent reads the same figures from our result).
  */
 import * as wf from '@temporalio/workflow';
-import type { AgentResult } from '../../shared/agent';
-import { checksFailedError, endCommitMessage, missingOutputsError, verifyFailedError } from '../../shared/commandTask';
+import type { AgentInput, AgentResult } from '../../shared/agent';
+import { checksFailure, outputsFailure, verifyAttemptsOf, verifyCommandFailure, type VerifyFailure } from './attempts';
+import { endCommitMessage } from '../../shared/commandTask';
 import { ErrorType } from '../../shared/errors';
 import { childEndedSignal } from '../../shared/messages';
 import { failureCarrying } from '../../shared/outcome';
@@ -34,26 +35,22 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
     if (s.workspace && ctx.shared) {
       // Shared checkout: nothing to merge, commit or remove; what changed is what this agent wrote.
       filesChanged = [...s.written].sort();
-      if (s.status === 'completed') await verify(ctx);
+      if (s.status === 'completed' && !s.settled) await verify(ctx);
     } else if (s.workspace && s.ended) {
       commit = s.ended.commit;
       filesChanged = s.ended.files;
     } else if (s.workspace) {
-      await mergeChildren(ctx, s.children).catch((err: unknown) => {
-        s.error ??= `merging children: ${errorMessage(err)}`;
-      });
-      const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
-        { path: s.workspace.path, message: endCommitMessage(s.agentId, s.summary || s.status) },
-      ]);
-      commit = c.commit;
-      if (s.status === 'completed') await verify(ctx);
+      // Fix-and-retry merged, committed and verified the work already (retry.ts): a second commit would take in
+      // what the verify command left behind.
+      commit = s.settled ? s.settled.commit : await commitAll(ctx);
+      if (s.status === 'completed' && !s.settled) await verify(ctx);
       const diff = await gitOp.diffStat.executeWithOptions({ summary: 'diff stat' }, [
         { repo: input.repo, branch: s.workspace.branch, base: s.workspace.baseCommit },
       ]);
       filesChanged = diff.files;
       await gitOp.removeWorkspace.executeWithOptions({ summary: 'remove workspace' }, [{ repo: input.repo, path: s.workspace.path }]);
     }
-    const result = agentResult(s, commit, filesChanged);
+    const result = agentResult(input, s, commit, filesChanged);
     ctx.setDoing('');
     result.tree = treeNode(input, s);
     if (input.parentId) {
@@ -75,8 +72,20 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
   });
 }
 
+/** Merge the finished children, then commit everything in the worktree (the system commits, not the model). */
+export async function commitAll(ctx: AgentContext): Promise<string> {
+  const { s } = ctx;
+  await mergeChildren(ctx, s.children).catch((err: unknown) => {
+    s.error ??= `merging children: ${errorMessage(err)}`;
+  });
+  const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
+    { path: s.workspace!.path, message: endCommitMessage(s.agentId, s.summary || s.status) },
+  ]);
+  return c.commit;
+}
+
 /** The agent's result: ids, counts and short texts only (it lives in history). */
-export function agentResult(s: AgentState, commit: string | undefined, filesChanged: string[]): AgentResult {
+export function agentResult(input: AgentInput, s: AgentState, commit: string | undefined, filesChanged: string[]): AgentResult {
   return {
     agentId: s.agentId,
     status: s.status,
@@ -91,39 +100,42 @@ export function agentResult(s: AgentState, commit: string | undefined, filesChan
     error: s.error,
     returned: ledger.unused(s.book),
     children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
+    // Only agents verified under fix-and-retry have attempts: other results stay as they were.
+    ...(s.attempts.length ? { attempts: s.attempts, verifyAttempts: verifyAttemptsOf(input) } : {}),
   };
 }
 
-/**
- * A completed agent's checks: declared outputs exist, then its machine checks pass, then the verify command exits
- * 0. Any failing fails it.
- */
+/** A completed agent's checks, as without fix-and-retry: any failing fails it. */
 async function verify(ctx: AgentContext): Promise<void> {
+  const failure = await checkWork(ctx);
+  if (failure) failWith(ctx, failure);
+}
+
+export function failWith(ctx: AgentContext, failure: VerifyFailure): void {
+  ctx.setStatus('failed');
+  ctx.s.error = failure.error;
+}
+
+/**
+ * The agent's verification: declared outputs exist, then its machine checks pass, then the verify command exits 0.
+ * The first failing part is the verdict; undefined when all pass.
+ */
+export async function checkWork(ctx: AgentContext): Promise<VerifyFailure | undefined> {
   const { input, s } = ctx;
   if (input.outputs?.length) {
     const r = await verifyOp.verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: s.workspace!.path, outputs: input.outputs }]);
-    if (r.missing.length) {
-      ctx.setStatus('failed');
-      s.error = missingOutputsError(r.missing);
-      return;
-    }
+    if (r.missing.length) return outputsFailure(r.missing);
   }
   // Checks are a later addition: only agents that have them call the activity, behind a patch for replay.
   if (input.checks?.length && wf.patched('verify-checks')) {
     const r = await verifyOp.verifyChecks.executeWithOptions({ summary: 'verify checks' }, [{ path: s.workspace!.path, checks: input.checks }]);
-    if (r.failures.length) {
-      ctx.setStatus('failed');
-      s.error = checksFailedError(r.failures);
-      return;
-    }
+    if (r.failures.length) return checksFailure(r.failures);
   }
   if (input.verify?.length) {
     const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
       { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000 },
     ]);
-    if (r.exitCode !== 0) {
-      ctx.setStatus('failed');
-      s.error = verifyFailedError(r.exitCode, r.tail);
-    }
+    if (r.exitCode !== 0) return verifyCommandFailure(input.verify, r.exitCode, r.tail, r.timedOut);
   }
+  return undefined;
 }

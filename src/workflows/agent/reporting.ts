@@ -8,6 +8,7 @@ import { zeroUsage, type Usage } from '../../shared/model';
 import { add, addUsage } from './budget';
 import * as ledger from './ledger';
 import type { AgentState } from './state';
+import { hasVerification, verifyAttemptsOf } from './attempts';
 
 /** Only for display before the workspace exists: the real branch name comes from createWorkspace. */
 export const branchOf = (agentId: string): string => `cadre/${agentId.replace(/\//g, '.')}`;
@@ -37,6 +38,7 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     ledger: ledger.view(s.book),
     children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, allocated: c.allocated, usage: c.usage, costUsd: c.costUsd })),
     lastText: s.lastText,
+    ...(hasVerification(input) ? { attempt: s.attempt, verifyAttempts: verifyAttemptsOf(input), attempts: s.attempts } : {}),
   };
 }
 

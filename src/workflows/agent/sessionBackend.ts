@@ -13,6 +13,8 @@
  * twice.
  */
 import type { Amount } from '../../shared/agent';
+import { zeroUsage, type Usage } from '../../shared/model';
+import { hasVerification } from './attempts';
 import type { OrchestrationCall, ToolResultLike } from '../../shared/session';
 import { sessionOp } from '../presets';
 import { sessionSlice, settleTurn } from './budget';
@@ -33,6 +35,11 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
   if (!ledger.tryReserve(s.book, reservation)) throw new Error('the session slice no longer fits the budget');
   s.inSession = true;
   ctx.setDoing(`${input.backend} session`);
+  // Fix-and-retry (docs/loops.md): a fix attempt resumes the session with the failure; the program reports the
+  // session's totals over all attempts, so its cap is what was spent before plus the new slice, and only the
+  // difference is settled.
+  const before = s.session ?? { usage: zeroUsage(), costUsd: 0, turns: 0 };
+  const fix = s.attempt > 1 && s.fix && s.session ? { fix: { attempt: s.attempt, prompt: s.fix } } : {};
   const timeout = input.timeoutSeconds ?? 4 * 3600;
   let result;
   try {
@@ -44,10 +51,11 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
         workspace: s.workspace!.path,
         goal: input.goal,
         system: input.system,
-        budgetUsd: slice.usd,
+        budgetUsd: 'fix' in fix ? Math.floor((before.costUsd + slice.usd) * 1e6) / 1e6 : slice.usd,
         maxTurns: input.maxTurns,
         prices: input.prices,
         ...(input.permissions ? { permissions: input.permissions } : {}),
+        ...fix,
       },
     ]);
   } catch (err) {
@@ -56,8 +64,11 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
   } finally {
     s.inSession = false;
   }
-  ctx.raiseAlerts(settleTurn(input, s, reservation, result.usage, ctx.prices, result.costUsd));
-  s.turn += result.turns;
+  const fixing = 'fix' in fix;
+  const usage = fixing ? subtractUsage(result.usage, before.usage) : result.usage;
+  ctx.raiseAlerts(settleTurn(input, s, reservation, usage, ctx.prices, fixing ? Math.max(0, result.costUsd - before.costUsd) : result.costUsd));
+  s.turn += fixing ? Math.max(0, result.turns - before.turns) : result.turns;
+  if (hasVerification(input)) s.session = { usage: result.usage, costUsd: result.costUsd, turns: result.turns };
   s.lastText = result.summary;
   s.summary ||= result.summary || result.status;
   if (result.status === 'failed') throw new Error(result.error ?? `${input.backend} session failed`);
@@ -88,6 +99,15 @@ export async function answerSessionCall(ctx: AgentContext, call: OrchestrationCa
   } finally {
     ctx.sessionCallsInFlight.delete(call.callId);
   }
+}
+
+function subtractUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: Math.max(0, a.inputTokens - b.inputTokens),
+    outputTokens: Math.max(0, a.outputTokens - b.outputTokens),
+    cacheWriteTokens: Math.max(0, a.cacheWriteTokens - b.cacheWriteTokens),
+    cacheReadTokens: Math.max(0, a.cacheReadTokens - b.cacheReadTokens),
+  };
 }
 
 function describeSpawn(input: unknown): string {

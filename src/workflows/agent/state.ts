@@ -3,7 +3,7 @@
  * functions of this folder. What crosses continue-as-new is `AgentCarry`; its shape lives in history (the next
  * run's input), so fields are only ever added, never renamed.
  */
-import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount } from '../../shared/agent';
+import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount, type VerifyAttempt } from '../../shared/agent';
 import type { AgentMessage, AgentTreeNode, DeadLetter } from '../../shared/messages';
 import type { CommandTaskResult } from '../../shared/commandTask';
 import { zeroUsage, type Usage } from '../../shared/model';
@@ -54,6 +54,9 @@ export interface AgentCarry {
   /** Workflow time at which the agent's timeout fires, if it has one. */
   deadline?: number;
   generation: number;
+  /** Fix-and-retry (docs/loops.md): the attempt the agent is on and the verdicts so far; absent in older carries. */
+  attempt?: number;
+  attempts?: VerifyAttempt[];
 }
 
 export interface AgentState {
@@ -97,6 +100,18 @@ export interface AgentState {
   inSession: boolean;
   /** Answers to the session's orchestration calls by call id: a resumed session's repeat gets the first answer. */
   sessionCalls: Record<string, ToolResultLike>;
+  /** Fix-and-retry: the attempt the agent is on (from 1) and every verdict so far (attempts.ts). */
+  attempt: number;
+  attempts: VerifyAttempt[];
+  /** What the next attempt is told about the failed one (a session's prompt, a command's CADRE_VERIFY_FAILURE). */
+  fix?: string;
+  /**
+   * Set once the work was merged, committed and verified before the ending (fix-and-retry): the ending then only
+   * diffs and removes the worktree. `commit` is undefined in shared mode.
+   */
+  settled?: { commit?: string };
+  /** A session backend under fix-and-retry: the session's totals as its last attempt reported them. */
+  session?: { usage: Usage; costUsd: number; turns: number };
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -129,6 +144,8 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     generation: carry?.generation ?? 0,
     inSession: false,
     sessionCalls: {},
+    attempt: carry?.attempt ?? 1,
+    attempts: carry?.attempts ?? [],
   };
 }
 
@@ -153,6 +170,8 @@ export function carryOf(s: AgentState): AgentCarry {
     toOperator: s.toOperator,
     deadline: s.deadline,
     generation: s.generation + 1,
+    // Only once fix-and-retry has something to carry: older carries (recorded histories) stay as they were.
+    ...(s.attempt > 1 || s.attempts.length ? { attempt: s.attempt, attempts: s.attempts } : {}),
   };
 }
 

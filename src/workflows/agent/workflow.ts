@@ -31,6 +31,8 @@ import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
+import { settleAttempt } from './retry';
+import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
 import { gitOp, workspaceSetupOp } from '../presets';
 
@@ -73,9 +75,13 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
             { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
           ]);
       ctx.setStatus('running');
-      if (input.backend === 'command') await commandBackend(ctx);
-      else if (isAgentProgramBackend(input.backend)) await sessionBackend(ctx);
-      else await modelLoop(ctx);
+      // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
+      // attempts are left; each attempt spends from the same budget, under the same timeout.
+      do {
+        if (input.backend === 'command') await commandBackend(ctx);
+        else if (isAgentProgramBackend(input.backend)) await sessionBackend(ctx);
+        else await modelLoop(ctx);
+      } while (await settleAttempt(ctx));
     });
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;
@@ -89,6 +95,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   } finally {
     timer.cancel();
   }
+  if (s.status !== 'completed') s.error ??= unfixedError(s, s.status);
   return endAgent(ctx);
 }
 

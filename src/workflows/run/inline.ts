@@ -7,6 +7,7 @@ import type { AgentInput, AgentResult } from '../../shared/agent';
 import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
 import { commandTaskOp } from '../presets';
+import { hasVerification, verifyAttemptsOf } from '../agent/attempts';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 
@@ -29,11 +30,13 @@ export async function runInline(
       outputs: a.outputs,
       verify: a.verify,
       ...(a.checks?.length ? { checks: a.checks } : {}),
+      ...(hasVerification(a) && verifyAttemptsOf(a) > 1 ? { verifyAttempts: verifyAttemptsOf(a) } : {}),
       ...(deferMerge ? {} : { mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) } }),
     },
   ]);
   if (r.merge?.ok) s.lastCommit = r.merge.commit;
   const result = commandAgentResult({ agentId, branch: r.branch, baseCommit: r.baseCommit, task: r.task, timeoutSeconds: timeout, returned: a.budget });
+  if (r.attempts) Object.assign(result, { attempts: r.attempts, verifyAttempts: verifyAttemptsOf(a) });
   const exitCode = r.task.outcome.exitCode ?? undefined;
   return { result, conflicts: r.merge ? (r.merge.ok ? [] : r.merge.conflicts) : undefined, exitCode };
 }

@@ -122,9 +122,15 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     outputs: t.outputs,
     verify: t.verify,
     ...(t.checks?.length ? { checks: t.checks } : {}),
+    ...verifyAttemptsOf(t.verifyAttempts ?? d.verifyAttempts),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
   };
+}
+
+/** A task's fix-and-retry limit as the agent takes it (absent when the plan sets none: the agent's default). */
+function verifyAttemptsOf(n: number | undefined): Pick<AgentInput, 'verifyAttempts'> {
+  return n === undefined ? {} : { verifyAttempts: n };
 }
 
 /** Command tasks run as activities of the scheduler, not as child agents, when the plan asks for it. */

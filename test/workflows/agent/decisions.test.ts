@@ -109,7 +109,7 @@ describe('the ending and continue-as-new', () => {
     recordChildEnd(s, { childId: 'a/c', status: 'completed', usage: usage(500, 500), costUsd: 0.5, returned: { tokens: 1500 } });
     ledger.tryReserve(s.book, { tokens: 100 });
     settleTurn(input(), s, { tokens: 100 }, usage(60, 40), defaultPriceTable);
-    const r = agentResult(s, 'c0ffee', ['a.txt']);
+    const r = agentResult(input(), s, 'c0ffee', ['a.txt']);
     expect(r.returned.tokens).toBe(10_000 - 100 - 2500 + 1500);
     expect(r.usage.inputTokens).toBe(560);
     expect(r.branch).toBe('cadre/a');

@@ -119,7 +119,10 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     const saved = readSessionRecord(deps.stateDir, input.agentId);
     // A record of another workflow run of the same agent id belongs to another session.
     const record = saved && (runId === undefined || saved.runId === runId) ? (saved as SessionRecord & Partial<StoredResult>) : undefined;
-    if (record?.result) return record.result;
+    // Fix-and-retry: a record of the attempt before is where this attempt resumes from, not its result.
+    const fixAttempt = input.fix?.attempt ?? 1;
+    const sameAttempt = (record?.fixAttempt ?? 1) >= fixAttempt;
+    if (record?.result && sameAttempt) return record.result;
     const beat = (ctx?.info.heartbeatDetails ?? undefined) as SessionProgress | undefined;
     // Whichever is newer: heartbeats are throttled by the SDK, the record is written on every change.
     const earlier: SessionProgress | undefined = !beat ? record : !record ? beat : (beat.updatedAt ?? 0) >= (record.updatedAt ?? 0) ? beat : record;
@@ -146,7 +149,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     };
     const persist = (extra: Partial<StoredResult> = {}): void => {
       progress.updatedAt = Date.now();
-      writeSessionRecord(deps.stateDir, { ...progress, agentId: input.agentId, runId, priorUsage: prior.usage, priorCostUsd: prior.costUsd, ...extra } as SessionRecord);
+      writeSessionRecord(deps.stateDir, { ...progress, agentId: input.agentId, runId, priorUsage: prior.usage, priorCostUsd: prior.costUsd, ...(input.fix ? { fixAttempt } : {}), ...extra } as SessionRecord);
     };
     const heartbeat = (): void => {
       const { answered: _a, ...details } = progress;
@@ -177,7 +180,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     fs.mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     const log = new SessionLog(paths.transcript, secretsEnv);
     log.open();
-    log.write(JSON.stringify({ type: 'cadre.attempt', attempt: ctx?.info.attempt ?? 1, resume: resumeId ?? null, at: new Date().toISOString() }));
+    log.write(JSON.stringify({ type: 'cadre.attempt', attempt: ctx?.info.attempt ?? 1, resume: resumeId ?? null, ...(input.fix ? { fix: fixAttempt } : {}), at: new Date().toISOString() }));
 
     const tools = (input.tools ?? (Object.keys(orchestrationToolSchemas) as OrchestrationToolName[])) as OrchestrationToolName[];
     const forward = deps.forward ?? defaultForwarder();
@@ -244,7 +247,8 @@ export function createSessionActivities(deps: SessionActivityDeps) {
         budgetUsd: input.budgetUsd - prior.costUsd,
         maxTurns: input.maxTurns,
         permissions: input.permissions ?? {},
-        resume: resumeId ? { sessionId: resumeId, prompt: input.continuePrompt ?? DEFAULT_CONTINUE } : undefined,
+        // A new fix attempt tells the session what failed; a retry within an attempt only asks it to go on.
+        resume: resumeId ? { sessionId: resumeId, prompt: input.fix && !(sameAttempt && record) ? input.fix.prompt : (input.continuePrompt ?? DEFAULT_CONTINUE) } : undefined,
         newSessionId: progress.sessionId ?? randomUUID(),
         mcp: { url: mcp.url, token: mcp.token, tools },
         sourceEnv,

@@ -23,6 +23,8 @@ export interface SessionRecord extends SessionProgress {
   /** Usage and cost of the attempts before the current one (added to what a per-process report says). */
   priorUsage?: SessionProgress['usage'];
   priorCostUsd?: number;
+  /** Fix-and-retry: the agent's attempt this record belongs to (absent: the first). */
+  fixAttempt?: number;
 }
 
 export function sessionPaths(stateDir: string, agentId: string) {
