@@ -44,19 +44,21 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
 export function buildProgram(): Command {
   const program = new Command('cadre')
     .description('Durable orchestration of hierarchical AI coding agents on Temporal')
-    .version(version, '-v, --version')
-    .option('-V, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
+    .version(version, '--version')
+    .option('-v, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
     .showHelpAfterError('(run cadre --help for usage)')
     // Usage errors (unknown option or command, missing or invalid argument) throw instead of exiting 1, so main()
-    // exits 2 as documented; set before the subcommands are added, which inherit it.
+    // exits 2 as documented, and read `cadre: …` like every other error. Set before the subcommands are added:
+    // each one inherits both (commander copies them in .command()).
     .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'cadre: ')) })
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 a run or agent failed, 2 bad input, 3 cancelled, 69 Temporal unavailable,\n' +
         '73 state directory not writable, 78 bad configuration, 130 interrupted (the run goes on).\n' +
         'Ids: a run (<plan>-<6 hex>), a task as <run>/<task>, an agent as <run>/<task>/<child>… — see docs/cli.md.',
     );
-  // -V anywhere on the line: the logger reads CADRE_LOG_LEVEL when it is first used, after this hook.
+  // -v anywhere on the line: the logger reads CADRE_LOG_LEVEL when it is first used, after this hook.
   program.hook('preAction', (cmd) => {
     if (cmd.optsWithGlobals().verbose && !['debug', 'trace'].includes(process.env.CADRE_LOG_LEVEL ?? '')) process.env.CADRE_LOG_LEVEL = 'info';
   });
