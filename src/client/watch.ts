@@ -192,7 +192,25 @@ export type WatchEvent =
 
 const doneOf = (p: RunProgress) => p.counts.completed + p.counts.skipped;
 
-/** What changed from `prev` to `next`, as events (all of them on the first sample). */
+/**
+ * When a task's change happened, from its row: the workflow's clock when it started or ended, as recorded in the
+ * run's history. A blocked task: when the last of its blockers ended. Undefined when the row does not say.
+ */
+export function taskEventTime(t: TaskRow, rows: TaskRow[]): number | undefined {
+  if (t.status === 'running') return t.startedAt;
+  if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') return t.endedAt;
+  if (t.status === 'blocked') {
+    const ends = (t.blockedBy ?? []).map((id) => rows.find((r) => r.id === id)?.endedAt).filter((n): n is number => n !== undefined);
+    return ends.length ? Math.max(...ends) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * What changed from `prev` to `next`, as events (all of them on the first sample). Task events carry the time the
+ * task changed (its row's, `taskEventTime`) and come in that order, so a run watched after it ended reads as it
+ * happened; other events carry the sample's time.
+ */
 export function diffViews(prev: RunView | undefined, next: RunView, webUi?: string): WatchEvent[] {
   const at = new Date(next.at).toISOString();
   const base = { at, runId: next.runId };
@@ -204,10 +222,13 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
   const ended = p.status === 'completed' || p.status === 'failed' || p.status === 'cancelled';
   if (runChanged && !ended) events.push(runEvent);
   const prevRows = new Map(prev?.progress.tasks.map((t) => [t.id, t]));
-  const changed = p.tasks.filter((t) => {
-    const before = prevRows.get(t.id);
-    return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
-  });
+  const timeOf = (t: TaskRow) => taskEventTime(t, p.tasks) ?? next.at;
+  const changed = p.tasks
+    .filter((t) => {
+      const before = prevRows.get(t.id);
+      return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
+    })
+    .sort((a, b) => timeOf(a) - timeOf(b));
   // Counted event by event, so two tasks ending in one poll read 4/6 then 5/6.
   const finishing = (t: TaskRow) => t.status === 'completed' || t.status === 'skipped';
   let done = doneOf(p) - changed.filter(finishing).length;
@@ -215,6 +236,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
     if (finishing(t)) done++;
     events.push({
       ...base,
+      at: new Date(timeOf(t)).toISOString(),
       event: 'task',
       task: t.id,
       title: t.title,
@@ -562,7 +584,9 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   }
   if (outcome.progress) {
     const v = await sample(client, handle, runId, cache, outcome.progress);
-    if (v) show(v);
+    // A run that had ended before we looked: its closing events at the time it closed, not now.
+    const closedAt = d.status.name !== 'RUNNING' ? d.closeTime?.getTime() : undefined;
+    if (v) show(closedAt ? { ...v, at: closedAt } : v);
   }
   if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }) }) + '\n');
   return outcome;
