@@ -12,9 +12,11 @@
  *   - `json`:  one JSON object per change on its own line (NDJSON), then the final result as the last line.
  *
  * Queries are answered by a worker: if none is running, the sample is skipped and the view keeps its last state.
+ * An unanswered sample is told apart from an unreachable server by a call that needs no worker (GetSystemInfo):
+ * if that fails too, the follower says the server cannot be reached (once per outage), not that no worker runs.
  * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentStatus, type AgentWorkflow, type Amount } from '../shared/agent';
@@ -494,6 +496,29 @@ async function outcomeOf(handle: WorkflowHandle<RunPlanWorkflow>, runId: string,
 }
 
 const SAMPLE_DEADLINE_MS = 5_000;
+/** How long the server has to answer a call that needs no worker before it counts as unreachable. */
+const PROBE_DEADLINE_MS = 3_000;
+
+/** Does the server answer at all? A call no worker takes part in: when it fails, the server (or the way to it) is down. */
+export function serverAnswers(client: Client): Promise<boolean> {
+  return client.connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => client.workflowService.getSystemInfo({})).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Resolves when the run closes. A lost connection is not an ending: the wait starts again until the server answers. */
+async function untilClosed(handle: WorkflowHandle, stopped: () => boolean): Promise<void> {
+  for (;;) {
+    try {
+      await handle.result();
+      return;
+    } catch (err) {
+      if (!(err instanceof ServiceError) || stopped()) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
 /** Consecutive unanswered samples before saying that no worker seems to be running. */
 const NO_WORKER_HINT_AFTER = 2;
 
@@ -527,8 +552,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   let prev: RunView | undefined;
   let drawn = 0;
 
-  const closed = d.status.name === 'RUNNING' ? handle.result().then(() => true, () => true) : Promise.resolve(true);
   let isClosed = d.status.name !== 'RUNNING';
+  const closed = isClosed ? Promise.resolve(true) : untilClosed(handle, () => isClosed || !!opts.signal?.aborted).then(() => true);
   void closed.then(() => (isClosed = true));
   const aborted = new Promise<void>((resolve) => {
     if (opts.signal?.aborted) resolve();
@@ -557,20 +582,28 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     }
   };
 
+  const tell = (hint: string) => {
+    // On a terminal the hint joins the view (a line written beside it would break the redraw).
+    if (opts.mode === 'tty' && prev) {
+      notices.push(paint(hint, 'yellow'));
+      show({ ...prev, at: Date.now() }, false);
+    } else process.stderr.write(`cadre: ${hint}\n`);
+  };
+  const address = (client.connection as { options?: { address?: string } }).options?.address ?? 'its address';
   let unanswered = 0;
+  let unreachable = false;
   while (!isClosed && !opts.signal?.aborted) {
     // Queries need a worker; without one they would wait, so each sample has a deadline.
     const v = await client.connection.withDeadline(Date.now() + SAMPLE_DEADLINE_MS, () => sample(client, handle, runId, cache)).catch(() => undefined);
+    const up = v !== undefined || (await serverAnswers(client));
+    if (up && unreachable) tell(`the Temporal server at ${address} answers again`);
+    if (!up && !unreachable) tell(`cannot reach the Temporal server at ${address}: still trying (the run goes on once the server is back)`);
+    unreachable = !up;
     if (v) {
       show(v);
       unanswered = 0;
-    } else if (++unanswered === NO_WORKER_HINT_AFTER) {
-      const hint = `no worker has answered for run ${runId} for a while: is one running? (\`cadre worker\`, or \`cadre run\` again to re-attach with one)`;
-      // On a terminal the hint joins the view (a line written beside it would break the redraw).
-      if (opts.mode === 'tty' && prev) {
-        notices.push(paint(hint, 'yellow'));
-        show({ ...prev, at: Date.now() }, false);
-      } else process.stderr.write(`cadre: ${hint}\n`);
+    } else if (up && ++unanswered === NO_WORKER_HINT_AFTER) {
+      tell(`no worker has answered for run ${runId} for a while: is one running? (\`cadre worker\`, or \`cadre run\` again to re-attach with one)`);
     }
     await Promise.race([closed, aborted, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
