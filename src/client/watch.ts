@@ -22,6 +22,7 @@ import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentStatus, type AgentWorkflow, type Amount } from '../shared/agent';
 import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
+import type { Plan } from '../shared/plan';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 import { agentResultOf, runResultOf } from './results';
@@ -53,6 +54,23 @@ export interface RunView {
   spentUsd: number;
   spentTokens: number;
   at: number;
+  /** The dollars are the scripted backend's nominal price, not money spent: for all of the run, or some of it. */
+  simulated?: Simulated;
+}
+
+export type Simulated = 'all' | 'some';
+const MODEL_BACKENDS = ['scripted', 'anthropic', 'claude-code', 'codex'];
+
+/** Whether a run's dollars are simulated: its model tasks are scripted (all of them, or some). */
+export function simulatedSpend(plan: Pick<Plan, 'tasks'> | undefined): Simulated | undefined {
+  const models = plan?.tasks.filter((t) => t.backend && MODEL_BACKENDS.includes(t.backend)) ?? [];
+  const scripted = models.filter((t) => t.backend === 'scripted').length;
+  return scripted === 0 ? undefined : scripted === models.length ? 'all' : 'some';
+}
+
+/** What follows a dollar amount of the run: ` (simulated)`, ` (partly simulated)` or nothing. */
+export function simulatedNote(sim: Simulated | undefined): string {
+  return sim === 'all' ? ' (simulated)' : sim === 'some' ? ' (partly simulated)' : '';
 }
 
 const TERMINAL_TASK: TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
@@ -145,8 +163,9 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
 }
 
 /** One sample of a run, for a one-off view (`cadre status`); `known` is its progress when already loaded. */
-export function sampleRun(client: Client, runId: string, known?: RunProgress): Promise<RunView | undefined> {
-  return sample(client, client.workflow.getHandle(runId), runId, { trees: new Map(), final: new Set() }, known);
+export async function sampleRun(client: Client, runId: string, known?: RunProgress, simulated?: Simulated): Promise<RunView | undefined> {
+  const v = await sample(client, client.workflow.getHandle(runId), runId, { trees: new Map(), final: new Set() }, known);
+  return v && simulated ? { ...v, simulated } : v;
 }
 
 // ---- events ----------------------------------------------------------------------------------------------------
@@ -190,7 +209,7 @@ export type WatchEvent =
       allocated: Amount;
     })
   | (Base & { event: 'budget_alert'; agentId: string; name: string; task?: string; percent: number; allocated: Amount; tokens: number; costUsd: number })
-  | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount });
+  | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount; costSimulated?: Simulated });
 
 const doneOf = (p: RunProgress) => p.counts.completed + p.counts.skipped;
 
@@ -287,7 +306,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
     JSON.stringify(prev.progress.counts) !== JSON.stringify(p.counts) ||
     prev.spentTokens !== next.spentTokens ||
     Math.abs(prev.spentUsd - next.spentUsd) > 1e-9;
-  if (moved) events.push({ ...base, event: 'progress', counts: p.counts, done: doneOf(p), total: p.tasks.length, costUsd: next.spentUsd, tokens: next.spentTokens, budget: p.budget });
+  if (moved) events.push({ ...base, event: 'progress', counts: p.counts, done: doneOf(p), total: p.tasks.length, costUsd: next.spentUsd, tokens: next.spentTokens, budget: p.budget, ...(next.simulated ? { costSimulated: next.simulated } : {}) });
   if (runChanged && ended) events.push(runEvent);
   return events;
 }
@@ -411,11 +430,11 @@ function phaseRows(tasks: TaskRow[]): [string, TaskRow[]][] {
 /** Budget used against the run's total, when the plan sets one; else what was spent. */
 export function budgetLine(v: RunView): string {
   const b = v.progress.budget;
-  const usd = fmtUsd(v.spentUsd);
+  const usd = `${fmtUsd(v.spentUsd)}${simulatedNote(v.simulated)}`;
   if (b?.tokens !== undefined) {
     return `budget  ${bar(v.spentTokens, b.tokens)} ${fmtTokens(v.spentTokens)} of ${fmtTokens(b.tokens)} tokens (${pct(v.spentTokens, b.tokens)}) · ${usd}${b.usd !== undefined ? ` of ${fmtUsd(b.usd)}` : ''}`;
   }
-  if (b?.usd !== undefined) return `budget  ${bar(v.spentUsd, b.usd)} ${usd} of ${fmtUsd(b.usd)} (${pct(v.spentUsd, b.usd)}) · ${fmtTokens(v.spentTokens)} tokens`;
+  if (b?.usd !== undefined) return `budget  ${bar(v.spentUsd, b.usd)} ${fmtUsd(v.spentUsd)} of ${fmtUsd(b.usd)}${simulatedNote(v.simulated)} (${pct(v.spentUsd, b.usd)}) · ${fmtTokens(v.spentTokens)} tokens`;
   return `spent   ${fmtTokens(v.spentTokens)} tokens · ${usd} (the plan sets no run budget)`;
 }
 
@@ -451,14 +470,16 @@ export interface RunOutcome {
   result?: RunPlanResult;
   /** Why the workflow itself failed (terminated, timed out, an error), when it did not return a result. */
   error?: string;
+  /** Its dollars are the scripted backend's nominal price (all or some of them). */
+  simulated?: Simulated;
 }
 
 /** The closing lines of `cadre run` and `cadre watch`. */
-export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: string; elapsedMs?: number }): string {
+export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: string; elapsedMs?: number; simulated?: Simulated }): string {
   const lines: string[] = [];
   if (o.progress) lines.push(taskTable(o.progress), '');
   const c = o.progress?.counts;
-  const spent = o.result ? ` — ${fmtTokens(o.result.tokens)} tokens, ${fmtUsd(o.result.costUsd)}` : '';
+  const spent = o.result ? ` — ${fmtTokens(o.result.tokens)} tokens, ${fmtUsd(o.result.costUsd)}${simulatedNote(ctx.simulated ?? o.simulated)}` : '';
   const took = ctx.elapsedMs !== undefined ? ` in ${fmtDuration(ctx.elapsedMs)}` : '';
   lines.push(
     `run ${o.runId} ${o.status}${took}${c ? `: ${c.completed} completed, ${c.skipped} skipped, ${c.failed} failed, ${c.blocked} blocked, ${c.cancelled} cancelled` : ''}${spent}${o.error ? ` (${o.error})` : ''}`,
@@ -560,7 +581,10 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     opts.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
 
-  const show = (v: RunView, report = true) => {
+  const input = await workflowInput<RunPlanInput>(client, runId).catch(() => undefined);
+  const simulated = simulatedSpend(input?.plan);
+  const show = (sampled: RunView, report = true) => {
+    const v: RunView = simulated ? { ...sampled, simulated } : sampled;
     const events = report ? diffViews(prev, v, opts.webUi) : [];
     for (const e of events) {
       logEvent(opts.log, e);
@@ -609,10 +633,10 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   }
   if (opts.signal?.aborted && !isClosed) return undefined;
 
-  const outcome = await outcomeOf(handle, runId, name);
+  const outcome: RunOutcome = { ...(await outcomeOf(handle, runId, name)), ...(simulated ? { simulated } : {}) };
   // The result has no plan budget: the one the run reported while it went on, else the plan's.
   if (outcome.progress && !outcome.progress.budget) {
-    const budget = prev?.progress.budget ?? (await workflowInput<RunPlanInput>(client, runId).catch(() => undefined))?.plan.budget;
+    const budget = prev?.progress.budget ?? input?.plan.budget;
     outcome.progress = { ...outcome.progress, budget };
   }
   if (outcome.progress) {
@@ -621,7 +645,7 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     const closedAt = d.status.name !== 'RUNNING' ? d.closeTime?.getTime() : undefined;
     if (v) show(closedAt ? { ...v, at: closedAt } : v);
   }
-  if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }) }) + '\n');
+  if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }), ...(simulated ? { costSimulated: simulated } : {}) }) + '\n');
   return outcome;
 }
 

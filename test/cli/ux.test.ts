@@ -68,7 +68,7 @@ describe('the demo plan through the CLI, without a terminal', () => {
     expect(aDone).toBeGreaterThan(0);
     expect(bStart).toBeGreaterThan(aDone);
     expect(out).toMatch(/^wrap-up\s+completed\s+finish/m);
-    expect(out).toMatch(new RegExp(`^run ${runId} completed in \\d+\\S*: 6 completed, 0 skipped, 0 failed, 0 blocked, 0 cancelled — [\\d,]+ tokens, \\$0\\.\\d+$`, 'm'));
+    expect(out).toMatch(new RegExp(`^run ${runId} completed in \\d+\\S*: 6 completed, 0 skipped, 0 failed, 0 blocked, 0 cancelled — [\\d,]+ tokens, \\$0\\.\\d+ \\(simulated\\)$`, 'm'));
     expect(out).toContain(`integration branch: cadre/${runId}/integration (in ${repo})`);
   });
 
