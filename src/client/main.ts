@@ -11,7 +11,7 @@ import { devCommand, workerCommand } from './commands/dev';
 import { runCommand } from './commands/run';
 import { validateCommand } from './commands/validate';
 import { controlCommand, listCommand, statusCommand, watchCommand } from './commands/inspect';
-import { agentCommand } from './commands/agent';
+import { agentCommand, type AgentOptions } from './commands/agent';
 import { gcCommand } from './commands/gc';
 import { serverCommand } from './commands/server';
 import { budgetGrantCommand, treeCommand } from './commands/tree';
@@ -41,22 +41,41 @@ function action<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
   };
 }
 
-export function buildProgram(): Command {
+/**
+ * `cadre agent … --command PROGRAM ARGS…`: everything after `--command` (and after a `--` right behind it) is the
+ * program's argv, options like `sh -c` included, so it is split off before commander parses (which would take
+ * `-c` for an option of cadre's). `--command` is therefore the last of cadre's options on the line.
+ */
+export function splitCommandArgv(argv: string[]): { argv: string[]; command?: string[] } {
+  const i = argv.indexOf('--command', 2);
+  const before = argv.slice(2, Math.max(i, 2));
+  if (i < 0 || !before.includes('agent') || before.includes('--')) return { argv };
+  const rest = argv.slice(i + 1);
+  const command = rest[0] === '--' ? rest.slice(1) : rest;
+  if (command.length === 0 || command[0] === '') {
+    throw new CadreError('--command needs a program: --command PROGRAM [ARGS...], last on the line (e.g. --command sh -c "make test")', 2);
+  }
+  return { argv: argv.slice(0, i), command };
+}
+
+export function buildProgram(commandArgv?: string[]): Command {
   const program = new Command('cadre')
     .description('Durable orchestration of hierarchical AI coding agents on Temporal')
-    .version(version, '-v, --version')
-    .option('-V, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
+    .version(version, '--version')
+    .option('-v, --verbose', 'structured logs (pino, JSON on stderr) at level info; CADRE_LOG_LEVEL=debug for more')
     .showHelpAfterError('(run cadre --help for usage)')
     // Usage errors (unknown option or command, missing or invalid argument) throw instead of exiting 1, so main()
-    // exits 2 as documented; set before the subcommands are added, which inherit it.
+    // exits 2 as documented, and read `cadre: …` like every other error. Set before the subcommands are added:
+    // each one inherits both (commander copies them in .command()).
     .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'cadre: ')) })
     .addHelpText(
       'after',
       '\nExit codes: 0 success, 1 a run or agent failed, 2 bad input, 3 cancelled, 69 Temporal unavailable,\n' +
         '73 state directory not writable, 78 bad configuration, 130 interrupted (the run goes on).\n' +
         'Ids: a run (<plan>-<6 hex>), a task as <run>/<task>, an agent as <run>/<task>/<child>… — see docs/cli.md.',
     );
-  // -V anywhere on the line: the logger reads CADRE_LOG_LEVEL when it is first used, after this hook.
+  // -v anywhere on the line: the logger reads CADRE_LOG_LEVEL when it is first used, after this hook.
   program.hook('preAction', (cmd) => {
     if (cmd.optsWithGlobals().verbose && !['debug', 'trace'].includes(process.env.CADRE_LOG_LEVEL ?? '')) process.env.CADRE_LOG_LEVEL = 'info';
   });
@@ -96,7 +115,7 @@ export function buildProgram(): Command {
     .option('--repo <path>', 'repository (default: current git checkout)')
     .option('--backend <name>', 'claude-code | codex | anthropic | scripted | command', backendName, 'anthropic')
     .option('--script <file>', 'script of model turns (scripted backend)')
-    .option('--command <argv...>', 'program and arguments (command backend)')
+    .option('--command <argv...>', 'program and arguments (command backend); last on the line: everything after it is the program\'s, e.g. --command sh -c "make test"')
     .option('--model <name>', 'model name (anthropic, claude-code, codex backends)')
     .option('--budget <amount>', 'budget: tokens (50k) or dollars ($2)')
     .option('--max-turns <n>', 'turn limit', positiveInt, 50)
@@ -104,7 +123,7 @@ export function buildProgram(): Command {
     .option('--id <id>', 'agent id (default: generated)')
     .option('--shared', 'edit the repository checkout itself, each write under a file lock (no worktree, no commit)')
     .option('--json', 'print the result as JSON')
-    .action(action(agentCommand));
+    .action(action((goal: string, opts: AgentOptions) => agentCommand(goal, commandArgv ? { ...opts, command: commandArgv } : opts)));
 
   program
     .command('send')
@@ -206,7 +225,8 @@ export function buildProgram(): Command {
 
 export async function main(argv = process.argv): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv);
+    const split = splitCommandArgv(argv);
+    await buildProgram(split.command).parseAsync(split.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
       // commander has printed the message already; --help and --version end here with code 0.

@@ -12,14 +12,17 @@
  *   - `json`:  one JSON object per change on its own line (NDJSON), then the final result as the last line.
  *
  * Queries are answered by a worker: if none is running, the sample is skipped and the view keeps its last state.
+ * An unanswered sample is told apart from an unreachable server by a call that needs no worker (GetSystemInfo):
+ * if that fails too, the follower says the server cannot be reached (once per outage), not that no worker runs.
  * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
-import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentStatus, type AgentWorkflow, type Amount } from '../shared/agent';
 import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
+import type { Plan } from '../shared/plan';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 import { agentResultOf, runResultOf } from './results';
@@ -55,6 +58,23 @@ export interface RunView {
   spentUsd: number;
   spentTokens: number;
   at: number;
+  /** The dollars are the scripted backend's nominal price, not money spent: for all of the run, or some of it. */
+  simulated?: Simulated;
+}
+
+export type Simulated = 'all' | 'some';
+const MODEL_BACKENDS = ['scripted', 'anthropic', 'claude-code', 'codex'];
+
+/** Whether a run's dollars are simulated: its model tasks are scripted (all of them, or some). */
+export function simulatedSpend(plan: Pick<Plan, 'tasks'> | undefined): Simulated | undefined {
+  const models = plan?.tasks.filter((t) => t.backend && MODEL_BACKENDS.includes(t.backend)) ?? [];
+  const scripted = models.filter((t) => t.backend === 'scripted').length;
+  return scripted === 0 ? undefined : scripted === models.length ? 'all' : 'some';
+}
+
+/** What follows a dollar amount of the run: ` (simulated)`, ` (partly simulated)` or nothing. */
+export function simulatedNote(sim: Simulated | undefined): string {
+  return sim === 'all' ? ' (simulated)' : sim === 'some' ? ' (partly simulated)' : '';
 }
 
 const TERMINAL_TASK: TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
@@ -148,8 +168,9 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
 }
 
 /** One sample of a run, for a one-off view (`cadre status`); `known` is its progress when already loaded. */
-export function sampleRun(client: Client, runId: string, known?: RunProgress): Promise<RunView | undefined> {
-  return sample(client, client.workflow.getHandle(runId), runId, { trees: new Map(), final: new Set() }, known);
+export async function sampleRun(client: Client, runId: string, known?: RunProgress, simulated?: Simulated): Promise<RunView | undefined> {
+  const v = await sample(client, client.workflow.getHandle(runId), runId, { trees: new Map(), final: new Set() }, known);
+  return v && simulated ? { ...v, simulated } : v;
 }
 
 // ---- events ----------------------------------------------------------------------------------------------------
@@ -198,11 +219,29 @@ export type WatchEvent =
       lastFailure?: string;
     })
   | (Base & { event: 'budget_alert'; agentId: string; name: string; task?: string; percent: number; allocated: Amount; tokens: number; costUsd: number })
-  | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount });
+  | (Base & { event: 'progress'; counts: Record<TaskStatus, number>; done: number; total: number; costUsd: number; tokens: number; budget?: Amount; costSimulated?: Simulated });
 
 const doneOf = (p: RunProgress) => p.counts.completed + p.counts.skipped;
 
-/** What changed from `prev` to `next`, as events (all of them on the first sample). */
+/**
+ * When a task's change happened, from its row: the workflow's clock when it started or ended, as recorded in the
+ * run's history. A blocked task: when the last of its blockers ended. Undefined when the row does not say.
+ */
+export function taskEventTime(t: TaskRow, rows: TaskRow[]): number | undefined {
+  if (t.status === 'running') return t.startedAt;
+  if (t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') return t.endedAt;
+  if (t.status === 'blocked') {
+    const ends = (t.blockedBy ?? []).map((id) => rows.find((r) => r.id === id)?.endedAt).filter((n): n is number => n !== undefined);
+    return ends.length ? Math.max(...ends) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * What changed from `prev` to `next`, as events (all of them on the first sample). Task events carry the time the
+ * task changed (its row's, `taskEventTime`) and come in that order, so a run watched after it ended reads as it
+ * happened; other events carry the sample's time.
+ */
 export function diffViews(prev: RunView | undefined, next: RunView, webUi?: string): WatchEvent[] {
   const at = new Date(next.at).toISOString();
   const base = { at, runId: next.runId };
@@ -214,10 +253,13 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
   const ended = p.status === 'completed' || p.status === 'failed' || p.status === 'cancelled';
   if (runChanged && !ended) events.push(runEvent);
   const prevRows = new Map(prev?.progress.tasks.map((t) => [t.id, t]));
-  const changed = p.tasks.filter((t) => {
-    const before = prevRows.get(t.id);
-    return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
-  });
+  const timeOf = (t: TaskRow) => taskEventTime(t, p.tasks) ?? next.at;
+  const changed = p.tasks
+    .filter((t) => {
+      const before = prevRows.get(t.id);
+      return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
+    })
+    .sort((a, b) => timeOf(a) - timeOf(b));
   // Counted event by event, so two tasks ending in one poll read 4/6 then 5/6.
   const finishing = (t: TaskRow) => t.status === 'completed' || t.status === 'skipped';
   let done = doneOf(p) - changed.filter(finishing).length;
@@ -225,6 +267,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
     if (finishing(t)) done++;
     events.push({
       ...base,
+      at: new Date(timeOf(t)).toISOString(),
       event: 'task',
       task: t.id,
       title: t.title,
@@ -274,7 +317,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
     JSON.stringify(prev.progress.counts) !== JSON.stringify(p.counts) ||
     prev.spentTokens !== next.spentTokens ||
     Math.abs(prev.spentUsd - next.spentUsd) > 1e-9;
-  if (moved) events.push({ ...base, event: 'progress', counts: p.counts, done: doneOf(p), total: p.tasks.length, costUsd: next.spentUsd, tokens: next.spentTokens, budget: p.budget });
+  if (moved) events.push({ ...base, event: 'progress', counts: p.counts, done: doneOf(p), total: p.tasks.length, costUsd: next.spentUsd, tokens: next.spentTokens, budget: p.budget, ...(next.simulated ? { costSimulated: next.simulated } : {}) });
   if (runChanged && ended) events.push(runEvent);
   return events;
 }
@@ -402,11 +445,11 @@ function phaseRows(tasks: TaskRow[]): [string, TaskRow[]][] {
 /** Budget used against the run's total, when the plan sets one; else what was spent. */
 export function budgetLine(v: RunView): string {
   const b = v.progress.budget;
-  const usd = fmtUsd(v.spentUsd);
+  const usd = `${fmtUsd(v.spentUsd)}${simulatedNote(v.simulated)}`;
   if (b?.tokens !== undefined) {
     return `budget  ${bar(v.spentTokens, b.tokens)} ${fmtTokens(v.spentTokens)} of ${fmtTokens(b.tokens)} tokens (${pct(v.spentTokens, b.tokens)}) · ${usd}${b.usd !== undefined ? ` of ${fmtUsd(b.usd)}` : ''}`;
   }
-  if (b?.usd !== undefined) return `budget  ${bar(v.spentUsd, b.usd)} ${usd} of ${fmtUsd(b.usd)} (${pct(v.spentUsd, b.usd)}) · ${fmtTokens(v.spentTokens)} tokens`;
+  if (b?.usd !== undefined) return `budget  ${bar(v.spentUsd, b.usd)} ${fmtUsd(v.spentUsd)} of ${fmtUsd(b.usd)}${simulatedNote(v.simulated)} (${pct(v.spentUsd, b.usd)}) · ${fmtTokens(v.spentTokens)} tokens`;
   return `spent   ${fmtTokens(v.spentTokens)} tokens · ${usd} (the plan sets no run budget)`;
 }
 
@@ -442,14 +485,16 @@ export interface RunOutcome {
   result?: RunPlanResult;
   /** Why the workflow itself failed (terminated, timed out, an error), when it did not return a result. */
   error?: string;
+  /** Its dollars are the scripted backend's nominal price (all or some of them). */
+  simulated?: Simulated;
 }
 
 /** The closing lines of `cadre run` and `cadre watch`. */
-export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: string; elapsedMs?: number }): string {
+export function renderOutcome(o: RunOutcome, ctx: { webUi?: string; repo?: string; elapsedMs?: number; simulated?: Simulated }): string {
   const lines: string[] = [];
   if (o.progress) lines.push(taskTable(o.progress), '');
   const c = o.progress?.counts;
-  const spent = o.result ? ` — ${fmtTokens(o.result.tokens)} tokens, ${fmtUsd(o.result.costUsd)}` : '';
+  const spent = o.result ? ` — ${fmtTokens(o.result.tokens)} tokens, ${fmtUsd(o.result.costUsd)}${simulatedNote(ctx.simulated ?? o.simulated)}` : '';
   const took = ctx.elapsedMs !== undefined ? ` in ${fmtDuration(ctx.elapsedMs)}` : '';
   lines.push(
     `run ${o.runId} ${o.status}${took}${c ? `: ${c.completed} completed, ${c.skipped} skipped, ${c.failed} failed, ${c.blocked} blocked, ${c.cancelled} cancelled` : ''}${spent}${o.error ? ` (${o.error})` : ''}`,
@@ -487,6 +532,29 @@ async function outcomeOf(handle: WorkflowHandle<RunPlanWorkflow>, runId: string,
 }
 
 const SAMPLE_DEADLINE_MS = 5_000;
+/** How long the server has to answer a call that needs no worker before it counts as unreachable. */
+const PROBE_DEADLINE_MS = 3_000;
+
+/** Does the server answer at all? A call no worker takes part in: when it fails, the server (or the way to it) is down. */
+export function serverAnswers(client: Client): Promise<boolean> {
+  return client.connection.withDeadline(Date.now() + PROBE_DEADLINE_MS, () => client.workflowService.getSystemInfo({})).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** Resolves when the run closes. A lost connection is not an ending: the wait starts again until the server answers. */
+async function untilClosed(handle: WorkflowHandle, stopped: () => boolean): Promise<void> {
+  for (;;) {
+    try {
+      await handle.result();
+      return;
+    } catch (err) {
+      if (!(err instanceof ServiceError) || stopped()) return;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
 /** Consecutive unanswered samples before saying that no worker seems to be running. */
 const NO_WORKER_HINT_AFTER = 2;
 
@@ -520,15 +588,18 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   let prev: RunView | undefined;
   let drawn = 0;
 
-  const closed = d.status.name === 'RUNNING' ? handle.result().then(() => true, () => true) : Promise.resolve(true);
   let isClosed = d.status.name !== 'RUNNING';
+  const closed = isClosed ? Promise.resolve(true) : untilClosed(handle, () => isClosed || !!opts.signal?.aborted).then(() => true);
   void closed.then(() => (isClosed = true));
   const aborted = new Promise<void>((resolve) => {
     if (opts.signal?.aborted) resolve();
     opts.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
 
-  const show = (v: RunView, report = true) => {
+  const input = await workflowInput<RunPlanInput>(client, runId).catch(() => undefined);
+  const simulated = simulatedSpend(input?.plan);
+  const show = (sampled: RunView, report = true) => {
+    const v: RunView = simulated ? { ...sampled, simulated } : sampled;
     const events = report ? diffViews(prev, v, opts.webUi) : [];
     for (const e of events) {
       logEvent(opts.log, e);
@@ -550,36 +621,46 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     }
   };
 
+  const tell = (hint: string) => {
+    // On a terminal the hint joins the view (a line written beside it would break the redraw).
+    if (opts.mode === 'tty' && prev) {
+      notices.push(paint(hint, 'yellow'));
+      show({ ...prev, at: Date.now() }, false);
+    } else process.stderr.write(`cadre: ${hint}\n`);
+  };
+  const address = (client.connection as { options?: { address?: string } }).options?.address ?? 'its address';
   let unanswered = 0;
+  let unreachable = false;
   while (!isClosed && !opts.signal?.aborted) {
     // Queries need a worker; without one they would wait, so each sample has a deadline.
     const v = await client.connection.withDeadline(Date.now() + SAMPLE_DEADLINE_MS, () => sample(client, handle, runId, cache)).catch(() => undefined);
+    const up = v !== undefined || (await serverAnswers(client));
+    if (up && unreachable) tell(`the Temporal server at ${address} answers again`);
+    if (!up && !unreachable) tell(`cannot reach the Temporal server at ${address}: still trying (the run goes on once the server is back)`);
+    unreachable = !up;
     if (v) {
       show(v);
       unanswered = 0;
-    } else if (++unanswered === NO_WORKER_HINT_AFTER) {
-      const hint = `no worker has answered for run ${runId} for a while: is one running? (\`cadre worker\`, or \`cadre run\` again to re-attach with one)`;
-      // On a terminal the hint joins the view (a line written beside it would break the redraw).
-      if (opts.mode === 'tty' && prev) {
-        notices.push(paint(hint, 'yellow'));
-        show({ ...prev, at: Date.now() }, false);
-      } else process.stderr.write(`cadre: ${hint}\n`);
+    } else if (up && ++unanswered === NO_WORKER_HINT_AFTER) {
+      tell(`no worker has answered for run ${runId} for a while: is one running? (\`cadre worker\`, or \`cadre run\` again to re-attach with one)`);
     }
     await Promise.race([closed, aborted, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
   if (opts.signal?.aborted && !isClosed) return undefined;
 
-  const outcome = await outcomeOf(handle, runId, name);
+  const outcome: RunOutcome = { ...(await outcomeOf(handle, runId, name)), ...(simulated ? { simulated } : {}) };
   // The result has no plan budget: the one the run reported while it went on, else the plan's.
   if (outcome.progress && !outcome.progress.budget) {
-    const budget = prev?.progress.budget ?? (await workflowInput<RunPlanInput>(client, runId).catch(() => undefined))?.plan.budget;
+    const budget = prev?.progress.budget ?? input?.plan.budget;
     outcome.progress = { ...outcome.progress, budget };
   }
   if (outcome.progress) {
     const v = await sample(client, handle, runId, cache, outcome.progress);
-    if (v) show(v);
+    // A run that had ended before we looked: its closing events at the time it closed, not now.
+    const closedAt = d.status.name !== 'RUNNING' ? d.closeTime?.getTime() : undefined;
+    if (v) show(closedAt ? { ...v, at: closedAt } : v);
   }
-  if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }) }) + '\n');
+  if (opts.mode === 'json') opts.out(JSON.stringify({ event: 'result', at: new Date().toISOString(), webUi: opts.webUi, ...(outcome.result ?? { runId, status: outcome.status, error: outcome.error }), ...(simulated ? { costSimulated: simulated } : {}) }) + '\n');
   return outcome;
 }
 

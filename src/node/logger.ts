@@ -1,5 +1,5 @@
 /**
- * Structured logs (pino) to stderr, quiet by default (CADRE_LOG_LEVEL=warn); `-V`/CADRE_LOG_LEVEL=info or debug
+ * Structured logs (pino) to stderr, quiet by default (CADRE_LOG_LEVEL=warn); `-v`/CADRE_LOG_LEVEL=info or debug
  * for more. Every line carries the ids it concerns (run, task, agent) as fields. Secrets never reach a log: values
  * of secret-looking environment variables are redacted from messages.
  */

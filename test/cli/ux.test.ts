@@ -68,7 +68,7 @@ describe('the demo plan through the CLI, without a terminal', () => {
     expect(aDone).toBeGreaterThan(0);
     expect(bStart).toBeGreaterThan(aDone);
     expect(out).toMatch(/^wrap-up\s+completed\s+finish/m);
-    expect(out).toMatch(new RegExp(`^run ${runId} completed in \\d+\\S*: 6 completed, 0 skipped, 0 failed, 0 blocked, 0 cancelled — [\\d,]+ tokens, \\$0\\.\\d+$`, 'm'));
+    expect(out).toMatch(new RegExp(`^run ${runId} completed in \\d+\\S*: 6 completed, 0 skipped, 0 failed, 0 blocked, 0 cancelled — [\\d,]+ tokens, \\$0\\.\\d+ \\(simulated\\)$`, 'm'));
     expect(out).toContain(`integration branch: cadre/${runId}/integration (in ${repo})`);
   });
 
@@ -175,7 +175,7 @@ tasks:
 
     const [tty, lines, json] = await Promise.all([
       hasScript ? cadreInTty(['watch', runId], env) : Promise.resolve(undefined),
-      cadre(['watch', runId, '-V'], env),
+      cadre(['watch', runId, '-v'], env),
       cadre(['watch', runId, '--json'], env),
     ]);
 
@@ -185,7 +185,7 @@ tasks:
     expect(lines.stdout).toMatch(/\] boom failed: command exited 3: .*something broke/);
     expect(lines.stdout).toMatch(/\] after blocked by boom/);
     expect(lines.stdout).toMatch(new RegExp(`^run ${runId} failed: 2 completed, 0 skipped, 1 failed, 1 blocked, 0 cancelled`, 'm'));
-    // -V: structured logs on stderr carry the run, task and agent ids.
+    // -v: structured logs on stderr carry the run, task and agent ids.
     const logs = jsonLines(lines.stderr.split('\n').filter((l) => l.startsWith('{')).join('\n'));
     expect(logs).toContainEqual(expect.objectContaining({ run: runId, task: 'boom', agent: `${runId}/boom`, status: 'failed', msg: 'task failed' }));
 

@@ -110,7 +110,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     if (opts.json) {
       process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     } else {
-      process.stdout.write(`${renderAgent(result, false)}\n`);
+      process.stdout.write(`${renderAgent(result, false, backend === 'scripted')}\n`);
       if (result.baseCommit && result.commit) {
         const stat = await gitFor(repo).raw(['diff', '--stat', `${result.baseCommit}..${result.branch}`]);
         process.stdout.write(stat ? `${stat}` : '(no changes)\n');

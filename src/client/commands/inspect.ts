@@ -3,7 +3,7 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { AgentResult, AgentWorkflow, VerifyAttempt } from '../../shared/agent';
+import type { AgentInput, AgentResult, AgentWorkflow, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
@@ -25,7 +25,7 @@ import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
-import { followRun, renderOutcome, renderView, sampleRun, taskTable, workflowInput as readInput } from '../watch';
+import { followRun, renderOutcome, renderView, sampleRun, simulatedSpend, taskTable, workflowInput as readInput } from '../watch';
 import { agentResultOf, runResultOf } from '../results';
 import { finishRunCommand } from './finish';
 
@@ -115,10 +115,12 @@ export async function agentState(client: Client, agentId: string, running: boole
   return agentResultOf(handle).catch(query);
 }
 
-export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): string {
+/** `simulated`: the agent ran on the scripted backend, whose dollars are a nominal price (a snapshot says so itself). */
+export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, simulated = false): string {
   const lines: string[] = [];
+  const sim = simulated || ('backend' in s && s.backend === 'scripted') ? ' (simulated)' : '';
   if ('doing' in s) {
-    lines.push(`agent ${s.agentId} — ${s.status}${running ? ` — ${s.doing}` : ''} — turn ${s.turn} — ${fmtUsd(s.costUsd)}`);
+    lines.push(`agent ${s.agentId} — ${s.status}${running ? ` — ${s.doing}` : ''} — turn ${s.turn} — ${fmtUsd(s.costUsd)}${sim}`);
     lines.push(`branch ${s.branch ?? ''}${s.workspace ? `  workspace ${s.workspace}` : ''}`);
     lines.push(`budget: allocated ${fmtAmount(s.ledger.allocated)}, used ${fmtAmount(s.ledger.used)}, available ${fmtAmount(s.ledger.available)}${s.ledger.alerts.length ? `, alerts ${s.ledger.alerts.map((a) => `${a}%`).join(' ')}` : ''}`);
     for (const c of s.children) lines.push(`  child ${c.name} (${c.agentId}) ${c.status} ${c.costUsd !== undefined ? fmtUsd(c.costUsd) : ''}`);
@@ -126,7 +128,7 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean): s
     if (s.attempt !== undefined && s.verifyAttempts !== undefined) lines.push(`attempt ${s.attempt} of ${s.verifyAttempts}`);
     lines.push(...attemptLines(s.attempts));
   } else {
-    lines.push(`agent ${s.agentId} — ${s.status} — ${s.turns} turns — ${fmtUsd(s.costUsd)}`);
+    lines.push(`agent ${s.agentId} — ${s.status} — ${s.turns} turns — ${fmtUsd(s.costUsd)}${sim}`);
     lines.push(`branch ${s.branch}${s.commit ? ` @ ${s.commit.slice(0, 10)}` : ''} — ${s.filesChanged.length} file(s) changed`);
     if (s.summary) lines.push(`summary: ${s.summary}`);
     if (s.error) lines.push(`error: ${s.error}`);
@@ -167,7 +169,8 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         return EXIT.ok;
       }
       const d = await describe(rt.client, id);
-      const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p)).catch(() => undefined);
+      const simulated = simulatedSpend((await readInput<RunPlanInput>(rt.client, id).catch(() => undefined))?.plan);
+      const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p, simulated)).catch(() => undefined);
       const tty = Boolean(process.stdout.isTTY);
       const frame = view
         ? renderView(view, {
@@ -190,7 +193,8 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       return EXIT.ok;
     }
     const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
-    process.stdout.write(`${task}${renderAgent(s, target.running)}\nWeb UI: ${workflowUrl(rt.config, target.agentId)}\n`);
+    const simulated = (await readInput<AgentInput>(rt.client, target.agentId).catch(() => undefined))?.backend === 'scripted';
+    process.stdout.write(`${task}${renderAgent(s, target.running, simulated)}\nWeb UI: ${workflowUrl(rt.config, target.agentId)}\n`);
     return EXIT.ok;
   } finally {
     await rt.close();

@@ -8,6 +8,7 @@ import type { AgentMessage, DeadLetter, RunProgress, TaskRow, TaskStatus } from 
 import type { Plan } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanResult } from '../../shared/run';
 import { transitiveDependents } from '../../shared/dag';
+import { totalTokens } from '../../shared/model';
 
 export const TERMINAL: readonly TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
 const RETRYABLE: readonly TaskStatus[] = ['failed', 'blocked', 'cancelled'];
@@ -187,20 +188,22 @@ export function cancelWaiting(s: RunState, reason: string): void {
 /**
  * A task's agent ended: count its spend into the run, and give back to the pool what is left of a slice that came
  * from there (a task's budget outside a plan budget is not the plan's). What comes back is capped at the slice; an
- * agent that spent more than its slice returns a negative amount, and the pool is charged for it in full.
+ * agent that spent more than its slice returns a negative amount, and the pool is charged for it in full. The
+ * row's cost and tokens are the task's over all its attempts, so the rows add up to the run's totals.
  */
 export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, poolSlice?: Amount): void {
-  const u = result.usage;
+  const tokens = totalTokens(result.usage);
   s.costUsd += result.costUsd;
-  s.tokens += u.inputTokens + u.outputTokens + u.cacheReadTokens + u.cacheWriteTokens;
+  s.tokens += tokens;
   if (s.pool && poolSlice) {
     const back = (returned: number | undefined, slice: number | undefined): number =>
       returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);
     if (s.pool.tokens !== undefined) s.pool.tokens += back(result.returned.tokens, poolSlice.tokens);
     if (s.pool.usd !== undefined) s.pool.usd += back(result.returned.usd, poolSlice.usd);
   }
-  r.costUsd = result.costUsd;
-  r.tokens = u.inputTokens + u.outputTokens;
+  // The row counts what the run's totals count — every kind of token, every attempt — so the rows add up to them.
+  r.costUsd = (r.costUsd ?? 0) + result.costUsd;
+  r.tokens = (r.tokens ?? 0) + tokens;
   r.summary = result.summary.slice(0, 300);
   r.commit = result.commit;
 }
