@@ -396,7 +396,7 @@ describe('worktree pool: recycling a finished agent worktree', () => {
     git(repo, 'commit', '-q', '-m', 'ignore deps');
     const ws = await createWorkspace({ stateDir, repo, agentId, baseRef: 'main', worktreePool: 0 });
     fs.writeFileSync(path.join(ws.path, 'done.txt'), 'committed work\n');
-    await commitWorkspace({ stateDir, path: ws.path, message: 'work' });
+    await commitWorkspace({ path: ws.path, message: 'work' });
     fs.writeFileSync(path.join(ws.path, 'draft.txt'), 'left uncommitted\n');
     fs.mkdirSync(path.join(ws.path, 'deps'));
     fs.writeFileSync(path.join(ws.path, 'deps', 'lib.js'), 'ignored\n');
