@@ -18,6 +18,7 @@ import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
+import { portLeaseSchema } from '../shared/ports';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
@@ -33,6 +34,8 @@ export const commandTaskInput = z.object({
   checks: z.array(CheckSchema).optional(),
   /** The argv came from a model (a spawned command agent): it must pass the command policy. */
   fromModel: z.boolean().optional(),
+  /** The workspace's leased ports: the program and the verify command get CADRE_PORT, PORT, CADRE_PORT_RANGE. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -80,7 +83,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       if (r.failures.length) return checksFailedError(r.failures);
     }
     if (input.verify) {
-      const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS });
+      const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS, ...(input.ports ? { ports: input.ports } : {}) });
       if (r.exitCode !== 0) return verifyFailedError(r.exitCode, r.tail);
     }
     return undefined;
@@ -99,7 +102,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       return saved.result;
     }
     const outcome = saved?.outcome
-      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}) }));
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}), ...(input.ports ? { ports: input.ports } : {}) }));
     if (!saved) writeProgress(file, { run, outcome });
 
     const verdict = commandVerdict(outcome, input.timeoutSeconds);

@@ -47,6 +47,8 @@ export interface AgentSnapshot {
   ledger: LedgerView;
   children: ChildView[];
   lastText?: string;
+  /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
+  ports?: string;
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');
@@ -65,6 +67,8 @@ export interface AgentTreeNode {
   costUsd: number;
   /** Budget alert thresholds (50/80/95/100 %) this agent has crossed, each once. */
   alerts: number[];
+  /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
+  ports?: string;
   children: AgentTreeNode[];
 }
 

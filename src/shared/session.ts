@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Usage } from './model';
 import { priceTableSchema } from './pricing';
 import { orchestrationToolSchemas, type OrchestrationToolName } from './tools';
+import { portLeaseSchema } from './ports';
 
 export const agentProgramBackends = ['claude-code', 'codex'] as const;
 export type AgentProgramBackend = (typeof agentProgramBackends)[number];
@@ -58,6 +59,8 @@ export const sessionInputSchema = z.object({
   prices: priceTableSchema.optional(),
   /** Prompt sent when an interrupted session is resumed. */
   continuePrompt: z.string().min(1).optional(),
+  /** The workspace's leased ports: the program gets CADRE_PORT, PORT, CADRE_PORT_RANGE. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 export type SessionInput = z.input<typeof sessionInputSchema>;
 

@@ -9,6 +9,7 @@ import * as wf from '@temporalio/workflow';
 import { commandVerdict, taskVerdict, type Verdict } from '../../shared/commandTask';
 import { commandOp, commandTaskOp } from '../presets';
 import type { AgentContext } from './context';
+import { portsField } from './ports';
 
 const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
@@ -20,13 +21,13 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
   const ws = s.workspace!;
   if (!ctx.shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
     s.ended = await commandTaskOp(timeout).runCommandTask.executeWithOptions({ summary: s.doing }, [
-      { agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds: timeout, outputs: input.outputs, verify: input.verify, ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}) },
+      { agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds: timeout, outputs: input.outputs, verify: input.verify, ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx) },
     ]);
     applyVerdict(ctx, taskVerdict(s.ended, timeout));
     return;
   }
   const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: s.doing }, [
-    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}) },
+    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx) },
   ]);
   applyVerdict(ctx, commandVerdict(r, timeout));
 }

@@ -20,6 +20,7 @@ import { deadLetterUnread, errorMessage } from './messaging';
 import { branchOf, subtreeCost, subtreeUsage, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { mergeChildren } from './tools';
+import { portsField } from './ports';
 
 const DEAD_LETTER_UNREAD = 'dead-letter-unread';
 
@@ -119,7 +120,7 @@ async function verify(ctx: AgentContext): Promise<void> {
   }
   if (input.verify?.length) {
     const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
-      { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000 },
+      { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000, ...portsField(ctx) },
     ]);
     if (r.exitCode !== 0) {
       ctx.setStatus('failed');

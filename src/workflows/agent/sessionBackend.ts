@@ -19,6 +19,7 @@ import { sessionSlice, settleTurn } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
 import { handleCall } from './tools';
+import { portsField } from './ports';
 
 export async function sessionBackend(ctx: AgentContext): Promise<void> {
   const { input, s } = ctx;
@@ -48,6 +49,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
         maxTurns: input.maxTurns,
         prices: input.prices,
         ...(input.permissions ? { permissions: input.permissions } : {}),
+        ...portsField(ctx),
       },
     ]);
   } catch (err) {

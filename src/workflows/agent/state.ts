@@ -11,6 +11,7 @@ import type { ToolResultLike } from '../../shared/session';
 import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
+import type { PortHold } from '../locks/ports';
 
 export interface Workspace {
   path: string;
@@ -54,6 +55,8 @@ export interface AgentCarry {
   /** Workflow time at which the agent's timeout fires, if it has one. */
   deadline?: number;
   generation: number;
+  /** The workspace's port block, still held (same workflow id across continue-as-new): the next run renews it. */
+  ports?: PortHold;
 }
 
 export interface AgentState {
@@ -97,6 +100,8 @@ export interface AgentState {
   inSession: boolean;
   /** Answers to the session's orchestration calls by call id: a resumed session's repeat gets the first answer. */
   sessionCalls: Record<string, ToolResultLike>;
+  /** The workspace's port block (`patched('port-lease')`; docs/workspaces.md, "Ports"). */
+  ports?: PortHold;
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -129,6 +134,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     generation: carry?.generation ?? 0,
     inSession: false,
     sessionCalls: {},
+    ...(carry?.ports ? { ports: carry.ports } : {}),
   };
 }
 
@@ -153,6 +159,7 @@ export function carryOf(s: AgentState): AgentCarry {
     toOperator: s.toOperator,
     deadline: s.deadline,
     generation: s.generation + 1,
+    ...(s.ports ? { ports: s.ports } : {}),
   };
 }
 

@@ -29,6 +29,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
+import { bootstrapWithPorts, holdPorts, letGoOfPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { initialState, type AgentCarry } from './state';
@@ -67,10 +68,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   }
   try {
     await work.run(async () => {
+      await holdPorts(ctx);
       s.workspace ??= ctx.shared
         ? { path: input.repo, branch: '', baseCommit: '' }
         : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
-            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
+            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
           ]);
       ctx.setStatus('running');
       if (input.backend === 'command') await commandBackend(ctx);
@@ -89,7 +91,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   } finally {
     timer.cancel();
   }
-  return endAgent(ctx);
+  try {
+    return await endAgent(ctx);
+  } finally {
+    await letGoOfPorts(ctx);
+  }
 }
 
 function setHandlers(ctx: AgentContext): void {
