@@ -53,6 +53,8 @@ export const inlineCommandTaskInput = z.object({
    * scheduler merges it later (a task with an approval gate, once approved).
    */
   mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }).optional(),
+  /** The task's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE), leased by the scheduler. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 
 export interface InlineCommandTaskResult {

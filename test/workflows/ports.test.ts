@@ -4,11 +4,12 @@
  * and an agent that finds every block taken fails with a clear error. Each test has a port lock manager of its own
  * (a unique `portHost`) and a random base, so nothing else on the machine or in the run interferes.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { agentResultOf } from '../../src/client/results';
+import { agentResultOf, runResultOf } from '../../src/client/results';
+import { plan, task } from '../support/plans';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { lockWorkflowId, locksQuery } from '../../src/shared/locks';
 import { portLockKey, type PortConfig } from '../../src/shared/ports';
@@ -102,6 +103,25 @@ describe('port leases', () => {
     });
   });
 
+  for (const inlineCommands of [false, true]) {
+    it(`a run's two parallel tasks serve on their own $PORT at the same time${inlineCommands ? ' (inline command tasks)' : ''}`, async () => {
+      const repo = makeRepo();
+      const dir = testDir('rendezvous');
+      const host = uniqueId('host');
+      const ports = portsFor(2);
+      const serve = (id: string) => task(id, { backend: 'command', command: ['node', '-e', SERVE_AND_TEST, dir, '2'], timeoutSeconds: 300 });
+      await withWorker({ deps: { ports, portHost: host } }, async ({ client, taskQueue }) => {
+        const runId = uniqueId('run');
+        const handle = await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan([serve('a'), serve('b')], { inlineCommands }) }] });
+        const result = await runResultOf(handle);
+        expect(result.tasks.map((t) => [t.id, t.status, t.error])).toEqual([['a', 'completed', undefined], ['b', 'completed', undefined]]);
+        await untilNoHolders(client, host, taskQueue);
+      });
+      const up = readdirSync(dir).filter((f) => f.startsWith('up-')).sort();
+      expect(up).toEqual([`up-${ports.base}.json`, `up-${ports.base + 10}.json`]);
+    });
+  }
+
   it('bootstrap setup and run_command see the workspace ports', async () => {
     const repo = makeRepo();
     const dir = testDir('env');
@@ -125,6 +145,32 @@ describe('port leases', () => {
     const expected = { CADRE_PORT: String(ports.base), PORT: String(ports.base), CADRE_PORT_RANGE: range(ports.base) };
     expect(JSON.parse(readFileSync(join(dir, 'setup.json'), 'utf8'))).toEqual(expected);
     expect(JSON.parse(showFile(repo, result.branch, 'from-run-command.json') ?? 'null')).toEqual(expected);
+  });
+
+  it('an agent keeps its block across continue-as-new and gives it back at the end', async () => {
+    const repo = makeRepo();
+    const host = uniqueId('host');
+    const ports = portsFor(2);
+    const script = writeScript([
+      { tools: [{ run_command: { argv: ['node', '-e', DUMP_ENV, 'one.json'] } }] },
+      { tools: [{ run_command: { argv: ['node', '-e', DUMP_ENV, 'two.json'] } }] },
+      { tools: [{ finish: { summary: 'dumped twice' } }] },
+    ]);
+    const { result, runs } = await withWorker({ deps: { ports, portHost: host } }, async ({ client, taskQueue }) => {
+      const id = uniqueId('can');
+      const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [agentInput(repo, { backend: 'scripted', script, continueAsNewEvery: 1 })] });
+      const result = await agentResultOf(handle);
+      let runs = 0;
+      for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) if (w.workflowId === id) runs++;
+      await untilNoHolders(client, host, taskQueue);
+      return { result, runs };
+    });
+    expect(result.status).toBe('completed');
+    expect(runs).toBeGreaterThanOrEqual(3);
+    const expected = { CADRE_PORT: String(ports.base), PORT: String(ports.base), CADRE_PORT_RANGE: range(ports.base) };
+    expect(JSON.parse(showFile(repo, result.branch, 'one.json') ?? 'null')).toEqual(expected);
+    expect(JSON.parse(showFile(repo, result.branch, 'two.json') ?? 'null')).toEqual(expected);
+    expect(result.tree?.ports).toBe(range(ports.base));
   });
 
   it('with every block taken an agent fails at once, naming the cause; a block that comes back is leased again', async () => {
