@@ -31,7 +31,7 @@ export interface ActivityDeps {
    * `anthropicBaseURL` as ANTHROPIC_BASE_URL when set. Only the named variables reach the program.
    */
   sessionEnv?: NodeJS.ProcessEnv;
-  /** Ports leased to workspaces (CADRE_PORT_*); unset: the config's, else 41000, blocks of 10, 100 blocks. */
+  /** Ports leased to workspaces (CADRE_PORT_*); unset: the config's, else 20000, blocks of 10, 100 blocks. */
   ports?: PortConfig;
   /** Names the port lock manager (`locks/ports@<host>/<taskQueue>`); default this machine's host name. */
   portHost?: string;

@@ -15,7 +15,7 @@ import type { fileLocks } from '../workflows/locks/fileLocks';
 import { defineActivity } from './boundary';
 
 export interface PortActivityDeps {
-  /** CADRE_PORT_BASE / _BLOCK / _BLOCKS; default 41000, 10, 100. */
+  /** CADRE_PORT_BASE / _BLOCK / _BLOCKS; default 20000, 10, 100. */
   ports?: PortConfig;
   /** Names the lock manager; default os.hostname(). Tests give each run a host of its own. */
   host?: string;

@@ -17,7 +17,7 @@ export interface PortConfig {
   blocks: number;
 }
 
-export const DEFAULT_PORT_CONFIG: PortConfig = Object.freeze({ base: 41000, block: 10, blocks: 100 });
+export const DEFAULT_PORT_CONFIG: PortConfig = Object.freeze({ base: 20000, block: 10, blocks: 100 });
 
 /** What the agent workflow learns from the worker: the configuration and which host's ports it leases. */
 export interface PortPlan extends PortConfig {

@@ -64,7 +64,7 @@ describe('port blocks', () => {
   });
 
   it('reads CADRE_PORT_BASE, CADRE_PORT_BLOCK and CADRE_PORT_BLOCKS; bad values are configuration errors', () => {
-    expect(loadConfig({}).ports).toEqual({ base: 41000, block: 10, blocks: 100 });
+    expect(loadConfig({}).ports).toEqual({ base: 20000, block: 10, blocks: 100 });
     expect(loadConfig({ CADRE_PORT_BASE: '43000', CADRE_PORT_BLOCK: '5', CADRE_PORT_BLOCKS: '0' }).ports).toEqual({ base: 43000, block: 5, blocks: 0 });
     expect(() => loadConfig({ CADRE_PORT_BASE: 'high' })).toThrow('bad configuration: CADRE_PORT_BASE: expected a port 1..65535');
     expect(() => loadConfig({ CADRE_PORT_BLOCK: '-1' })).toThrow('bad configuration: CADRE_PORT_BLOCK: expected a whole number 1..1000');
