@@ -35,6 +35,8 @@ export interface ActivityDeps {
   ports?: PortConfig;
   /** Names the port lock manager (`locks/ports@<host>/<taskQueue>`); default this machine's host name. */
   portHost?: string;
+  /** Lease of a port block's grant (default 3 minutes); tests shorten it. */
+  portLeaseMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -53,7 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
     writeTaskStatus,
     ...createLockActivities(),
-    ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost }),
+    ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
   };
 }
 

@@ -19,6 +19,8 @@ export interface PortActivityDeps {
   ports?: PortConfig;
   /** Names the lock manager; default os.hostname(). Tests give each run a host of its own. */
   host?: string;
+  /** Lease of a block's grant (default 3 minutes; renewed every third of it). */
+  leaseMs?: number;
   client?: () => Client;
 }
 
@@ -55,7 +57,7 @@ export function createPortActivities(deps: PortActivityDeps = {}) {
 
   return {
     /** The configuration and the host whose ports this worker's programs use. */
-    portPlan: defineActivity('portPlan', portActivityInputs.portPlan, async (): Promise<PortPlan> => ({ ...config, host })),
+    portPlan: defineActivity('portPlan', portActivityInputs.portPlan, async (): Promise<PortPlan> => ({ ...config, host, ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}) })),
 
     /** Signal-with-start of the host's port lock manager with one request (idempotent on the request id). */
     requestPortLocks: defineActivity('requestPortLocks', portActivityInputs.requestPortLocks, async (input) => {

@@ -21,8 +21,10 @@ export const DEFAULT_PORT_CONFIG: PortConfig = Object.freeze({ base: 20000, bloc
 
 /** What the agent workflow learns from the worker: the configuration and which host's ports it leases. */
 export interface PortPlan extends PortConfig {
-  /** Names the lock manager (`locks/ports@<host>`): ports are a resource of one host. */
+  /** Names the lock manager (`locks/ports@<host>/<taskQueue>`): ports are a resource of one host. */
   host: string;
+  /** Lease of a block's grant; default the lock default (3 minutes). Tests shorten it. */
+  leaseMs?: number;
 }
 
 /** The ports a workspace holds: the only thing about a lease that activities are given (it lives in history). */

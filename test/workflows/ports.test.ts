@@ -173,6 +173,24 @@ describe('port leases', () => {
     expect(result.tree?.ports).toBe(range(ports.base));
   });
 
+  it('a block is renewed across continue-as-new: with a 3 s lease and turns of 3.5 s, it never expires', async () => {
+    const repo = makeRepo();
+    const host = uniqueId('host');
+    const ports = portsFor(2);
+    const slow = (file: string) => ({ run_command: { argv: ['node', '-e', `setTimeout(() => { ${DUMP_ENV} }, 3500)`, file] } });
+    const script = writeScript([{ tools: [slow('one.json')] }, { tools: [slow('two.json')] }, { tools: [slow('three.json')] }, { tools: [{ finish: { summary: 'slow' } }] }]);
+    const { result, stats } = await withWorker({ deps: { ports, portHost: host, portLeaseMs: 3000 } }, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start('agent', { workflowId: uniqueId('renew'), taskQueue, args: [agentInput(repo, { backend: 'scripted', script, continueAsNewEvery: 1 })] });
+      const result = await agentResultOf(handle);
+      await untilNoHolders(client, host, taskQueue);
+      const view = await client.workflow.getHandle(lockWorkflowId(portLockKey(host, taskQueue))).query(locksQuery);
+      return { result, stats: view.stats };
+    });
+    expect(result.status).toBe('completed');
+    expect(stats).toEqual({ granted: 1, released: 1, expired: 0, refused: 0 });
+    for (const f of ['one.json', 'two.json', 'three.json']) expect(JSON.parse(showFile(repo, result.branch, f) ?? 'null').PORT).toBe(String(ports.base));
+  });
+
   it('with every block taken an agent fails at once, naming the cause; a block that comes back is leased again', async () => {
     const repo = makeRepo();
     const dir = testDir('exhausted');

@@ -130,30 +130,20 @@ async function sendRelease(lockWorkflowId: string, release: LockRelease): Promis
   }
 }
 
-/** Renews every held grant every third of the shortest lease, while anything is held. */
-function startRenewal(s: HolderState): void {
+/**
+ * Renews every held grant every third of the shortest lease, while anything is held. `now`: renew once at once
+ * first (an adopted grant: its last renewal was in the previous run).
+ */
+function startRenewal(s: HolderState, now = false): void {
   if (s.renewing) return;
   s.renewing = true;
   void wf.CancellationScope.nonCancellable(async () => {
     try {
+      if (now) await renewHeld(s);
       while (s.held.size > 0) {
         const interval = Math.max(200, Math.floor(Math.min(...[...s.held.values()].map((g) => g.leaseMs)) / 3));
         if (await wf.condition(() => s.held.size === 0, interval)) break;
-        const byTarget = new Map<string, string[]>();
-        for (const g of s.held.values()) byTarget.set(g.lockWorkflowId, [...(byTarget.get(g.lockWorkflowId) ?? []), g.requestId]);
-        await Promise.all(
-          [...byTarget].map(async ([target, requestIds]) => {
-            try {
-              await wf.getExternalWorkflowHandle(target).signal(lockRenewSignal, { holderId: holderId(), requestIds });
-            } catch (err) {
-              // No lock workflow to renew with: these grants are gone.
-              for (const id of requestIds) {
-                s.held.delete(id);
-                s.ended.set(id, `lock manager ${target} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
-              }
-            }
-          }),
-        );
+        await renewHeld(s);
       }
     } finally {
       s.renewing = false;
@@ -161,6 +151,24 @@ function startRenewal(s: HolderState): void {
       if (s.held.size > 0) startRenewal(s);
     }
   });
+}
+
+async function renewHeld(s: HolderState): Promise<void> {
+  const byTarget = new Map<string, string[]>();
+  for (const g of s.held.values()) byTarget.set(g.lockWorkflowId, [...(byTarget.get(g.lockWorkflowId) ?? []), g.requestId]);
+  await Promise.all(
+    [...byTarget].map(async ([target, requestIds]) => {
+      try {
+        await wf.getExternalWorkflowHandle(target).signal(lockRenewSignal, { holderId: holderId(), requestIds });
+      } catch (err) {
+        // No lock workflow to renew with: these grants are gone.
+        for (const id of requestIds) {
+          s.held.delete(id);
+          s.ended.set(id, `lock manager ${target} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }),
+  );
 }
 
 /**
@@ -249,14 +257,15 @@ async function acquireVia(paths: string[], opts: AcquireOptions, ifFree: boolean
 
 /**
  * Takes over a grant this workflow holds from before continue-as-new (same workflow id, so the same holder to the
- * lock manager) and renews it from now on. A grant that ended meanwhile is answered `lost` at the first renewal.
+ * lock manager) and renews it at once and from then on. A grant that ended meanwhile is answered `lost` at the
+ * first renewal.
  */
 export function adopt(grant: LockGrant): void {
   const s = state();
   if (s.held.has(grant.requestId)) return;
   s.held.set(grant.requestId, { ...grant });
   s.targets.add(grant.lockWorkflowId);
-  startRenewal(s);
+  startRenewal(s, true);
 }
 
 /** Takes back a request that nobody will use: released if granted meanwhile, withdrawn from the queue if not. */

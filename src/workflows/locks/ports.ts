@@ -40,7 +40,7 @@ export async function leasePorts(plan: PortPlan, label: string): Promise<PortHol
   if (plan.blocks <= 0) return undefined;
   let boundSkipped = 0;
   for (let block = 0; block < plan.blocks; block++) {
-    const grant = await tryAcquireVia([portBlockKey(block)], { label }, (request, summary) =>
+    const grant = await tryAcquireVia([portBlockKey(block)], { label, ...(plan.leaseMs ? { leaseMs: plan.leaseMs } : {}) }, (request, summary) =>
       portOp.requestPortLocks.executeWithOptions({ summary: summary.replace(/^lock /, 'lease ') }, [{ host: plan.host, ...request }]),
     );
     if (!grant) continue;
