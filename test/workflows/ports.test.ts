@@ -13,6 +13,7 @@ import { plan, task } from '../support/plans';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { lockWorkflowId, locksQuery } from '../../src/shared/locks';
 import { portLockKey, type PortConfig } from '../../src/shared/ports';
+import { recordHistory } from '../support/histories';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
 
@@ -94,7 +95,13 @@ describe('port leases', () => {
 
       // A third agent gets the first block again; its verify command sees the same block.
       const verifyFile = join(dir, 'verify.json');
-      const third = await run('third', { command: ['node', '-e', DUMP_ENV, join(dir, 'third.json')], verify: ['node', '-e', DUMP_ENV, verifyFile] });
+      const thirdHandle = await client.workflow.start('agent', {
+        workflowId: uniqueId('third'),
+        taskQueue,
+        args: [agentInput(repo, { command: ['node', '-e', DUMP_ENV, join(dir, 'third.json')], verify: ['node', '-e', DUMP_ENV, verifyFile] })],
+      });
+      const third = await agentResultOf(thirdHandle);
+      await recordHistory(thirdHandle, 'agent-command-ports');
       expect(third.status).toBe('completed');
       const expected = { CADRE_PORT: String(ports.base), PORT: String(ports.base), CADRE_PORT_RANGE: range(ports.base) };
       expect(JSON.parse(readFileSync(join(dir, 'third.json'), 'utf8'))).toEqual(expected);
@@ -182,6 +189,7 @@ describe('port leases', () => {
     const { result, stats } = await withWorker({ deps: { ports, portHost: host, portLeaseMs: 3000 } }, async ({ client, taskQueue }) => {
       const handle = await client.workflow.start('agent', { workflowId: uniqueId('renew'), taskQueue, args: [agentInput(repo, { backend: 'scripted', script, continueAsNewEvery: 1 })] });
       const result = await agentResultOf(handle);
+      await recordHistory(handle, 'agent-ports-carried');
       await untilNoHolders(client, host, taskQueue);
       const view = await client.workflow.getHandle(lockWorkflowId(portLockKey(host, taskQueue))).query(locksQuery);
       return { result, stats: view.stats };
@@ -217,6 +225,8 @@ describe('port leases', () => {
       const after = await agentResultOf(await start('after', { command: ['node', '-e', DUMP_ENV, join(dir, 'after.json')] }));
       expect(after.status).toBe('completed');
       expect(JSON.parse(readFileSync(join(dir, 'after.json'), 'utf8')).PORT).toBe(String(ports.base));
+      // The port lock manager's history: grants, a busy answer, releases.
+      await recordHistory(client.workflow.getHandle(lockWorkflowId(portLockKey(host, taskQueue))), 'fileLocks-ports');
     });
   });
 
