@@ -6,6 +6,10 @@ import { loadConfig } from '../../src/node/config';
 import type { LockRequest } from '../../src/shared/locks';
 import { DEFAULT_PORT_CONFIG, portBlock, portBlockKey, portConfigProblem, portEnv, portLeaseSchema, portLockKey, portRange } from '../../src/shared/ports';
 import * as lt from '../../src/workflows/locks/lockTable';
+import { renderAgent } from '../../src/client/commands/inspect';
+import { defaultLimits, type AgentInput } from '../../src/shared/agent';
+import { snapshot, treeNode } from '../../src/workflows/agent/reporting';
+import { carryOf, initialState } from '../../src/workflows/agent/state';
 
 const req = (requestId: string, paths: string[], extra: Partial<LockRequest> = {}): LockRequest => ({ requestId, holderId: `h-${requestId}`, paths, leaseMs: 10_000, ...extra });
 
@@ -85,5 +89,22 @@ describe('port blocks', () => {
     }
     const { boundPorts } = createPortActivities();
     expect(await boundPorts({ first: port, count: 1 })).toEqual({ bound: [] });
+  });
+});
+
+describe('an agent shows its ports', () => {
+  it('in its status (and `cadre status`), its tree node, and carries the hold over continue-as-new', () => {
+    const input: AgentInput = { repo: '/r', baseRef: 'HEAD', goal: 'g', backend: 'command', model: 'm', maxTokens: 1, maxTurns: 1, budget: {}, depth: 0, limits: defaultLimits };
+    const s = initialState('a1', input, 0);
+    expect(snapshot(input, s).ports).toBeUndefined();
+    expect(treeNode(input, s).ports).toBeUndefined();
+    const grant = { requestId: 'a1#lock-1', lockWorkflowId: 'locks/ports@h/q', repoKey: 'ports@h/q', paths: ['port-block/1'], token: 7, leaseMs: 180_000, grantedAt: 0, expiresAt: 180_000 };
+    s.ports = { ports: { first: 20010, count: 10 }, block: 1, grant };
+    s.workspace = { path: '/w', branch: 'cadre/a1', baseCommit: 'abc' };
+    expect(snapshot(input, s).ports).toBe('20010-20019');
+    expect(treeNode(input, s).ports).toBe('20010-20019');
+    expect(renderAgent(snapshot(input, s), true)).toContain('workspace /w  ports 20010-20019');
+    const next = initialState('a1', input, 1, carryOf(s));
+    expect(next.ports).toEqual(s.ports);
   });
 });
