@@ -23,6 +23,17 @@ export async function holdPorts(ctx: AgentContext): Promise<void> {
   s.ports = await leasePorts(await portPlan(), `ports of ${s.agentId}`.slice(0, 200));
 }
 
+/**
+ * Starts holding the ports without waiting: the caller awaits the promise before anything runs a program, so the
+ * lease's round trip to the port lock manager overlaps the workspace's creation. (Marked handled here; awaiting it
+ * still throws.)
+ */
+export function startHoldingPorts(ctx: AgentContext): Promise<void> {
+  const holding = holdPorts(ctx);
+  holding.catch(() => undefined);
+  return holding;
+}
+
 /** Gives the block back once the agent has ended (its verification used it). */
 export async function letGoOfPorts(ctx: AgentContext): Promise<void> {
   if (ctx.s.ports) await releasePorts(ctx.s.ports);

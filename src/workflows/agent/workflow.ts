@@ -29,7 +29,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
-import { bootstrapWithPorts, holdPorts, letGoOfPorts } from './ports';
+import { bootstrapWithPorts, letGoOfPorts, startHoldingPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { initialState, type AgentCarry } from './state';
@@ -68,12 +68,15 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   }
   try {
     await work.run(async () => {
-      await holdPorts(ctx);
+      // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
+      const ports = startHoldingPorts(ctx);
+      if (input.bootstrap?.setup?.length) await ports;
       s.workspace ??= ctx.shared
         ? { path: input.repo, branch: '', baseCommit: '' }
         : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
             { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
           ]);
+      await ports;
       ctx.setStatus('running');
       if (input.backend === 'command') await commandBackend(ctx);
       else if (isAgentProgramBackend(input.backend)) await sessionBackend(ctx);
