@@ -23,6 +23,7 @@ import type { Readable } from 'node:stream';
 import { redact } from '../node/redact';
 import { agentEnv, BASE_ENV_VARS, spawnAgentProgram } from './sandbox/agentProgram';
 import { restoreRepository, snapshotRepository, undoneNote } from './sandbox/repoGuard';
+import { portEnv, type PortLease } from '../shared/ports';
 
 export interface CommandPolicy {
   /** Program names (matched against argv[0] when it has no slash) or exact paths that may run; `['*']` allows any. */
@@ -53,6 +54,11 @@ export { BASE_ENV_VARS };
 
 /** A program's whole environment (sandbox/agentProgram.ts `agentEnv`). */
 export const scrubbedEnv = agentEnv;
+
+/** `policy` with the workspace's port variables (CADRE_PORT, PORT, CADRE_PORT_RANGE) added to its environment. */
+export function withPortEnv(policy: CommandPolicy, ports: PortLease | undefined): CommandPolicy {
+  return ports ? { ...policy, env: { ...policy.env, ...portEnv(ports) } } : policy;
+}
 
 /** Undefined when `argv` may run under `policy`, else the reason it may not. */
 export function commandRefusal(policy: CommandPolicy, argv: readonly string[]): string | undefined {

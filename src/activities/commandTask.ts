@@ -20,6 +20,7 @@ import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
+import { portLeaseSchema } from '../shared/ports';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
@@ -41,6 +42,8 @@ export const commandTaskInput = z.object({
   retry: z.boolean().optional(),
   /** Added to the program's environment: CADRE_ATTEMPT, CADRE_VERIFY_ATTEMPTS, CADRE_VERIFY_FAILURE. */
   env: z.record(z.string(), z.string()).optional(),
+  /** The workspace's leased ports: the program and the verify command get CADRE_PORT, PORT, CADRE_PORT_RANGE. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -60,6 +63,8 @@ export const inlineCommandTaskInput = z.object({
   mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }).optional(),
   /** Fix-and-retry (docs/loops.md): attempts at passing the verification; the command runs again after a failure. */
   verifyAttempts: VerifyAttemptsSchema.optional(),
+  /** The task's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE), leased by the scheduler. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 
 /** What runAndEnd takes: an agent's command task, or an inline one (which has no model and no fix-and-retry env). */
@@ -95,7 +100,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       if (r.failures.length) return checksFailure(r.failures);
     }
     if (input.verify) {
-      const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS });
+      const r = await w.runVerify({ path: workspace, argv: input.verify, timeoutMs: VERIFY_TIMEOUT_MS, ...(input.ports ? { ports: input.ports } : {}) });
       if (r.exitCode !== 0) return verifyCommandFailure(input.verify, r.exitCode, r.tail, r.timedOut);
     }
     return undefined;
@@ -116,7 +121,7 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
       return saved.result;
     }
     const outcome = saved?.outcome
-      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}), ...('env' in input && input.env ? { env: input.env } : {}) }));
+      ?? (await w.runAgentCommand({ agentId: input.agentId, workspace, argv: input.argv, timeoutMs: input.timeoutSeconds * 1000, ...('fromModel' in input && input.fromModel ? { fromModel: true } : {}), ...('env' in input && input.env ? { env: input.env } : {}), ...(input.ports ? { ports: input.ports } : {}) }));
     if (!saved) writeProgress(file, { run, outcome });
 
     const verdict = commandVerdict(outcome, input.timeoutSeconds);

@@ -13,6 +13,8 @@ import { writeTaskStatus } from './statusFiles';
 import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
 import { createSessionActivities } from './backends/session';
+import { createPortActivities } from './portActivities';
+import type { PortConfig } from '../shared/ports';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -29,6 +31,12 @@ export interface ActivityDeps {
    * `anthropicBaseURL` as ANTHROPIC_BASE_URL when set. Only the named variables reach the program.
    */
   sessionEnv?: NodeJS.ProcessEnv;
+  /** Ports leased to workspaces (CADRE_PORT_*); unset: the config's, else 20000, blocks of 10, 100 blocks. */
+  ports?: PortConfig;
+  /** Names the port lock manager (`locks/ports@<host>/<taskQueue>`); default this machine's host name. */
+  portHost?: string;
+  /** Lease of a port block's grant (default 3 minutes); tests shorten it. */
+  portLeaseMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -47,6 +55,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
     writeTaskStatus,
     ...createLockActivities(),
+    ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
   };
 }
 

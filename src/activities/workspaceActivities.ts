@@ -25,6 +25,7 @@ import { defineActivity } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
+import { portEnv, portLeaseSchema } from '../shared/ports';
 
 /** What goes back into history from a command: the end of its output, redacted. */
 const TAIL_CHARS = 4000;
@@ -75,6 +76,8 @@ export const workspaceActivityInputs = {
     argv,
     timeoutMs: z.number().int().positive().optional(),
     env: z.record(z.string(), z.string()).optional(),
+    /** The workspace's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE). */
+    ports: portLeaseSchema.optional(),
     /** The argv came from a model (a spawned command agent): it must pass the command policy. */
     fromModel: z.boolean().optional(),
   }).strict().refine((v) => (v.workspace ?? v.path) !== undefined, 'workspace is required'),
@@ -86,6 +89,8 @@ export const workspaceActivityInputs = {
     timeoutMs: z.number().int().positive().optional(),
     /** Names the log file, e.g. the task id; default `verify`. */
     logName: z.string().min(1).optional(),
+    /** The workspace's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE). */
+    ports: portLeaseSchema.optional(),
   }).strict(),
 } as const;
 
@@ -211,7 +216,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
       const refusal = input.fromModel ? commandRefusal(policy, input.argv) : undefined;
       if (refusal) throw new TypedFailure(ErrorType.CommandNotAllowed, `command of a spawned agent refused: ${refusal}`);
       const cwd = resolveInside((input.workspace ?? input.path) as string, '.', 'read');
-      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, input.env ?? {}, logFor(input.agentId));
+      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, { ...input.env, ...portEnv(input.ports) }, logFor(input.agentId));
       const tail = tailOf(result.output);
       if (result.exitCode === 0 && !result.timedOut) return { ok: true, exitCode: 0, tail };
       return { ok: false, exitCode: result.exitCode, tail, timedOut: result.timedOut };
@@ -240,7 +245,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     runVerify: activity('runVerify', workspaceActivityInputs.runVerify, async (input) => {
       const cwd = resolveInside(input.path, '.', 'read');
       const logFile = logFor(`verify-${input.logName ?? path.basename(cwd)}`);
-      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, {}, logFile);
+      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, portEnv(input.ports), logFile);
       return { exitCode: result.exitCode, timedOut: result.timedOut, tail: tailOf(result.output) };
     }),
   };

@@ -7,10 +7,15 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from '../shared/errors';
+import { DEFAULT_PORT_CONFIG, portConfigProblem, type PortConfig } from '../shared/ports';
 
 const port = z.coerce.number().int().min(1).max(65535);
 /** Ready worktrees kept per repository (src/activities/worktreePool.ts); 0 turns the pool off. */
 export const DEFAULT_WORKTREE_POOL = 2;
+
+function wholeNumber(expected: string) {
+  return z.string().trim().regex(/^\d+$/, `expected ${expected}`).transform(Number);
+}
 
 const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => ['1', 'true', 'yes'].includes(v));
 
@@ -30,6 +35,10 @@ const schema = z.object({
   CADRE_UI_URL: z.url().optional(),
   CADRE_PRICES: z.string().min(1).optional(),
   CADRE_WORKTREE_POOL: z.string().trim().regex(/^\d+$/, 'expected a whole number ≥ 0 (0 turns the pool off)').transform(Number).default(DEFAULT_WORKTREE_POOL),
+  /** Port leases of workspaces (docs/workspaces.md, "Ports"): block n is BASE + n·BLOCK … + BLOCK − 1. */
+  CADRE_PORT_BASE: wholeNumber('a port 1..65535').default(DEFAULT_PORT_CONFIG.base),
+  CADRE_PORT_BLOCK: wholeNumber('a whole number 1..1000 (ports per workspace)').default(DEFAULT_PORT_CONFIG.block),
+  CADRE_PORT_BLOCKS: wholeNumber('a whole number ≥ 0 (0 turns port leases off)').default(DEFAULT_PORT_CONFIG.blocks),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: bool.optional(),
@@ -64,6 +73,8 @@ export interface Config {
   pricesFile?: string;
   /** Ready worktrees kept per repository for new agent workspaces; 0 turns the pool off. */
   worktreePool: number;
+  /** The ports leased to workspaces (CADRE_PORT_BASE, CADRE_PORT_BLOCK, CADRE_PORT_BLOCKS). */
+  ports: PortConfig;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -74,6 +85,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new CadreError(`bad configuration: ${name}: ${issue.message}`, 78);
   }
   const e = parsed.data;
+  const ports: PortConfig = { base: e.CADRE_PORT_BASE, block: e.CADRE_PORT_BLOCK, blocks: e.CADRE_PORT_BLOCKS };
+  const portProblem = portConfigProblem(ports);
+  if (portProblem) throw new CadreError(`bad configuration: ${portProblem}`, 78);
   const embedded = !e.TEMPORAL_ADDRESS;
   const address = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.CADRE_DEV_PORT}`;
   const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_API_KEY);
@@ -98,6 +112,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
     pricesFile: e.CADRE_PRICES,
     worktreePool: e.CADRE_WORKTREE_POOL,
+    ports,
   };
 }
 

@@ -29,6 +29,8 @@ export const ErrorType = {
   RunFailed: 'RunFailed',
   /** A task's root agent that ended failed: its AgentResult is the failure's detail (src/shared/outcome.ts). */
   TaskFailed: 'TaskFailed',
+  /** Every port block of the host is leased (src/workflows/locks/ports.ts). */
+  PortsExhausted: 'PortsExhausted',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

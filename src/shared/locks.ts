@@ -47,6 +47,11 @@ export interface LockRequest {
   leaseMs: number;
   /** What the lock is for, shown by `cadre locks` ("task t07", "write src/a.ts"). */
   label?: string;
+  /**
+   * Grant it now or not at all: a request that would have to wait is answered `lost` with reason `busy` and
+   * forgotten (port leases try blocks one after another this way).
+   */
+  ifFree?: boolean;
 }
 export const lockRequestSignal = defineSignal<[LockRequest]>('cadre.locks.request');
 
@@ -82,7 +87,7 @@ export interface LockGrant {
 }
 export const lockGrantSignal = defineSignal<[LockGrant]>('cadre.locks.grant');
 
-export type LockLostReason = 'expired' | 'refused' | 'unknown' | 'released';
+export type LockLostReason = 'expired' | 'refused' | 'unknown' | 'released' | 'busy';
 
 export interface LockLost {
   requestId: string;

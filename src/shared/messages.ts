@@ -52,6 +52,8 @@ export interface AgentSnapshot {
   verifyAttempts?: number;
   /** The verification attempts so far, each with the check that failed and a short summary. */
   attempts?: VerifyAttempt[];
+  /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
+  ports?: string;
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');
@@ -70,6 +72,8 @@ export interface AgentTreeNode {
   costUsd: number;
   /** Budget alert thresholds (50/80/95/100 %) this agent has crossed, each once. */
   alerts: number[];
+  /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
+  ports?: string;
   children: AgentTreeNode[];
 }
 

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { toolNames, type ToolCall } from './tools';
+import { portLeaseSchema } from './ports';
 
 export type ModelBackend = 'anthropic' | 'scripted';
 /** Every way an agent thinks: a model loop of cadre's, a command, or an agent program's session. */
@@ -51,6 +52,8 @@ export const modelTurnInputSchema = z.object({
    * workflow can lock their paths first and run them with `applyWrites` under the lock's fencing token.
    */
   deferWrites: z.boolean().optional(),
+  /** The workspace's leased ports: run_command's programs get them as CADRE_PORT, PORT, CADRE_PORT_RANGE. */
+  ports: portLeaseSchema.optional(),
 });
 export type ModelTurnInput = z.input<typeof modelTurnInputSchema>;
 

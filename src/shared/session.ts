@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Usage } from './model';
 import { priceTableSchema } from './pricing';
 import { orchestrationToolSchemas, type OrchestrationToolName } from './tools';
+import { portLeaseSchema } from './ports';
 
 export const agentProgramBackends = ['claude-code', 'codex'] as const;
 export type AgentProgramBackend = (typeof agentProgramBackends)[number];
@@ -64,6 +65,8 @@ export const sessionInputSchema = z.object({
    * session's totals over all attempts, and `budgetUsd` is the cap on that total.
    */
   fix: z.object({ attempt: z.number().int().min(2), prompt: z.string().min(1) }).strict().optional(),
+  /** The workspace's leased ports: the program gets CADRE_PORT, PORT, CADRE_PORT_RANGE. */
+  ports: portLeaseSchema.optional(),
 }).strict();
 export type SessionInput = z.input<typeof sessionInputSchema>;
 

@@ -37,6 +37,7 @@ import {
 } from '../../shared/tools';
 import { defaultCommandPolicy, type CommandPolicy } from '../commandRunner';
 import { executeFileTool, type FileToolContext } from '../fileTools';
+import { withPortEnv } from '../commandRunner';
 import { defineActivity, toFailure } from '../boundary';
 import { PathOutsideWorkspaceError, resolveInside } from '../paths';
 import { redact } from '../../node/redact';
@@ -354,7 +355,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
 
     try {
       const result = await runFileTool(
-        { root: input.workspace, policy, heartbeat: run.heartbeat, ...(run.signal ? { signal: run.signal } : {}) },
+        { root: input.workspace, policy: withPortEnv(policy, input.ports), heartbeat: run.heartbeat, ...(run.signal ? { signal: run.signal } : {}) },
         name,
         block.input,
       );

@@ -6,7 +6,8 @@
  * Two routes to the worker's secrets are closed:
  *
  * 1. The program's own environment: {@link agentEnv} is built from scratch (PATH, HOME, LANG, LC_ALL, TERM, TMPDIR and
- *    what the plan or policy gives), never copied from `process.env`.
+ *    what the plan or policy gives, plus the workspace's CADRE_PORT/PORT/CADRE_PORT_RANGE from its port lease),
+ *    never copied from `process.env`.
  * 2. Another process's environment. `/proc/<pid>/environ` shows the environment a process *started* with, so
  *    deleting a variable from `process.env` hides nothing, and the worker's ancestors (the CLI, the user's shell) and
  *    siblings (the Temporal dev server) hold the same secrets. So the program starts in its own user, PID and mount

@@ -121,7 +121,7 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
   const sim = simulated || ('backend' in s && s.backend === 'scripted') ? ' (simulated)' : '';
   if ('doing' in s) {
     lines.push(`agent ${s.agentId} — ${s.status}${running ? ` — ${s.doing}` : ''} — turn ${s.turn} — ${fmtUsd(s.costUsd)}${sim}`);
-    lines.push(`branch ${s.branch ?? ''}${s.workspace ? `  workspace ${s.workspace}` : ''}`);
+    lines.push(`branch ${s.branch ?? ''}${s.workspace ? `  workspace ${s.workspace}` : ''}${s.ports ? `  ports ${s.ports}` : ''}`);
     lines.push(`budget: allocated ${fmtAmount(s.ledger.allocated)}, used ${fmtAmount(s.ledger.used)}, available ${fmtAmount(s.ledger.available)}${s.ledger.alerts.length ? `, alerts ${s.ledger.alerts.map((a) => `${a}%`).join(' ')}` : ''}`);
     for (const c of s.children) lines.push(`  child ${c.name} (${c.agentId}) ${c.status} ${c.costUsd !== undefined ? fmtUsd(c.costUsd) : ''}`);
     if (s.lastText) lines.push(`last said: ${s.lastText.replace(/\s+/g, ' ').slice(0, 200)}`);

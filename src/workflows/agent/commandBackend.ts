@@ -11,6 +11,7 @@ import { commandOp, commandTaskOp } from '../presets';
 import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
 import type { AgentContext } from './context';
 import { retryWith, VERIFY_RETRY } from './retry';
+import { portsField } from './ports';
 
 const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
@@ -31,7 +32,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
       s.ended = await commandTaskOp(timeoutSeconds).runCommandTask.executeWithOptions({ summary: s.doing }, [
         {
           agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds, outputs: input.outputs, verify: input.verify,
-          ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}),
+          ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx),
           ...(max !== undefined ? { attempt: s.attempt, ...(again ? { retry: true } : {}), ...fixEnv() } : {}),
         },
       ]);
@@ -46,7 +47,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
     }
   }
   const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: s.doing }, [
-    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}), ...fixEnv() },
+    { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}), ...fixEnv(), ...portsField(ctx) },
   ]);
   applyVerdict(ctx, commandVerdict(r, timeout));
 }

@@ -21,6 +21,7 @@ import { deadLetterUnread, errorMessage } from './messaging';
 import { branchOf, subtreeCost, subtreeUsage, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { mergeChildren } from './tools';
+import { portsField } from './ports';
 
 const DEAD_LETTER_UNREAD = 'dead-letter-unread';
 
@@ -133,7 +134,7 @@ export async function checkWork(ctx: AgentContext): Promise<VerifyFailure | unde
   }
   if (input.verify?.length) {
     const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
-      { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000 },
+      { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000, ...portsField(ctx) },
     ]);
     if (r.exitCode !== 0) return verifyCommandFailure(input.verify, r.exitCode, r.tail, r.timedOut);
   }

@@ -17,6 +17,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { carryOf, continueAsNewDue } from './state';
 import { handleCall } from './tools';
+import { portsField } from './ports';
 
 /** Patches (new histories take them; recorded ones replay without): see docs/hierarchy.md "Budgets are ceilings". */
 const STOP_WHEN_OVERSPENT = 'stop-when-overspent';
@@ -77,6 +78,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
           inbox: inbox.map(mail.render),
           scriptPath: input.script,
           deferWrites: ctx.shared,
+          ...portsField(ctx),
         },
       ]);
     } catch (err) {

@@ -9,6 +9,7 @@ import { add, addUsage } from './budget';
 import * as ledger from './ledger';
 import type { AgentState } from './state';
 import { hasVerification, verifyAttemptsOf } from './attempts';
+import { portRange } from '../../shared/ports';
 
 /** Only for display before the workspace exists: the real branch name comes from createWorkspace. */
 export const branchOf = (agentId: string): string => `cadre/${agentId.replace(/\//g, '.')}`;
@@ -39,6 +40,7 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, allocated: c.allocated, usage: c.usage, costUsd: c.costUsd })),
     lastText: s.lastText,
     ...(hasVerification(input) ? { attempt: s.attempt, verifyAttempts: verifyAttemptsOf(input), attempts: s.attempts } : {}),
+    ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
   };
 }
 
@@ -58,6 +60,7 @@ export function treeNode(input: AgentInput, s: AgentState): AgentTreeNode {
     usage: subtreeUsage(s),
     costUsd: subtreeCost(s),
     alerts: [...s.book.alerts],
+    ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
     children: s.children.map(
       (c) =>
         c.node ?? { agentId: c.agentId, name: c.name, depth: input.depth + 1, status: c.status, doing: '', allocated: c.allocated, usage: c.usage ?? zeroUsage(), costUsd: c.costUsd ?? 0, alerts: [], children: [] },

@@ -21,6 +21,7 @@ import { sessionSlice, settleTurn } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
 import { handleCall } from './tools';
+import { portsField } from './ports';
 
 export async function sessionBackend(ctx: AgentContext): Promise<void> {
   const { input, s } = ctx;
@@ -56,6 +57,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
         prices: input.prices,
         ...(input.permissions ? { permissions: input.permissions } : {}),
         ...fix,
+        ...portsField(ctx),
       },
     ]);
   } catch (err) {

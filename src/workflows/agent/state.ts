@@ -11,6 +11,7 @@ import type { ToolResultLike } from '../../shared/session';
 import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
+import type { PortHold } from '../locks/ports';
 
 export interface Workspace {
   path: string;
@@ -57,6 +58,8 @@ export interface AgentCarry {
   /** Fix-and-retry (docs/loops.md): the attempt the agent is on and the verdicts so far; absent in older carries. */
   attempt?: number;
   attempts?: VerifyAttempt[];
+  /** The workspace's port block, still held (same workflow id across continue-as-new): the next run renews it. */
+  ports?: PortHold;
 }
 
 export interface AgentState {
@@ -112,6 +115,8 @@ export interface AgentState {
   settled?: { commit?: string };
   /** A session backend under fix-and-retry: the session's totals as its last attempt reported them. */
   session?: { usage: Usage; costUsd: number; turns: number };
+  /** The workspace's port block (`patched('port-lease')`; docs/workspaces.md, "Ports"). */
+  ports?: PortHold;
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -146,6 +151,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     sessionCalls: {},
     attempt: carry?.attempt ?? 1,
     attempts: carry?.attempts ?? [],
+    ...(carry?.ports ? { ports: carry.ports } : {}),
   };
 }
 
@@ -172,6 +178,7 @@ export function carryOf(s: AgentState): AgentCarry {
     generation: s.generation + 1,
     // Only once fix-and-retry has something to carry: older carries (recorded histories) stay as they were.
     ...(s.attempt > 1 || s.attempts.length ? { attempt: s.attempt, attempts: s.attempts } : {}),
+    ...(s.ports ? { ports: s.ports } : {}),
   };
 }
 

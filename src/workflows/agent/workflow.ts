@@ -29,6 +29,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
+import { bootstrapWithPorts, letGoOfPorts, startHoldingPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { settleAttempt } from './retry';
@@ -69,11 +70,15 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   }
   try {
     await work.run(async () => {
+      // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
+      const ports = startHoldingPorts(ctx);
+      if (input.bootstrap?.setup?.length) await ports;
       s.workspace ??= ctx.shared
         ? { path: input.repo, branch: '', baseCommit: '' }
         : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
-            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: input.bootstrap },
+            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
           ]);
+      await ports;
       ctx.setStatus('running');
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
       // attempts are left; each attempt spends from the same budget, under the same timeout.
@@ -96,7 +101,11 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     timer.cancel();
   }
   if (s.status !== 'completed') s.error ??= unfixedError(s, s.status);
-  return endAgent(ctx);
+  try {
+    return await endAgent(ctx);
+  } finally {
+    await letGoOfPorts(ctx);
+  }
 }
 
 function setHandlers(ctx: AgentContext): void {

@@ -1,36 +1,15 @@
 /**
  * The holder side of file locks, for use inside any workflow (the scheduler, an agent): acquire a set of repository
- * paths, hold it while a background loop renews the lease, release it.
+ * paths, hold it while a background loop renews the lease, release it. Usage, rules and hazards: docs/locks.md.
  *
- * ```ts
- * const grant = await acquire(repo, ['src/a.ts', 'src/b.ts'], { label: 'task t07' });
- * try { ...work, passing grant.token to fenced writes... } finally { await release(grant); }
- * // or: await withLocks(repo, paths, (grant) => work(grant));
- * // and around a workflow's whole body: return withLockCleanup(() => body());
- * ```
- *
- * Protocol (src/shared/locks.ts): the `requestLocks` activity canonicalizes the paths and signal-with-starts the
- * repository's `fileLocks` workflow; the grant comes back as a signal to this workflow, correlated by request id;
- * renewals and releases are signals sent straight from here to the lock workflow.
- *
- * Semantics and hazards:
- * - All-or-nothing: one request is granted whole or not at all. To hold more paths, release and acquire the union in
- *   one request; acquiring more while holding (hold-and-wait) can deadlock with another holder doing the same in the
- *   opposite order. `timeout` bounds every wait.
- * - Grants belong to the workflow (its workflow id is the holder id), not to a coroutine: two coroutines of one
- *   workflow asking for overlapping paths queue behind each other like strangers.
- * - Cancellation: a cancelled `acquire` withdraws its request (granted or not) in a non-cancellable scope and
- *   rethrows. `release`, `releaseAll` and the renewal loop are non-cancellable, so a holder cleaning up after a
- *   cancel keeps its lease until it lets go.
- * - A lost lease (the holder stopped renewing long enough, e.g. its worker was down) arrives as a signal: `isHeld`
- *   turns false. Writes must not trust this alone: pass the token to the activity-side `assertFence` check, which
- *   asks the lock workflow itself.
- * - If a workflow closes while holding (returns early, fails, is terminated), the lock workflow frees its grants as
- *   soon as it fails to signal it, or when the lease runs out; `withLockCleanup` releases them at once instead.
- * - Continue-as-new: a workflow releases its locks before it continues as new (grants are not carried).
- * - `release` waits until its signal is delivered. Not waiting was tried and measured slower: the holder's next
- *   request (sent by a local activity, inside the workflow task) overtook the release, and a request for the same
- *   path then queued behind the holder's own grant (docs/locks.md).
+ * - All-or-nothing per request; never acquire more while holding (hold-and-wait can deadlock): release and acquire
+ *   the union in one request. Grants belong to the workflow (its id is the holder id), not to a coroutine.
+ * - A cancelled `acquire` withdraws its request; `release`, `releaseAll` and renewal are non-cancellable.
+ * - A lost lease arrives as a signal (`isHeld` turns false); writes still go through the activity-side `assertFence`.
+ * - A workflow that closes while holding is freed when the lock manager fails to signal it, or when the lease ends;
+ *   `withLockCleanup` releases at once. Grants are released before continue-as-new, or carried and `adopt`ed.
+ * - `release` waits until its signal is delivered: not waiting was measured slower (docs/locks.md).
+ * - `tryAcquireVia` asks any lock manager (e.g. a host's port leases, ./ports.ts) for keys that are free now.
  */
 import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
@@ -96,6 +75,8 @@ interface HolderState {
   ended: Map<string, string>;
   /** Every lock workflow this workflow has asked: where `releaseAll` goes. */
   targets: Set<string>;
+  /** Requests marked ifFree that were answered busy (not granted, not waiting). */
+  busy: Set<string>;
   renewing: boolean;
 }
 
@@ -104,7 +85,7 @@ let holderState: HolderState | undefined;
 
 function state(): HolderState {
   if (holderState) return holderState;
-  const s: HolderState = { pending: new Map(), held: new Map(), ended: new Map(), targets: new Set(), renewing: false };
+  const s: HolderState = { pending: new Map(), held: new Map(), ended: new Map(), targets: new Set(), busy: new Set(), renewing: false };
   holderState = s;
   wf.setHandler(lockGrantSignal, (g) => {
     if (s.held.has(g.requestId)) {
@@ -127,6 +108,7 @@ function state(): HolderState {
     if (s.held.has(l.requestId) || s.pending.has(l.requestId)) {
       s.held.delete(l.requestId);
       s.ended.set(l.requestId, l.message);
+      if (l.reason === 'busy') s.busy.add(l.requestId);
     }
   });
   return s;
@@ -148,30 +130,20 @@ async function sendRelease(lockWorkflowId: string, release: LockRelease): Promis
   }
 }
 
-/** Renews every held grant every third of the shortest lease, while anything is held. */
-function startRenewal(s: HolderState): void {
+/**
+ * Renews every held grant every third of the shortest lease, while anything is held. `now`: renew once at once
+ * first (an adopted grant: its last renewal was in the previous run).
+ */
+function startRenewal(s: HolderState, now = false): void {
   if (s.renewing) return;
   s.renewing = true;
   void wf.CancellationScope.nonCancellable(async () => {
     try {
+      if (now) await renewHeld(s);
       while (s.held.size > 0) {
         const interval = Math.max(200, Math.floor(Math.min(...[...s.held.values()].map((g) => g.leaseMs)) / 3));
         if (await wf.condition(() => s.held.size === 0, interval)) break;
-        const byTarget = new Map<string, string[]>();
-        for (const g of s.held.values()) byTarget.set(g.lockWorkflowId, [...(byTarget.get(g.lockWorkflowId) ?? []), g.requestId]);
-        await Promise.all(
-          [...byTarget].map(async ([target, requestIds]) => {
-            try {
-              await wf.getExternalWorkflowHandle(target).signal(lockRenewSignal, { holderId: holderId(), requestIds });
-            } catch (err) {
-              // No lock workflow to renew with: these grants are gone.
-              for (const id of requestIds) {
-                s.held.delete(id);
-                s.ended.set(id, `lock manager ${target} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
-              }
-            }
-          }),
-        );
+        await renewHeld(s);
       }
     } finally {
       s.renewing = false;
@@ -181,12 +153,61 @@ function startRenewal(s: HolderState): void {
   });
 }
 
+async function renewHeld(s: HolderState): Promise<void> {
+  const byTarget = new Map<string, string[]>();
+  for (const g of s.held.values()) byTarget.set(g.lockWorkflowId, [...(byTarget.get(g.lockWorkflowId) ?? []), g.requestId]);
+  await Promise.all(
+    [...byTarget].map(async ([target, requestIds]) => {
+      try {
+        await wf.getExternalWorkflowHandle(target).signal(lockRenewSignal, { holderId: holderId(), requestIds });
+      } catch (err) {
+        // No lock workflow to renew with: these grants are gone.
+        for (const id of requestIds) {
+          s.held.delete(id);
+          s.ended.set(id, `lock manager ${target} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }),
+  );
+}
+
 /**
  * Waits until `paths` of `repo` are granted to this workflow, all together, and returns the grant (with its fencing
  * token). Paths may be relative to the repository or absolute inside it; paths outside it are refused
  * (`PathOutsideWorkspace`). Throws `LockTimeout` after `opts.timeout`, `LockRefused` for a malformed request.
  */
 export async function acquire(repo: string, paths: string[], opts: AcquireOptions = {}): Promise<LockGrant> {
+  const grant = await acquireVia(paths, opts, false, (request, summary) =>
+    wf.patched(LOCAL_LOCK_REQUEST)
+      ? localLockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }])
+      : lockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }]),
+  );
+  return grant!;
+}
+
+/** A request as the holder builds it; the sender adds where it goes (a repository, a host's ports). */
+export interface HolderRequest {
+  holderId: string;
+  requestId: string;
+  paths: string[];
+  leaseMs: number;
+  taskQueue: string;
+  label?: string;
+  ifFree?: boolean;
+}
+
+/** Delivers a request to its lock manager (an activity) and says which one that is and the paths as sent. */
+export type RequestSender = (request: HolderRequest, summary: string) => Promise<{ lockWorkflowId: string; paths: string[] }>;
+
+/**
+ * Asks for `paths` through `send` without waiting behind anyone: the grant if they are free now, else undefined
+ * (the lock manager has already forgotten the request). Used for port blocks (src/workflows/locks/ports.ts).
+ */
+export function tryAcquireVia(paths: string[], opts: AcquireOptions, send: RequestSender): Promise<LockGrant | undefined> {
+  return acquireVia(paths, opts, true, send);
+}
+
+async function acquireVia(paths: string[], opts: AcquireOptions, ifFree: boolean, send: RequestSender): Promise<LockGrant | undefined> {
   const s = state();
   if (paths.length === 0) throw wf.ApplicationFailure.create({ type: LockErrorType.LockRefused, message: 'acquire needs at least one path', nonRetryable: true });
   const info = wf.workflowInfo();
@@ -195,19 +216,16 @@ export async function acquire(repo: string, paths: string[], opts: AcquireOption
   s.pending.set(requestId, pending);
   let granted = false;
   try {
-    const request = {
-      repo,
+    const request: HolderRequest = {
       holderId: info.workflowId,
       requestId,
       paths,
       leaseMs: opts.leaseMs ?? DEFAULT_LEASE_MS,
       taskQueue: opts.lockTaskQueue ?? info.taskQueue,
       ...(opts.label ? { label: opts.label } : {}),
+      ...(ifFree ? { ifFree: true } : {}),
     };
-    const summary = `lock ${describePaths(paths)}`;
-    const ack = wf.patched(LOCAL_LOCK_REQUEST)
-      ? await localLockOp.requestLocks.executeWithOptions({ summary }, [request])
-      : await lockOp.requestLocks.executeWithOptions({ summary }, [request]);
+    const ack = await send(request, `lock ${describePaths(paths)}`);
     pending.lockWorkflowId = ack.lockWorkflowId;
     s.targets.add(ack.lockWorkflowId);
     const answered = () => s.held.has(requestId) || s.ended.has(requestId);
@@ -217,6 +235,13 @@ export async function acquire(repo: string, paths: string[], opts: AcquireOption
     if (grant) {
       granted = true;
       return { ...grant };
+    }
+    if (s.busy.delete(requestId)) {
+      // Answered busy: the lock manager forgot the request already, there is nothing to withdraw.
+      s.pending.delete(requestId);
+      s.ended.delete(requestId);
+      granted = true;
+      return undefined;
     }
     const why = s.ended.get(requestId);
     if (why !== undefined) throw wf.ApplicationFailure.create({ type: LockErrorType.LockRefused, message: why, nonRetryable: true });
@@ -228,6 +253,19 @@ export async function acquire(repo: string, paths: string[], opts: AcquireOption
   } finally {
     if (!granted) await withdraw(s, requestId, pending);
   }
+}
+
+/**
+ * Takes over a grant this workflow holds from before continue-as-new (same workflow id, so the same holder to the
+ * lock manager) and renews it at once and from then on. A grant that ended meanwhile is answered `lost` at the
+ * first renewal.
+ */
+export function adopt(grant: LockGrant): void {
+  const s = state();
+  if (s.held.has(grant.requestId)) return;
+  s.held.set(grant.requestId, { ...grant });
+  s.targets.add(grant.lockWorkflowId);
+  startRenewal(s, true);
 }
 
 /** Takes back a request that nobody will use: released if granted meanwhile, withdrawn from the queue if not. */

@@ -14,6 +14,8 @@
  * - Request ids make everything idempotent: a repeated request is ignored (or, if granted, answered again), a
  *   request whose id was already released or withdrawn is ignored, releasing an unknown id is a no-op that leaves a
  *   tombstone so the request, if it arrives late, is ignored too.
+ * - A request marked `ifFree` is granted at once or answered `busy` and forgotten; it never waits (nor makes anyone
+ *   behind it wait).
  */
 import {
   MAX_LEASE_MS,
@@ -156,7 +158,14 @@ export function request(t: LockTableState, req: LockRequest, now: number): LockE
     ...(req.label ? { label: String(req.label).slice(0, 200) } : {}),
     requestedAt: now,
   });
-  return grantReady(t, now);
+  const effects = grantReady(t, now);
+  if (req.ifFree === true && t.waiters.some((w) => w.requestId === req.requestId)) {
+    // Not free now, and the holder will not wait: forget the request (a repeat of it is ignored) and say so.
+    t.waiters = t.waiters.filter((w) => w.requestId !== req.requestId);
+    rememberFinished(t, req.requestId);
+    effects.push({ kind: 'lost', holderId: req.holderId, requestId: req.requestId, reason: 'busy', message: `${sortedUnique(req.paths).join(', ')} is taken` });
+  }
+  return effects;
 }
 
 /**

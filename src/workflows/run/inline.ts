@@ -3,6 +3,7 @@
  * program, the ending and the merge into the integration branch. It reports as an agent would (commandAgentResult),
  * so the rest of the scheduler treats both paths alike.
  */
+import * as wf from '@temporalio/workflow';
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
@@ -10,6 +11,7 @@ import { commandTaskOp } from '../presets';
 import { hasVerification, verifyAttemptsOf } from '../agent/attempts';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
+import { leasePorts, portPlan, releasePorts } from '../locks/ports';
 
 /**
  * `deferMerge`: leave the merge to the scheduler (a task with an approval gate is merged only once approved).
@@ -20,6 +22,8 @@ export async function runInline(
 ): Promise<{ result: AgentResult; conflicts?: string[]; exitCode?: number }> {
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
+  // The task's port block, held by the scheduler while the activity runs (runs recorded before: none).
+  const hold = wf.patched('port-lease') ? await leasePorts(await portPlan(), `ports of ${agentId}`.slice(0, 200)) : undefined;
   const r = await commandTaskOp(timeout).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,
@@ -32,8 +36,9 @@ export async function runInline(
       ...(a.checks?.length ? { checks: a.checks } : {}),
       ...(hasVerification(a) && verifyAttemptsOf(a) > 1 ? { verifyAttempts: verifyAttemptsOf(a) } : {}),
       ...(deferMerge ? {} : { mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) } }),
+      ...(hold ? { ports: hold.ports } : {}),
     },
-  ]);
+  ]).finally(() => (hold ? releasePorts(hold) : undefined));
   if (r.merge?.ok) s.lastCommit = r.merge.commit;
   const result = commandAgentResult({ agentId, branch: r.branch, baseCommit: r.baseCommit, task: r.task, timeoutSeconds: timeout, returned: a.budget });
   if (r.attempts) Object.assign(result, { attempts: r.attempts, verifyAttempts: verifyAttemptsOf(a) });

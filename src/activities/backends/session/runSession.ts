@@ -39,6 +39,7 @@ import { agentProgramEnv } from './env';
 import { findAgentProgram } from './program';
 import { killOrphan, startAgentProcess } from './spawn';
 import { readSessionRecord, SessionLog, sessionPaths, writeSessionRecord, type SessionRecord } from './store';
+import { portEnv } from '../../../shared/ports';
 
 export const agentProgramBackends: Record<AgentProgramBackend, AgentProgramBackendImpl> = {
   'claude-code': claudeCodeBackend,
@@ -256,7 +257,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       proc = startAgentProcess({
         argv: launch.argv,
         cwd: input.workspace,
-        env: agentProgramEnv(sourceEnv, paths.home, launch.env),
+        env: { ...agentProgramEnv(sourceEnv, paths.home, launch.env), ...portEnv(input.ports) },
         onLine: (line) => {
           log.write(line);
           let event: unknown;

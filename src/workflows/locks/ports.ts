@@ -1,0 +1,71 @@
+/**
+ * Port leases, holder side (docs/workspaces.md, "Ports"): a workflow leases one block of ports from its host's port
+ * lock manager (`locks/ports@<host>/<taskQueue>`, the `fileLocks` workflow with keys `port-block/<n>`), holds it with lease
+ * renewal like any lock, and gives it back with `release` (or `releaseAll`).
+ *
+ * Blocks are tried in order, each with a request that is granted at once or answered busy, so the first free block
+ * is taken and nobody queues. A granted block in which something outside cadre already listens is given back and
+ * the next one tried. When no block is free the lease fails at once with `PortsExhausted`: waiting would mean
+ * polling every block again and again (a pass costs history events per block), and with the default 100 blocks,
+ * running out means too many agents or leaked leases, which expire within a lease (3 minutes) anyway.
+ */
+import * as wf from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { ErrorType } from '../../shared/errors';
+import { portBlock, portBlockKey, portRange, type PortLease, type PortPlan } from '../../shared/ports';
+import { adopt, release, tryAcquireVia, type LockGrant } from './holder';
+
+/** A leased block: what programs get (`ports`) and the grant that holds it (renewed, released, carried). */
+export interface PortHold {
+  ports: PortLease;
+  block: number;
+  grant: LockGrant;
+}
+
+const portOp = wf.proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes: [ErrorType.InvalidToolInput] },
+});
+
+/** The worker's port plan: configuration and host. */
+export function portPlan(): Promise<PortPlan> {
+  return portOp.portPlan.executeWithOptions({ summary: 'port plan' }, [{}]);
+}
+
+/**
+ * Leases the first free block of `plan`, skipping blocks in which a port is already bound on the host. Undefined when
+ * the plan has no blocks (port leases off); throws `PortsExhausted` (not retryable) when every block is taken.
+ */
+export async function leasePorts(plan: PortPlan, label: string): Promise<PortHold | undefined> {
+  if (plan.blocks <= 0) return undefined;
+  let boundSkipped = 0;
+  for (let block = 0; block < plan.blocks; block++) {
+    const grant = await tryAcquireVia([portBlockKey(block)], { label, ...(plan.leaseMs ? { leaseMs: plan.leaseMs } : {}) }, (request, summary) =>
+      portOp.requestPortLocks.executeWithOptions({ summary: summary.replace(/^lock /, 'lease ') }, [{ host: plan.host, ...request }]),
+    );
+    if (!grant) continue;
+    const ports = portBlock(plan, block);
+    const { bound } = await portOp.boundPorts.executeWithOptions({ summary: `probe ports ${portRange(ports)}` }, [ports]);
+    if (bound.length === 0) return { ports, block, grant };
+    boundSkipped++;
+    await release(grant);
+  }
+  const last = portBlock(plan, plan.blocks - 1);
+  throw wf.ApplicationFailure.create({
+    type: ErrorType.PortsExhausted,
+    message:
+      `no free port block on ${plan.host}: all ${plan.blocks} blocks of ${plan.block} ports (${plan.base}-${last.first + last.count - 1}) ` +
+      `are leased to other workspaces${boundSkipped ? ` or in use by other programs (${boundSkipped})` : ''}; raise CADRE_PORT_BLOCKS or run fewer agents at once`,
+    nonRetryable: true,
+  });
+}
+
+/** Holds a block carried over continue-as-new (same workflow id, so the same holder): renewals resume. */
+export function keepPorts(hold: PortHold): void {
+  adopt(hold.grant);
+}
+
+/** Gives the block back (non-cancellable, harmless to repeat). */
+export function releasePorts(hold: PortHold): Promise<void> {
+  return release(hold.grant);
+}
