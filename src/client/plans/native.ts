@@ -22,7 +22,15 @@ const budget = z.strictObject({ tokens: z.number().int().positive().optional(), 
 const backend = BackendSchema;
 /** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
-const bootstrap = z.strictObject({ copy: z.union([z.string().min(1), pathList]).optional(), setup: argvLike.optional(), setupTimeout: duration.optional() });
+const cacheSpec = z.strictObject({ dir: z.string().min(1), key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) });
+const bootstrap = z.strictObject({
+  copy: z.union([z.string().min(1), pathList]).optional(),
+  setup: argvLike.optional(),
+  setupTimeout: duration.optional(),
+  /** `auto`, or dependency caches `[{ dir, key: lockfile(s) }]` (docs/workspaces.md, "Dependency caches"). */
+  caches: z.union([z.literal('auto'), z.array(cacheSpec).min(1)]).optional(),
+  setupAlways: z.boolean().optional(),
+});
 
 const RawTask = z.strictObject({
   id: idLike,
@@ -339,5 +347,8 @@ function toBootstrap(b: z.infer<typeof bootstrap> | undefined) {
     copy: b.copy === undefined ? undefined : (Array.isArray(b.copy) ? b.copy : [b.copy]),
     setup: b.setup === undefined ? undefined : toArgv(b.setup),
     setupTimeoutSeconds: parseDuration(b.setupTimeout),
+    caches: b.caches === undefined || b.caches === 'auto' ? b.caches
+      : b.caches.map((c) => ({ dir: c.dir, key: Array.isArray(c.key) ? c.key : [c.key] })),
+    setupAlways: b.setupAlways,
   });
 }
