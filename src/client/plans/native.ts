@@ -23,12 +23,25 @@ const backend = BackendSchema;
 /** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
 const cacheSpec = z.strictObject({ dir: z.string().min(1), key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) });
+type RawCaches = 'auto' | z.infer<typeof cacheSpec>[];
+/** Checked by hand, so that a bad entry is reported by its own field instead of as an "invalid input" of a union. */
+const caches = z.unknown().superRefine((v, ctx) => {
+  if (v === 'auto') return;
+  if (!Array.isArray(v) || v.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected "auto" or a list of { dir, key } (key: the lockfile or lockfiles)' });
+    return;
+  }
+  v.forEach((c, i) => {
+    const r = cacheSpec.safeParse(c);
+    for (const issue of r.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [i, ...issue.path], message: issue.message });
+  });
+}).transform((v) => v as RawCaches);
 const bootstrap = z.strictObject({
   copy: z.union([z.string().min(1), pathList]).optional(),
   setup: argvLike.optional(),
   setupTimeout: duration.optional(),
   /** `auto`, or dependency caches `[{ dir, key: lockfile(s) }]` (docs/workspaces.md, "Dependency caches"). */
-  caches: z.union([z.literal('auto'), z.array(cacheSpec).min(1)]).optional(),
+  caches: caches.optional(),
   setupAlways: z.boolean().optional(),
 });
 
