@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  cacheRoot, pruneCaches, readEntry, resolveCaches, restoreCache, saveCache, withDepCaches, type ResolvedCache,
+  cacheRoot, pruneCaches, readEntry, resolveCaches, restoreCache, saveCache, sparesSettled, withDepCaches, type ResolvedCache,
 } from '../../src/activities/depCache';
 import { BootstrapSchema, relativePathProblem } from '../../src/shared/plan';
 import { git } from '../support/repo';
@@ -23,6 +23,10 @@ function write(root: string, rel: string, content: string): void {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   fs.writeFileSync(path.join(root, rel), content);
 }
+
+/** The cache root's names, spares left out (they are made in the background). */
+const entriesOf = (root: string) => fs.readdirSync(root).filter((n) => !n.startsWith('.spare-')).sort();
+const sparesIn = (root: string) => fs.readdirSync(root).filter((n) => n.startsWith('.spare-')).sort();
 
 async function only(ws: string, caches: Parameters<typeof resolveCaches>[1]): Promise<ResolvedCache> {
   const r = await resolveCaches(ws, caches);
@@ -110,6 +114,41 @@ describe('save and restore', () => {
     expect(fs.readFileSync(path.join(c2, 'node_modules/dep/index.js'), 'utf8')).toBe('module.exports = 1;\n');
   });
 
+  it('a restore takes a ready spare copy by renaming it, and a new spare is made in the background', async () => {
+    const root = cacheRoot(tmp('state'), tmp('repo'));
+    const a = checkout({ 'pnpm-lock.yaml': 'x' });
+    write(a, 'node_modules/dep/index.js', 'one');
+    const c = await only(a, 'auto');
+    await saveCache(root, a, c);
+    await sparesSettled();
+    const [spare] = sparesIn(root);
+    expect(spare).toMatch(new RegExp(`^\\.spare-${c.name}-[0-9a-f]{12}$`));
+    const spareIno = fs.statSync(path.join(root, spare!, 'dep/index.js')).ino;
+
+    const b = checkout({ 'pnpm-lock.yaml': 'x' });
+    const r = await restoreCache(root, b, c);
+    expect(r).toMatchObject({ restored: true, copiedWith: 'a ready copy (rename)' });
+    const file = path.join(b, 'node_modules/dep/index.js');
+    expect(fs.statSync(file).ino).toBe(spareIno); // the spare itself, moved: nobody else has it
+    expect(fs.statSync(file).ino).not.toBe(fs.statSync(path.join(root, c.name, 'tree/dep/index.js')).ino);
+    await sparesSettled();
+    const [next] = sparesIn(root);
+    expect(next).toBeDefined();
+    expect(next).not.toBe(spare);
+    fs.writeFileSync(file, 'changed by b');
+    expect(fs.readFileSync(path.join(root, next!, 'dep/index.js'), 'utf8')).toBe('one');
+    expect(fs.readFileSync(path.join(root, c.name, 'tree/dep/index.js'), 'utf8')).toBe('one');
+
+    // Two restores racing for one spare: the rename gives it to one of them (the other copies, or takes the next
+    // spare); both get the whole tree, and no file is shared.
+    const [x, y] = [checkout({ 'pnpm-lock.yaml': 'x' }), checkout({ 'pnpm-lock.yaml': 'x' })];
+    const both = await Promise.all([restoreCache(root, x, c), restoreCache(root, y, c)]);
+    expect(both.map((q) => q.copiedWith)).toContain('a ready copy (rename)');
+    for (const ws of [x, y]) expect(fs.readFileSync(path.join(ws, 'node_modules/dep/index.js'), 'utf8')).toBe('one');
+    expect(fs.statSync(path.join(x, 'node_modules/dep/index.js')).ino).not.toBe(fs.statSync(path.join(y, 'node_modules/dep/index.js')).ino);
+    await sparesSettled();
+  });
+
   it('a missing entry is a miss; leftovers of a crashed restore are replaced; tracked directories are never replaced', async () => {
     const state = tmp('state');
     const root = cacheRoot(state, tmp('repo'));
@@ -148,7 +187,9 @@ describe('save and restore', () => {
     const results = await Promise.all([saveCache(root, a, c), saveCache(root, b, c), saveCache(root, a, c)]);
     expect(results.filter((r) => r.saved)).toHaveLength(1);
     for (const r of results.filter((x) => !x.saved)) expect(r.reason).toMatch(/another workspace saved it first|already cached/);
-    expect(fs.readdirSync(root)).toEqual([c.name]);
+    await sparesSettled();
+    expect(entriesOf(root)).toEqual([c.name]);
+    expect(sparesIn(root)).toHaveLength(1);
     const info = await readEntry(root, c.name);
     const winner = info!.originRoot;
     expect([a, b]).toContain(winner);
@@ -205,9 +246,13 @@ describe('save and restore', () => {
     await saveCache(root, other, t);
     fs.mkdirSync(path.join(root, '.tmp-999999999-dead'));
     fs.mkdirSync(path.join(root, `.tmp-${process.pid}-live`));
+    await sparesSettled();
+    expect(sparesIn(root)).toHaveLength(5);
     const removed = await pruneCaches(root, 'node_modules', 2);
-    expect(removed.sort()).toEqual(['.tmp-999999999-dead', names[0], names[1]].sort());
-    expect(fs.readdirSync(root).sort()).toEqual([`.tmp-${process.pid}-live`, names[2], names[3], t.name].sort());
+    expect(removed.filter((n) => !n.startsWith('.spare-')).sort()).toEqual(['.tmp-999999999-dead', names[0], names[1]].sort());
+    expect(entriesOf(root)).toEqual([`.tmp-${process.pid}-live`, names[2], names[3], t.name].sort());
+    // The spares of pruned entries go with them.
+    expect(sparesIn(root).map((n) => n.slice('.spare-'.length, -13)).sort()).toEqual([names[2], names[3], t.name].sort());
   });
 });
 
@@ -249,7 +294,7 @@ describe('withDepCaches', () => {
 
     const d = checkout({ 'package-lock.json': '{"changed":true}' });
     await expect(flow(d, state, repo, { fail: true })).rejects.toThrow('setup failed');
-    expect(fs.readdirSync(cacheRoot(state, repo))).toHaveLength(1);
+    expect(entriesOf(cacheRoot(state, repo))).toHaveLength(1);
 
     const none = checkout();
     const noLock = await flow(none, state, repo);

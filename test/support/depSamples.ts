@@ -31,17 +31,27 @@ function writeFiles(root: string, files: Record<string, string>): void {
 
 export interface NodeSample {
   repo: string;
+  /** Extra modules in the dependency. */
+  files: number;
   /** Setup argv and its environment (a private npm cache, so nothing reaches the user's). */
   setup: string[];
   env: Record<string, string>;
 }
 
-/** The tarball of `tiny-dep@<version>`, exporting `{ version }`, under `<repo>/vendor/`. */
-function packTinyDep(repo: string, version: string): string {
+/**
+ * The tarball of `tiny-dep@<version>`, exporting `{ version }`, under `<repo>/vendor/`, with `files` more modules
+ * (100 per directory) to give node_modules the size of a real project's.
+ */
+function packTinyDep(repo: string, version: string, files: number): string {
   const src = path.join(repo, '.pack', version);
+  const extra: Record<string, string> = {};
+  for (let i = 0; i < files; i++) {
+    extra[`package/lib/m${String(Math.floor(i / 100)).padStart(3, '0')}/f${i}.js`] = `exports.f${i} = (x) => x * ${i};\n`.repeat(20);
+  }
   writeFiles(src, {
     'package/package.json': JSON.stringify({ name: 'tiny-dep', version, main: 'index.js' }),
     'package/index.js': `module.exports = { version: ${JSON.stringify(version)} };\n`,
+    ...extra,
   });
   fs.mkdirSync(path.join(repo, 'vendor'), { recursive: true });
   const tgz = `vendor/tiny-dep-${version}.tgz`;
@@ -52,7 +62,7 @@ function packTinyDep(repo: string, version: string): string {
 
 /** Point the sample at `tiny-dep@<version>` (a new tarball and lockfile) and commit. */
 export function setNodeDep(sample: NodeSample, version: string): void {
-  const tgz = packTinyDep(sample.repo, version);
+  const tgz = packTinyDep(sample.repo, version, sample.files);
   fs.writeFileSync(path.join(sample.repo, 'package.json'), `${JSON.stringify({ name: 'sample', version: '1.0.0', private: true, dependencies: { 'tiny-dep': `file:${tgz}` } }, null, 2)}\n`);
   run(sample.repo, 'npm', ['install', '--package-lock-only', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], sample.env);
   gitIn(sample.repo, 'add', '-A');
@@ -60,12 +70,13 @@ export function setNodeDep(sample: NodeSample, version: string): void {
 }
 
 /** A git repository (in `dir`, on main) whose node_modules comes from `npm ci --offline`. */
-export function makeNodeSample(dir: string, npmCache: string, version = '1.0.0'): NodeSample {
+export function makeNodeSample(dir: string, npmCache: string, version = '1.0.0', files = 0): NodeSample {
   fs.mkdirSync(dir, { recursive: true });
   gitIn(dir, 'init', '-q', '-b', 'main');
   writeFiles(dir, { '.gitignore': 'node_modules/\n', 'index.js': "console.log(require('tiny-dep').version);\n" });
   const sample: NodeSample = {
     repo: dir,
+    files,
     setup: ['npm', 'ci', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'],
     env: { npm_config_cache: npmCache, npm_config_update_notifier: 'false' },
   };
