@@ -4,6 +4,7 @@
  *
  *   npm run bench                          every section at full size (about 12–15 minutes on 2 cores)
  *   npx tsx bench/run.ts --only locks      one section (or a comma-separated list); results go to bench/out only
+ *   npx tsx bench/run.ts --only depcache   dependency caches alone (about 4 minutes on 2 loaded cores)
  *   npx tsx bench/run.ts --quick           every section at reduced sizes (for iterating; not for the docs)
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
  *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)

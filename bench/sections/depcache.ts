@@ -52,6 +52,8 @@ export interface DepCacheSample {
 
 export interface DepCacheResult {
   samples: number;
+  /** The state directory's file system type (`stat -f`): whether copies can be clones. */
+  fileSystem: string;
   nodeFiles: number;
   results: DepCacheSample[];
 }
@@ -178,5 +180,11 @@ export async function depcache(env: BenchEnv, o: { samples: number; nodeFiles: n
     await measure(env, 'node', node.repo, 'node_modules', { setup: node.setup, env: node.env }, o.samples),
     await measure(env, 'python', py.repo, '.venv', { setup: py.setup }, o.samples),
   ];
-  return { samples: o.samples, nodeFiles: o.nodeFiles, results };
+  let fileSystem = 'unknown';
+  try {
+    fileSystem = execFileSync('stat', ['-f', '-c', '%T', env.dir('state-depcache-node')], { encoding: 'utf8' }).trim();
+  } catch {
+    // not GNU stat
+  }
+  return { samples: o.samples, fileSystem, nodeFiles: o.nodeFiles, results };
 }
