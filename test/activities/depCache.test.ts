@@ -1,6 +1,7 @@
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   cacheRoot, pruneCaches, readEntry, resolveCaches, restoreCache, saveCache, sparesSettled, withDepCaches, type ResolvedCache,
 } from '../../src/activities/depCache';
@@ -23,6 +24,9 @@ function write(root: string, rel: string, content: string): void {
   fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
   fs.writeFileSync(path.join(root, rel), content);
 }
+
+// Spares are made in the background: let them finish before the temporary directories go.
+afterEach(() => sparesSettled());
 
 /** The cache root's names, spares left out (they are made in the background). */
 const entriesOf = (root: string) => fs.readdirSync(root).filter((n) => !n.startsWith('.spare-')).sort();
@@ -196,6 +200,30 @@ describe('save and restore', () => {
     const tree = path.join(root, c.name, 'tree', 'debug');
     expect(fs.readdirSync(tree)).toHaveLength(200);
     expect(fs.readFileSync(path.join(tree, 'f199.o'), 'utf8')).toBe(`${winner} 199\n`.repeat(50));
+  });
+
+  it('saves racing in separate processes leave one complete entry', async () => {
+    const root = cacheRoot(tmp('state'), tmp('repo'));
+    const go = path.join(tmp('go'), 'go');
+    const sources = [checkout({ 'Cargo.lock': 'y' }), checkout({ 'Cargo.lock': 'y' })];
+    for (const ws of sources) for (let i = 0; i < 300; i++) write(ws, `target/f${i}`, `${ws} ${i}\n`.repeat(100));
+    const c = await only(sources[0]!, 'auto');
+    const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
+    const child = (ws: string) => new Promise<{ saved: boolean; reason?: string }>((resolve, reject) => {
+      execFile(tsx, [path.join(__dirname, 'saveCacheChild.ts'), JSON.stringify({ root, worktree: ws, cache: c, go })], (err, out, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(JSON.parse(out) as { saved: boolean });
+      });
+    });
+    const running = sources.map(child);
+    await new Promise((r) => setTimeout(r, 1500)); // both processes started and waiting (not a timing assertion)
+    fs.writeFileSync(go, '');
+    const results = await Promise.all(running);
+    expect(results.filter((r) => r.saved)).toHaveLength(1);
+    expect(entriesOf(root)).toEqual([c.name]); // no temporary directory left by either process
+    const winner = (await readEntry(root, c.name))!.originRoot;
+    expect(fs.readdirSync(path.join(root, c.name, 'tree'))).toHaveLength(300);
+    expect(fs.readFileSync(path.join(root, c.name, 'tree', 'f299'), 'utf8')).toBe(`${winner} 299\n`.repeat(100));
   });
 
   it('relocates a virtualenv: shebangs, .pth files and absolute links name the new workspace', async () => {

@@ -5,11 +5,13 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { cacheRoot, readEntry } from '../../src/activities/depCache';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cacheRoot, readEntry, sparesSettled } from '../../src/activities/depCache';
 import { createWorkspace } from '../../src/activities/workspace';
 import { makeNodeSample, makePythonSample, setNodeDep } from '../support/depSamples';
 import { tmp } from '../support/tmp';
+
+afterEach(() => sparesSettled());
 
 const setupLog = (state: string, ws: string) => fs.readFileSync(path.join(state, 'logs', `${path.basename(ws)}.setup.log`), 'utf8');
 const node = (cwd: string, code: string) => execFileSync('node', ['-e', code], { cwd, encoding: 'utf8' }).trim();
