@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheRoot, readEntry, sparesSettled } from '../../src/activities/depCache';
 import { createWorkspace } from '../../src/activities/workspace';
+import { commandLogFiles } from '../../src/client/commands/logs';
 import { makeNodeSample, makePythonSample, setNodeDep } from '../support/depSamples';
 import { tmp } from '../support/tmp';
 
@@ -30,6 +31,8 @@ describe('dependency caches in createWorkspace', () => {
     expect(logA).toMatch(/added 1 package/); // npm ran
     expect(logA).toMatch(/node_modules: saved node_modules-/);
     expect(node(a.path, "console.log(require('tiny-dep').version)")).toBe('1.0.0');
+    // `cadre logs node-a` shows the setup log, cache lines included.
+    expect(commandLogFiles(state, 'node-a')).toEqual([{ kind: 'setup', path: path.join(state, 'logs', 'node-a.setup.log') }]);
     const root = cacheRoot(state, sample.repo);
     expect(entries(root)).toHaveLength(1);
 
