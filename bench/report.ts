@@ -5,6 +5,7 @@
 import type { CadreDagResult } from './lib/cadreRun';
 import type { MachineInfo } from './lib/env';
 import type { CrashResult } from './sections/crash';
+import type { DepCacheResult } from './sections/depcache';
 import type { HistoryResult } from './sections/history';
 import type { LocksResult } from './sections/locks';
 import type { MakespanResult } from './sections/makespan';
@@ -25,6 +26,7 @@ interface Results {
     crash?: CrashResult;
     worker?: WorkerResult;
     worktree?: WorktreeResult;
+    depcache?: DepCacheResult;
     prefix?: PrefixResult;
     session?: SessionBenchResult;
   } & Record<string, unknown>;
@@ -167,6 +169,23 @@ function verdicts(r: Results): Verdict[] {
       gap: wt.speedupVsPlainP50 >= 10 ? '' : wt.speedupVsPlainP50 < 1 ? `cadre is ${n(1 / wt.speedupVsPlainP50, 1)}× slower than plain` : `${n(10 / wt.speedupVsPlainP50, 1)}× short`,
     });
   }
+  for (const x of measured(r).dc?.results ?? []) {
+    const warm = x.restoreWarmMs.p50;
+    v.push({
+      measure: `workspace ready with dependencies, cache warm, p50 (${x.name} sample: ${x.dir}, ${n(x.files, 0)} files)`,
+      target: '≤ 1 s',
+      measured: `${ms(warm, 0)} (installing: ${ms(x.installMs.p50, 0)})`,
+      met: warm <= 1000,
+      gap: warm <= 1000 ? '' : `${times(warm, 1000)} the target`,
+    });
+    v.push({
+      measure: `dependency cache: installing ÷ restoring, at p50 (${x.name} sample)`,
+      target: '≥ 20×',
+      measured: `${n(x.speedupP50, 1)}× (restore by copy, no spare ready: ${n(x.installMs.p50 / x.restoreCopyMs.p50, 1)}×)`,
+      met: x.speedupP50 >= 20,
+      gap: x.speedupP50 >= 20 ? '' : `${n(20 / x.speedupP50, 1)}× short`,
+    });
+  }
   if (px) {
     v.push({
       measure: `stable prompt prefix, mean over turns 2–${px.turns} (token-weighted)`,
@@ -191,6 +210,7 @@ function measured(r: Results) {
     cr: ok(S.crash),
     wk: ok(S.worker),
     wt: ok(S.worktree),
+    dc: ok(S.depcache),
     px: ok(S.prefix),
     se: ok(S.session),
   };
@@ -568,6 +588,32 @@ export function renderReport(raw: unknown, previous?: unknown): string {
       `| pool refill after a claim, in the background (\`worktree add --no-checkout\` under the lock, files written outside it, then a wait for git's racy-clean second) | ${ms(wt.poolRefillMs.p50, 0)} | ${ms(wt.poolRefillMs.p95, 0)} |`,
       `| cadre agent workflow, warm pool: start → first activity in the new workspace (${wt.cadreAgentReadyMs.n} agents) | ${ms(wt.cadreAgentReadyMs.p50, 0)} | ${ms(wt.cadreAgentReadyMs.p95, 0)} |`,
       `| cadre \`removeWorkspace\` (paid at the end of every task) | ${ms(wt.cadreRemoveWorkspaceMs.p50, 0)} | ${ms(wt.cadreRemoveWorkspaceMs.p95, 0)} |`,
+      '',
+    );
+  }
+
+  // ---- depcache -----------------------------------------------------------------------------------------------
+  push('## Dependency caches', '');
+  const dc = S.depcache && !errorOf(S.depcache) ? S.depcache : undefined;
+  if (!dc) push(`Not measured: ${errorOf(S.depcache) ?? 'section not run'}.`, '');
+  else {
+    const mb = (bytes: number) => `${n(bytes / 1024 / 1024, 1)} MB`;
+    push(
+      'A new workspace with bootstrap (docs/workspaces.md, "Dependency caches"), through `createWorkspace` in-process, for two',
+      'samples made by test/support/depSamples.ts with no network: **node**, `npm ci --offline` of a local tarball with',
+      `${n(dc.nodeFiles, 0)} modules, and **python**, \`python3 -m venv .venv\` and an offline \`pip install\` of a local wheel.`,
+      `${dc.samples} samples each. *install* is the setup alone, no caches (cadre before them); *cold* declares the cache with`,
+      'it empty (install, then save); the restores have the cache warm. A restore renames a ready spare copy of the entry',
+      'into the workspace when one is ready (made in the background after each save and restore, awaited between',
+      'samples), else copies the entry. The worktree pool is warm except in the "pool off" column.',
+      `Measured on this ${m.cores}-core machine in the run above; \`npx tsx bench/run.ts --only depcache\` runs this section alone.`,
+      '',
+      '| sample | cached directory | install (setup, no caches) | cold (install + save) | restore by copy, no spare | from a spare, pool off | from a spare, warm pool | copy alone | install ÷ warm |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...dc.results.map((x) => `| ${x.name} | \`${x.dir}\`: ${n(x.files, 0)} files, ${mb(x.bytes)} | ${ms(x.installMs.p50, 0)} (p95 ${ms(x.installMs.p95, 0)}) | ${ms(x.coldMs.p50, 0)} | ${ms(x.restoreCopyMs.p50, 0)} | ${ms(x.restoreSparePoolOffMs.p50, 0)} | ${ms(x.restoreWarmMs.p50, 0)} (p95 ${ms(x.restoreWarmMs.p95, 0)}) | ${ms(x.copyOnlyMs.p50, 0)} | ${n(x.speedupP50, 1)}× |`),
+      '',
+      `Copies were made with ${[...new Set(dc.results.map((x) => `\`${x.copiedWith}\``))].join(', ')} on ${dc.fileSystem}: a clone on btrfs or XFS, a full copy of`,
+      'every file elsewhere (ext2/ext3 is what `stat -f` calls ext4). Values are p50 unless marked.',
       '',
     );
   }

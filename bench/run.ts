@@ -4,11 +4,12 @@
  *
  *   npm run bench                          every section at full size (about 12–15 minutes on 2 cores)
  *   npx tsx bench/run.ts --only locks      one section (or a comma-separated list); results go to bench/out only
+ *   npx tsx bench/run.ts --only depcache   dependency caches alone (about 4 minutes on 2 loaded cores)
  *   npx tsx bench/run.ts --quick           every section at reduced sizes (for iterating; not for the docs)
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
  *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)
  *
- * Sections: overhead, makespan, history, locks, crash, worker, worktree, prefix, session. A partial or quick run never
+ * Sections: overhead, makespan, history, locks, crash, worker, worktree, depcache, prefix, session. A partial or quick run never
  * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
  * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
@@ -18,6 +19,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { changedFiles, loadAverage, log, machineInfo, openEnv, repoRoot, srcFingerprint, type BenchEnv } from './lib/env';
 import { renderReport } from './report';
 import { crash } from './sections/crash';
+import { depcache } from './sections/depcache';
 import { history } from './sections/history';
 import { locks } from './sections/locks';
 import { makespan } from './sections/makespan';
@@ -39,7 +41,7 @@ interface Args {
   previous?: string;
 }
 
-const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'prefix', 'session'] as const;
+const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'depcache', 'prefix', 'session'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): Args {
@@ -75,6 +77,7 @@ function sizes(quick: boolean, fullGit: boolean) {
     crash: { tasks: quick ? 20 : 40, taskSeconds: 2, killAfterCompleted: quick ? 5 : 10 },
     worker: { cached: quick ? [0, 50, 100] : [0, 100, 200, 400], coldStarts: quick ? 1 : 3 },
     worktree: { files: quick ? 2000 : 10_000, samples: quick ? 3 : 5 },
+    depcache: { samples: quick ? 2 : 5, nodeFiles: quick ? 500 : 5000 },
     prefix: { turns: 20 },
     session: { samples: quick ? 2 : 5 },
   };
@@ -115,6 +118,7 @@ async function main() {
     await section('crash', () => crash(env, size.crash));
     await section('worker', () => workerSection(env, size.worker));
     await section('worktree', () => worktree(env, size.worktree));
+    await section('depcache', () => depcache(env, size.depcache));
     await section('prefix', () => prefix(env, size.prefix));
     await section('session', () => session(env, size.session));
   } finally {

@@ -29,6 +29,7 @@ import { withRepoLock } from './repoMutex';
 import { saveRescue, type Rescue } from './rescue';
 import { logger } from '../node/logger';
 import { claimEntry, drainPool, poolRepo, recycleIntoPool, requestRefill, type WorktreePool } from './worktreePool';
+import { withDepCaches, type Caches } from './depCache';
 
 export const AGENT_BRANCH_PREFIX = 'cadre/';
 const INTEGRATION_DIR_PREFIX = 'integration@';
@@ -116,6 +117,10 @@ export interface Bootstrap {
   setupTimeoutMs?: number;
   /** Extra environment for the setup command (on top of the scrubbed base). */
   env?: Record<string, string>;
+  /** Directories restored from (and saved to) the dependency cache instead of set up each time (depCache.ts). */
+  caches?: Caches;
+  /** Run the setup even when every cache was restored. */
+  setupAlways?: boolean;
 }
 
 export interface WorkspaceInfo {
@@ -355,10 +360,11 @@ async function runBootstrap(args: EnsureWorktreeArgs, repoRoot: string, meta: Wo
   }
   meta.copied = copied;
   await writeMeta(meta);
-  if (bootstrap.setup && bootstrap.setup.length > 0) {
-    const logFile = path.join(realOrResolved(args.stateDir), 'logs', `${path.basename(meta.path)}.setup.log`);
+  const setup = bootstrap.setup;
+  const logFile = path.join(realOrResolved(args.stateDir), 'logs', `${path.basename(meta.path)}.setup.log`);
+  const runSetup = async (argv: string[]): Promise<void> => {
     const result = await runCommand({
-      argv: bootstrap.setup,
+      argv,
       cwd: meta.path,
       env: scrubbedEnv(bootstrap.env ?? {}),
       timeoutMs: bootstrap.setupTimeoutMs ?? 15 * 60_000,
@@ -371,9 +377,15 @@ async function runBootstrap(args: EnsureWorktreeArgs, repoRoot: string, meta: Wo
     if (result.exitCode !== 0) {
       const why = result.timedOut ? 'timed out' : `exit ${result.exitCode ?? result.signal}`;
       throw new TypedFailure(ErrorType.CommandFailed,
-        `bootstrap setup ${bootstrap.setup.join(' ')} failed (${why}); log ${logFile}\n${result.output.slice(-2000)}`, result.timedOut);
+        `bootstrap setup ${argv.join(' ')} failed (${why}); log ${logFile}\n${result.output.slice(-2000)}`, result.timedOut);
     }
-  }
+  };
+  if (setup && setup.length > 0 && bootstrap.caches) {
+    await withDepCaches({
+      stateDir: args.stateDir, repoRoot, worktree: meta.path, caches: bootstrap.caches, setupAlways: bootstrap.setupAlways,
+      logFile, heartbeat: args.heartbeat, signal: args.signal,
+    }, () => runSetup(setup));
+  } else if (setup && setup.length > 0) await runSetup(setup);
   meta.bootstrapped = true;
   await writeMeta(meta);
 }

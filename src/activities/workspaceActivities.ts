@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { DEFAULT_WORKTREE_POOL } from '../node/config';
 import type { CommandOutcome } from '../shared/commandTask';
 import { ErrorType, TypedFailure } from '../shared/errors';
-import { CheckSchema } from '../shared/plan';
+import { CachesSchema, CheckSchema } from '../shared/plan';
 import { runChecks } from './checks';
 import { commandRefusal, defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
 import { defineActivity } from './boundary';
@@ -52,6 +52,8 @@ export const workspaceActivityInputs = {
       setup: argv.optional(),
       setupTimeoutMs: z.number().int().positive().optional(),
       env: z.record(z.string(), z.string()).optional(),
+      caches: CachesSchema.optional(),
+      setupAlways: z.boolean().optional(),
     }).strict().optional(),
   }).strict(),
   commitWorkspace: z.object({

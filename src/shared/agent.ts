@@ -3,7 +3,7 @@
  */
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
-import type { Check } from './plan';
+import type { Caches, Check } from './plan';
 import type { PriceTableOverrides } from './pricing';
 import type { SessionPermissions } from './session';
 
@@ -61,7 +61,7 @@ export interface AgentInput {
    */
   verifyAttempts?: number;
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
-  bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number };
+  bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number; caches?: Caches; setupAlways?: boolean };
   /**
    * `worktree` (default): the agent works in a git worktree of its own. `shared`: it edits the repository's
    * checkout itself, as seeds 000/004 do; every write takes the file's lock first and is fenced by its token; the

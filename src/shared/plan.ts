@@ -44,12 +44,60 @@ export const TaskIdSchema = z.string().superRefine((id, ctx) => {
 export const BackendSchema = z.enum(['anthropic', 'scripted', 'command', 'claude-code', 'codex']);
 export type PlanBackend = z.infer<typeof BackendSchema>;
 
+/** Why `p` is not a plain relative path inside a checkout (for cache directories and lockfiles), or undefined. */
+export function relativePathProblem(p: string): string | undefined {
+  if (p.includes('\0')) return 'contains a NUL byte';
+  if (p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p)) return 'must be relative to the repository root';
+  const parts = p.split(/[\\/]+/).filter((x) => x !== '' && x !== '.');
+  if (parts.length === 0) return 'must name a path below the repository root';
+  if (parts.includes('..')) return 'must not contain ".."';
+  if (parts.some((x) => x.toLowerCase() === '.git')) return 'must not be inside .git';
+  return undefined;
+}
+
+const relPath = z.string().min(1).superRefine((p, ctx) => {
+  const problem = relativePathProblem(p);
+  if (problem) ctx.addIssue({ code: 'custom', message: `"${p}" ${problem}` });
+});
+
+/**
+ * A dependency cache (docs/workspaces.md, "Dependency caches"): the directory `dir`, produced by the setup command,
+ * is saved under a hash of the `key` files (lockfiles; `*` and `?` match within one path segment) and restored into
+ * later workspaces whose key files hash the same.
+ */
+export const CacheSpecSchema = z.strictObject({ dir: relPath, key: z.array(relPath).min(1) });
+export type CacheSpec = z.infer<typeof CacheSpecSchema>;
+/**
+ * What `caches: auto` means: each default applies when one of its lockfiles exists at the root of the new workspace;
+ * `extra` files (runtime versions) are hashed into the key too when present.
+ */
+export const DEFAULT_CACHES: readonly { dir: string; lockfiles: readonly string[]; extra: readonly string[] }[] = [
+  { dir: 'node_modules', lockfiles: ['package-lock.json', 'npm-shrinkwrap.json', 'pnpm-lock.yaml', 'yarn.lock'], extra: ['.nvmrc', '.node-version'] },
+  { dir: '.venv', lockfiles: ['requirements*.txt', 'uv.lock', 'poetry.lock'], extra: ['.python-version'] },
+  { dir: 'target', lockfiles: ['Cargo.lock'], extra: ['rust-toolchain', 'rust-toolchain.toml'] },
+];
+
+/** `auto`: the defaults for npm/pnpm/yarn, pip/uv/poetry and cargo whose lockfile exists; or a list. */
+export const CachesSchema = z.union([z.literal('auto'), z.array(CacheSpecSchema).min(1)]);
+export type Caches = z.infer<typeof CachesSchema>;
+
 /** Workspace setup (docs/workspaces.md): paths copied from the main checkout, then a command, once per workspace. */
 export const BootstrapSchema = z.strictObject({
   copy: z.array(z.string().min(1)).optional(),
   setup: z.array(z.string()).min(1).optional(),
   /** How long the setup command may run (default 15 minutes). */
   setupTimeoutSeconds: z.number().positive().optional(),
+  /** Directories the setup produces, restored from a cache keyed by their lockfiles instead of set up again. */
+  caches: CachesSchema.optional(),
+  /** Run the setup even when every cache was restored (default false: it is skipped then). */
+  setupAlways: z.boolean().optional(),
+}).superRefine((b, ctx) => {
+  if (b.caches !== undefined && !b.setup) {
+    ctx.addIssue({ code: 'custom', path: ['caches'], message: 'caches need a setup command (the one that produces the cached directories)' });
+  }
+  if (b.setupAlways !== undefined && b.caches === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['setupAlways'], message: 'setupAlways only applies with caches' });
+  }
 });
 export type Bootstrap = z.infer<typeof BootstrapSchema>;
 

@@ -116,6 +116,49 @@ describe('cadre validate', () => {
     expect(lines.find((l) => l.startsWith('  warning: '))).toMatch(/07-01-PLAN\.md:25: plan "07-01": key_links\[1\] pattern is not checked/);
   });
 
+  it('shows the bootstrap of each task with its dependency caches, and refuses bad cache declarations naming the field', async () => {
+    const file = path.join(tmp, 'caches.yaml');
+    writeFileSync(file, [
+      'defaults:',
+      '  bootstrap: { setup: [npm, ci], caches: auto }',
+      'tasks:',
+      '  - { id: a, prompt: A }',
+      '  - id: py',
+      '    prompt: P',
+      '    bootstrap:',
+      '      setup: [sh, -c, "uv sync --frozen"]',
+      '      caches: [{ dir: .venv, key: uv.lock }, { dir: web/node_modules, key: [web/package-lock.json] }]',
+      '      setupAlways: true',
+    ].join('\n'));
+    const { code, lines } = await run(file);
+    expect(code).toBe(0);
+    expect(lines).toContain('bootstrap: setup npm ci; caches auto: node_modules ← package-lock.json | npm-shrinkwrap.json | pnpm-lock.yaml | yarn.lock; '
+      + '.venv ← requirements*.txt | uv.lock | poetry.lock; target ← Cargo.lock, each when its lockfile exists (setup skipped when all are restored) (a)');
+    expect(lines).toContain('bootstrap: setup sh -c uv sync --frozen; caches .venv ← uv.lock; web/node_modules ← web/package-lock.json (setup runs even when all are restored) (py)');
+    const out = JSON.parse((await run(file, true)).lines[0]);
+    expect(out.taskList[0].bootstrap).toEqual({ setup: ['npm', 'ci'], caches: 'auto', from: 'defaults' });
+    expect(out.taskList[1].bootstrap).toMatchObject({ caches: [{ dir: '.venv', key: ['uv.lock'] }, { dir: 'web/node_modules', key: ['web/package-lock.json'] }], setupAlways: true, from: 'task' });
+
+    const bad = path.join(tmp, 'bad-caches.yaml');
+    writeFileSync(bad, [
+      'tasks:',
+      '  - id: a',
+      '    prompt: A',
+      '    bootstrap: { caches: auto }',
+      '  - id: b',
+      '    prompt: B',
+      '    bootstrap: { setup: [x], caches: [{ dir: ../elsewhere, key: lock }] }',
+      '  - id: c',
+      '    prompt: C',
+      '    bootstrap: { setup: [x], caches: [{ dir: nm }] }',
+    ].join('\n'));
+    const r = await run(bad);
+    expect(r.code).toBe(2);
+    expect(r.lines).toContain(`${bad}:2: tasks.0.bootstrap.caches: caches need a setup command (the one that produces the cached directories)`);
+    expect(r.lines).toContain(`${bad}:5: tasks.1.bootstrap.caches.0.dir: "../elsewhere" must not contain ".."`);
+    expect(r.lines).toContain(`${bad}:10: task "c": missing required field "bootstrap.caches.0.key"`);
+  });
+
   it('takes --format and refuses an unknown one with exit 2', async () => {
     expect((await run(path.join(fixtures, 'speckit/tasks.md'), false, 'speckit')).code).toBe(0);
     const bad = await run(path.join(fixtures, 'speckit/tasks.md'), false, 'spec-kit');

@@ -3,7 +3,7 @@
  * each new workspace before the agent starts; a failing setup is a clear task failure naming the command.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPlan } from '../../src/client/plans';
@@ -51,5 +51,40 @@ describe('plan bootstrap', () => {
     expect(() => show(repo, `${result.integrationBranch}:.env`)).toThrow();
     expect(byId['bad-setup']!.status).toBe('failed');
     expect(byId['bad-setup']!.error).toMatch(/bootstrap setup sh -c echo cannot install; exit 3 failed \(exit 3\)/);
+  }, 120_000);
+
+  it('passes dependency caches from the plan to the workspace: the second task restores what the setup of the first made', async () => {
+    const repo = makeRepo({ 'README.md': '# r\n', '.gitignore': 'deps/\n', 'deps.lock': 'v1\n' });
+    const dir = testDir('plan');
+    writeFileSync(join(dir, 'plan.yaml'), [
+      'name: caches',
+      'defaults:',
+      '  bootstrap:',
+      "    setup: [sh, -c, 'mkdir -p deps && echo \"installed $$\" > deps/stamp']",
+      '    caches: [{ dir: deps, key: deps.lock }]',
+      'tasks:',
+      '  - id: first',
+      '    title: installs',
+      "    command: [sh, -c, 'cp deps/stamp first.txt']",
+      '  - id: second',
+      '    title: restores',
+      '    dependsOn: [first]',
+      "    command: [sh, -c, 'cp deps/stamp second.txt']",
+    ].join('\n'));
+    const plan = await loadPlan(join(dir, 'plan.yaml'));
+    expect(plan.defaults.bootstrap?.caches).toEqual([{ dir: 'deps', key: ['deps.lock'] }]);
+    const { result, stateDir } = await withWorker({}, async ({ client, taskQueue, stateDir }) => {
+      const runId = uniqueId('cache');
+      const handle = await client.workflow.start<RunPlanWorkflow>('runPlan', { workflowId: runId, taskQueue, args: [{ runId, plan, repo }] });
+      return { result: await runResultOf(handle), stateDir };
+    });
+    const run = result;
+    expect(run.tasks.map((t) => t.status)).toEqual(['completed', 'completed']);
+    const first = show(repo, `${run.integrationBranch}:first.txt`);
+    expect(first).toMatch(/^installed \d+\n$/);
+    expect(show(repo, `${run.integrationBranch}:second.txt`)).toBe(first); // restored, not installed again
+    const logs = readdirSync(join(stateDir, 'logs')).filter((f) => f.endsWith('.setup.log')).map((f) => readFileSync(join(stateDir, 'logs', f), 'utf8'));
+    expect(logs.filter((l) => /deps: saved deps-/.test(l))).toHaveLength(1);
+    expect(logs.filter((l) => /deps: hit deps-[\s\S]*setup skipped/.test(l))).toHaveLength(1);
   }, 120_000);
 });

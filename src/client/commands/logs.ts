@@ -23,10 +23,12 @@ export interface LogsOptions {
   follow?: boolean;
 }
 
-/** Where the programs an agent ran wrote their output (workspaceActivities: `logs/<sanitized name>.log`). */
-export function commandLogFiles(stateDir: string, agentId: string): { kind: 'command' | 'verify'; path: string }[] {
+/** Where the programs an agent ran wrote their output (workspaceActivities: `logs/<sanitized name>.log`, bootstrap: `.setup.log`). */
+export function commandLogFiles(stateDir: string, agentId: string): { kind: 'setup' | 'command' | 'verify'; path: string }[] {
   const name = sanitizeRef(agentId);
-  const candidates: { kind: 'command' | 'verify'; path: string }[] = [
+  const candidates: { kind: 'setup' | 'command' | 'verify'; path: string }[] = [
+    // Bootstrap: the setup command's output and the dependency caches' restores and saves (workspace.ts, depCache.ts).
+    { kind: 'setup', path: join(stateDir, 'logs', `${name}.setup.log`) },
     { kind: 'command', path: join(stateDir, 'logs', `${name}.log`) },
     // The verify log is named after the workspace directory (the sanitized id), or after the agent id when given.
     { kind: 'verify', path: join(stateDir, 'logs', `${sanitizeRef(`verify-${name}`)}.log`) },

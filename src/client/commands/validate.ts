@@ -2,7 +2,7 @@
  * `cadre validate <plan>`: import a plan, run every check, and show what a run would do with it (waves, critical
  * path) without touching Temporal. Exit code 0 when the plan is valid, 2 when it is not.
  */
-import { DEFAULT_VERIFY_ATTEMPTS, type Check, type Gate, type Plan, type PlanFormat } from '../../shared/plan';
+import { DEFAULT_CACHES, DEFAULT_VERIFY_ATTEMPTS, type Bootstrap, type Check, type Gate, type Plan, type PlanFormat } from '../../shared/plan';
 import { criticalPath, topologicalLayers } from '../../shared/dag';
 import { displayPath, formatIssue, PlanError, type PlanIssue } from '../plans/errors';
 import { importPlan, parseFormat } from '../plans/load';
@@ -38,6 +38,8 @@ export interface TaskSummary {
   /** Fix-and-retry: attempts at passing the task's verification (outputs, checks, verify), for a task that has one. */
   verifyAttempts?: number;
   tdd?: boolean;
+  /** The workspace setup the task gets (its own, or the plan's defaults), with its dependency caches. */
+  bootstrap?: Bootstrap & { from: 'task' | 'defaults' };
   source?: { file: string; line?: number };
 }
 
@@ -96,6 +98,7 @@ export function summarizePlan(plan: Plan, warnings: PlanIssue[] = [], choice: Ba
       verify: t.verify,
       verifyAttempts: t.outputs.length || t.checks?.length || t.verify ? (t.verifyAttempts ?? plan.defaults.verifyAttempts ?? DEFAULT_VERIFY_ATTEMPTS) : undefined,
       tdd: t.tdd,
+      bootstrap: t.bootstrap ? { ...t.bootstrap, from: 'task' } : plan.defaults.bootstrap ? { ...plan.defaults.bootstrap, from: 'defaults' } : undefined,
       source: t.source,
     };
     return Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined)) as unknown as TaskSummary;
@@ -175,11 +178,32 @@ export function renderSummary(s: PlanSummary): string[] {
     const each = counts.length === 1 ? `${counts[0]} per verified task` : abbreviateIds(verified.map((t) => `${t.id} ${t.verifyAttempts}`), 6);
     lines.push(`verify attempts: ${each} (a failed verification goes back to the agent; docs/loops.md)`);
   }
+  const boots = new Map<string, string[]>();
+  for (const t of s.taskList) {
+    if (t.done || !t.bootstrap) continue;
+    const text = describeBootstrap(t.bootstrap);
+    boots.set(text, [...(boots.get(text) ?? []), t.id]);
+  }
+  for (const [text, ids] of boots) lines.push(`bootstrap: ${text} (${ids.length === s.taskList.length ? 'every task' : abbreviateIds(ids)})`);
   if (s.warnings.length > 0) {
     lines.push(`warnings: ${s.warnings.length}`);
     for (const w of s.warnings) lines.push(`  warning: ${formatIssue(w)}`);
   }
   return lines;
+}
+
+/** `copy .env; setup npm ci; caches node_modules ← package-lock.json (setup skipped when restored)`. */
+export function describeBootstrap(b: Bootstrap): string {
+  const parts: string[] = [];
+  if (b.copy?.length) parts.push(`copy ${b.copy.join(', ')}`);
+  if (b.setup) parts.push(`setup ${b.setup.join(' ')}${b.setupTimeoutSeconds ? ` (timeout ${b.setupTimeoutSeconds} s)` : ''}`);
+  if (b.caches) {
+    const list = b.caches === 'auto'
+      ? `auto: ${DEFAULT_CACHES.map((d) => `${d.dir} ← ${d.lockfiles.join(' | ')}`).join('; ')}, each when its lockfile exists`
+      : b.caches.map((c) => `${c.dir} ← ${c.key.join(', ')}`).join('; ');
+    parts.push(`caches ${list} (${b.setupAlways ? 'setup runs even when all are restored' : 'setup skipped when all are restored'})`);
+  }
+  return parts.join('; ') || 'nothing';
 }
 
 export function describeCheck(c: Check): string {

@@ -22,7 +22,28 @@ const budget = z.strictObject({ tokens: z.number().int().positive().optional(), 
 const backend = BackendSchema;
 /** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
-const bootstrap = z.strictObject({ copy: z.union([z.string().min(1), pathList]).optional(), setup: argvLike.optional(), setupTimeout: duration.optional() });
+const cacheSpec = z.strictObject({ dir: z.string().min(1), key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) });
+type RawCaches = 'auto' | z.infer<typeof cacheSpec>[];
+/** Checked by hand, so that a bad entry is reported by its own field instead of as an "invalid input" of a union. */
+const caches = z.unknown().superRefine((v, ctx) => {
+  if (v === 'auto') return;
+  if (!Array.isArray(v) || v.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected "auto" or a list of { dir, key } (key: the lockfile or lockfiles)' });
+    return;
+  }
+  v.forEach((c, i) => {
+    const r = cacheSpec.safeParse(c);
+    for (const issue of r.error?.issues ?? []) ctx.addIssue({ code: 'custom', path: [i, ...issue.path], message: issue.message });
+  });
+}).transform((v) => v as RawCaches);
+const bootstrap = z.strictObject({
+  copy: z.union([z.string().min(1), pathList]).optional(),
+  setup: argvLike.optional(),
+  setupTimeout: duration.optional(),
+  /** `auto`, or dependency caches `[{ dir, key: lockfile(s) }]` (docs/workspaces.md, "Dependency caches"). */
+  caches: caches.optional(),
+  setupAlways: z.boolean().optional(),
+});
 
 const RawTask = z.strictObject({
   id: idLike,
@@ -343,5 +364,8 @@ function toBootstrap(b: z.infer<typeof bootstrap> | undefined) {
     copy: b.copy === undefined ? undefined : (Array.isArray(b.copy) ? b.copy : [b.copy]),
     setup: b.setup === undefined ? undefined : toArgv(b.setup),
     setupTimeoutSeconds: parseDuration(b.setupTimeout),
+    caches: b.caches === undefined || b.caches === 'auto' ? b.caches
+      : b.caches.map((c) => ({ dir: c.dir, key: Array.isArray(c.key) ? c.key : [c.key] })),
+    setupAlways: b.setupAlways,
   });
 }

@@ -146,5 +146,14 @@ export function mergeMessage(t: Task): string {
 /** A task's workspace setup as the agent takes it (absent when the task has none, so old inputs stay as they were). */
 function bootstrapOf(b: Task['bootstrap']): Pick<AgentInput, 'bootstrap'> {
   if (!b || (!b.copy?.length && !b.setup?.length)) return {};
-  return { bootstrap: { copy: b.copy, setup: b.setup, ...(b.setupTimeoutSeconds ? { setupTimeoutMs: Math.round(b.setupTimeoutSeconds * 1000) } : {}) } };
+  return {
+    bootstrap: {
+      copy: b.copy,
+      setup: b.setup,
+      ...(b.setupTimeoutSeconds ? { setupTimeoutMs: Math.round(b.setupTimeoutSeconds * 1000) } : {}),
+      // Only present when the plan declares them, so inputs of plans without caches stay as they were.
+      ...(b.caches ? { caches: b.caches } : {}),
+      ...(b.setupAlways !== undefined ? { setupAlways: b.setupAlways } : {}),
+    },
+  };
 }
