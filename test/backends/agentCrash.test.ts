@@ -13,7 +13,7 @@ import { startMessagesStub } from '../support/messagesStub';
 import { startResponsesStub } from '../support/responsesStub';
 import { makeRepo, showFile } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
-import { claudeBin, codexBin, processAlive, waitFor } from './support';
+import { claudeBin, claudeStubEnv, codexBin, processAlive, waitFor } from './support';
 
 const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
 const workerScript = path.join(__dirname, 'fixtures', 'cadreWorker.ts');
@@ -79,7 +79,7 @@ describe.skipIf(!claudeBin)('claude-code agent: the worker process killed mid-se
       if (!killed) return { kind: 'hold' };
       return { content: [{ type: 'text', text: 'finished after resume' }], usage: { input_tokens: 1300, output_tokens: 10 } };
     });
-    const env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+    const env = claudeStubEnv(stub.url);
     const repo = makeRepo();
     const stateDir = testDir('cc-crash-state');
     const taskQueue = uniqueId('tq-cc-crash');

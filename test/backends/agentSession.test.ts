@@ -20,7 +20,7 @@ import { startMessagesStub, type MessagesStub, type StubResponse } from '../supp
 import { makeRepo, showFile } from '../support/repo';
 import { uniqueId, withWorker } from '../support/temporal';
 import { defaultCommandPolicy } from '../../src/activities/commandRunner';
-import { claudeBin, waitFor } from './support';
+import { claudeBin, claudeStubEnv, waitFor } from './support';
 
 const model = 'claude-haiku-4-5';
 
@@ -43,7 +43,7 @@ describe.skipIf(!claudeBin)('the agent workflow on claude-code (real CLI, stub A
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     stub = await startMessagesStub();
-    env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+    env = claudeStubEnv(stub.url);
   });
   afterAll(() => stub.close());
 

@@ -11,7 +11,7 @@ import { createSessionActivities } from '../../src/activities/backends/session';
 import { readSessionRecord } from '../../src/activities/backends/session/store';
 import { startMessagesStub, type MessagesStub } from '../support/messagesStub';
 import { startResponsesStub, type ResponsesStub } from '../support/responsesStub';
-import { claudeBin, codexBin, processAlive, runInContext, tmpDir, waitFor } from './support';
+import { claudeBin, claudeStubEnv, codexBin, processAlive, runInContext, tmpDir, waitFor } from './support';
 
 const tsx = path.resolve(__dirname, '../../node_modules/.bin/tsx');
 const workerScript = path.join(__dirname, 'fixtures', 'sessionWorker.ts');
@@ -34,7 +34,7 @@ describe.skipIf(!claudeBin)('claude-code: worker killed mid-session', () => {
     stubs.push(stub);
     const stateDir = tmpDir('crash-cc-state');
     const workspace = tmpDir('crash-cc-ws');
-    const env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+    const env = claudeStubEnv(stub.url);
     const input = { agentId: 'run-c/t1', backend: 'claude-code', model: 'claude-haiku-4-5', workspace, goal: 'Write a.txt', budgetUsd: 1 };
     stub.enqueue(
       { content: [{ type: 'tool_use', id: 'toolu_c1', name: 'Write', input: { file_path: path.join(workspace, 'a.txt'), content: 'one\n' } }], usage: { input_tokens: 100, output_tokens: 10 } },

@@ -14,7 +14,7 @@ import type { RunPlanWorkflow } from '../../src/shared/run';
 import { startMessagesStub, type MessagesStub, type StubResponse } from '../support/messagesStub';
 import { makeRepo } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
-import { claudeBin } from './support';
+import { claudeBin, claudeStubEnv } from './support';
 
 /**
  * The model: a first request (no tool result yet) writes `<task>.txt` in the session's working directory, named
@@ -42,7 +42,7 @@ describe.skipIf(!claudeBin)('imported plans on the claude-code backend (real CLI
   beforeAll(async () => {
     stub = await startMessagesStub();
     stub.respondWith(playModel);
-    env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+    env = claudeStubEnv(stub.url);
   });
   afterAll(() => stub.close());
 

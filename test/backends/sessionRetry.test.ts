@@ -13,7 +13,7 @@ import { agentResultOf } from '../../src/client/results';
 import { startMessagesStub, type MessagesStub } from '../support/messagesStub';
 import { makeRepo, showFile } from '../support/repo';
 import { uniqueId, withWorker } from '../support/temporal';
-import { claudeBin } from './support';
+import { claudeBin, claudeStubEnv } from './support';
 
 const model = 'claude-haiku-4-5';
 
@@ -25,7 +25,7 @@ describe.skipIf(!claudeBin)('fix-and-retry on claude-code (real CLI, stub API, r
   let env: NodeJS.ProcessEnv;
   beforeAll(async () => {
     stub = await startMessagesStub();
-    env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+    env = claudeStubEnv(stub.url);
   });
   afterAll(() => stub.close());
 

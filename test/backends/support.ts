@@ -66,3 +66,8 @@ export function processAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** The environment of a worker whose claude-code agents talk to the Messages API stub at `stubUrl`, with a test key. */
+export function claudeStubEnv(stubUrl: string) {
+  return { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stubUrl, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+}

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createSessionActivities } from '../../src/activities/backends/session';
 import { startMessagesStub } from '../support/messagesStub';
 import { nativeConnection, testClient, uniqueId } from '../support/temporal';
-import { claudeBin, tmpDir } from './support';
+import { claudeBin, claudeStubEnv, tmpDir } from './support';
 
 describe.skipIf(!claudeBin)('runAgentSession on a real worker', () => {
   it('forwards an MCP call to the workflow as an Update and gives the program its answer', async () => {
@@ -21,7 +21,7 @@ describe.skipIf(!claudeBin)('runAgentSession on a real worker', () => {
         { content: [{ type: 'text', text: 'spawned the kid' }], usage: { input_tokens: 200, output_tokens: 10 } },
       );
       const taskQueue = uniqueId('tq-session');
-      const env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+      const env = claudeStubEnv(stub.url);
       const worker = await Worker.create({
         connection: await nativeConnection(),
         taskQueue,

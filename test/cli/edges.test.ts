@@ -8,11 +8,11 @@
 import { writeFileSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fmtDuration } from '../../src/client/output';
 import { coreFilter, sdkLevel } from '../../src/workers/logging';
 import { spawn } from 'node:child_process';
-import { cadre, cadreBin, cliEnv, root, startCadre } from '../support/cli';
+import { cadre, cadreBin, cliEnv, root, workerForSuite } from '../support/cli';
 import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 
@@ -161,14 +161,7 @@ async function until(what: string, check: () => boolean, tries = 240): Promise<v
 
 describe('runs through watch and status: times, costs, an unreachable server', () => {
   const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: testDir('edges-runs'), CADRE_TASK_QUEUE: uniqueId('edges-run') };
-  let worker: Awaited<ReturnType<typeof startCadre>> | undefined;
-
-  beforeAll(async () => {
-    worker = await startCadre(['worker'], env, /worker polling/, 180_000);
-  }, 200_000);
-  afterAll(() => {
-    worker?.child.kill('SIGTERM');
-  });
+  workerForSuite(env);
 
   it('a scripted run: simulated dollars, rows that add up to the total (cache tokens too), a finished run\'s events at their times', async () => {
     const dir = testDir('edges-plan');

@@ -7,8 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cadre, cadreBin, cliEnv, spawnCollect, startCadre, type CliResult } from '../support/cli';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cadre, cadreBin, cliEnv, spawnCollect, workerForSuite, type CliResult } from '../support/cli';
 import { makeRepo } from '../support/repo';
 import { testAddress, testDir, uniqueId } from '../support/temporal';
 
@@ -140,14 +140,7 @@ describe('the demo plan through the CLI, without a terminal', () => {
 
 describe('following a run: a live view on a terminal, plain lines, NDJSON; exit codes', () => {
   const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: testDir('ux-watch'), CADRE_TASK_QUEUE: uniqueId('uxw') };
-  let worker: Awaited<ReturnType<typeof startCadre>> | undefined;
-
-  beforeAll(async () => {
-    worker = await startCadre(['worker'], env, /worker polling/, 180_000);
-  }, 200_000);
-  afterAll(() => {
-    worker?.child.kill('SIGTERM');
-  });
+  workerForSuite(env);
 
   function plan(name: string, yaml: string): string {
     const file = join(testDir('plans'), `${name}.yaml`);

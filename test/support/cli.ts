@@ -1,6 +1,7 @@
 /** Driving the built `cadre` CLI as a subprocess, the way a user does. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export const root = resolve(__dirname, '..', '..');
 export const cadreBin = resolve(root, 'bin', 'cadre.js');
@@ -58,5 +59,16 @@ export function startCadre(args: string[], env: Record<string, string | undefine
       clearTimeout(timer);
       rej(new Error(`exited ${code} before ready:\n${out}`));
     });
+  });
+}
+
+/** A `cadre worker` with `env` for the tests of the enclosing describe block: started before them, stopped after. */
+export function workerForSuite(env: Record<string, string | undefined>): void {
+  let worker: Awaited<ReturnType<typeof startCadre>> | undefined;
+  beforeAll(async () => {
+    worker = await startCadre(['worker'], env, /worker polling/, 180_000);
+  }, 200_000);
+  afterAll(() => {
+    worker?.child.kill('SIGTERM');
   });
 }
