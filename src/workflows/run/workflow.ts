@@ -19,6 +19,7 @@ import { CadreBudgetUsed, CadreRole, CadreRun, CadreStatus } from '../../shared/
 import { bookkeeping, gitOp } from '../presets';
 import { createMerger } from './merge';
 import { nextTask } from './scheduler';
+import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, type Hold, type LiveChange } from './overlap';
 import * as table from './table';
 import { setHandlers } from './handlers';
 import { runTask } from './task';
@@ -66,6 +67,18 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
 
   const task = { input, plan, s, running, merger, setRow, blockDependents, stopAll };
   const inFlight = new Set<Promise<void>>();
+  /** Tasks the live overlap check holds back (overlap.ts): looked at again when a running task ends, or later. */
+  const holds = new Map<string, Hold>();
+  /** What the running tasks have changed so far: one activity per check, for every running task at once. */
+  async function liveChanges(): Promise<LiveChange[]> {
+    const tasks = [...running.keys()].flatMap((id) => (table.rowOf(s, id)?.agentId ? [{ taskId: id, agentId: table.rowOf(s, id)!.agentId! }] : []));
+    try {
+      return (await gitOp.liveChangedPaths.executeWithOptions({ summary: 'live changes' }, [{ repo: input.repo, tasks }])).changes;
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      return []; // the check is advice: without it, the lock and the merge still keep the work apart
+    }
+  }
   try {
     s.integration ??= await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary: 'integration worktree' }, [
       { repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' },
@@ -75,7 +88,23 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       // tasks, let the running ones finish (their child workflows belong to this run), then continue as new.
       const rollOver = wf.workflowInfo().continueAsNewSuggested || (input.continueAsNewEvery !== undefined && s.startedThisRun >= input.continueAsNewEvery);
       let t: Task | undefined;
-      while (!rollOver && (t = nextTask(plan, s, [...running.keys()]))) {
+      for (const id of releaseHolds(holds, runningKey(running.keys()), Date.now())) {
+        const r = table.rowOf(s, id)!;
+        if (r.status === 'pending') r.waiting = undefined;
+      }
+      let live: { at: string; changes: LiveChange[] } | undefined;
+      while (!rollOver && (t = nextTask(plan, s, [...running.keys()], holds))) {
+        // Seeing conflicts coming: a task with declared files waits while a running task has changed them.
+        if (t.files.length && running.size > 0 && wf.patched('live-overlap')) {
+          const at = runningKey(running.keys());
+          live ??= { at, changes: await liveChanges() };
+          const overlaps = liveOverlap(t.files, live.changes);
+          if (overlaps.length) {
+            holds.set(t.id, { running: live.at, at: Date.now() });
+            table.rowOf(s, t.id)!.waiting = overlapText(overlaps);
+            continue;
+          }
+        }
         const p: Promise<void> = runTask(task, t).finally(() => {
           inFlight.delete(p);
           changed();
@@ -91,7 +120,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       wf.setCurrentDetails(table.describe(s, [...running.keys()]));
       // Wake on any change: a task ending, an operator update, a resume.
       const before = tick;
-      await wf.condition(() => tick !== before);
+      if (holds.size) await wf.condition(() => tick !== before, LIVE_RECHECK_MS);
+      else await wf.condition(() => tick !== before);
     }
   } catch (err) {
     if (!wf.isCancellation(err)) throw err;
