@@ -1,6 +1,7 @@
 /**
  * The `runPlan` workflow: the scheduler of one run, as a shell around the pure task table (table.ts) and
  * scheduling rules (scheduler.ts). It starts ready tasks as child `agent` workflows (or inline command activities),
+ * holds back a task whose declared files a running task has already changed (overlap.ts, docs/loops.md),
  * merges completed tasks into the integration branch (merge.ts), blocks the dependents of a failed task while
  * independent work goes on (unless fail-fast), and answers the operator's updates (pause, resume, retry, cancel a
  * task, concurrency, approve or reject a task at its gate).
