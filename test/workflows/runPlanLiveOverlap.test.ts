@@ -3,6 +3,7 @@
  * declared files) waits, says why in its row, and starts only once that task is merged. A task whose declared
  * files nobody has touched starts beside it.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -103,6 +104,39 @@ describe('runPlan: live overlap', () => {
       expect(row('c').startedAt!).toBeLessThan(row('a').endedAt!);
       expect(showFile(repo, result.integrationBranch, 'src/shared.ts')).toBe('base\na\n');
       expect(showFile(repo, result.integrationBranch, 'src/other.ts')).toBe('c\n');
+    });
+  }, 180_000);
+
+  it('a failed check holds nothing back: the task starts, its lock and the merge still stand guard', async () => {
+    const repo = makeRepo({ 'README.md': '# r\n', 'src/shared.ts': 'base\n' });
+    const dir = testDir('live-broken');
+    const [written, bDone, release] = [join(dir, 'written'), join(dir, 'b-done'), join(dir, 'release')];
+    const tasks = [
+      commandTask('a', `echo a >> src/shared.ts; touch ${written}; ${waitFor(release)}`),
+      commandTask('x', waitFor(written)),
+      commandTask('b', `echo b > src/b.ts; touch ${bDone}`, { files: ['src/shared.ts'] }),
+    ];
+    let asked = 0;
+    const liveChangedPaths = () => {
+      asked++;
+      return Promise.reject(ApplicationFailure.nonRetryable('git is broken here', 'WorkspaceError'));
+    };
+    await withWorker({ extraActivities: { liveChangedPaths } }, async ({ client, taskQueue }) => {
+      const runId = uniqueId('live-broken');
+      const handle = await client.workflow.start('runPlan', {
+        workflowId: runId, taskQueue, args: [{ runId, repo, maxConcurrency: 2, plan: plan(tasks, { inlineCommands: true }) }],
+      });
+      try {
+        await until('b to run', async () => (existsSync(bDone) ? true : undefined));
+      } finally {
+        writeFileSync(release, '');
+      }
+      const result = await runResultOf(handle);
+      expect(result.status).toBe('completed');
+      expect(asked).toBeGreaterThanOrEqual(1);
+      const row = (id: string): TaskRow => result.tasks.find((t) => t.id === id)!;
+      expect(row('b').startedAt!).toBeLessThan(row('a').endedAt!);
+      expect(showFile(repo, result.integrationBranch, 'src/b.ts')).toBe('b\n');
     });
   }, 180_000);
 });
