@@ -121,7 +121,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       wf.setCurrentDetails(table.describe(s, [...running.keys()]));
       // Wake on any change: a task ending, an operator update, a resume.
       const before = tick;
-      if (holds.size) await wf.condition(() => tick !== before, LIVE_RECHECK_MS);
+      // A held task is looked at again later even when nothing changes (not while paused: no timers for days).
+      if (holds.size && !s.paused) await wf.condition(() => tick !== before, LIVE_RECHECK_MS);
       else await wf.condition(() => tick !== before);
     }
   } catch (err) {
