@@ -97,8 +97,11 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       while (!rollOver && (t = nextTask(plan, s, [...running.keys()], holds))) {
         // Seeing conflicts coming: a task with declared files waits while a running task has changed them.
         if (t.files.length && running.size > 0 && wf.patched('live-overlap')) {
-          const at = runningKey(running.keys());
-          live ??= { at, changes: await liveChanges() };
+          if (!live) {
+            const at = runningKey(running.keys());
+            live = { at, changes: await liveChanges() };
+            continue; // the state may have changed during the check (a cancel, a pause): choose again
+          }
           const overlaps = liveOverlap(t.files, live.changes);
           if (overlaps.length) {
             holds.set(t.id, { running: live.at, at: Date.now() });
