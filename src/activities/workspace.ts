@@ -505,6 +505,33 @@ export async function changedFiles(options: DiffOptions): Promise<string[]> {
   return out.split('\0').filter((f) => f.length > 0);
 }
 
+export interface LiveChanges {
+  paths: string[];
+  /** More paths changed than `paths` holds. */
+  truncated: boolean;
+}
+
+/**
+ * What an agent's workspace has changed so far, as the scheduler's live overlap check sees it: paths differing
+ * between the branch's base commit and the working tree (committed on the branch, staged or not) plus untracked,
+ * not ignored files, without the files bootstrap copied in. Read-only and without optional locks, so it never
+ * gets in the way of the agent's own git commands. No workspace (not created yet, or already removed): nothing.
+ */
+export async function liveChangedPaths(stateDir: string, repo: string, agentId: string, cap: number): Promise<LiveChanges> {
+  const repoRoot = await resolveRepoRoot(repo);
+  const dir = path.join(worktreesRoot(stateDir, repoRoot), sanitizeRef(agentId));
+  const meta = await readMeta(dir);
+  if (!meta || meta.ownerId !== agentId || !fs.existsSync(dir)) return { paths: [], truncated: false };
+  const g = gitFor(dir, { GIT_OPTIONAL_LOCKS: '0' });
+  const [tracked, untracked] = await Promise.all([
+    git(g, ['diff', '--name-only', '--no-renames', '-z', meta.baseCommit, '--'], 'diffing a workspace'),
+    git(g, ['ls-files', '--others', '--exclude-standard', '-z'], 'listing untracked files'),
+  ]);
+  const copied = new Set(meta.copied ?? []);
+  const all = [...new Set([...tracked.split('\0'), ...untracked.split('\0')])].filter((f) => f.length > 0 && !copied.has(f)).sort();
+  return { paths: all.slice(0, cap), truncated: all.length > cap };
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // listing for the file tools
 

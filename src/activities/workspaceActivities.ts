@@ -31,6 +31,9 @@ import { portEnv, portLeaseSchema } from '../shared/ports';
 const TAIL_CHARS = 4000;
 const MAX_FILES_IN_RESULT = 200;
 const MAX_STAT_CHARS = 8000;
+/** The live overlap check: tasks asked about at once, and changed paths kept per task. */
+const MAX_LIVE_TASKS = 100;
+const MAX_LIVE_PATHS = 100;
 
 export interface WorkspaceActivityDeps {
   stateDir: string;
@@ -70,6 +73,10 @@ export const workspaceActivityInputs = {
   }).strict(),
   ensureIntegrationWorktree: z.object({ repo: z.string().min(1), runId: z.string().min(1).max(512), baseRef: refString }).strict(),
   diffStat: z.object({ repo: z.string().min(1), branch: refString, base: refString }).strict(),
+  liveChangedPaths: z.object({
+    repo: z.string().min(1),
+    tasks: z.array(z.object({ taskId: z.string().min(1), agentId: z.string().min(1).max(512) }).strict()).max(MAX_LIVE_TASKS),
+  }).strict(),
   runAgentCommand: z.object({
     agentId: z.string().min(1),
     /** The workspace directory (`path` is accepted as an alias). */
@@ -207,6 +214,17 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
         filesCount: files.length,
       };
     }),
+
+    /**
+     * Seeing conflicts coming: what each running task's workspace has changed so far (committed since its base plus
+     * uncommitted), for the scheduler's live overlap check. Small result: at most MAX_LIVE_PATHS paths per task.
+     */
+    liveChangedPaths: activity('liveChangedPaths', workspaceActivityInputs.liveChangedPaths, async (input) => ({
+      changes: await Promise.all(input.tasks.map(async (t) => {
+        const live = await ws.liveChangedPaths(stateDir, input.repo, t.agentId, MAX_LIVE_PATHS);
+        return { taskId: t.taskId, paths: live.paths, ...(live.truncated ? { truncated: true } : {}) };
+      })),
+    })),
 
     /**
      * The `command` backend: run the agent's program in its workspace, log to ${stateDir}/logs/<agent>.log. An argv

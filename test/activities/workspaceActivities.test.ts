@@ -105,6 +105,44 @@ describe('workspace activities', () => {
   });
 });
 
+describe('liveChangedPaths', () => {
+  it('lists what each running workspace changed: committed since its base, uncommitted, untracked; capped', async () => {
+    const repo = makeRepo();
+    fs.mkdirSync(path.join(repo, 'src'));
+    fs.writeFileSync(path.join(repo, 'src', 'old.ts'), 'old\n');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'src');
+    const acts = inActivities(createWorkspaceActivities({ stateDir: tmp('state'), worktreePool: 0 }));
+    const ws = await acts.createWorkspace({ repo, agentId: 'run-1/t1', baseRef: 'main' });
+    fs.writeFileSync(path.join(ws.path, 'committed.txt'), 'c\n');
+    await acts.commitWorkspace({ path: ws.path, message: 'work' });
+    fs.writeFileSync(path.join(ws.path, 'README.md'), 'changed\n');
+    fs.rmSync(path.join(ws.path, 'src', 'old.ts'));
+    fs.writeFileSync(path.join(ws.path, 'src', 'new.ts'), 'new\n');
+    const clean = await acts.createWorkspace({ repo, agentId: 'run-1/t2', baseRef: 'main' });
+    expect(clean.created).toBe(true);
+
+    const { changes } = await acts.liveChangedPaths({
+      repo,
+      tasks: [{ taskId: 't1', agentId: 'run-1/t1' }, { taskId: 't2', agentId: 'run-1/t2' }, { taskId: 't3', agentId: 'run-1/never-started' }],
+    });
+    expect(changes).toEqual([
+      { taskId: 't1', paths: ['README.md', 'committed.txt', 'src/new.ts', 'src/old.ts'] },
+      { taskId: 't2', paths: [] },
+      { taskId: 't3', paths: [] },
+    ]);
+    // Read-only: the workspace is as it was (nothing staged by the check).
+    expect(git(ws.path, 'diff', '--cached', '--name-only')).toBe('');
+
+    for (let i = 0; i < 150; i++) fs.writeFileSync(path.join(ws.path, `many-${String(i).padStart(3, '0')}.txt`), 'x');
+    const [big] = (await acts.liveChangedPaths({ repo, tasks: [{ taskId: 't1', agentId: 'run-1/t1' }] })).changes;
+    expect(big!.paths).toHaveLength(100);
+    expect(big!.truncated).toBe(true);
+    const bad = await failureOf(acts.liveChangedPaths({ repo, tasks: [{ taskId: '', agentId: 'x' }] }));
+    expect(bad).toMatchObject({ type: 'InvalidToolInput', nonRetryable: true });
+  });
+});
+
 describe('runAgentCommand and runVerify', () => {
   it('run the command backend in the workspace, log it, and map the exit code', async () => {
     const stateDir = tmp('state');

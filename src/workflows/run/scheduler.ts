@@ -3,7 +3,7 @@
  * with. Rules: a task is ready when its dependencies are satisfied (`satisfied`); ready tasks start by priority
  * (then plan order) while fewer than `maxConcurrency` work, never beside a started task whose declared files
  * overlap its own (the lock manager's rule, `setsConflict`: a directory overlaps every path inside it), and never
- * past its phase's limit. A task `waiting` (for a lock another run holds, or a person's approval) holds no
+ * past its phase's limit, nor while the live overlap check holds it back (overlap.ts). A task `waiting` (for a lock another run holds, or a person's approval) holds no
  * concurrency or phase slot. Nothing starts while the run is paused or cancelled.
  */
 import { defaultLimits, type AgentInput, type Amount } from '../../shared/agent';
@@ -55,7 +55,8 @@ export function slotFree(plan: Plan, s: RunState, startedIds: readonly string[],
   return working.length < s.maxConcurrency && (limit === undefined || working.filter((o) => o.phase === t.phase).length < limit);
 }
 
-export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[]): Task | undefined {
+/** `held`: tasks the live overlap check holds back for now (overlap.ts); they are passed over. */
+export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[], held?: { has(id: string): boolean }): Task | undefined {
   const byId = new Map(plan.tasks.map((t) => [t.id, t]));
   const started = startedIds.map((id) => byId.get(id)!);
   // What waits (for a lock, for a person) does no work: it holds no slot. It still keeps overlapping tasks apart.
@@ -70,7 +71,7 @@ export function nextTask(plan: Plan, s: RunState, startedIds: readonly string[])
   const memo = new Map<string, boolean>();
   const ready = plan.tasks.filter((t) => rowOf(s, t.id)!.status === 'pending' && t.dependsOn.every((d) => satisfied(plan, s, d, memo)));
   ready.sort((a, b) => b.priority - a.priority || order.get(a.id)! - order.get(b.id)!);
-  return ready.find((t) => !overlaps(t) && !phaseFull(t));
+  return ready.find((t) => !held?.has(t.id) && !overlaps(t) && !phaseFull(t));
 }
 
 /**

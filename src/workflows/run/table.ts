@@ -218,7 +218,8 @@ export function finalStatus(s: RunState): RunPlanResult['status'] {
 /** The Web UI's current details: counts and what runs now. */
 export function describe(s: RunState, runningIds: string[]): string {
   const c = counts(s);
-  const waiting = s.rows.filter((r) => r.status === 'waiting');
+  // Pending rows with a `waiting` text are held back by the live overlap check (overlap.ts).
+  const waiting = s.rows.filter((r) => r.status === 'waiting' || (r.status === 'pending' && r.waiting));
   const working = runningIds.filter((id) => rowOf(s, id)?.status !== 'waiting');
   const base = `${s.status}: ${c.completed + c.skipped}/${s.rows.length} done, ${c.failed} failed, ${c.blocked} blocked; running ${working.length ? working.slice(0, 10).join(', ') : 'nothing'}`;
   // Gates first: a person is what they wait for (`cadre approve|reject <run> <task>`).

@@ -1,6 +1,7 @@
 /**
  * The `runPlan` workflow: the scheduler of one run, as a shell around the pure task table (table.ts) and
  * scheduling rules (scheduler.ts). It starts ready tasks as child `agent` workflows (or inline command activities),
+ * holds back a task whose declared files a running task has already changed (overlap.ts, docs/loops.md),
  * merges completed tasks into the integration branch (merge.ts), blocks the dependents of a failed task while
  * independent work goes on (unless fail-fast), and answers the operator's updates (pause, resume, retry, cancel a
  * task, concurrency, approve or reject a task at its gate).
@@ -19,6 +20,7 @@ import { CadreBudgetUsed, CadreRole, CadreRun, CadreStatus } from '../../shared/
 import { bookkeeping, gitOp } from '../presets';
 import { createMerger } from './merge';
 import { nextTask } from './scheduler';
+import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, type Hold, type LiveChange } from './overlap';
 import * as table from './table';
 import { setHandlers } from './handlers';
 import { runTask } from './task';
@@ -66,6 +68,18 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
 
   const task = { input, plan, s, running, merger, setRow, blockDependents, stopAll };
   const inFlight = new Set<Promise<void>>();
+  /** Tasks the live overlap check holds back (overlap.ts): looked at again when a running task ends, or later. */
+  const holds = new Map<string, Hold>();
+  /** What the running tasks have changed so far: one activity per check, for every running task at once. */
+  async function liveChanges(): Promise<LiveChange[]> {
+    const tasks = [...running.keys()].flatMap((id) => (table.rowOf(s, id)?.agentId ? [{ taskId: id, agentId: table.rowOf(s, id)!.agentId! }] : []));
+    try {
+      return (await gitOp.liveChangedPaths.executeWithOptions({ summary: 'live changes' }, [{ repo: input.repo, tasks }])).changes;
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      return []; // the check is advice: without it, the lock and the merge still keep the work apart
+    }
+  }
   try {
     s.integration ??= await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary: 'integration worktree' }, [
       { repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' },
@@ -75,7 +89,26 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       // tasks, let the running ones finish (their child workflows belong to this run), then continue as new.
       const rollOver = wf.workflowInfo().continueAsNewSuggested || (input.continueAsNewEvery !== undefined && s.startedThisRun >= input.continueAsNewEvery);
       let t: Task | undefined;
-      while (!rollOver && (t = nextTask(plan, s, [...running.keys()]))) {
+      for (const id of releaseHolds(holds, runningKey(running.keys()), Date.now())) {
+        const r = table.rowOf(s, id)!;
+        if (r.status === 'pending') r.waiting = undefined;
+      }
+      let live: { at: string; changes: LiveChange[] } | undefined;
+      while (!rollOver && (t = nextTask(plan, s, [...running.keys()], holds))) {
+        // Seeing conflicts coming: a task with declared files waits while a running task has changed them.
+        if (t.files.length && running.size > 0 && wf.patched('live-overlap')) {
+          if (!live) {
+            const at = runningKey(running.keys());
+            live = { at, changes: await liveChanges() };
+            continue; // the state may have changed during the check (a cancel, a pause): choose again
+          }
+          const overlaps = liveOverlap(t.files, live.changes);
+          if (overlaps.length) {
+            holds.set(t.id, { running: live.at, at: Date.now() });
+            table.rowOf(s, t.id)!.waiting = overlapText(overlaps);
+            continue;
+          }
+        }
         const p: Promise<void> = runTask(task, t).finally(() => {
           inFlight.delete(p);
           changed();
@@ -91,7 +124,9 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       wf.setCurrentDetails(table.describe(s, [...running.keys()]));
       // Wake on any change: a task ending, an operator update, a resume.
       const before = tick;
-      await wf.condition(() => tick !== before);
+      // A held task is looked at again later even when nothing changes (not while paused: no timers for days).
+      if (holds.size && !s.paused) await wf.condition(() => tick !== before, LIVE_RECHECK_MS);
+      else await wf.condition(() => tick !== before);
     }
   } catch (err) {
     if (!wf.isCancellation(err)) throw err;
