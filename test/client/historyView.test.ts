@@ -77,3 +77,14 @@ describe('payloads', () => {
     expect(decodePayload(undefined)).toBeUndefined();
   });
 });
+
+describe('a running agent\'s status', () => {
+  it('the stored status, except starting with work under way reads running', async () => {
+    const { liveAgentStatus } = await import('../../src/client/view/history');
+    const events = load('agent-command');
+    expect(liveAgentStatus(events, 'starting')).toBe('running');
+    expect(liveAgentStatus(events.slice(0, 3), 'starting')).toBe('starting');
+    expect(liveAgentStatus(events, 'waiting')).toBe('waiting');
+    expect(liveAgentStatus([], undefined)).toBe('starting');
+  });
+});

@@ -28,7 +28,7 @@ import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, simulatedSpend, taskTable, workflowInput as readInput } from '../watch';
 import { agentResultOf, runResultOf } from '../results';
 import { finishRunCommand } from './finish';
-import { hasWorker, historyNotice, noPollerReason, runProgressFromHistory, type FromHistory, type Source } from '../view';
+import { hasWorker, historyNotice, noPollerReason, runProgressFromHistory, treeFromHistory, type FromHistory, type Source } from '../view';
 
 /** How long a query may wait for a worker to answer before we say none seems to be running. */
 const QUERY_DEADLINE_MS = 10_000;
@@ -212,12 +212,27 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
       process.stdout.write(`${frame.join('\n')}${repoLine}\n\n${taskTable(p)}\n${messageLines(p)}`);
       return EXIT.ok;
     }
+    const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
+    if (target.running) {
+      const d = await describe(rt.client, target.agentId);
+      if (!(await hasWorker(rt.client, d.taskQueue))) {
+        // No worker to ask: its status and spend from its search attributes, its children from its history.
+        const n = (await treeFromHistory(rt.client, target.agentId))!;
+        const h = { source: 'history' as const, asOf: n.asOf!, reason: noPollerReason(d.taskQueue) };
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ ...n, ...h, task: target.task, webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+          return EXIT.ok;
+        }
+        const kids = n.children.map((c) => `  child ${c.name ?? c.agentId} (${c.agentId}) ${c.status}\n`).join('');
+        process.stdout.write(`${task}agent ${n.agentId} — ${n.status} — ${fmtUsd(n.costUsd)}\n${historyNotice(h)}\n${kids}Web UI: ${workflowUrl(rt.config, target.agentId)}\n`);
+        return EXIT.ok;
+      }
+    }
     const s = await agentState(rt.client, target.agentId, target.running);
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ ...s, task: target.task, webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ ...s, task: target.task, source: 'query', webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
       return EXIT.ok;
     }
-    const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
     const simulated = (await readInput<AgentInput>(rt.client, target.agentId).catch(() => undefined))?.backend === 'scripted';
     process.stdout.write(`${task}${renderAgent(s, target.running, simulated)}\nWeb UI: ${workflowUrl(rt.config, target.agentId)}\n`);
     return EXIT.ok;

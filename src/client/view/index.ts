@@ -9,7 +9,7 @@ import type { AgentInput, AgentResult, AgentStatus } from '../../shared/agent';
 import type { AgentTreeNode, RunProgress, TaskStatus } from '../../shared/messages';
 import { zeroUsage } from '../../shared/model';
 import { CadreBudgetUsed, CadreDepth, CadreStatus } from '../../shared/searchAttributes';
-import { childWorkflows, lastEventTime, runFromHistory, startInput, type HistoryEvent } from './history';
+import { childWorkflows, lastEventTime, liveAgentStatus, runFromHistory, startInput, type HistoryEvent } from './history';
 
 /**
  * A poller the server has not heard from for this long is gone. The server lists a worker that stopped for minutes
@@ -112,7 +112,7 @@ export async function treeFromHistory(client: Client, agentId: string, depthLeft
     } else children.push(leaf(c.workflowId, (c.input as AgentInput | undefined)?.depth ?? 0, (res?.status ?? (c.end === 'completed' ? 'completed' : 'failed')) as AgentStatus));
   }
   const sa = d.typedSearchAttributes;
-  const status = (d.status.name === 'RUNNING' ? (sa.get(CadreStatus) ?? 'running') : (sa.get(CadreStatus) ?? d.status.name.toLowerCase())) as AgentStatus;
+  const status = (d.status.name === 'RUNNING' ? liveAgentStatus(events, sa.get(CadreStatus)) : (sa.get(CadreStatus) ?? d.status.name.toLowerCase())) as AgentStatus;
   return {
     agentId,
     name: typeof d.memo?.title === 'string' ? d.memo.title : undefined,
