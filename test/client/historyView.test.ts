@@ -88,3 +88,32 @@ describe('a running agent\'s status', () => {
     expect(liveAgentStatus([], undefined)).toBe('starting');
   });
 });
+
+describe('a lock manager\'s table from its history', () => {
+  it('replays the recorded requests and releases: one holder and one waiter, then the second holder, then none', async () => {
+    const { locksFromHistory } = await import('../../src/client/view/locks');
+    const events = load('fileLocks-two-holders-v2');
+    const at = (signals: number) => {
+      let seen = 0;
+      const i = events.findIndex((e) => e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED' && ++seen === signals);
+      return locksFromHistory(events.slice(0, i + 1), 'locks/x')!;
+    };
+    const two = at(2);
+    expect(two.holders.map((h) => [h.holderId, h.paths])).toEqual([['runa-bcb71d4a', ['shared.txt']]]);
+    expect(two.waiters.map((w) => [w.holderId, w.blockedBy.length])).toEqual([['runb-1f4265d0', 1]]);
+    expect(two.repo).toBe('/tmp/cadre-test-YYSUAU/repo-870843e1');
+    const three = at(3);
+    expect(three.holders.map((h) => h.holderId)).toEqual(['runb-1f4265d0']);
+    expect(three.holders[0]!.token).toBe(two.holders[0]!.token + 1);
+    expect(three.waiters).toEqual([]);
+    const end = locksFromHistory(events, 'locks/x')!;
+    expect([end.holders, end.waiters]).toEqual([[], []]);
+    expect(end.stats).toMatchObject({ granted: 2, released: 2 });
+    expect(end.now).toBe(lastEventTime(events));
+  });
+
+  it('a history that is not a lock manager\'s gives nothing', async () => {
+    const { locksFromHistory } = await import('../../src/client/view/locks');
+    expect(locksFromHistory(load('runPlan-two-tasks-v2'), 'locks/x')).toBeUndefined();
+  });
+});
