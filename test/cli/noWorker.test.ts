@@ -14,17 +14,19 @@ import { createTestWorker, testAddress, testClient, testDir, uniqueId } from '..
 const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: testDir('noworker-state'), CADRE_POLLER_STALE_SECONDS: '1' };
 let runId = '';
 let taskQueue = '';
+let repo = '';
 
 beforeAll(async () => {
   const gate = join(testDir('noworker-gate'), 'open');
   const ctx = await createTestWorker({});
   taskQueue = ctx.taskQueue;
   runId = uniqueId('nowk');
+  repo = makeRepo();
   const running = ctx.worker.run();
   const handle = await ctx.client.workflow.start('runPlan', {
     workflowId: runId,
     taskQueue,
-    args: [{ runId, repo: makeRepo(), plan: plan([commandTask('quick', 'echo q > q.txt'), commandTask('hold', `while [ ! -f ${gate} ]; do sleep 0.1; done`, { dependsOn: ['quick'] })]) }],
+    args: [{ runId, repo, plan: plan([commandTask('quick', 'echo q > q.txt'), commandTask('hold', `while [ ! -f ${gate} ]; do sleep 0.1; done`, { dependsOn: ['quick'], files: ['held.txt'] })]) }],
   });
   let st: Record<string, string> = {};
   for (let i = 0; i < 600 && !(st.quick === 'completed' && st.hold === 'running'); i++) {
@@ -33,6 +35,12 @@ beforeAll(async () => {
     if (!(st.quick === 'completed' && st.hold === 'running')) await new Promise((r) => setTimeout(r, 100));
   }
   expect(st).toEqual({ quick: 'completed', hold: 'running' });
+  // The row says running from the lock request on; wait for the task's agent workflow itself to be under way.
+  for (let i = 0; i < 600; i++) {
+    const h = await ctx.client.workflow.getHandle(`${runId}/hold`).fetchHistory().catch(() => undefined);
+    if (h?.events?.some((e) => e.activityTaskScheduledEventAttributes)) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   ctx.worker.shutdown();
   await running;
   // Longer than CADRE_POLLER_STALE_SECONDS since the worker's last poll.
@@ -79,6 +87,18 @@ describe('without a worker', () => {
     expect(r.stdout).toMatch(/no worker is running: task queue ".*" has no poller; read from history/);
     expect(r.stdout).toMatch(new RegExp(`(quick|${runId}/quick)\\s+completed`));
     expect(r.stdout).toMatch(/hold\S*\s+running/);
+  });
+
+  it('`cadre locks` replays the lock manager\'s history: the running task holds its file', async () => {
+    const r = await cadre(['locks', '--repo', repo], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^as of .* \(no worker is running: task queue ".*" has no poller; read from history\)\n/);
+    expect(r.stdout).toMatch(new RegExp(`${runId}\\s+\\d+\\s.*task hold of ${runId}\\s+held\\.txt`));
+    const j = JSON.parse((await cadre(['locks', '--repo', repo, '--json'], env)).stdout) as { source: string; holders: { holderId: string; paths: string[] }[]; waiters: unknown[] };
+    expect(j.source).toBe('history');
+    expect(j.holders.map((h) => [h.holderId, h.paths])).toEqual([[runId, ['held.txt']]]);
+    expect(j.waiters).toEqual([]);
   });
 
   it('an unknown id is still the clear error (exit 2)', async () => {

@@ -258,10 +258,11 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
 
 /**
  * A running agent's status: the one its search attribute stores, except that `starting` with work under way (an
- * activity started, or a child) reads `running` (a command agent stores no status change between the two).
+ * activity scheduled, or a child) reads `running`: a command agent stores no status change between the two. (An
+ * activity's started event is written only when it ends, so scheduled is what shows work in flight.)
  */
 export function liveAgentStatus(events: HistoryEvent[], stored: string | undefined): string {
   if (stored && stored !== 'starting') return stored;
-  const working = events.some((e) => e.eventType === T('ACTIVITY_TASK_STARTED') || e.eventType === T('START_CHILD_WORKFLOW_EXECUTION_INITIATED'));
+  const working = events.some((e) => e.eventType === T('ACTIVITY_TASK_SCHEDULED') || e.eventType === T('START_CHILD_WORKFLOW_EXECUTION_INITIATED'));
   return working ? 'running' : (stored ?? 'starting');
 }
