@@ -30,6 +30,8 @@ const schema = z.object({
   CADRE_UI_URL: z.url().optional(),
   CADRE_PRICES: z.string().min(1).optional(),
   CADRE_WORKTREE_POOL: z.string().trim().regex(/^\d+$/, 'expected a whole number ≥ 0 (0 turns the pool off)').transform(Number).default(DEFAULT_WORKTREE_POOL),
+  /** Read by src/client/view (pollerStaleMs); validated here with the rest. */
+  CADRE_POLLER_STALE_SECONDS: z.coerce.number().positive().max(3600).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: bool.optional(),

@@ -16,14 +16,14 @@ import { agentResultOf } from '../results';
 import { hasWorker, historyNotice, noPollerReason, treeFromHistory } from '../view';
 
 /** An agent's tree: asked of its worker while it runs, or rebuilt from history when no worker polls (`asOf` set). */
-export async function loadTree(client: Client, agentId: string): Promise<(AgentTreeNode & { asOf?: string; reason?: string }) | undefined> {
+export async function loadTree(client: Client, agentId: string): Promise<(AgentTreeNode & { asOf?: string; source?: 'history'; reason?: string }) | undefined> {
   const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const d = await handle.describe().catch(() => undefined);
   if (!d) return undefined;
   if (d.status.name === 'RUNNING') {
     if (!(await hasWorker(client, d.taskQueue))) {
       const t = await treeFromHistory(client, agentId);
-      return t && { ...t, reason: noPollerReason(d.taskQueue) };
+      return t && { ...t, source: 'history' as const, reason: noPollerReason(d.taskQueue) };
     }
     return handle.query(agentTreeQuery);
   }
