@@ -101,6 +101,16 @@ describe('without a worker', () => {
     expect(j.waiters).toEqual([]);
   });
 
+  it('a run terminated while no worker runs: its rows from history, its status terminated, exit 0', async () => {
+    await (await testClient()).workflow.getHandle(runId).terminate('stopped by the test');
+    const r = await cadre(['status', runId, '--json'], env);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as RunProgress & { source: string; workflowStatus: string };
+    expect(j).toMatchObject({ status: 'terminated', source: 'history' });
+    expect(j.tasks.map((t) => `${t.id}:${t.status}`)).toEqual(['quick:completed', 'hold:running']);
+  });
+
   it('an unknown id is still the clear error (exit 2)', async () => {
     const r = await cadre(['status', 'no-such-run-xyz'], env);
     expect(r.code).toBe(2);

@@ -75,7 +75,9 @@ export async function runProgressFromHistory(client: Client, d: WorkflowExecutio
   const counts = zeroCounts();
   for (const t of tasks) counts[t.status]++;
   const sa = d.typedSearchAttributes;
-  const status = (d.status.name === 'RUNNING' ? 'running' : (sa.get(CadreStatus) ?? d.status.name.toLowerCase())) as RunProgress['status'];
+  // The workflow's own status wins when it did not end by returning or failing (terminated, timed out), as in `list`.
+  const ended = d.status.name === 'COMPLETED' || d.status.name === 'FAILED';
+  const status = (d.status.name === 'RUNNING' ? 'running' : ended ? (sa.get(CadreStatus) ?? d.status.name.toLowerCase()) : d.status.name.toLowerCase()) as RunProgress['status'];
   return {
     runId: d.workflowId,
     name: String(d.memo?.title ?? input?.plan?.name ?? d.workflowId),
