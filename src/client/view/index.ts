@@ -21,13 +21,21 @@ export function pollerStaleMs(env: NodeJS.ProcessEnv = process.env): number {
   return Number.isFinite(s) && s > 0 ? s * 1000 : 70_000;
 }
 
-/** Whether a worker polls the workflow task queue `taskQueue` (one heard from within `pollerStaleMs`). */
+/**
+ * Whether a worker polls the workflow task queue `taskQueue` (one heard from within `pollerStaleMs`). When the
+ * server will not say (an API key without that permission), assume one does: the caller asks, with its deadline.
+ */
 export async function hasWorker(client: Client, taskQueue: string, now = Date.now()): Promise<boolean> {
-  const r = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
+  let r: temporal.api.workflowservice.v1.IDescribeTaskQueueResponse;
+  try {
+    r = await client.workflowService.describeTaskQueue({
+      namespace: client.options.namespace,
+      taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+      taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    });
+  } catch {
+    return true;
+  }
   return (r.pollers ?? []).some((p) => {
     const t = p.lastAccessTime;
     const at = t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : now;
