@@ -39,6 +39,8 @@ const schema = z.object({
   CADRE_PORT_BASE: wholeNumber('a port 1..65535').default(DEFAULT_PORT_CONFIG.base),
   CADRE_PORT_BLOCK: wholeNumber('a whole number 1..1000 (ports per workspace)').default(DEFAULT_PORT_CONFIG.block),
   CADRE_PORT_BLOCKS: wholeNumber('a whole number ≥ 0 (0 turns port leases off)').default(DEFAULT_PORT_CONFIG.blocks),
+  /** Read by src/client/view (pollerStaleMs); validated here with the rest. */
+  CADRE_POLLER_STALE_SECONDS: z.coerce.number().positive().max(3600).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TLS: bool.optional(),

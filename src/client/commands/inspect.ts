@@ -2,7 +2,7 @@
  * Looking at runs and agents, and steering runs: status, watch, list, pause/resume/retry/cancel/concurrency. Also
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { AgentInput, AgentResult, AgentWorkflow, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
@@ -28,6 +28,7 @@ import { openRuntime } from '../runtime';
 import { followRun, renderOutcome, renderView, sampleRun, simulatedSpend, taskTable, workflowInput as readInput } from '../watch';
 import { agentResultOf, runResultOf } from '../results';
 import { finishRunCommand } from './finish';
+import { hasWorker, historyNotice, noPollerReason, runProgressFromHistory, treeFromHistory, type FromHistory, type Source } from '../view';
 
 /** How long a query may wait for a worker to answer before we say none seems to be running. */
 const QUERY_DEADLINE_MS = 10_000;
@@ -55,18 +56,36 @@ async function describe(client: Client, id: string) {
   }
 }
 
-export async function loadRunProgress(client: Client, id: string): Promise<RunProgress> {
+/** A run's progress and where it came from; read from history (with when and why) when no worker answers. */
+export type LoadedProgress = RunProgress & { source: Source } & Partial<Omit<FromHistory, 'source'>>;
+
+/**
+ * Asks the run's worker, unless none polls its task queue (then no 10 s wait); without an answer, the progress is
+ * rebuilt from the run's history (src/client/view).
+ */
+async function askOrRead(client: Client, d: WorkflowExecutionDescription, ask: () => Promise<RunProgress>): Promise<LoadedProgress> {
+  if (!(await hasWorker(client, d.taskQueue))) return runProgressFromHistory(client, d, noPollerReason(d.taskQueue));
+  try {
+    return { ...(await queryWorkflow(client, d.workflowId, ask)), source: 'query' };
+  } catch (err) {
+    if (!(err instanceof CadreError) || err.exitCode !== EXIT.unavailable) throw err;
+    return runProgressFromHistory(client, d, `no worker answered on task queue "${d.taskQueue}" within ${QUERY_DEADLINE_MS / 1000} s`);
+  }
+}
+
+export async function loadRunProgress(client: Client, id: string): Promise<LoadedProgress> {
   const handle = client.workflow.getHandle<RunPlanWorkflow>(id);
   const d = await describe(client, id);
   if (d.type !== 'runPlan') throw new CadreError(`"${id}" is an ${d.type} workflow, not a run`, EXIT.usage);
-  if (d.status.name === 'RUNNING') return queryWorkflow(client, id, () => handle.query(runProgressQuery));
+  const ask = () => handle.query(runProgressQuery);
+  if (d.status.name === 'RUNNING') return askOrRead(client, d, ask);
   try {
     const r = await runResultOf(handle);
     // A result carries no plan budget: read it from the run's input, for "used against the total".
     const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
-    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget };
+    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget, source: 'history' };
   } catch {
-    return queryWorkflow(client, id, () => handle.query(runProgressQuery));
+    return askOrRead(client, d, ask);
   }
 }
 
@@ -168,6 +187,13 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         process.stdout.write(JSON.stringify({ ...p, workflowStatus: target.running ? 'running' : p.status, webUi: workflowUrl(rt.config, id) }, null, 2) + '\n');
         return EXIT.ok;
       }
+      const repoLine = typeof target.memo.repo === 'string' ? `\nrepository ${target.memo.repo}${p.integrationBranch ? `, integration branch ${p.integrationBranch}` : ''}` : '';
+      if (p.asOf && p.reason) {
+        // No worker: no agent to sample either; the rows are what the history records.
+        const spent = p.costUsd ? ` — ${fmtUsd(p.costUsd)}` : '';
+        process.stdout.write(`run ${id} — ${p.status}${spent}\n${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n`);
+        return EXIT.ok;
+      }
       const d = await describe(rt.client, id);
       const simulated = simulatedSpend((await readInput<RunPlanInput>(rt.client, id).catch(() => undefined))?.plan);
       const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p, simulated)).catch(() => undefined);
@@ -183,16 +209,30 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
             paint: painter(colorWanted()),
           })
         : [`run ${id} — ${p.status}`, `Web UI: ${workflowUrl(rt.config, id)}`];
-      const repo = typeof target.memo.repo === 'string' ? `\nrepository ${target.memo.repo}${p.integrationBranch ? `, integration branch ${p.integrationBranch}` : ''}` : '';
-      process.stdout.write(`${frame.join('\n')}${repo}\n\n${taskTable(p)}\n${messageLines(p)}`);
-      return EXIT.ok;
-    }
-    const s = await agentState(rt.client, target.agentId, target.running);
-    if (opts.json) {
-      process.stdout.write(JSON.stringify({ ...s, task: target.task, webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+      process.stdout.write(`${frame.join('\n')}${repoLine}\n\n${taskTable(p)}\n${messageLines(p)}`);
       return EXIT.ok;
     }
     const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
+    if (target.running) {
+      const d = await describe(rt.client, target.agentId);
+      if (!(await hasWorker(rt.client, d.taskQueue))) {
+        // No worker to ask: its status and spend from its search attributes, its children from its history.
+        const n = (await treeFromHistory(rt.client, target.agentId))!;
+        const h = { source: 'history' as const, asOf: n.asOf!, reason: noPollerReason(d.taskQueue) };
+        if (opts.json) {
+          process.stdout.write(JSON.stringify({ ...n, ...h, task: target.task, webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+          return EXIT.ok;
+        }
+        const kids = n.children.map((c) => `  child ${c.name ?? c.agentId} (${c.agentId}) ${c.status}\n`).join('');
+        process.stdout.write(`${task}agent ${n.agentId} — ${n.status} — ${fmtUsd(n.costUsd)}\n${historyNotice(h)}\n${kids}Web UI: ${workflowUrl(rt.config, target.agentId)}\n`);
+        return EXIT.ok;
+      }
+    }
+    const s = await agentState(rt.client, target.agentId, target.running);
+    if (opts.json) {
+      process.stdout.write(JSON.stringify({ ...s, task: target.task, source: 'query', webUi: workflowUrl(rt.config, target.agentId) }, null, 2) + '\n');
+      return EXIT.ok;
+    }
     const simulated = (await readInput<AgentInput>(rt.client, target.agentId).catch(() => undefined))?.backend === 'scripted';
     process.stdout.write(`${task}${renderAgent(s, target.running, simulated)}\nWeb UI: ${workflowUrl(rt.config, target.agentId)}\n`);
     return EXIT.ok;

@@ -6,6 +6,8 @@ import { locksQuery, type LocksView } from '../../shared/locks';
 import { EXIT, fmtDuration, table } from '../output';
 import { resolveRepo } from '../repo';
 import { openRuntime } from '../runtime';
+import { hasWorker, historyNotice, noPollerReason, readHistory } from '../view';
+import { locksFromHistory } from '../view/locks';
 
 /** How long to wait for a worker to answer the query before saying none is running. */
 const QUERY_DEADLINE_MS = 15_000;
@@ -63,8 +65,11 @@ export async function locksCommand(opts: { repo?: string; json?: boolean }): Pro
   const rt = await openRuntime();
   try {
     let running: boolean;
+    let taskQueue = '';
     try {
-      running = (await rt.client.workflow.getHandle(id).describe()).status.name === 'RUNNING';
+      const d = await rt.client.workflow.getHandle(id).describe();
+      running = d.status.name === 'RUNNING';
+      taskQueue = d.taskQueue;
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       running = false;
@@ -72,6 +77,14 @@ export async function locksCommand(opts: { repo?: string; json?: boolean }): Pro
     if (!running) {
       if (opts.json) process.stdout.write(JSON.stringify({ repo, lockWorkflowId: id, holders: [], waiters: [] }, null, 2) + '\n');
       else process.stdout.write(`no lock manager is running for ${repo}: no locks held\n`);
+      return EXIT.ok;
+    }
+    if (!(await hasWorker(rt.client, taskQueue))) {
+      // No worker to ask: the table replayed from the lock manager's history (its signals and lease timer).
+      const view = locksFromHistory(await readHistory(rt.client, id), id);
+      if (!view) throw new CadreError(`cannot read the state of the lock manager ${id} from its history`, EXIT.failed);
+      const h = { source: 'history' as const, asOf: new Date(view.now).toISOString(), reason: noPollerReason(taskQueue) };
+      process.stdout.write(opts.json ? JSON.stringify({ ...view, ...h }, null, 2) + '\n' : `${historyNotice(h)}\n${renderLocks(view, view.now)}\n`);
       return EXIT.ok;
     }
     let view: LocksView;

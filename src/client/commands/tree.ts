@@ -13,12 +13,20 @@ import { EXIT, fmtAmount, fmtUsd, parseAmount } from '../output';
 import { openRuntime } from '../runtime';
 import { loadRunProgress } from './inspect';
 import { agentResultOf } from '../results';
+import { hasWorker, historyNotice, noPollerReason, treeFromHistory } from '../view';
 
-export async function loadTree(client: Client, agentId: string): Promise<AgentTreeNode | undefined> {
+/** An agent's tree: asked of its worker while it runs, or rebuilt from history when no worker polls (`asOf` set). */
+export async function loadTree(client: Client, agentId: string): Promise<(AgentTreeNode & { asOf?: string; source?: 'history'; reason?: string }) | undefined> {
   const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const d = await handle.describe().catch(() => undefined);
   if (!d) return undefined;
-  if (d.status.name === 'RUNNING') return handle.query(agentTreeQuery);
+  if (d.status.name === 'RUNNING') {
+    if (!(await hasWorker(client, d.taskQueue))) {
+      const t = await treeFromHistory(client, agentId);
+      return t && { ...t, source: 'history' as const, reason: noPollerReason(d.taskQueue) };
+    }
+    return handle.query(agentTreeQuery);
+  }
   const r = await agentResultOf(handle).catch(() => undefined);
   return r?.tree;
 }
@@ -43,16 +51,26 @@ export async function treeCommand(id: string, opts: { json?: boolean }): Promise
   try {
     const d = await rt.client.workflow.getHandle(id).describe().catch(() => undefined);
     if (!d) throw new CadreError(`no run or agent with id "${id}"`, 2);
-    let trees: AgentTreeNode[];
+    type Loaded = NonNullable<Awaited<ReturnType<typeof loadTree>>>;
+    let trees: Loaded[];
+    /** Set when what is shown was read from history: as of when, and why no worker was asked. */
+    let fromHistory: { asOf: string; reason: string } | undefined;
     if (d.type === 'runPlan') {
       const p = await loadRunProgress(rt.client, id);
-      trees = (await Promise.all(p.tasks.filter((t) => t.agentId).map((t) => loadTree(rt.client, t.agentId!)))).filter((t): t is AgentTreeNode => !!t);
+      if (p.asOf && p.reason) fromHistory = { asOf: p.asOf, reason: p.reason };
+      trees = (await Promise.all(p.tasks.filter((t) => t.agentId).map((t) => loadTree(rt.client, t.agentId!)))).filter((t): t is Loaded => !!t);
     } else {
       const t = await loadTree(rt.client, id);
       trees = t ? [t] : [];
     }
+    const rebuilt = trees.filter((t) => t.asOf && t.reason);
+    if (!fromHistory && rebuilt.length) fromHistory = { asOf: rebuilt.map((t) => t.asOf!).sort().at(-1)!, reason: rebuilt[0]!.reason! };
+    // The JSON keeps its shape (an array for a run); a tree rebuilt from history carries `asOf` and `reason`.
     if (opts.json) process.stdout.write(JSON.stringify(d.type === 'runPlan' ? trees : trees[0], null, 2) + '\n');
-    else process.stdout.write((trees.length ? trees.flatMap((t) => renderTree(t)).join('\n') : 'no agents yet') + '\n');
+    else {
+      const notice = fromHistory ? `${historyNotice(fromHistory)}\n` : '';
+      process.stdout.write(notice + (trees.length ? trees.flatMap((t) => renderTree(t)).join('\n') : 'no agents yet') + '\n');
+    }
     return EXIT.ok;
   } finally {
     await rt.close();
