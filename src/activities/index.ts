@@ -13,6 +13,7 @@ import { writeTaskStatus } from './statusFiles';
 import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
 import { createSessionActivities } from './backends/session';
+import { createProgressActivities } from './progress';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -47,6 +48,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
     writeTaskStatus,
     ...createLockActivities(),
+    ...createProgressActivities(),
   };
 }
 

@@ -52,6 +52,10 @@ export interface AgentSnapshot {
   verifyAttempts?: number;
   /** The verification attempts so far, each with the check that failed and a short summary. */
   attempts?: VerifyAttempt[];
+  /** Stalls (docs/loops.md): set while the agent is stalled — since when (epoch ms) nothing moved, when it was nudged. */
+  stalled?: { since: number; nudgedAt: number };
+  /** Stalls the agent had so far (absent: none). */
+  stalls?: number;
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');

@@ -15,6 +15,7 @@ import { gitOp } from '../presets';
 import { subtreeCost, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { doingOf, verifyAttemptsOf } from './attempts';
+import { noteProgress } from './stall';
 
 export interface AgentContext {
   readonly input: AgentInput;
@@ -44,12 +45,14 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     sessionCallsInFlight: new Map(),
 
     setDoing(what) {
+      noteProgress(s.watch, Date.now());
       s.doing = doingOf(s, verifyAttemptsOf(input), what);
       wf.setCurrentDetails(`${s.status}: ${s.doing || 'done'}`);
     },
 
     setStatus(next) {
       if (s.status === next) return;
+      noteProgress(s.watch, Date.now());
       s.status = next;
       wf.upsertSearchAttributes([
         { key: CadreStatus, value: next },

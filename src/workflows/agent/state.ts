@@ -11,6 +11,7 @@ import type { ToolResultLike } from '../../shared/session';
 import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
+import type { StallState } from './stall';
 
 export interface Workspace {
   path: string;
@@ -112,6 +113,10 @@ export interface AgentState {
   settled?: { commit?: string };
   /** A session backend under fix-and-retry: the session's totals as its last attempt reported them. */
   session?: { usage: Usage; costUsd: number; turns: number };
+  /** Stalls (stall.ts): the last progress seen, the stall if any. Not carried: a new run starts from its start. */
+  watch: StallState;
+  /** Set when a stall ended the agent: its error ("stalled: no progress for …"). */
+  stalledOut?: string;
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -146,6 +151,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     sessionCalls: {},
     attempt: carry?.attempt ?? 1,
     attempts: carry?.attempts ?? [],
+    watch: { progressAt: now, stalls: 0, restarts: 0 },
   };
 }
 
