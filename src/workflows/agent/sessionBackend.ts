@@ -21,7 +21,6 @@ import { sessionSlice, settleTurn } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
 import { handleCall } from './tools';
-import { noteProgress } from './stall';
 
 export async function sessionBackend(ctx: AgentContext): Promise<void> {
   const { input, s } = ctx;
@@ -82,7 +81,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
  */
 export async function answerSessionCall(ctx: AgentContext, call: OrchestrationCall): Promise<ToolResultLike> {
   const { s } = ctx;
-  noteProgress(s.watch, Date.now());
+  ctx.progressed();
   const done = s.sessionCalls[call.callId];
   if (done) return done;
   const running = ctx.sessionCallsInFlight.get(call.callId);

@@ -11,6 +11,7 @@
  */
 import { DEFAULT_STALL_AFTER_SECONDS } from '../../shared/plan';
 import type { AgentInput } from '../../shared/agent';
+import type { Mailbox } from './mailbox';
 
 export const STALL_WATCH = 'stall-watch';
 /** The shortest wait between two reads of the heartbeats (they reach the server every few seconds). */
@@ -51,6 +52,15 @@ export function noteProgress(w: StallState, at: number): boolean {
   const was = !!w.stall;
   w.stall = undefined;
   return was;
+}
+
+/** The id of the nudge of the agent's `n`th stall. */
+export const nudgeId = (agentId: string, n: number): string => `${agentId}#stall-${n}`;
+
+/** A stall that ended before its nudge was read: the nudge is stale, it is withdrawn (never shown, no dead letter). */
+export function withdrawNudge(box: Mailbox, agentId: string, n: number): void {
+  const m = box.messages.find((x) => x.id === nudgeId(agentId, n) && x.state === 'pending');
+  if (m) m.state = 'processed';
 }
 
 /** When nothing the workflow sees has moved since `w.progressAt`, how long to wait before the next decision. */

@@ -10,7 +10,7 @@ import * as wf from '@temporalio/workflow';
 import { bookkeeping } from '../presets';
 import type { AgentContext } from './context';
 import * as mail from './mailbox';
-import { MAX_STALL_RESTARTS, nextCheckMs, nudgeText, STALL_WATCH, stallAfterMsOf, stalledDoing, stallStep } from './stall';
+import { MAX_STALL_RESTARTS, nextCheckMs, nudgeId, nudgeText, STALL_WATCH, stallAfterMsOf, stalledDoing, stallStep, withdrawNudge } from './stall';
 
 export interface StallWatch {
   /** The scope of the backend's current run: a restart cancels it. */
@@ -67,7 +67,10 @@ async function watchLoop(ctx: AgentContext, work: wf.CancellationScope, watch: S
     }
     const was = w.stall;
     const step = stallStep(w, input, Date.now(), s.doing, probed);
-    if (was && !w.stall) showDoing(ctx, was.doing);
+    if (was && !w.stall) {
+      withdrawNudge(s.mailbox, s.agentId, w.stalls);
+      showDoing(ctx, was.doing);
+    }
     if (step.kind === 'wait') {
       waitMs = step.ms;
       continue;
@@ -98,7 +101,7 @@ function nudge(ctx: AgentContext, text: string): void {
   const { s } = ctx;
   // A command cannot read messages: it is only marked (an unread nudge would end as a dead letter).
   if (ctx.input.backend === 'command') return;
-  const id = `${s.agentId}#stall-${s.watch.stalls}`;
+  const id = nudgeId(s.agentId, s.watch.stalls);
   mail.accept(s.mailbox, { id, from: 'cadre', to: s.agentId, text, priority: 'high', thread: id, sentAt: Date.now() });
 }
 

@@ -33,7 +33,6 @@ import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { settleAttempt } from './retry';
 import { runRestartable, startStallWatch } from './stallWatch';
-import { noteProgress } from './stall';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
 import { gitOp, workspaceSetupOp } from '../presets';
@@ -125,7 +124,7 @@ function setHandlers(ctx: AgentContext): void {
     toOperator: s.toOperator,
   }));
   wf.setHandler(childProgressSignal, ({ childId, node }) => {
-    noteProgress(s.watch, Date.now());
+    ctx.progressed();
     if (acceptProgress(s, childId, node)) ctx.pushProgress();
   });
   wf.setHandler(budgetGrantSignal, (grant) => {
@@ -135,7 +134,7 @@ function setHandlers(ctx: AgentContext): void {
     s.refusals[r.requestId] = r.reason;
   });
   wf.setHandler(childEndedSignal, (ended) => {
-    noteProgress(s.watch, Date.now());
+    ctx.progressed();
     recordChildEnd(s, ended);
   });
   wf.setHandler(budgetRequestSignal, (req) => answerBudgetRequest(ctx, req));

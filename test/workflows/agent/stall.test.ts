@@ -1,6 +1,7 @@
 /** Stalls (docs/loops.md "Stalls"): the pure decisions of src/workflows/agent/stall.ts. */
 import { describe, expect, it } from 'vitest';
-import { formatQuiet, MAX_STALL_RESTARTS, MIN_RECHECK_MS, nextCheckMs, noteProgress, nudgeText, stallAfterMsOf, stallStep, type StallState } from '../../../src/workflows/agent/stall';
+import * as mail from '../../../src/workflows/agent/mailbox';
+import { formatQuiet, MAX_STALL_RESTARTS, MIN_RECHECK_MS, nextCheckMs, noteProgress, nudgeId, nudgeText, stallAfterMsOf, stallStep, withdrawNudge, type StallState } from '../../../src/workflows/agent/stall';
 
 const fresh = (at = 0): StallState => ({ progressAt: at, stalls: 0, restarts: 0 });
 const input = { stallAfterSeconds: 10 };
@@ -89,5 +90,16 @@ describe('stall decisions', () => {
     expect(nudgeText(3000, { stallAfterSeconds: 3, onStall: 'restart' }, 0)).toContain('in the next 3 s you will be restarted.');
     expect(nudgeText(3000, { stallAfterSeconds: 3, onStall: 'restart' }, MAX_STALL_RESTARTS)).toContain('you will be ended');
     expect([formatQuiet(45_000), formatQuiet(720_000), formatQuiet(7_500_000)]).toEqual(['45 s', '12 min', '2 h 5 min']);
+  });
+
+  it('withdraws an unread nudge once the stall is over, and leaves a read one alone', () => {
+    const box = mail.newMailbox();
+    mail.accept(box, { id: nudgeId('a', 1), from: 'cadre', to: 'a', text: 'nudge', priority: 'high', thread: nudgeId('a', 1), sentAt: 0 });
+    withdrawNudge(box, 'a', 1);
+    expect(mail.pending(box)).toEqual([]);
+    mail.accept(box, { id: nudgeId('a', 2), from: 'cadre', to: 'a', text: 'nudge', priority: 'high', thread: nudgeId('a', 2), sentAt: 0 });
+    mail.deliver(box);
+    withdrawNudge(box, 'a', 2);
+    expect(box.messages.find((m) => m.id === 'a#stall-2')?.state).toBe('delivered');
   });
 });
