@@ -2,15 +2,18 @@
  * Stalls (docs/loops.md "Stalls") against the real dev server: an agent with no progress for `stallAfterSeconds`
  * is marked stalled (status query), then ended with its work committed, or restarted (`onStall: 'restart'`); an
  * agent whose program keeps printing is never marked stalled. Command agents: their progress is their output, seen
- * by the workflow only through the activity's heartbeats.
+ * by the workflow only through the activity's heartbeats; a scripted agent's silent tool call is seen the same way,
+ * through its model turn's heartbeats.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentResultOf } from '../../src/client/results';
 import { defaultLimits, type AgentInput } from '../../src/shared/agent';
 import { agentStatusQuery, type AgentSnapshot } from '../../src/shared/messages';
 import { recordHistory } from '../support/histories';
 import { makeRepo, showFile, sleepRunning } from '../support/repo';
-import { uniqueId, withWorker } from '../support/temporal';
+import { testDir, uniqueId, withWorker } from '../support/temporal';
 import type { WorkflowHandle } from '@temporalio/client';
 
 function commandAgent(repo: string, sh: string, extra: Partial<AgentInput> = {}): AgentInput {
@@ -72,5 +75,25 @@ describe('stalls', () => {
     expect(result.stalls).toBe(1);
     expect(showFile(repo, result.branch, 'first.txt')).toBe('first\n');
     expect(showFile(repo, result.branch, 'second.txt')).toBe('second\n');
+  });
+
+  it('a scripted agent whose tool call goes silent inside its model turn is stalled and ended, its earlier write committed', async () => {
+    const repo = makeRepo();
+    const script = join(testDir('stall-script'), 'script.json');
+    writeFileSync(script, JSON.stringify({ turns: [
+      { tools: [{ write_file: { path: 'notes.md', content: 'before going quiet\n' } }] },
+      { tools: [{ run_command: { argv: ['node', '-e', 'setTimeout(() => {}, 600000)'] } }] },
+      { tools: [{ finish: { summary: 'never reached' } }] },
+    ] }));
+    const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'stall test', backend: 'scripted', model: 'scripted', script, maxTokens: 1024, maxTurns: 10, budget: {}, depth: 0, limits: defaultLimits, stallAfterSeconds: 2 };
+    const { result, stalled } = await withWorker({}, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start('agent', { workflowId: uniqueId('stallmodel'), taskQueue, args: [input] });
+      const stalled = await untilStalled(handle);
+      return { result: await agentResultOf(handle), stalled };
+    });
+    expect(stalled).toMatchObject({ turn: 2, stalls: 1 });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatch(/^stalled: no progress for \d+ s$/);
+    expect(showFile(repo, result.branch, 'notes.md')).toBe('before going quiet\n');
   });
 });
