@@ -10,6 +10,7 @@ import * as wf from '@temporalio/workflow';
 import { bookkeeping } from '../presets';
 import type { AgentContext } from './context';
 import * as mail from './mailbox';
+import { isTerminal } from './state';
 import { MAX_STALL_RESTARTS, nextCheckMs, nudgeId, nudgeText, STALL_WATCH, stallAfterMsOf, stalledDoing, stallStep, withdrawNudge } from './stall';
 
 export interface StallWatch {
@@ -56,6 +57,12 @@ async function watchLoop(ctx: AgentContext, work: wf.CancellationScope, watch: S
     if (stopped()) return;
     if (moved) {
       waitMs = nextCheckMs(w, stallMs, Date.now());
+      continue;
+    }
+    // A sub-agent that still runs has a watch of its own (its stall ends it, which is progress here).
+    if (s.children.some((c) => !isTerminal(c.status))) {
+      ctx.progressed();
+      waitMs = stallMs;
       continue;
     }
     const probed = await bookkeeping.lastProgress.executeWithOptions({ summary: 'read progress from heartbeats' }, [{}]).catch(() => undefined);
