@@ -28,7 +28,9 @@ export function defineActivity<S extends z.ZodType, R>(
   opts: BoundaryOptions = {},
 ): (input: z.input<S>) => Promise<R> {
   const fn = async (raw: z.input<S>): Promise<R> => {
-    const beat = opts.heartbeatEveryMs ? setInterval(() => Context.current().heartbeat(), opts.heartbeatEveryMs) : undefined;
+    // The timer repeats the details last given with heartbeatWith: a bare heartbeat would wipe them.
+    const ctx = opts.heartbeatEveryMs ? Context.current() : undefined;
+    const beat = ctx ? setInterval(() => ctx.heartbeat(lastDetails.get(ctx)), opts.heartbeatEveryMs) : undefined;
     try {
       const parsed = schema.safeParse(raw);
       if (!parsed.success) throw invalidInput(name, parsed.error, opts.invalidInputType);
@@ -41,6 +43,17 @@ export function defineActivity<S extends z.ZodType, R>(
   };
   Object.defineProperty(fn, 'name', { value: name });
   return fn;
+}
+
+const lastDetails = new WeakMap<Context, unknown>();
+
+/**
+ * Heartbeat with details that must survive the boundary's own timer (a command's pid for the orphan check, its
+ * progress for the stall watch): the timer's heartbeats repeat them.
+ */
+export function heartbeatWith(ctx: Context, details: unknown): void {
+  lastDetails.set(ctx, details);
+  ctx.heartbeat(details);
 }
 
 /** The conversion at the boundary: typed where understood, cancellation and ApplicationFailure untouched. */

@@ -77,7 +77,8 @@ export interface RunCommandOptions {
   env: Record<string, string>;
   /** Appended to (created with its directory if missing); holds the full redacted output. */
   logFile?: string;
-  heartbeat?: () => void;
+  /** Called every `heartbeatEveryMs` with the time of the program's last output (undefined before any): its progress. */
+  heartbeat?: (progressAt?: number) => void;
   heartbeatEveryMs?: number;
   signal?: AbortSignal;
   /** Time between SIGTERM and SIGKILL to the process group. Default 3 s. */
@@ -301,7 +302,9 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
     timers.push(setTimeout(() => killGroup(pid, 'SIGKILL'), grace));
   };
 
+  let progressAt: number | undefined;
   const onOutput = (chunk: string): void => {
+    progressAt = Date.now();
     tail.push(chunk);
     log.write(chunk);
   };
@@ -320,7 +323,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandRes
   if (options.heartbeat) {
     const beat = options.heartbeat;
     beat();
-    timers.push(setInterval(beat, options.heartbeatEveryMs ?? 5_000));
+    timers.push(setInterval(() => beat(progressAt), options.heartbeatEveryMs ?? 5_000));
   }
 
   const outcome = await new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve) => {

@@ -15,6 +15,7 @@ import { createWorkspaceActivities } from './workspaceActivities';
 import { createSessionActivities } from './backends/session';
 import { createPortActivities } from './portActivities';
 import type { PortConfig } from '../shared/ports';
+import { createProgressActivities } from './progress';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -56,6 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     writeTaskStatus,
     ...createLockActivities(),
     ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
+    ...createProgressActivities(),
   };
 }
 

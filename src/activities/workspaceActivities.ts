@@ -21,7 +21,7 @@ import { ErrorType, TypedFailure } from '../shared/errors';
 import { CachesSchema, CheckSchema } from '../shared/plan';
 import { runChecks } from './checks';
 import { commandRefusal, defaultCommandPolicy, killGroup, runCommand, scrubbedEnv, type CommandPolicy } from './commandRunner';
-import { defineActivity } from './boundary';
+import { defineActivity, heartbeatWith } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
@@ -110,6 +110,9 @@ const HEARTBEAT_EVERY_MS = 2_000;
 interface CommandBeat {
   host: string;
   pid: number;
+  /** Epoch ms of the program's last output, and of this heartbeat (progress: see activities/progress.ts). */
+  progressAt?: number;
+  beatAt?: number;
 }
 
 /**
@@ -157,9 +160,10 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
       logFile,
       onSpawn: (pid) => {
         beat = { host: os.hostname(), pid };
-        ctx.heartbeat(beat);
+        heartbeatWith(ctx, beat);
       },
-      heartbeat: () => ctx.heartbeat(beat),
+      // The program's last output is its progress: the agent's stall watch reads it from the heartbeat (docs/loops.md).
+      heartbeat: (progressAt) => heartbeatWith(ctx, { ...beat, beatAt: Date.now(), ...(progressAt === undefined ? {} : { progressAt }) }),
       signal: ctx.cancellationSignal,
     });
     if (result.cancelled) throw ctx.cancellationSignal.reason ?? new CancelledFailure('command cancelled');

@@ -60,6 +60,14 @@ export interface AgentInput {
    * back to the agent, which works again in the same worktree, until one passes or this many have failed.
    */
   verifyAttempts?: number;
+  /**
+   * Stalls (docs/loops.md): no progress (a model turn, a tool call, a child's report, a program's output) for this
+   * many seconds marks the agent stalled and nudges it; as long again without progress ends it (`onStall: 'end'`,
+   * the default: it fails "stalled: no progress for …", its work committed) or restarts its backend (`'restart'`).
+   * Default 600 (10 minutes).
+   */
+  stallAfterSeconds?: number;
+  onStall?: 'end' | 'restart';
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
   bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number; caches?: Caches; setupAlways?: boolean };
   /**
@@ -125,6 +133,8 @@ export interface AgentResult {
   attempts?: VerifyAttempt[];
   /** The agent's limit of verification attempts (set with `attempts`). */
   verifyAttempts?: number;
+  /** Stalls the agent had (docs/loops.md "Stalls"); absent when it never stalled. */
+  stalls?: number;
 }
 
 /** The agent workflow's signature as a client sees it (the workflow's own carry argument is internal). */

@@ -54,6 +54,10 @@ export interface AgentSnapshot {
   attempts?: VerifyAttempt[];
   /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
   ports?: string;
+  /** Stalls (docs/loops.md): set while the agent is stalled — since when (epoch ms) nothing moved, when it was nudged. */
+  stalled?: { since: number; nudgedAt: number };
+  /** Stalls the agent had so far (absent: none). */
+  stalls?: number;
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');

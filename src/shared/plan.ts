@@ -131,6 +131,12 @@ export const DEFAULT_VERIFY_ATTEMPTS = 2;
 export const MAX_VERIFY_ATTEMPTS = 10;
 export const VerifyAttemptsSchema = z.number().int().min(1).max(MAX_VERIFY_ATTEMPTS);
 
+/** Stalls (docs/loops.md): an agent with no progress for this long is nudged, then ended or restarted. */
+export const DEFAULT_STALL_AFTER_SECONDS = 600;
+export const StallAfterSecondsSchema = z.number().positive();
+export const OnStallSchema = z.enum(['end', 'restart']);
+export type OnStall = z.infer<typeof OnStallSchema>;
+
 export const TaskSchema = z.strictObject({
   id: TaskIdSchema,
   title: z.string().min(1),
@@ -168,6 +174,10 @@ export const TaskSchema = z.strictObject({
    * goes back to it and it works again in the same worktree and session (docs/loops.md). Default 2; 1 = no retry.
    */
   verifyAttempts: VerifyAttemptsSchema.optional(),
+  /** No progress for this long marks the agent stalled and nudges it; as long again ends it (docs/loops.md "Stalls"). Default 600. */
+  stallAfterSeconds: StallAfterSecondsSchema.optional(),
+  /** What a stall comes to after the nudge: `end` (default: the task fails, its work committed) or `restart`. */
+  onStall: OnStallSchema.optional(),
   /** Test-driven: write the failing test first (GSD `type: tdd`); also said in the prompt. */
   tdd: z.boolean().optional(),
   /**
@@ -191,6 +201,8 @@ export const PlanDefaultsSchema = z.strictObject({
   maxTurns: z.number().int().positive().optional(),
   bootstrap: BootstrapSchema.optional(),
   verifyAttempts: VerifyAttemptsSchema.optional(),
+  stallAfterSeconds: StallAfterSecondsSchema.optional(),
+  onStall: OnStallSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

@@ -166,6 +166,16 @@ describe('runCommand', () => {
     expect(alive(bg)).toBe(false);
   });
 
+  it('heartbeats with the time of the last output: the progress the stall watch reads', async () => {
+    const seen: (number | undefined)[] = [];
+    const before = Date.now();
+    await runCommand({ argv: ['sh', '-c', 'sleep 0.2; echo hi; sleep 0.4'], cwd: dir, env: env(), timeoutMs: 10_000, heartbeat: (at) => seen.push(at), heartbeatEveryMs: 50 });
+    expect(seen[0]).toBeUndefined();
+    const last = seen[seen.length - 1];
+    expect(last).toBeGreaterThanOrEqual(before);
+    expect(new Set(seen.filter((x) => x !== undefined)).size).toBe(1);
+  });
+
   it('heartbeats while the program runs', async () => {
     let beats = 0;
     const r = await runCommand({ argv: ['sleep', '0.6'], cwd: dir, env: env(), timeoutMs: 10_000, heartbeat: () => beats++, heartbeatEveryMs: 50 });

@@ -180,3 +180,18 @@ describe('native checks, approval and tdd', () => {
     ]);
   });
 });
+
+describe('native plans: stalls (docs/loops.md "Stalls")', () => {
+  it('reads stallAfter as a duration and onStall, on defaults and tasks', async () => {
+    const plan = await loadPlan(planFile('defaults: { stallAfter: 5m, onStall: restart }\ntasks:\n  - { id: a, prompt: a }\n  - { id: b, prompt: b, stallAfter: 90, onStall: end }\n'));
+    expect(plan.defaults).toMatchObject({ stallAfterSeconds: 300, onStall: 'restart' });
+    expect(plan.tasks[0]).not.toHaveProperty('stallAfterSeconds');
+    expect(plan.tasks[1]).toMatchObject({ stallAfterSeconds: 90, onStall: 'end' });
+  });
+
+  it('names the field of a bad stallAfter or onStall', async () => {
+    const issues = (await issuesOf(planFile('tasks:\n  - { id: a, prompt: a, stallAfter: soon, onStall: wait }\n'))).join('\n');
+    expect(issues).toMatch(/stallAfter/);
+    expect(issues).toMatch(/onStall/);
+  });
+});

@@ -166,7 +166,13 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
 
   async function runTurn(input: ModelTurnInput): Promise<ModelTurnOutput> {
     const activity = Context.current();
-    const heartbeat = (): void => activity.heartbeat({ turn: input.turn });
+    // `progressAt` (the last stream event or tool start) is what the agent's stall watch reads (activities/progress.ts).
+    let progressAt: number | undefined;
+    const heartbeat = (): void => activity.heartbeat({ turn: input.turn, beatAt: Date.now(), ...(progressAt === undefined ? {} : { progressAt }) });
+    const progressed = (): void => {
+      progressAt = Date.now();
+      heartbeat();
+    };
     const signal = activity.cancellationSignal;
     const tools = canonicalTools(input.tools);
     const system = systemPrompt(tools, input.system);
@@ -201,7 +207,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
           messages,
           ...(scriptPath ? { scriptPath } : {}),
         },
-        { heartbeat, signal },
+        { heartbeat: progressed, signal },
       ));
       reply = {
         v: 1,
@@ -231,6 +237,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
         resultBlocks.push(toResultBlock(stored));
         continue;
       }
+      progressed();
       const outcome = await answerToolCall(block, tools, input, { heartbeat, signal });
       if (outcome.kind === 'orchestration') {
         orchestrationCalls.push({ id: block.id, name: block.name, input: outcome.input });

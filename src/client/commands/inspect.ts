@@ -146,6 +146,8 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
     if (s.lastText) lines.push(`last said: ${s.lastText.replace(/\s+/g, ' ').slice(0, 200)}`);
     if (s.attempt !== undefined && s.verifyAttempts !== undefined) lines.push(`attempt ${s.attempt} of ${s.verifyAttempts}`);
     lines.push(...attemptLines(s.attempts));
+    // Stalls (docs/loops.md): no progress since `since`, nudged at `nudgedAt`.
+    if (s.stalled) lines.push(`stalled: no progress since ${new Date(s.stalled.since).toISOString()}, nudged at ${new Date(s.stalled.nudgedAt).toISOString()}`);
   } else {
     lines.push(`agent ${s.agentId} — ${s.status} — ${s.turns} turns — ${fmtUsd(s.costUsd)}${sim}`);
     lines.push(`branch ${s.branch}${s.commit ? ` @ ${s.commit.slice(0, 10)}` : ''} — ${s.filesChanged.length} file(s) changed`);
@@ -154,6 +156,7 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
     for (const c of s.children) lines.push(`  child ${c.name} ${c.status}${c.merged ? ' merged' : ''}${c.conflicts?.length ? ` conflicts: ${c.conflicts.join(', ')}` : ''}`);
     if (s.attempts?.length) lines.push(`${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'} of ${s.verifyAttempts ?? s.attempts.length}`);
     lines.push(...attemptLines(s.attempts));
+    if (s.stalls) lines.push(`stalls: ${s.stalls}`);
   }
   return lines.join('\n');
 }

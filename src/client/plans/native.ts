@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { z } from 'zod';
-import { BackendSchema, CheckSchema, VerifyAttemptsSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
+import { BackendSchema, CheckSchema, OnStallSchema, VerifyAttemptsSchema, taskIdProblem, type PlanInput, type TaskInput } from '../../shared/plan';
 import { IssueList, nearestField } from './errors';
 import { parseDuration, repoPath, toArgv, unique } from './fields';
 import { isRecord, parseYaml, type YamlPath, type YamlSource } from './yamlSource';
@@ -68,6 +68,8 @@ const RawTask = z.strictObject({
   done: z.boolean().optional(),
   checks: z.array(CheckSchema).optional(),
   verifyAttempts: VerifyAttemptsSchema.optional(),
+  stallAfter: duration.optional(),
+  onStall: OnStallSchema.optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
   approval: z.string().min(1).optional(),
   tdd: z.boolean().optional(),
@@ -98,6 +100,8 @@ const RawPlan = z.strictObject({
       maxTurns: z.number().int().positive().optional(),
       bootstrap: bootstrap.optional(),
       verifyAttempts: VerifyAttemptsSchema.optional(),
+      stallAfter: duration.optional(),
+      onStall: OnStallSchema.optional(),
     })
     .optional(),
   budget: budget.optional(),
@@ -106,7 +110,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -185,6 +189,8 @@ export async function importNative(file: string): Promise<ImportResult> {
         maxTurns: d.maxTurns,
         bootstrap: toBootstrap(d.bootstrap),
         verifyAttempts: d.verifyAttempts,
+        stallAfterSeconds: parseDuration(d.stallAfter),
+        onStall: d.onStall,
       })
     : undefined;
   if (d?.timeout !== undefined && d.timeoutSeconds !== undefined) {
@@ -261,6 +267,8 @@ function toTask(
     maxTurns: r.maxTurns,
     bootstrap: toBootstrap(r.bootstrap),
     verifyAttempts: r.verifyAttempts,
+    stallAfterSeconds: parseDuration(r.stallAfter),
+    onStall: r.onStall,
     done: r.done,
     checks: r.checks?.flatMap((c, j) => {
       if (repoPath(c.path) !== c.path) {

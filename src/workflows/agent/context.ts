@@ -15,6 +15,7 @@ import { gitOp } from '../presets';
 import { subtreeCost, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { doingOf, verifyAttemptsOf } from './attempts';
+import { noteProgress, withdrawNudge } from './stall';
 
 export interface AgentContext {
   readonly input: AgentInput;
@@ -27,6 +28,8 @@ export interface AgentContext {
   /** Runtime only: session orchestration calls being answered, by call id (a repeat waits for the same answer). */
   readonly sessionCallsInFlight: Map<string, Promise<ToolResultLike>>;
   setDoing(what: string): void;
+  /** The agent made progress (stalls, docs/loops.md): a stall is over, its unread nudge withdrawn. */
+  progressed(): void;
   setStatus(next: AgentStatus): void;
   pushProgress(): void;
   raiseAlerts(fired: number[]): void;
@@ -43,13 +46,19 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     childPromises: new Map(),
     sessionCallsInFlight: new Map(),
 
+    progressed() {
+      if (noteProgress(s.watch, Date.now())) withdrawNudge(s.mailbox, s.agentId, s.watch.stalls);
+    },
+
     setDoing(what) {
+      ctx.progressed();
       s.doing = doingOf(s, verifyAttemptsOf(input), what);
       wf.setCurrentDetails(`${s.status}: ${s.doing || 'done'}`);
     },
 
     setStatus(next) {
       if (s.status === next) return;
+      ctx.progressed();
       s.status = next;
       wf.upsertSearchAttributes([
         { key: CadreStatus, value: next },

@@ -103,6 +103,7 @@ export function agentResult(input: AgentInput, s: AgentState, commit: string | u
     children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, merged: c.merged, conflicts: c.conflicts })),
     // Only agents verified under fix-and-retry have attempts: other results stay as they were.
     ...(s.attempts.length ? { attempts: s.attempts, verifyAttempts: verifyAttemptsOf(input) } : {}),
+    ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
   };
 }
 

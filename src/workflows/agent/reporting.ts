@@ -41,6 +41,8 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     lastText: s.lastText,
     ...(hasVerification(input) ? { attempt: s.attempt, verifyAttempts: verifyAttemptsOf(input), attempts: s.attempts } : {}),
     ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
+    ...(s.watch.stall ? { stalled: { since: s.watch.stall.since, nudgedAt: s.watch.stall.nudgedAt } } : {}),
+    ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
   };
 }
 

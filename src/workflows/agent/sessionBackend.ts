@@ -83,6 +83,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
  */
 export async function answerSessionCall(ctx: AgentContext, call: OrchestrationCall): Promise<ToolResultLike> {
   const { s } = ctx;
+  ctx.progressed();
   const done = s.sessionCalls[call.callId];
   if (done) return done;
   const running = ctx.sessionCallsInFlight.get(call.callId);

@@ -12,6 +12,7 @@ import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
 import type { PortHold } from '../locks/ports';
+import type { StallState } from './stall';
 
 export interface Workspace {
   path: string;
@@ -117,6 +118,10 @@ export interface AgentState {
   session?: { usage: Usage; costUsd: number; turns: number };
   /** The workspace's port block (`patched('port-lease')`; docs/workspaces.md, "Ports"). */
   ports?: PortHold;
+  /** Stalls (stall.ts): the last progress seen, the stall if any. Not carried: a new run starts from its start. */
+  watch: StallState;
+  /** Set when a stall ended the agent: its error ("stalled: no progress for …"). */
+  stalledOut?: string;
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -152,6 +157,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     attempt: carry?.attempt ?? 1,
     attempts: carry?.attempts ?? [],
     ...(carry?.ports ? { ports: carry.ports } : {}),
+    watch: { progressAt: now, stalls: 0, restarts: 0 },
   };
 }
 

@@ -33,6 +33,7 @@ import { bootstrapWithPorts, letGoOfPorts, startHoldingPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { settleAttempt } from './retry';
+import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
 import { gitOp, workspaceSetupOp } from '../presets';
@@ -68,6 +69,9 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       )
       .catch(() => undefined);
   }
+  // Stalls (docs/loops.md): no progress for `stallAfterSeconds` marks the agent stalled and nudges it, then ends
+  // (cancels `work`) or restarts its backend.
+  const watch = startStallWatch(ctx, work);
   try {
     await work.run(async () => {
       // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
@@ -83,14 +87,20 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
       // attempts are left; each attempt spends from the same budget, under the same timeout.
       do {
-        if (input.backend === 'command') await commandBackend(ctx);
-        else if (isAgentProgramBackend(input.backend)) await sessionBackend(ctx);
-        else await modelLoop(ctx);
+        await runRestartable(watch, () => {
+          if (input.backend === 'command') return commandBackend(ctx);
+          if (isAgentProgramBackend(input.backend)) return sessionBackend(ctx);
+          return modelLoop(ctx);
+        });
       } while (await settleAttempt(ctx));
     });
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;
-    if (wf.isCancellation(err)) {
+    if (wf.isCancellation(err) && s.stalledOut) {
+      // Stalls (stallWatch.ts): the watch cancelled the work; the ending commits it as for any ending.
+      ctx.setStatus('failed');
+      s.error = s.stalledOut;
+    } else if (wf.isCancellation(err)) {
       ctx.setStatus(timedOut ? 'timed_out' : 'cancelled');
       s.error = timedOut ? `timed out after ${input.timeoutSeconds} s` : 'cancelled';
     } else {
@@ -99,6 +109,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     }
   } finally {
     timer.cancel();
+    watch?.stop();
   }
   if (s.status !== 'completed') s.error ??= unfixedError(s, s.status);
   try {
@@ -122,6 +133,7 @@ function setHandlers(ctx: AgentContext): void {
     toOperator: s.toOperator,
   }));
   wf.setHandler(childProgressSignal, ({ childId, node }) => {
+    ctx.progressed();
     if (acceptProgress(s, childId, node)) ctx.pushProgress();
   });
   wf.setHandler(budgetGrantSignal, (grant) => {
@@ -130,7 +142,10 @@ function setHandlers(ctx: AgentContext): void {
   wf.setHandler(budgetRefusalSignal, (r) => {
     s.refusals[r.requestId] = r.reason;
   });
-  wf.setHandler(childEndedSignal, (ended) => recordChildEnd(s, ended));
+  wf.setHandler(childEndedSignal, (ended) => {
+    ctx.progressed();
+    recordChildEnd(s, ended);
+  });
   wf.setHandler(budgetRequestSignal, (req) => answerBudgetRequest(ctx, req));
   wf.setHandler(orchestrationCallUpdate, (call) => answerSessionCall(ctx, call), {
     validator: (call) => {

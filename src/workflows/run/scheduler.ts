@@ -124,6 +124,7 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     verify: t.verify,
     ...(t.checks?.length ? { checks: t.checks } : {}),
     ...verifyAttemptsOf(t.verifyAttempts ?? d.verifyAttempts),
+    ...stallOf(t.stallAfterSeconds ?? d.stallAfterSeconds, t.onStall ?? d.onStall),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
   };
@@ -132,6 +133,11 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
 /** A task's fix-and-retry limit as the agent takes it (absent when the plan sets none: the agent's default). */
 function verifyAttemptsOf(n: number | undefined): Pick<AgentInput, 'verifyAttempts'> {
   return n === undefined ? {} : { verifyAttempts: n };
+}
+
+/** A task's stall settings as the agent takes them (absent when the plan sets none: the agent's defaults). */
+function stallOf(after: number | undefined, on: AgentInput['onStall']): Pick<AgentInput, 'stallAfterSeconds' | 'onStall'> {
+  return { ...(after === undefined ? {} : { stallAfterSeconds: after }), ...(on === undefined ? {} : { onStall: on }) };
 }
 
 /** Command tasks run as activities of the scheduler, not as child agents, when the plan asks for it. */

@@ -87,6 +87,13 @@ describe('budget slices', () => {
     s.integration = { path: '/i', branch: 'cadre/r/integration' };
     const a = agentInputFor({ runId: 'r', plan: p, repo: '/repo' }, s, p.tasks[0]!, {});
     expect(a).toMatchObject({ backend: 'command', maxTurns: 7, baseRef: 'cadre/r/integration', taskId: 'a', runId: 'r', depth: 0 });
+    expect(a).not.toHaveProperty('stallAfterSeconds');
+    // Stalls (docs/loops.md): the task's settings over the plan's defaults.
+    const q = plan({ defaults: { stallAfterSeconds: 60, onStall: 'restart' }, tasks: [task('a'), task('b', { stallAfterSeconds: 5, onStall: 'end' })] });
+    const qs = table.initialRunState('q', q, undefined);
+    qs.integration = s.integration;
+    expect(agentInputFor({ runId: 'q', plan: q, repo: '/repo' }, qs, q.tasks[0]!, {})).toMatchObject({ stallAfterSeconds: 60, onStall: 'restart' });
+    expect(agentInputFor({ runId: 'q', plan: q, repo: '/repo' }, qs, q.tasks[1]!, {})).toMatchObject({ stallAfterSeconds: 5, onStall: 'end' });
     expect(agentIdFor('r', 'a', 1)).toBe('r/a');
     expect(agentIdFor('r', 'a', 3)).toBe('r/a~3');
   });

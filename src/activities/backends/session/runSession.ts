@@ -152,9 +152,12 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       progress.updatedAt = Date.now();
       writeSessionRecord(deps.stateDir, { ...progress, agentId: input.agentId, runId, priorUsage: prior.usage, priorCostUsd: prior.costUsd, ...(input.fix ? { fixAttempt } : {}), ...extra } as SessionRecord);
     };
+    // The program's last line of output (a stream event): its progress for the stall watch.
+    let lastLineAt = 0;
     const heartbeat = (): void => {
       const { answered: _a, ...details } = progress;
-      ctx?.heartbeat(details);
+      // `progressAt`: the session's last event, read by the agent's stall watch (activities/progress.ts).
+      ctx?.heartbeat({ ...details, progressAt: Math.max(progress.updatedAt ?? 0, lastLineAt), beatAt: Date.now() });
     };
     const finish = (status: SessionStatus, summary: string, error?: string): SessionResult => {
       const result: SessionResult = {
@@ -259,6 +262,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
         cwd: input.workspace,
         env: { ...agentProgramEnv(sourceEnv, paths.home, launch.env), ...portEnv(input.ports) },
         onLine: (line) => {
+          lastLineAt = Date.now();
           log.write(line);
           let event: unknown;
           try {
