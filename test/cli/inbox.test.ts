@@ -52,7 +52,7 @@ tasks:
         expect.objectContaining({ taskId: 'verify', summary: 'Verify by hand: Open b.txt and check it', command: `cadre approve ${runId} verify`, also: [`cadre reject ${runId} verify --reason '…'`] }),
       ]);
       expect(typeof gate[0].since).toBe('number');
-      expect(items.find((it) => it.kind === 'stalled' && it.runId === runId)).toMatchObject({ taskId: 'quiet', agentId: expect.stringContaining('quiet'), command: expect.stringMatching(/^cadre send \S+ '…'$/), also: [`cadre cancel ${runId} quiet`] });
+      expect(items.find((it) => it.kind === 'stalled' && it.runId === runId)).toMatchObject({ taskId: 'quiet', agentId: expect.stringContaining('quiet'), command: expect.stringMatching(/^cadre send \S+ '…'$/), also: [`cadre cancel ${runId} quiet`], summary: expect.stringMatching(/^stalled: no progress for /) });
 
       const text = await cadre(['inbox'], env);
       expect(text.stdout).toContain(`→ cadre approve ${runId} verify`);

@@ -43,7 +43,8 @@ describe('inbox items', () => {
     const [standalone] = agentItems(snap({ stalled: { since: Date.UTC(2026, 0, 1, 10), nudgedAt: Date.UTC(2026, 0, 1, 10, 10) } }));
     expect(standalone).toMatchObject({ kind: 'stalled', agentId: 'a1', since: Date.UTC(2026, 0, 1, 10), command: "cadre send a1 '…'" });
     expect(standalone.also).toBeUndefined();
-    expect(standalone.summary).toBe('no progress since 2026-01-01T10:00:00.000Z, nudged at 2026-01-01T10:10:00.000Z — run ./x.sh');
+    expect(standalone.summary).toBe('no progress since 2026-01-01T10:00:00.000Z (nudged) — run ./x.sh');
+    expect(agentItems(snap({ doing: 'stalled: no progress for 10 min (nudged) — was: run ./x.sh', stalled: { since: 1, nudgedAt: 2 } }))[0].summary).toBe('stalled: no progress for 10 min (nudged) — was: run ./x.sh');
     const [task] = agentItems(snap({ agentId: 'r/t', runId: 'r', taskId: 't', stalled: { since: 1, nudgedAt: 2 } }));
     expect(task).toMatchObject({ runId: 'r', taskId: 't', also: ['cadre cancel r t'] });
   });

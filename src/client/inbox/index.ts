@@ -94,7 +94,8 @@ export function agentItems(s: AgentSnapshot): InboxItem[] {
       taskId: s.taskId,
       agentId: s.agentId,
       since: s.stalled.since,
-      summary: `no progress since ${new Date(s.stalled.since).toISOString()}, nudged at ${new Date(s.stalled.nudgedAt).toISOString()} — ${oneLine(s.doing, 60)}`,
+      // `doing` reads `stalled: no progress for 10 min (nudged) — was: run ./x.sh` while stalled (docs/loops.md).
+      summary: s.doing.startsWith('stalled') ? oneLine(s.doing) : `no progress since ${new Date(s.stalled.since).toISOString()} (nudged) — ${oneLine(s.doing, 60)}`,
       command: `cadre send ${agent} '…'`,
       ...(also ? { also } : {}),
     },
