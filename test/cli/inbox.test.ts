@@ -1,7 +1,7 @@
 /**
- * `cadre inbox` through the built CLI on the real dev server: nothing running says so (exit 0); a run with a task at
- * its approval gate and a quiet task that stalls shows a `gate` and a `stalled` item, and running the gate's command
- * takes the gate out of the inbox.
+ * `cadre inbox` through the built CLI on the real dev server: nothing running says so (exit 0), an unreachable
+ * server is one line and exit 69; a run with a task at its approval gate and a quiet task that stalls shows a
+ * `gate` and a `stalled` item, and running the gate's command takes the gate out of the inbox.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,6 +28,13 @@ describe('cadre inbox', () => {
     expect(text.code).toBe(0);
     expect(text.stdout).toBe('nothing waits for you\n');
     expect(await inbox(env)).toEqual([]);
+  }, 120_000);
+
+  it('Temporal unreachable: one line, exit 69', async () => {
+    const r = await cadre(['inbox'], { TEMPORAL_ADDRESS: '127.0.0.1:1', CADRE_STATE_DIR: testDir('inbox-down') });
+    expect(r.code).toBe(69);
+    expect(r.stderr).toMatch(/^cadre: cannot reach Temporal at 127\.0\.0\.1:1[^\n]*\n$/);
+    expect(r.stdout).toBe('');
   }, 120_000);
 
   it('a gate and a stalled task are listed with the commands that answer them; approving clears the gate', async () => {
