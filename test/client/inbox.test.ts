@@ -35,6 +35,8 @@ describe('inbox items', () => {
       ['message', 5, "cadre send r/t '…' --reply-to r/t#1"],
     ]);
     expect(items[0].summary).toBe('r/t#2 from r/t to r/gone not delivered (recipient has ended): which database?');
+    const [mine] = messageItems([{ message: { ...msg, id: 'op-1', from: 'operator', to: 'r/t', text: 'too late' }, reason: 'agent r/t has ended', at: 9 }], []);
+    expect(mine).toMatchObject({ kind: 'dead-letter', agentId: 'r/t', summary: 'your message op-1 to r/t not delivered (agent r/t has ended): too late', command: 'cadre status r/t' });
     expect(messageItems(undefined, undefined)).toEqual([]);
   });
 

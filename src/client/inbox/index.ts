@@ -60,13 +60,17 @@ export function runItems(p: RunProgress): InboxItem[] {
 export function messageItems(deadLetters: DeadLetter[] | undefined, toOperator: AgentMessage[] | undefined, runId?: string): InboxItem[] {
   const items: InboxItem[] = [];
   for (const d of deadLetters ?? []) {
+    const m = d.message;
+    const why = `not delivered (${oneLine(d.reason, 60)}): ${oneLine(m.text, 60)}`;
+    // The operator's own message that found no one: nobody to reply to; its recipient's status says what became of it.
+    const mine = m.from === 'operator';
     items.push({
       kind: 'dead-letter',
       runId,
-      agentId: d.message.from,
+      agentId: mine ? m.to : m.from,
       since: d.at,
-      summary: `${d.message.id} from ${d.message.from} to ${d.message.to} not delivered (${oneLine(d.reason, 60)}): ${oneLine(d.message.text, 60)}`,
-      command: `cadre send ${shellWord(d.message.from)} '…' --reply-to ${shellWord(d.message.id)}`,
+      summary: mine ? `your message ${m.id} to ${m.to} ${why}` : `${m.id} from ${m.from} to ${m.to} ${why}`,
+      command: mine ? `cadre status ${shellWord(m.to)}` : `cadre send ${shellWord(m.from)} '…' --reply-to ${shellWord(m.id)}`,
     });
   }
   for (const m of toOperator ?? []) {
