@@ -1,7 +1,8 @@
 /**
  * `cadre inbox` through the built CLI on the real dev server: nothing running says so (exit 0), an unreachable
  * server is one line and exit 69; a run with a task at its approval gate and a quiet task that stalls shows a
- * `gate` and a `stalled` item, and running the gate's command takes the gate out of the inbox.
+ * `gate` and a `stalled` item, the operator's message to an ended task a `dead-letter` item, and running the gate's
+ * command takes the gate out of the inbox.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,14 +38,15 @@ describe('cadre inbox', () => {
     expect(r.stdout).toBe('');
   }, 120_000);
 
-  it('a gate and a stalled task are listed with the commands that answer them; approving clears the gate', async () => {
+  it('a gate, a stalled task and a dead letter are listed with the commands that answer them; approving clears the gate', async () => {
     const env = envFor('inbox');
     const file = join(testDir('inbox-plan'), 'plan.yaml');
     writeFileSync(
       file,
       `name: inboxed
 tasks:
-  - { id: verify, title: Verify by hand, approval: "Open b.txt and check it", command: ["sh", "-c", "echo b > b.txt"] }
+  - { id: quick, title: Quick, command: ["true"] }
+  - { id: verify, title: Verify by hand, dependsOn: [quick], approval: "Open b.txt and check it", command: ["sh", "-c", "echo b > b.txt"] }
   - { id: quiet, title: Quiet, stallAfter: 10, command: ["sleep", "900"] }
 `,
     );
@@ -60,6 +62,13 @@ tasks:
       ]);
       expect(typeof gate[0].since).toBe('number');
       expect(items.find((it) => it.kind === 'stalled' && it.runId === runId)).toMatchObject({ taskId: 'quiet', agentId: expect.stringContaining('quiet'), command: expect.stringMatching(/^cadre send \S+ '…'$/), also: [`cadre cancel ${runId} quiet`], summary: expect.stringMatching(/^stalled: no progress for /) });
+
+      // `quick` ended before `verify` started: a message to it is dead-lettered in the run, the operator's own.
+      const late = await cadre(['send', `${runId}/quick`, 'too late'], env);
+      expect(late.code).toBe(1);
+      expect((await inbox(env)).filter((it) => it.kind === 'dead-letter' && it.runId === runId)).toEqual([
+        expect.objectContaining({ agentId: `${runId}/quick`, command: `cadre status ${runId}/quick`, summary: expect.stringMatching(new RegExp(`^your message \\S+ to ${runId}/quick not delivered \\(.*has ended.*\\): too late$`)) }),
+      ]);
 
       const text = await cadre(['inbox'], env);
       expect(text.stdout).toContain(`→ cadre approve ${runId} verify`);
