@@ -19,6 +19,7 @@ import { sendCommand } from './commands/send';
 import { logsCommand } from './commands/logs';
 import { diffCommand } from './commands/diff';
 import { locksCommand } from './commands/locks';
+import { inboxCommand } from './commands/inbox';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -183,6 +184,11 @@ export function buildProgram(commandArgv?: string[]): Command {
     .argument('<agent-id>')
     .argument('<amount>')
     .action(action(budgetGrantCommand));
+  program
+    .command('inbox')
+    .description('what waits for you across running runs and agents: approval gates, stalled agents, dead letters, messages to the operator — each with the command that answers it')
+    .option('--json', 'print JSON: {items: [{kind, runId, taskId, agentId, since, summary, command, also}], notes}')
+    .action(action((opts: { json?: boolean }) => inboxCommand(opts)));
   program.command('list').description('recent runs, newest first').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json', 'print JSON').action(action(listCommand));
 
   program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));

@@ -1,0 +1,68 @@
+/** `cadre inbox` items (src/client/inbox): what a run's progress and an agent's snapshot say waits for a person. */
+import { describe, expect, it } from 'vitest';
+import { agentItems, fmtAge, messageItems, renderInbox, runItems, shellWord, sortItems } from '../../src/client/inbox';
+import type { AgentSnapshot, RunProgress, TaskRow } from '../../src/shared/messages';
+
+const usage = { inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 };
+const row = (r: Partial<TaskRow> & { id: string }): TaskRow => ({ title: r.id, priority: 0, status: 'pending', attempts: 0, ...r });
+const progress = (tasks: TaskRow[], extra: Partial<RunProgress> = {}): RunProgress =>
+  ({ runId: 'plan-abc123', name: 'plan', status: 'running', maxConcurrency: 2, tasks, counts: {} as RunProgress['counts'], costUsd: 0, tokens: 0, ...extra });
+const snap = (s: Partial<AgentSnapshot>): AgentSnapshot =>
+  ({ agentId: 'a1', depth: 0, status: 'running', backend: 'command', turn: 0, doing: 'run ./x.sh', usage, costUsd: 0, ledger: {} as AgentSnapshot['ledger'], children: [], ...s });
+
+describe('inbox items', () => {
+  it('a task waiting at its gate is a gate item with approve (and reject); a task waiting for a lock is not', () => {
+    const items = runItems(progress([
+      row({ id: 'verify', title: 'Verify by hand', status: 'waiting', waiting: 'approval: Open b.txt\nand check it', startedAt: 1000, agentId: 'plan-abc123/verify' }),
+      row({ id: 'locked', status: 'waiting', waiting: 'lock on src/a.ts', startedAt: 500 }),
+      row({ id: 'done', status: 'completed' }),
+    ]));
+    expect(items).toEqual([
+      {
+        kind: 'gate', runId: 'plan-abc123', taskId: 'verify', agentId: 'plan-abc123/verify', since: 1000,
+        summary: 'Verify by hand: Open b.txt and check it',
+        command: 'cadre approve plan-abc123 verify',
+        also: ["cadre reject plan-abc123 verify --reason '…'"],
+      },
+    ]);
+  });
+
+  it('dead letters and messages to the operator answer with send --reply-to', () => {
+    const msg = { id: 'r/t#1', from: 'r/t', to: 'operator', text: 'which database?', priority: 'normal' as const, sentAt: 5 };
+    const items = runItems(progress([], { toOperator: [msg], deadLetters: [{ message: { ...msg, id: 'r/t#2', to: 'r/gone' }, reason: 'recipient has ended', at: 7 }] }));
+    expect(items.map((i) => [i.kind, i.since, i.command])).toEqual([
+      ['dead-letter', 7, "cadre send r/t '…' --reply-to r/t#2"],
+      ['message', 5, "cadre send r/t '…' --reply-to r/t#1"],
+    ]);
+    expect(items[0].summary).toBe('r/t#2 from r/t to r/gone not delivered (recipient has ended): which database?');
+    const [mine] = messageItems([{ message: { ...msg, id: 'op-1', from: 'operator', to: 'r/t', text: 'too late' }, reason: 'agent r/t has ended', at: 9 }], []);
+    expect(mine).toMatchObject({ kind: 'dead-letter', agentId: 'r/t', summary: 'your message op-1 to r/t not delivered (agent r/t has ended): too late', command: 'cadre status r/t' });
+    expect(messageItems(undefined, undefined)).toEqual([]);
+  });
+
+  it('a stalled agent is an item with since; a task agent can also be cancelled; a moving agent is none', () => {
+    expect(agentItems(snap({}))).toEqual([]);
+    const [standalone] = agentItems(snap({ stalled: { since: Date.UTC(2026, 0, 1, 10), nudgedAt: Date.UTC(2026, 0, 1, 10, 10) } }));
+    expect(standalone).toMatchObject({ kind: 'stalled', agentId: 'a1', since: Date.UTC(2026, 0, 1, 10), command: "cadre send a1 '…'" });
+    expect(standalone.also).toBeUndefined();
+    expect(standalone.summary).toBe('no progress since 2026-01-01T10:00:00.000Z (nudged) — run ./x.sh');
+    expect(agentItems(snap({ doing: 'stalled: no progress for 10 min (nudged) — was: run ./x.sh', stalled: { since: 1, nudgedAt: 2 } }))[0].summary).toBe('stalled: no progress for 10 min (nudged) — was: run ./x.sh');
+    const [task] = agentItems(snap({ agentId: 'r/t', runId: 'r', taskId: 't', stalled: { since: 1, nudgedAt: 2 } }));
+    expect(task).toMatchObject({ runId: 'r', taskId: 't', also: ['cadre cancel r t'] });
+  });
+
+  it('ids that are not plain words are quoted for the shell', () => {
+    expect(shellWord('plan-abc123')).toBe('plan-abc123');
+    expect(shellWord("it's x")).toBe(`'it'\\''s x'`);
+    expect(runItems(progress([row({ id: 'a b', status: 'waiting', waiting: 'approval: ok?' })]))[0].command).toBe("cadre approve plan-abc123 'a b'");
+  });
+
+  it('sorted oldest first, unknown age last; rendered with age and command; empty says nothing waits', () => {
+    const a = { kind: 'gate' as const, runId: 'r', taskId: 't', summary: 's', command: 'cadre approve r t' };
+    expect(sortItems([a, { ...a, taskId: 'old', since: 1 }]).map((i) => i.taskId)).toEqual(['old', 't']);
+    expect(renderInbox([], 0)).toBe('nothing waits for you\n');
+    const text = renderInbox([{ ...a, since: 0 }], 125_000, ['x not asked']);
+    expect(text).toContain('gate        r/t  2m  s\n            → cadre approve r t\nnote: x not asked\n');
+    expect([fmtAge(5_000), fmtAge(3_600_000 + 5 * 60_000), fmtAge(5 * 86_400_000)]).toEqual(['5s', '1h05m', '5d']);
+  });
+});
