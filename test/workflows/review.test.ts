@@ -1,0 +1,71 @@
+/**
+ * Review (docs/loops.md "Review") against the real dev server: after a task's checks pass, a reviewer sub-agent reads
+ * the task's commit in a worktree of its own and approves or requests changes; requested changes go back to the
+ * task's agent (CADRE_REVIEW_CHANGES for a command), bounded by `rounds`. Command reviewers play the reviewer.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { agentResultOf, runResultOf } from '../../src/client/results';
+import type { RunPlanResult } from '../../src/shared/run';
+import { cadre } from '../support/cli';
+import { recordHistory } from '../support/histories';
+import { commandTask, plan } from '../support/plans';
+import { makeRepo, showFile } from '../support/repo';
+import { testAddress, testDir, uniqueId, withWorker } from '../support/temporal';
+
+const row = (r: RunPlanResult, id: string) => r.tasks.find((t) => t.id === id)!;
+
+describe('review', () => {
+  it('a reviewer that requests changes once and then approves: the agent revises, its checks run again, and the task completes with both rounds recorded', async () => {
+    const repo = makeRepo();
+    // The agent writes reviewed.txt only when a review asked for changes; the reviewer wants it, and sees the commit.
+    const sh = 'echo work >> work.log; echo ok > out.txt; if [ -n "$CADRE_REVIEW_CHANGES" ]; then printf "%s" "$CADRE_REVIEW_CHANGES" > reviewed.txt; fi';
+    const reviewer = ['sh', '-c', 'test "$(git rev-parse HEAD)" = "$CADRE_REVIEW_COMMIT" || { echo "not at the reviewed commit"; exit 9; }; test -f reviewed.txt || { echo "please add reviewed.txt"; exit 3; }'];
+    await withWorker({}, async ({ client, taskQueue, stateDir }) => {
+      const runId = uniqueId('review');
+      const tasks = [commandTask('gen', sh, { outputs: ['out.txt'], review: { backend: 'command', command: reviewer } }), commandTask('after', 'true', { dependsOn: ['gen'] })];
+      await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] });
+      const result = await runResultOf(client.workflow.getHandle(runId));
+      expect(result.status).toBe('completed');
+      expect(row(result, 'gen').status).toBe('completed');
+      const handle = client.workflow.getHandle(`${runId}/gen`);
+      const agent = await agentResultOf(handle);
+      await recordHistory(handle, 'agent-review-command');
+      expect(agent.reviews).toHaveLength(2);
+      expect(agent.reviews![0]).toMatchObject({ round: 1, verdict: 'changes', summary: 'command exited 3: please add reviewed.txt\n' });
+      expect(agent.reviews![1]).toMatchObject({ round: 2, verdict: 'approve', commit: agent.commit });
+      expect(agent.reviews![0]!.commit).not.toBe(agent.commit);
+      // Checks ran on both attempts; the reviewer children are in the tree but never merged.
+      expect(agent.attempts).toEqual([{ attempt: 1, ok: true, summary: 'passed' }, { attempt: 2, ok: true, summary: 'passed' }]);
+      expect(agent.children.map((c) => [c.name, c.status, c.merged])).toEqual([['review-1', 'failed', false], ['review-2', 'completed', false]]);
+      // Same worktree for both: the first run's line is still there; the request reached the program.
+      expect(showFile(repo, result.integrationBranch, 'work.log')).toBe('work\nwork\n');
+      const why = showFile(repo, result.integrationBranch, 'reviewed.txt')!;
+      expect(why).toContain('Review requested changes (round 1 of 2):');
+      expect(why).toContain('please add reviewed.txt');
+
+      const env = { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: stateDir, CADRE_TASK_QUEUE: taskQueue };
+      const logs = await cadre(['logs', `${runId}/gen`], env);
+      expect(logs.stdout).toContain('review 1: changes requested');
+      expect(logs.stdout).toContain('review 2: approved');
+    });
+  });
+
+  it('a reviewer that never approves fails the task after `rounds`, with its request in the error', async () => {
+    const repo = makeRepo();
+    const counter = join(testDir('review-never'), 'runs');
+    const tasks = [commandTask('picky', `echo run >> ${counter}; echo x > x.txt`, { review: { backend: 'command', command: ['sh', '-c', 'echo "never good enough"; exit 1'], rounds: 3 } })];
+    await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('picky');
+      await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] });
+      const result = await runResultOf(client.workflow.getHandle(runId));
+      expect(result.status).toBe('failed');
+      expect(row(result, 'picky')).toMatchObject({ status: 'failed', error: 'review: changes requested: command exited 1: never good enough\n' });
+      expect(readFileSync(counter, 'utf8')).toBe('run\nrun\nrun\n');
+      const agent = await agentResultOf(client.workflow.getHandle(`${runId}/picky`));
+      expect(agent.reviews!.map((r) => [r.round, r.verdict])).toEqual([[1, 'changes'], [2, 'changes'], [3, 'changes']]);
+      expect(agent.attempts).toBeUndefined();
+    });
+  });
+});
