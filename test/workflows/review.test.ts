@@ -3,16 +3,29 @@
  * the task's commit in a worktree of its own and approves or requests changes; requested changes go back to the
  * task's agent (CADRE_REVIEW_CHANGES for a command), bounded by `rounds`. Command reviewers play the reviewer.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readTranscript } from '../../src/activities/model/transcript';
 import { agentResultOf, runResultOf } from '../../src/client/results';
+import { defaultLimits, type AgentInput } from '../../src/shared/agent';
+import { agentStatusQuery } from '../../src/shared/messages';
 import type { RunPlanResult } from '../../src/shared/run';
 import { cadre } from '../support/cli';
 import { recordHistory } from '../support/histories';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testAddress, testDir, uniqueId, withWorker } from '../support/temporal';
+
+function agentInput(repo: string, extra: Partial<AgentInput>): AgentInput {
+  return { repo, baseRef: 'HEAD', goal: 'test goal', backend: 'scripted', model: 'scripted', maxTokens: 1024, maxTurns: 20, budget: {}, depth: 0, limits: defaultLimits, ...extra };
+}
+
+function writeScript(name: string, turns: unknown[]): string {
+  const file = join(testDir('review-script'), `${name}.json`);
+  writeFileSync(file, JSON.stringify({ turns }));
+  return file;
+}
 
 const row = (r: RunPlanResult, id: string) => r.tasks.find((t) => t.id === id)!;
 
@@ -66,6 +79,33 @@ describe('review', () => {
       const agent = await agentResultOf(client.workflow.getHandle(`${runId}/picky`));
       expect(agent.reviews!.map((r) => [r.round, r.verdict])).toEqual([[1, 'changes'], [2, 'changes'], [3, 'changes']]);
       expect(agent.attempts).toBeUndefined();
+    });
+  });
+
+  it('model reviewers: APPROVE completes the agent; CHANGES: reaches a scripted agent as a message and, unapproved, fails it', async () => {
+    const repo = makeRepo();
+    const work = writeScript('work', [
+      { tools: [{ write_file: { path: 'a.txt', content: 'a\n' } }] },
+      { tools: [{ finish: { summary: 'first' } }] },
+      { tools: [{ write_file: { path: 'b.txt', content: 'b\n' } }] },
+      { tools: [{ finish: { summary: 'revised' } }] },
+    ]);
+    const approve = writeScript('approve', [{ tools: [{ finish: { summary: 'APPROVE looks right' } }] }]);
+    const picky = writeScript('picky', [{ tools: [{ finish: { summary: 'CHANGES: add b.txt' } }] }]);
+    await withWorker({}, async ({ client, taskQueue, stateDir }) => {
+      const ok = await client.workflow.start('agent', { workflowId: uniqueId('rapprove'), taskQueue, args: [agentInput(repo, { script: work, budget: { tokens: 100_000 }, review: { backend: 'scripted', script: approve, rounds: 2 } })] });
+      const okResult = await agentResultOf(ok);
+      expect(okResult).toMatchObject({ status: 'completed', summary: 'first', turns: 2 });
+      expect(okResult.reviews).toEqual([{ round: 1, verdict: 'approve', commit: okResult.commit, summary: 'APPROVE looks right' }]);
+      expect((await ok.query(agentStatusQuery)).reviews).toEqual(okResult.reviews);
+
+      const no = await client.workflow.start('agent', { workflowId: uniqueId('rpicky'), taskQueue, args: [agentInput(repo, { script: work, review: { backend: 'scripted', script: picky, rounds: 2 } })] });
+      const noResult = await agentResultOf(no);
+      expect(noResult).toMatchObject({ status: 'failed', error: 'review: changes requested: add b.txt', turns: 4 });
+      expect(noResult.reviews!.map((r) => [r.round, r.verdict, r.summary])).toEqual([[1, 'changes', 'add b.txt'], [2, 'changes', 'add b.txt']]);
+      expect(showFile(repo, noResult.branch, 'b.txt')).toBe('b\n');
+      const turn3 = (await readTranscript(stateDir, noResult.agentId)).find((r) => r.kind === 'user' && r.turn === 3);
+      expect(JSON.stringify(turn3)).toContain('Review requested changes (round 1 of 2):');
     });
   });
 });
