@@ -62,6 +62,11 @@ describe('review', () => {
       const logs = await cadre(['logs', `${runId}/gen`], env);
       expect(logs.stdout).toContain('review 1: changes requested');
       expect(logs.stdout).toContain('review 2: approved');
+      const status = await cadre(['status', `${runId}/gen`], env);
+      expect(status.stdout).toContain(`review 1: changes requested @ ${agent.reviews![0]!.commit.slice(0, 10)}: command exited 3: please add reviewed.txt`);
+      expect(status.stdout).toContain(`review 2: approved @ ${agent.commit!.slice(0, 10)}`);
+      const json = JSON.parse((await cadre(['logs', `${runId}/gen`, '--json'], env)).stdout) as { reviews: unknown[] };
+      expect(json.reviews).toEqual(agent.reviews);
     });
   });
 

@@ -48,7 +48,7 @@ export async function reviewRound(ctx: AgentContext): Promise<boolean> {
   const round = s.reviews.length + 1;
   ctx.setDoing(`review ${round}/${rounds} of ${commit.slice(0, 10)}`);
   const result = await runReviewer(ctx, round, commit);
-  const v = verdictOf(review.backend, result);
+  const v = 'noVerdict' in result ? { error: result.noVerdict } : verdictOf(review.backend, result);
   if ('error' in v) {
     ctx.setStatus('failed');
     s.error = `review: ${v.error}`;
@@ -77,12 +77,12 @@ export async function reviewRound(ctx: AgentContext): Promise<boolean> {
 }
 
 /** Start the reviewer child from the commit and wait for its result. */
-async function runReviewer(ctx: AgentContext, round: number, commit: string): Promise<Pick<AgentResult, 'status' | 'summary' | 'error'>> {
+async function runReviewer(ctx: AgentContext, round: number, commit: string): Promise<Pick<AgentResult, 'status' | 'summary' | 'error'> | { noVerdict: string }> {
   const { input, s } = ctx;
   const review = input.review!;
   const name = `review-${round}`;
   const slice = childSlice(s.book, {});
-  if (!ledger.tryGive(s.book, slice)) return { status: 'budget_exhausted', summary: '', error: 'no budget left for the reviewer' };
+  if (!ledger.tryGive(s.book, slice)) return { noVerdict: 'no budget left for the reviewer' };
   const agentId = `${s.agentId}/${name}`;
   const branch = s.workspace!.branch;
   const base = s.workspace!.baseCommit;
@@ -126,6 +126,6 @@ async function runReviewer(ctx: AgentContext, round: number, commit: string): Pr
       recordChildEnd(s, { childId: agentId, status: carried.status, usage: carried.usage, costUsd: carried.costUsd, returned: carried.returned });
       return carried;
     }
-    return { status: 'failed', summary: '', error: errorMessage(err) };
+    return { noVerdict: `reviewer failed: ${errorMessage(err)}` };
   }
 }
