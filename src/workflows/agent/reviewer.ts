@@ -119,6 +119,7 @@ async function runReviewer(ctx: AgentContext, round: number, commit: string): Pr
     recordChildEnd(s, { childId: agentId, status: result.status, usage: result.usage, costUsd: result.costUsd, returned: result.returned });
     return result;
   } catch (err) {
+    rec.status = wf.isCancellation(err) ? 'cancelled' : 'failed';
     if (wf.isCancellation(err)) throw err;
     // A failed root-less child still returns its result; a thrown one (terminated) keeps its slice spent.
     const carried = (err as { cause?: { details?: unknown[] } }).cause?.details?.[0] as AgentResult | undefined;
