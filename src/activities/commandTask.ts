@@ -40,6 +40,8 @@ export const commandTaskInput = z.object({
   attempt: z.number().int().positive().optional(),
   /** Another attempt follows a failed verification: keep the worktree (no diff, no removal) and say why it failed. */
   retry: z.boolean().optional(),
+  /** Review (docs/loops.md): keep the worktree after a passing attempt too (no diff, no removal): a reviewer reads it next. */
+  keep: z.boolean().optional(),
   /** Added to the program's environment: CADRE_ATTEMPT, CADRE_VERIFY_ATTEMPTS, CADRE_VERIFY_FAILURE. */
   env: z.record(z.string(), z.string()).optional(),
   /** The workspace's leased ports: the program and the verify command get CADRE_PORT, PORT, CADRE_PORT_RANGE. */
@@ -129,6 +131,11 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
     const failure = verdict.status === 'completed' ? await verify(workspace, input) : undefined;
     if (failure && input.retry) {
       const kept: CommandTaskResult = { outcome, commit: commit.commit, files: [], verifyError: failure.error, failure, kept: true };
+      writeProgress(file, { run, outcome, result: kept });
+      return kept;
+    }
+    if (!failure && verdict.status === 'completed' && 'keep' in input && input.keep) {
+      const kept: CommandTaskResult = { outcome, commit: commit.commit, files: [], kept: true };
       writeProgress(file, { run, outcome, result: kept });
       return kept;
     }

@@ -68,6 +68,10 @@ export interface AgentInput {
    */
   stallAfterSeconds?: number;
   onStall?: 'end' | 'restart';
+  /** A reviewer after the verification passes (docs/loops.md "Review"); `rounds` is set by the scheduler (default 2). */
+  review?: { backend: AgentInput['backend']; model?: string; prompt?: string; rounds?: number; command?: string[]; script?: string };
+  /** Plain (never secret) variables a command agent's program gets, e.g. a reviewer's CADRE_REVIEW_* (docs/loops.md). */
+  env?: Record<string, string>;
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */
   bootstrap?: { copy?: string[]; setup?: string[]; setupTimeoutMs?: number; caches?: Caches; setupAlways?: boolean };
   /**
@@ -82,6 +86,14 @@ export interface AgentInput {
   prices?: PriceTableOverrides;
   /** Session backends (claude-code, codex): the program's own permission and sandbox settings (docs/backends.md). */
   permissions?: SessionPermissions;
+}
+
+/** One review round (docs/loops.md "Review"): the reviewer's verdict on a commit, with its short text. */
+export interface ReviewRecord {
+  round: number;
+  verdict: 'approve' | 'changes';
+  commit: string;
+  summary: string;
 }
 
 /** Which part of the verification failed: the declared outputs, the machine checks, or the verify command. */
@@ -131,6 +143,8 @@ export interface AgentResult {
   children: { name: string; agentId: string; status: AgentStatus; merged: boolean; conflicts?: string[] }[];
   /** Every verification attempt, when the agent was verified under fix-and-retry (docs/loops.md). */
   attempts?: VerifyAttempt[];
+  /** Every review round (docs/loops.md "Review"), when the agent has a reviewer. */
+  reviews?: ReviewRecord[];
   /** The agent's limit of verification attempts (set with `attempts`). */
   verifyAttempts?: number;
   /** Stalls the agent had (docs/loops.md "Stalls"); absent when it never stalled. */

@@ -4,7 +4,7 @@
  * and handlers ignore repeats.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AgentStatus, Amount, VerifyAttempt } from './agent';
+import type { AgentStatus, Amount, ReviewRecord, VerifyAttempt } from './agent';
 import type { Usage } from './model';
 
 // ---- agent ----------------------------------------------------------------------------------------------------
@@ -52,6 +52,8 @@ export interface AgentSnapshot {
   verifyAttempts?: number;
   /** The verification attempts so far, each with the check that failed and a short summary. */
   attempts?: VerifyAttempt[];
+  /** Review rounds so far (docs/loops.md "Review"). */
+  reviews?: ReviewRecord[];
   /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
   ports?: string;
   /** Stalls (docs/loops.md): set while the agent is stalled — since when (epoch ms) nothing moved, when it was nudged. */

@@ -137,6 +137,27 @@ export const StallAfterSecondsSchema = z.number().positive();
 export const OnStallSchema = z.enum(['end', 'restart']);
 export type OnStall = z.infer<typeof OnStallSchema>;
 
+/** Review (docs/loops.md "Review"): rounds of review a task's passing work gets at most, when neither it nor the defaults say. */
+export const DEFAULT_REVIEW_ROUNDS = 2;
+export const MAX_REVIEW_ROUNDS = 5;
+/**
+ * A reviewer sub-agent after the task's checks pass: it reads the task's branch in a worktree of its own and approves
+ * or requests changes (a model's summary `APPROVE` / `CHANGES: …`; a command's exit 0 / non-zero). `command` is
+ * the command backend's argv, `script` the scripted backend's script.
+ */
+export const ReviewSchema = z.strictObject({
+  backend: BackendSchema,
+  model: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  rounds: z.number().int().min(1).max(MAX_REVIEW_ROUNDS).optional(),
+  command: argv.optional(),
+  script: z.string().min(1).optional(),
+}).superRefine((r, ctx) => {
+  if (r.backend === 'command' && !r.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command reviewer needs a command' });
+  if (r.backend === 'scripted' && !r.script) ctx.addIssue({ code: 'custom', path: ['script'], message: 'a scripted reviewer needs a script' });
+});
+export type Review = z.infer<typeof ReviewSchema>;
+
 export const TaskSchema = z.strictObject({
   id: TaskIdSchema,
   title: z.string().min(1),
@@ -178,6 +199,8 @@ export const TaskSchema = z.strictObject({
   stallAfterSeconds: StallAfterSecondsSchema.optional(),
   /** What a stall comes to after the nudge: `end` (default: the task fails, its work committed) or `restart`. */
   onStall: OnStallSchema.optional(),
+  /** A reviewer after the checks pass (docs/loops.md "Review"); requested changes go back to the agent, `rounds` times at most. */
+  review: ReviewSchema.optional(),
   /** Test-driven: write the failing test first (GSD `type: tdd`); also said in the prompt. */
   tdd: z.boolean().optional(),
   /**
@@ -203,6 +226,7 @@ export const PlanDefaultsSchema = z.strictObject({
   verifyAttempts: VerifyAttemptsSchema.optional(),
   stallAfterSeconds: StallAfterSecondsSchema.optional(),
   onStall: OnStallSchema.optional(),
+  review: ReviewSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

@@ -17,7 +17,7 @@ async function setup(agentId: string) {
   const ws = await inActivityContext(() => acts.createWorkspace({ repo, agentId, baseRef: 'main' })).result;
   const argv = ['sh', '-c', `echo run >> ${counter}; echo built > out.txt`];
   const input = { agentId, repo, workspace: ws, argv, timeoutSeconds: 60 };
-  const inRun = (run: string, extra: Partial<typeof input> & { outputs?: string[]; verify?: string[] } = {}) =>
+  const inRun = (run: string, extra: Partial<typeof input> & { outputs?: string[]; verify?: string[]; attempt?: number; keep?: boolean } = {}) =>
     inActivityContext(() => runCommandTask({ ...input, ...extra }), { workflowExecution: { workflowId: agentId, runId: run } }).result;
   const runs = () => (fs.existsSync(counter) ? fs.readFileSync(counter, 'utf8').split('\n').filter(Boolean).length : 0);
   return { repo, stateDir, ws, inRun, runs };
@@ -34,6 +34,23 @@ describe('the one-activity command task', () => {
     expect(fs.existsSync(ws.path)).toBe(false);
     expect(worktreesOutsidePool(repo)).toHaveLength(1);
     expect(runs()).toBe(1);
+  });
+
+  it('keep (review): a passing attempt keeps its worktree, without a diff; a failing one is ended as before', async () => {
+    const { repo, ws, inRun, runs } = await setup('run-1/keep');
+    const r = await inRun('r1', { attempt: 1, keep: true });
+    expect(r).toMatchObject({ kept: true, files: [] });
+    expect(r.failure).toBeUndefined();
+    expect(showFile(repo, ws.branch, 'out.txt')).toBe('built\n');
+    expect(fs.existsSync(ws.path)).toBe(true);
+    // The same attempt again finds its record, and the worktree stays.
+    expect(await inRun('r1', { attempt: 1, keep: true })).toEqual(r);
+    expect(fs.existsSync(ws.path)).toBe(true);
+    const failed = await inRun('r1', { attempt: 2, keep: true, outputs: ['missing.txt'] });
+    expect(failed.kept).toBeUndefined();
+    expect(failed.verifyError).toBe('missing outputs: missing.txt');
+    expect(fs.existsSync(ws.path)).toBe(false);
+    expect(runs()).toBe(2);
   });
 
   it('a second attempt of the same workflow run returns the recorded result without running the program again', async () => {

@@ -61,4 +61,26 @@ describe.skipIf(!claudeBin)('fix-and-retry on claude-code (real CLI, stub API, r
     expect(result.usage.inputTokens).toBe(record!.usage.inputTokens);
     expect(result.costUsd).toBeCloseTo(record!.costUsd, 12);
   }, 240_000);
+
+  it('review: a session whose reviewer requests changes is resumed with the request, and the second review approves', async () => {
+    const repo = makeRepo();
+    stub.respondWith((body) => {
+      const text = JSON.stringify(body.messages ?? []);
+      if (!text.includes('Review requested changes')) return { content: [{ type: 'text', text: 'all done' }], usage: { input_tokens: 500, output_tokens: 10 } };
+      if (!text.includes('toolu_rev')) return { content: [{ type: 'tool_use', id: 'toolu_rev', name: 'Write', input: { file_path: join(cwdOf(body)!, 'reviewed.txt'), content: 'yes\n' } }], usage: { input_tokens: 700, output_tokens: 20 } };
+      return { content: [{ type: 'text', text: 'revised' }], usage: { input_tokens: 800, output_tokens: 10 } };
+    });
+    const { result, record } = await withWorker({ deps: { sessionEnv: env } }, async ({ client, taskQueue, stateDir }) => {
+      const id = uniqueId('cc-review');
+      const review = { backend: 'command' as const, command: ['sh', '-c', 'test -f reviewed.txt || { echo "please add reviewed.txt"; exit 3; }'], rounds: 2 };
+      const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'write something', backend: 'claude-code', model, maxTokens: 4096, maxTurns: 20, budget: { usd: 2 }, depth: 0, limits: defaultLimits, review };
+      const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [input] });
+      return { result: await agentResultOf(handle), record: readSessionRecord(stateDir, id) };
+    });
+    expect(result.status).toBe('completed');
+    expect(result.reviews!.map((r) => [r.round, r.verdict])).toEqual([[1, 'changes'], [2, 'approve']]);
+    expect(showFile(repo, result.branch, 'reviewed.txt')).toBe('yes\n');
+    // Resumed, not started afresh: the session's record is on its second attempt.
+    expect(record!.fixAttempt).toBe(2);
+  }, 240_000);
 });

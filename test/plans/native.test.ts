@@ -194,4 +194,14 @@ describe('native plans: stalls (docs/loops.md "Stalls")', () => {
     expect(issues).toMatch(/stallAfter/);
     expect(issues).toMatch(/onStall/);
   });
+
+  it('reads a reviewer on defaults and tasks (command as a string, rounds) and names a reviewer without its command', async () => {
+    const plan = await loadPlan(planFile('defaults: { review: { backend: anthropic, prompt: Be strict. } }\ntasks:\n  - { id: a, prompt: a }\n  - { id: b, prompt: b, review: { backend: command, command: ./review.sh, rounds: 3 } }\n'));
+    expect(plan.defaults.review).toEqual({ backend: 'anthropic', prompt: 'Be strict.' });
+    expect(plan.tasks[0]).not.toHaveProperty('review');
+    expect(plan.tasks[1]!.review).toEqual({ backend: 'command', command: ['sh', '-c', './review.sh'], rounds: 3 });
+    const issues = (await issuesOf(planFile('tasks:\n  - { id: a, prompt: a, review: { backend: command, rounds: 9 } }\n'))).join('\n');
+    expect(issues).toMatch(/a command reviewer needs a command/);
+    expect(issues).toMatch(/rounds/);
+  });
 });

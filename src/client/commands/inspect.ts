@@ -3,7 +3,7 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
-import type { AgentInput, AgentResult, AgentWorkflow, VerifyAttempt } from '../../shared/agent';
+import type { AgentInput, AgentResult, AgentWorkflow, ReviewRecord, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
@@ -145,7 +145,7 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
     for (const c of s.children) lines.push(`  child ${c.name} (${c.agentId}) ${c.status} ${c.costUsd !== undefined ? fmtUsd(c.costUsd) : ''}`);
     if (s.lastText) lines.push(`last said: ${s.lastText.replace(/\s+/g, ' ').slice(0, 200)}`);
     if (s.attempt !== undefined && s.verifyAttempts !== undefined) lines.push(`attempt ${s.attempt} of ${s.verifyAttempts}`);
-    lines.push(...attemptLines(s.attempts));
+    lines.push(...attemptLines(s.attempts), ...reviewLines(s.reviews));
     // Stalls (docs/loops.md): no progress since `since`, nudged at `nudgedAt`.
     if (s.stalled) lines.push(`stalled: no progress since ${new Date(s.stalled.since).toISOString()}, nudged at ${new Date(s.stalled.nudgedAt).toISOString()}`);
   } else {
@@ -155,7 +155,7 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
     if (s.error) lines.push(`error: ${s.error}`);
     for (const c of s.children) lines.push(`  child ${c.name} ${c.status}${c.merged ? ' merged' : ''}${c.conflicts?.length ? ` conflicts: ${c.conflicts.join(', ')}` : ''}`);
     if (s.attempts?.length) lines.push(`${s.attempts.length} attempt${s.attempts.length === 1 ? '' : 's'} of ${s.verifyAttempts ?? s.attempts.length}`);
-    lines.push(...attemptLines(s.attempts));
+    lines.push(...attemptLines(s.attempts), ...reviewLines(s.reviews));
     if (s.stalls) lines.push(`stalls: ${s.stalls}`);
   }
   return lines.join('\n');
@@ -164,6 +164,11 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
 /** One line per verification attempt (fix-and-retry, docs/loops.md), for `status` and `logs`. */
 export function attemptLines(attempts: VerifyAttempt[] | undefined): string[] {
   return (attempts ?? []).map((a) => `  attempt ${a.attempt}: ${a.ok ? 'passed' : `failed (${a.check}): ${a.summary.replace(/\s+/g, ' ')}`}`);
+}
+
+/** Review rounds (docs/loops.md "Review"): one line each, with the reviewed commit. */
+export function reviewLines(reviews: ReviewRecord[] | undefined): string[] {
+  return (reviews ?? []).map((r) => `  review ${r.round}: ${r.verdict === 'approve' ? 'approved' : 'changes requested'} @ ${r.commit.slice(0, 10)}${r.verdict === 'approve' ? '' : `: ${r.summary.replace(/\s+/g, ' ')}`}`);
 }
 
 /** Dead letters and messages for the operator, below the task table (nothing when there are none). */

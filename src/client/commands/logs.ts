@@ -15,7 +15,7 @@ import { readSessionLog, readSessionProgress, sessionPaths } from '../../activit
 import { CadreError } from '../../shared/errors';
 import { EXIT, fmtTokens, painter, colorWanted, type Paint } from '../output';
 import { openRuntime } from '../runtime';
-import { agentState, attemptLines, resolveTarget } from './inspect';
+import { agentState, attemptLines, resolveTarget, reviewLines } from './inspect';
 
 export interface LogsOptions {
   json?: boolean;
@@ -106,6 +106,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     // Fix-and-retry's verdicts come from the agent itself (its status, or its result once ended), not from a file.
     const state = await agentState(rt.client, agentId, target.running).catch(() => undefined);
     const attempts = state?.attempts ?? [];
+    const reviews = state?.reviews ?? [];
     if (opts.json) {
       const doc = {
         agentId,
@@ -114,6 +115,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
         transcript,
         logs: logs.map((l) => ({ ...l, text: readFileSync(l.path, 'utf8') })),
         ...(attempts.length ? { attempts, verifyAttempts: state?.verifyAttempts } : {}),
+        ...(reviews.length ? { reviews } : {}),
         ...(session.length ? { session: { path: sessionPaths(stateDir, agentId).transcript, progress: readSessionProgress(stateDir, agentId), events: session } } : {}),
       };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -121,7 +123,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     }
     const paint = painter(colorWanted());
     const out = (s: string) => process.stdout.write(s);
-    if (!transcript.length && !logs.length && !session.length && !attempts.length && !opts.follow) {
+    if (!transcript.length && !logs.length && !session.length && !attempts.length && !reviews.length && !opts.follow) {
       out(`no transcript or command output for ${agentId} in ${stateDir} yet (they are kept by the worker that ran it, in its state directory)\n`);
       return EXIT.ok;
     }
@@ -133,6 +135,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
       out(`${paint(`session of ${agentId}`, 'bold')}${head} (${sessionPaths(stateDir, agentId).transcript})\n${session.flatMap((e) => renderSessionEvent(e, opts.full)).join('\n')}\n`);
     }
     if (attempts.length) out(`${paint(`verification of ${agentId}`, 'bold')}: ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} of ${state?.verifyAttempts ?? attempts.length}\n${attemptLines(attempts).join('\n')}\n`);
+    if (reviews.length) out(`${paint(`review of ${agentId}`, 'bold')}: ${reviews.length} round${reviews.length === 1 ? '' : 's'}\n${reviewLines(reviews).join('\n')}\n`);
     const offsets = new Map<string, number>();
     for (const l of logs) {
       const text = readFileSync(l.path, 'utf8');

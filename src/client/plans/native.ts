@@ -20,6 +20,21 @@ const duration = z.union([z.number(), z.string()]).refine((v) => parseDuration(v
 const argvLike = z.union([z.string().min(1), z.array(z.string()).min(1)]);
 const budget = z.strictObject({ tokens: z.number().int().positive().optional(), usd: z.number().positive().optional() });
 const backend = BackendSchema;
+/** A reviewer (docs/loops.md "Review"): `command` as a string or argv, `script` relative to the plan's directory. */
+const review = z.strictObject({
+  backend: BackendSchema,
+  model: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  rounds: z.number().int().positive().optional(),
+  command: argvLike.optional(),
+  script: z.string().min(1).optional(),
+});
+type RawReview = z.infer<typeof review>;
+function toReview(r: RawReview | undefined, rootDir: string) {
+  if (!r) return undefined;
+  const { command, script, ...rest } = r;
+  return { ...rest, ...(command === undefined ? {} : { command: toArgv(command) }), ...(script === undefined ? {} : { script: path.resolve(rootDir, script) }) };
+}
 /** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
 const cacheSpec = z.strictObject({ dir: z.string().min(1), key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) });
@@ -70,6 +85,7 @@ const RawTask = z.strictObject({
   verifyAttempts: VerifyAttemptsSchema.optional(),
   stallAfter: duration.optional(),
   onStall: OnStallSchema.optional(),
+  review: review.optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
   approval: z.string().min(1).optional(),
   tdd: z.boolean().optional(),
@@ -102,6 +118,7 @@ const RawPlan = z.strictObject({
       verifyAttempts: VerifyAttemptsSchema.optional(),
       stallAfter: duration.optional(),
       onStall: OnStallSchema.optional(),
+      review: review.optional(),
     })
     .optional(),
   budget: budget.optional(),
@@ -110,7 +127,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -191,6 +208,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         verifyAttempts: d.verifyAttempts,
         stallAfterSeconds: parseDuration(d.stallAfter),
         onStall: d.onStall,
+        review: toReview(d.review, rootDir),
       })
     : undefined;
   if (d?.timeout !== undefined && d.timeoutSeconds !== undefined) {
@@ -269,6 +287,7 @@ function toTask(
     verifyAttempts: r.verifyAttempts,
     stallAfterSeconds: parseDuration(r.stallAfter),
     onStall: r.onStall,
+    review: toReview(r.review, rootDir),
     done: r.done,
     checks: r.checks?.flatMap((c, j) => {
       if (repoPath(c.path) !== c.path) {

@@ -12,6 +12,8 @@ import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttempts
 import type { AgentContext } from './context';
 import { retryWith, VERIFY_RETRY } from './retry';
 import { portsField } from './ports';
+import { revisions } from './review';
+import { reviewed } from './reviewer';
 
 const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
@@ -21,11 +23,20 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
   ctx.setDoing(`run ${input.command?.join(' ') ?? '(no command)'}`.slice(0, 120));
   if (!input.command?.length) throw new Error('the command backend needs a command');
   const ws = s.workspace!;
-  const fixEnv = () => (s.fix ? { env: attemptEnv(s.attempt, verifyAttemptsOf(input), s.fix) } : {});
+  const fixEnv = () => {
+    const env = {
+      ...input.env,
+      ...(s.fix && s.fix !== s.reviewChanges ? attemptEnv(s.attempt, verifyAttemptsOf(input) + revisions(s.reviews), s.fix) : {}),
+      ...(s.reviewChanges ? { CADRE_ATTEMPT: String(s.attempt), CADRE_REVIEW_CHANGES: s.reviewChanges } : {}),
+    };
+    return Object.keys(env).length ? { env } : {};
+  };
   if (!ctx.shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
     // Fix-and-retry: the activity verifies; a failure with attempts left keeps the worktree and runs the command
     // again with the failure in its environment (attempts.ts, retry.ts).
-    const max = hasVerification(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) : undefined;
+    const max = hasVerification(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) + revisions(s.reviews) : undefined;
+    // Review (reviewer.ts): a passing attempt keeps its worktree for the reviewer; each attempt has its own record.
+    const keep = reviewed(ctx);
     for (;;) {
       const again = max !== undefined && shouldRetry(s, max);
       const timeoutSeconds = s.attempt > 1 ? remainingSeconds(ctx, timeout) : timeout;
@@ -33,7 +44,8 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
         {
           agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds, outputs: input.outputs, verify: input.verify,
           ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx),
-          ...(max !== undefined ? { attempt: s.attempt, ...(again ? { retry: true } : {}), ...fixEnv() } : {}),
+          ...(max !== undefined || keep ? { attempt: s.attempt, ...(again ? { retry: true } : {}), ...(keep ? { keep: true } : {}) } : {}),
+          ...fixEnv(),
         },
       ]);
       const verdict = taskVerdict(s.ended, timeoutSeconds);

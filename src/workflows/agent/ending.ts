@@ -104,6 +104,7 @@ export function agentResult(input: AgentInput, s: AgentState, commit: string | u
     // Only agents verified under fix-and-retry have attempts: other results stay as they were.
     ...(s.attempts.length ? { attempts: s.attempts, verifyAttempts: verifyAttemptsOf(input) } : {}),
     ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
+    ...(s.reviews.length ? { reviews: s.reviews } : {}),
   };
 }
 

@@ -40,6 +40,7 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     children: s.children.map((c) => ({ name: c.name, agentId: c.agentId, status: c.status, allocated: c.allocated, usage: c.usage, costUsd: c.costUsd })),
     lastText: s.lastText,
     ...(hasVerification(input) ? { attempt: s.attempt, verifyAttempts: verifyAttemptsOf(input), attempts: s.attempts } : {}),
+    ...(s.reviews.length ? { reviews: s.reviews } : {}),
     ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
     ...(s.watch.stall ? { stalled: { since: s.watch.stall.since, nudgedAt: s.watch.stall.nudgedAt } } : {}),
     ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),

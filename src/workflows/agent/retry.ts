@@ -13,6 +13,7 @@ import { fixMessage, recordAttempt, hasVerification, shouldRetry, verifyAttempts
 import type { AgentContext } from './context';
 import { checkWork, commitAll, failWith } from './ending';
 import * as mail from './mailbox';
+import { revisions } from './review';
 
 export const VERIFY_RETRY = 'verify-retry';
 
@@ -28,7 +29,8 @@ export async function settleAttempt(ctx: AgentContext): Promise<boolean> {
   const commit = ctx.shared ? undefined : await commitAll(ctx);
   const failure = await checkWork(ctx);
   recordAttempt(s, failure);
-  const max = verifyAttemptsOf(input);
+  // A round of requested changes is one more attempt (review.ts): its verification may fail and be fixed too.
+  const max = verifyAttemptsOf(input) + revisions(s.reviews);
   if (failure && shouldRetry(s, max)) {
     retryWith(ctx, failure, max);
     return true;

@@ -70,7 +70,8 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
   const usage = fixing ? subtractUsage(result.usage, before.usage) : result.usage;
   ctx.raiseAlerts(settleTurn(input, s, reservation, usage, ctx.prices, fixing ? Math.max(0, result.costUsd - before.costUsd) : result.costUsd));
   s.turn += fixing ? Math.max(0, result.turns - before.turns) : result.turns;
-  if (hasVerification(input)) s.session = { usage: result.usage, costUsd: result.costUsd, turns: result.turns };
+  // A reviewed agent (reviewer.ts) resumes its session with the requested changes as a fix attempt does.
+  if (hasVerification(input) || input.review) s.session = { usage: result.usage, costUsd: result.costUsd, turns: result.turns };
   s.lastText = result.summary;
   s.summary ||= result.summary || result.status;
   if (result.status === 'failed') throw new Error(result.error ?? `${input.backend} session failed`);

@@ -3,7 +3,7 @@
  * functions of this folder. What crosses continue-as-new is `AgentCarry`; its shape lives in history (the next
  * run's input), so fields are only ever added, never renamed.
  */
-import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount, type VerifyAttempt } from '../../shared/agent';
+import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount, type ReviewRecord, type VerifyAttempt } from '../../shared/agent';
 import type { AgentMessage, AgentTreeNode, DeadLetter } from '../../shared/messages';
 import type { CommandTaskResult } from '../../shared/commandTask';
 import { zeroUsage, type Usage } from '../../shared/model';
@@ -59,6 +59,7 @@ export interface AgentCarry {
   /** Fix-and-retry (docs/loops.md): the attempt the agent is on and the verdicts so far; absent in older carries. */
   attempt?: number;
   attempts?: VerifyAttempt[];
+  reviews?: ReviewRecord[];
   /** The workspace's port block, still held (same workflow id across continue-as-new): the next run renews it. */
   ports?: PortHold;
 }
@@ -109,6 +110,9 @@ export interface AgentState {
   attempts: VerifyAttempt[];
   /** What the next attempt is told about the failed one (a session's prompt, a command's CADRE_VERIFY_FAILURE). */
   fix?: string;
+  /** Review (reviewer.ts): every round's verdict, and the last request for changes (a command's CADRE_REVIEW_CHANGES). */
+  reviews: ReviewRecord[];
+  reviewChanges?: string;
   /**
    * Set once the work was merged, committed and verified before the ending (fix-and-retry): the ending then only
    * diffs and removes the worktree. `commit` is undefined in shared mode.
@@ -156,6 +160,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     sessionCalls: {},
     attempt: carry?.attempt ?? 1,
     attempts: carry?.attempts ?? [],
+    reviews: carry?.reviews ?? [],
     ...(carry?.ports ? { ports: carry.ports } : {}),
     watch: { progressAt: now, stalls: 0, restarts: 0 },
   };
@@ -185,6 +190,7 @@ export function carryOf(s: AgentState): AgentCarry {
     // Only once fix-and-retry has something to carry: older carries (recorded histories) stay as they were.
     ...(s.attempt > 1 || s.attempts.length ? { attempt: s.attempt, attempts: s.attempts } : {}),
     ...(s.ports ? { ports: s.ports } : {}),
+    ...(s.reviews.length ? { reviews: s.reviews } : {}),
   };
 }
 

@@ -33,6 +33,7 @@ import { bootstrapWithPorts, letGoOfPorts, startHoldingPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { settleAttempt } from './retry';
+import { reviewRound } from './reviewer';
 import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
@@ -86,13 +87,16 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       ctx.setStatus('running');
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
       // attempts are left; each attempt spends from the same budget, under the same timeout.
+      // Review (reviewer.ts): verified work is reviewed; requested changes send the agent back to work.
       do {
-        await runRestartable(watch, () => {
-          if (input.backend === 'command') return commandBackend(ctx);
-          if (isAgentProgramBackend(input.backend)) return sessionBackend(ctx);
-          return modelLoop(ctx);
-        });
-      } while (await settleAttempt(ctx));
+        do {
+          await runRestartable(watch, () => {
+            if (input.backend === 'command') return commandBackend(ctx);
+            if (isAgentProgramBackend(input.backend)) return sessionBackend(ctx);
+            return modelLoop(ctx);
+          });
+        } while (await settleAttempt(ctx));
+      } while (await reviewRound(ctx));
     });
   } catch (err) {
     if (err instanceof wf.ContinueAsNew) throw err;

@@ -7,7 +7,7 @@
  * concurrency or phase slot. Nothing starts while the run is paused or cancelled.
  */
 import { defaultLimits, type AgentInput, type Amount } from '../../shared/agent';
-import type { Plan, Task } from '../../shared/plan';
+import { DEFAULT_REVIEW_ROUNDS, type Plan, type Task } from '../../shared/plan';
 import type { RunPlanInput } from '../../shared/run';
 import { setsConflict } from '../locks/lockTable';
 import { rowOf, type RunState } from './table';
@@ -125,6 +125,7 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     ...(t.checks?.length ? { checks: t.checks } : {}),
     ...verifyAttemptsOf(t.verifyAttempts ?? d.verifyAttempts),
     ...stallOf(t.stallAfterSeconds ?? d.stallAfterSeconds, t.onStall ?? d.onStall),
+    ...reviewOf(t.review ?? d.review),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
   };
@@ -140,10 +141,16 @@ function stallOf(after: number | undefined, on: AgentInput['onStall']): Pick<Age
   return { ...(after === undefined ? {} : { stallAfterSeconds: after }), ...(on === undefined ? {} : { onStall: on }) };
 }
 
+/** A task's reviewer as the agent takes it (absent without one, so other inputs stay as they were). */
+function reviewOf(r: Task['review']): Pick<AgentInput, 'review'> {
+  return r ? { review: { ...r, rounds: r.rounds ?? DEFAULT_REVIEW_ROUNDS } } : {};
+}
+
 /** Command tasks run as activities of the scheduler, not as child agents, when the plan asks for it. */
 export function isInline(plan: Plan, t: Task): boolean {
   // Plans recorded before the option existed have no field: false.
-  return plan.inlineCommands === true && (t.backend ?? plan.defaults.backend) === 'command';
+  // A reviewed task needs its agent workflow (the reviewer is its child).
+  return plan.inlineCommands === true && (t.backend ?? plan.defaults.backend) === 'command' && !(t.review ?? plan.defaults.review);
 }
 
 export function mergeMessage(t: Task): string {
