@@ -13,7 +13,13 @@ import { hasWorker } from '../view';
 import { agentItems, messageItems, renderInbox, runItems, sortItems, type InboxItem } from '../inbox';
 import { loadRunProgress, queryWorkflow } from './inspect';
 
-export const INBOX_QUERY = `ExecutionStatus = 'Running' AND (WorkflowType = 'runPlan' OR WorkflowType = 'agent')`;
+/**
+ * The running runs and agents of one task queue: cadre's own (CADRE_TASK_QUEUE), not every workflow of the namespace,
+ * which may hold other teams' and other cadre setups' work.
+ */
+export function inboxQuery(taskQueue: string): string {
+  return `ExecutionStatus = 'Running' AND (WorkflowType = 'runPlan' OR WorkflowType = 'agent') AND TaskQueue = '${taskQueue.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
 
 export interface Inbox {
   items: InboxItem[];
@@ -21,13 +27,13 @@ export interface Inbox {
   notes: string[];
 }
 
-export async function collectInbox(client: Client): Promise<Inbox> {
+export async function collectInbox(client: Client, taskQueue: string): Promise<Inbox> {
   const items: InboxItem[] = [];
   const notes: string[] = [];
   const workers = new Map<string, Promise<boolean>>();
   const served = (q: string) => workers.get(q) ?? workers.set(q, hasWorker(client, q)).get(q)!;
   const unasked: string[] = [];
-  for await (const w of client.workflow.list({ query: INBOX_QUERY })) {
+  for await (const w of client.workflow.list({ query: inboxQuery(taskQueue) })) {
     const id = w.workflowId;
     try {
       if (w.type === 'runPlan') {
@@ -59,7 +65,7 @@ export async function inboxCommand(opts: { json?: boolean }): Promise<number> {
   try {
     let inbox: Inbox;
     try {
-      inbox = await collectInbox(rt.client);
+      inbox = await collectInbox(rt.client, rt.config.taskQueue);
     } catch (err) {
       if (err instanceof CadreError) throw err;
       throw new CadreError(`cannot list running workflows: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`, EXIT.unavailable);
