@@ -42,15 +42,5 @@ export function locksFromHistory(events: HistoryEvent[], lockWorkflowId: string)
     }
   }
   const now = lastEventTime(events) ?? startedAt;
-  return {
-    repoKey: input.repoKey,
-    ...(input.repo ? { repo: input.repo } : {}),
-    lockWorkflowId,
-    now,
-    nextToken: table.nextToken,
-    generation: (input.carried?.generation ?? 0) + 1,
-    holders: lt.holderViews(table, now),
-    waiters: lt.waiterViews(table, now),
-    stats: { ...table.stats },
-  };
+  return lt.locksView(table, { repoKey: input.repoKey, repo: input.repo, lockWorkflowId, generation: (input.carried?.generation ?? 0) + 1 }, now);
 }

@@ -71,20 +71,7 @@ export async function fileLocks(input: FileLocksInput): Promise<void> {
   wf.setHandler(lockReleaseSignal, (r) =>
     apply(lt.release(table, r.holderId, r.all ? undefined : Array.isArray(r.requestIds) ? r.requestIds : [], Date.now())),
   );
-  wf.setHandler(locksQuery, (): LocksView => {
-    const now = Date.now();
-    return {
-      repoKey: input.repoKey,
-      ...(input.repo ? { repo: input.repo } : {}),
-      lockWorkflowId,
-      now,
-      nextToken: table.nextToken,
-      generation,
-      holders: lt.holderViews(table, now),
-      waiters: lt.waiterViews(table, now),
-      stats: { ...table.stats },
-    };
-  });
+  wf.setHandler(locksQuery, (): LocksView => lt.locksView(table, { repoKey: input.repoKey, repo: input.repo, lockWorkflowId, generation }, Date.now()));
 
   const grantMessage = (h: lt.Holder): LockGrant => ({
     requestId: h.requestId,

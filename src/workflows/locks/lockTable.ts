@@ -26,6 +26,7 @@ import {
   type LockRequest,
   type LockStats,
   type LockWaiterView,
+  type LocksView,
 } from '../../shared/locks';
 
 export interface Waiter {
@@ -259,4 +260,19 @@ export function waiterViews(t: LockTableState, now: number): LockWaiterView[] {
       ...t.waiters.slice(0, i).filter((o) => setsConflict(o.paths, w.paths)).map((o) => o.requestId),
     ],
   }));
+}
+
+/** What `cadre locks` shows: the table at `now`, with where it lives (the query, and the CLI's read of history). */
+export function locksView(t: LockTableState, where: { repoKey: string; repo?: string; lockWorkflowId: string; generation: number }, now: number): LocksView {
+  return {
+    repoKey: where.repoKey,
+    ...(where.repo ? { repo: where.repo } : {}),
+    lockWorkflowId: where.lockWorkflowId,
+    now,
+    nextToken: t.nextToken,
+    generation: where.generation,
+    holders: holderViews(t, now),
+    waiters: waiterViews(t, now),
+    stats: { ...t.stats },
+  };
 }

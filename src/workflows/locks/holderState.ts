@@ -1,0 +1,114 @@
+/**
+ * The holder's state in a workflow: what it has asked for, holds and was told, the signal handlers that fill it in
+ * (registered on first use), and the background loop that renews held leases. The API on top is ./holder.ts.
+ * Module state is per workflow execution (the SDK gives each execution its own module instances).
+ */
+import * as wf from '@temporalio/workflow';
+import { lockGrantSignal, lockLostSignal, lockReleaseSignal, lockRenewSignal, type LockGrant, type LockRelease } from '../../shared/locks';
+
+export interface Pending {
+  lockWorkflowId?: string;
+}
+
+export interface HolderState {
+  /** Requests sent (or being sent) and not yet answered. */
+  pending: Map<string, Pending>;
+  held: Map<string, LockGrant>;
+  /** Answers that end a request without (or after) a grant: refusals and lost leases, by request id. */
+  ended: Map<string, string>;
+  /** Every lock workflow this workflow has asked: where `releaseAll` goes. */
+  targets: Set<string>;
+  /** Requests marked ifFree that were answered busy (not granted, not waiting). */
+  busy: Set<string>;
+  renewing: boolean;
+}
+
+let holderState: HolderState | undefined;
+
+/** The state if this workflow has used locks at all; unlike `state()`, registers nothing. */
+export function existingState(): HolderState | undefined {
+  return holderState;
+}
+
+export function state(): HolderState {
+  if (holderState) return holderState;
+  const s: HolderState = { pending: new Map(), held: new Map(), ended: new Map(), targets: new Set(), busy: new Set(), renewing: false };
+  holderState = s;
+  wf.setHandler(lockGrantSignal, (g) => {
+    if (s.held.has(g.requestId)) {
+      // A repeated grant (the request was repeated, or redelivered): keep the newer lease end.
+      s.held.set(g.requestId, { ...s.held.get(g.requestId)!, expiresAt: Math.max(g.expiresAt, s.held.get(g.requestId)!.expiresAt) });
+      return;
+    }
+    if (s.pending.has(g.requestId) && !s.ended.has(g.requestId)) {
+      s.pending.delete(g.requestId);
+      s.held.set(g.requestId, g);
+      s.targets.add(g.lockWorkflowId);
+      startRenewal(s);
+      return;
+    }
+    // Nobody waits for this grant any more (withdrawn after a timeout or cancel, or from before continue-as-new
+    // and not adopted): give it back at once instead of letting it sit until its lease runs out.
+    void sendRelease(g.lockWorkflowId, { holderId: holderId(), requestIds: [g.requestId] });
+  });
+  wf.setHandler(lockLostSignal, (l) => {
+    if (s.held.has(l.requestId) || s.pending.has(l.requestId)) {
+      s.held.delete(l.requestId);
+      s.ended.set(l.requestId, l.message);
+      if (l.reason === 'busy') s.busy.add(l.requestId);
+    }
+  });
+  return s;
+}
+
+export const holderId = (): string => wf.workflowInfo().workflowId;
+
+export async function sendRelease(lockWorkflowId: string, release: LockRelease): Promise<void> {
+  try {
+    await wf.getExternalWorkflowHandle(lockWorkflowId).signal(lockReleaseSignal, release);
+  } catch (err) {
+    // The lock workflow is gone (terminated): there is nothing left to release there.
+    wf.log.warn('could not signal the lock workflow to release', { lockWorkflowId, error: err instanceof Error ? err.message : String(err) });
+  }
+}
+
+/**
+ * Renews every held grant every third of the shortest lease, while anything is held. `now`: renew once at once
+ * first (an adopted grant: its last renewal was in the previous run).
+ */
+export function startRenewal(s: HolderState, now = false): void {
+  if (s.renewing) return;
+  s.renewing = true;
+  void wf.CancellationScope.nonCancellable(async () => {
+    try {
+      if (now) await renewHeld(s);
+      while (s.held.size > 0) {
+        const interval = Math.max(200, Math.floor(Math.min(...[...s.held.values()].map((g) => g.leaseMs)) / 3));
+        if (await wf.condition(() => s.held.size === 0, interval)) break;
+        await renewHeld(s);
+      }
+    } finally {
+      s.renewing = false;
+      // A grant that arrived while the loop was on its way out still needs renewing.
+      if (s.held.size > 0) startRenewal(s);
+    }
+  });
+}
+
+async function renewHeld(s: HolderState): Promise<void> {
+  const byTarget = new Map<string, string[]>();
+  for (const g of s.held.values()) byTarget.set(g.lockWorkflowId, [...(byTarget.get(g.lockWorkflowId) ?? []), g.requestId]);
+  await Promise.all(
+    [...byTarget].map(async ([target, requestIds]) => {
+      try {
+        await wf.getExternalWorkflowHandle(target).signal(lockRenewSignal, { holderId: holderId(), requestIds });
+      } catch (err) {
+        // No lock workflow to renew with: these grants are gone.
+        for (const id of requestIds) {
+          s.held.delete(id);
+          s.ended.set(id, `lock manager ${target} is unreachable: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    }),
+  );
+}
