@@ -2,9 +2,9 @@
  * Connecting to Temporal, with one-line errors for the ways it goes wrong (unreachable address, unknown namespace,
  * unwritable state directory). With no TEMPORAL_ADDRESS the embedded dev server is reused or started first.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../node/config';
 import { CadreError } from '../shared/errors';
@@ -33,16 +33,25 @@ export function ensureStateDir(stateDir: string): void {
   }
 }
 
-function tlsOptions(config: Config) {
-  if (!config.tls) return undefined;
-  const { certPath, keyPath } = config.tls;
-  if (certPath && keyPath) {
-    // Read lazily: only a hosted cluster with mTLS needs these files.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { readFileSync } = require('node:fs') as typeof import('node:fs');
-    return { clientCertPair: { crt: readFileSync(certPath), key: readFileSync(keyPath) } };
+/** A PEM file named by a TLS setting, read now: a missing or unreadable one is a configuration error naming both. */
+function pemFile(variable: string, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new CadreError(`bad configuration: ${variable}=${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 78);
   }
-  return true;
+}
+
+/** TLS toward a cluster (docs/cluster.md): plain TLS, mTLS with a client pair, a private CA, a server name override. */
+export function tlsOptions(config: Config): boolean | TLSConfig | undefined {
+  if (!config.tls) return undefined;
+  const { certPath, keyPath, caPath, serverName } = config.tls;
+  if (!certPath && !caPath && !serverName) return true;
+  return {
+    ...(certPath && keyPath ? { clientCertPair: { crt: pemFile('TEMPORAL_TLS_CERT', certPath), key: pemFile('TEMPORAL_TLS_KEY', keyPath) } } : {}),
+    ...(caPath ? { serverRootCACertificate: pemFile('TEMPORAL_TLS_CA', caPath) } : {}),
+    ...(serverName ? { serverNameOverride: serverName } : {}),
+  };
 }
 
 /** Start (or reuse) the embedded server when no TEMPORAL_ADDRESS is configured. */
@@ -66,10 +75,11 @@ function describeConnectError(config: Config, err: unknown): CadreError {
 
 export async function connectClient(config: Config): Promise<{ client: Client; connection: Connection }> {
   let connection: Connection;
+  const tls = tlsOptions(config);
   try {
     connection = await Connection.connect({
       address: config.address,
-      tls: tlsOptions(config),
+      tls,
       apiKey: config.temporalApiKey,
       connectTimeout: '5s',
     });
@@ -88,8 +98,9 @@ export async function connectClient(config: Config): Promise<{ client: Client; c
 }
 
 export async function connectWorkerConnection(config: Config): Promise<NativeConnection> {
+  const tls = tlsOptions(config);
   try {
-    return await NativeConnection.connect({ address: config.address, tls: tlsOptions(config), apiKey: config.temporalApiKey });
+    return await NativeConnection.connect({ address: config.address, tls, apiKey: config.temporalApiKey });
   } catch (err) {
     throw describeConnectError(config, err);
   }

@@ -20,6 +20,7 @@ import { logsCommand } from './commands/logs';
 import { diffCommand } from './commands/diff';
 import { locksCommand } from './commands/locks';
 import { inboxCommand } from './commands/inbox';
+import { clusterCommand } from './commands/cluster';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -225,6 +226,12 @@ export function buildProgram(commandArgv?: string[]): Command {
     .description('manage the background embedded server: start | stop | status')
     .argument('<action>', 'start, stop or status')
     .action(action(serverCommand));
+  program
+    .command('cluster')
+    .description('check that the Temporal server is ready for cadre (namespace, search attributes, a worker): check | setup (registers missing search attributes)')
+    .argument('<action>', 'check or setup')
+    .option('--json', 'print JSON')
+    .action(action((what: string, opts: { json?: boolean }) => clusterCommand(what, opts)));
   program.command('gc').description('remove worktrees whose agent is no longer running, and the worktree pools').option('--repo <path>').option('--dry-run').option('--list', 'list rescue refs (saved unsaved work) instead of cleaning').action(action(gcCommand));
   return program;
 }

@@ -46,6 +46,9 @@ const schema = z.object({
   TEMPORAL_TLS: bool.optional(),
   TEMPORAL_TLS_CERT: z.string().min(1).optional(),
   TEMPORAL_TLS_KEY: z.string().min(1).optional(),
+  /** A private CA's certificate (PEM file) for a self-hosted cluster, and the name its certificate is issued to. */
+  TEMPORAL_TLS_CA: z.string().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().min(1).optional(),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
 });
@@ -61,7 +64,7 @@ export interface Config {
   uiPort: number;
   uiUrl: string;
   temporalBin?: string;
-  tls?: { certPath?: string; keyPath?: string };
+  tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
   temporalApiKey?: string;
   anthropicApiKey?: string;
   anthropicBaseURL?: string;
@@ -92,7 +95,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (portProblem) throw new CadreError(`bad configuration: ${portProblem}`, 78);
   const embedded = !e.TEMPORAL_ADDRESS;
   const address = e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.CADRE_DEV_PORT}`;
-  const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_API_KEY);
+  if (Boolean(e.TEMPORAL_TLS_CERT) !== Boolean(e.TEMPORAL_TLS_KEY)) {
+    throw new CadreError(`bad configuration: ${e.TEMPORAL_TLS_CERT ? 'TEMPORAL_TLS_CERT is set without TEMPORAL_TLS_KEY' : 'TEMPORAL_TLS_KEY is set without TEMPORAL_TLS_CERT'}: a client certificate needs both (docs/cluster.md)`, 78);
+  }
+  const useTls = e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_TLS_CERT || e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CA);
   return {
     stateDir: resolve(e.CADRE_STATE_DIR ?? join(homedir(), '.cadre')),
     taskQueue: e.CADRE_TASK_QUEUE,
@@ -103,7 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     uiPort: e.CADRE_UI_PORT,
     uiUrl: e.CADRE_UI_URL ?? (embedded ? `http://localhost:${e.CADRE_UI_PORT}` : 'https://cloud.temporal.io'),
     temporalBin: e.CADRE_TEMPORAL_BIN,
-    tls: useTls ? { certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY } : undefined,
+    tls: useTls ? { certPath: e.TEMPORAL_TLS_CERT, keyPath: e.TEMPORAL_TLS_KEY, caPath: e.TEMPORAL_TLS_CA, serverName: e.TEMPORAL_TLS_SERVER_NAME } : undefined,
     temporalApiKey: e.TEMPORAL_API_KEY,
     anthropicApiKey: e.ANTHROPIC_API_KEY,
     anthropicBaseURL: e.CADRE_ANTHROPIC_BASE_URL,

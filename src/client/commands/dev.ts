@@ -3,6 +3,8 @@
  * plus a worker in this process — until Ctrl-C, which stops both cleanly. `cadre worker`: just the worker.
  */
 import { workflowUrl } from '../../node/config';
+import { CadreError } from '../../shared/errors';
+import { problemsBeforeServing } from '../cluster';
 import { openRuntime, startInProcessWorker } from '../runtime';
 
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -31,7 +33,9 @@ export async function devCommand(): Promise<number> {
 
 export async function workerCommand(): Promise<number> {
   const rt = await openRuntime({ startServer: false });
+  const problems = await problemsBeforeServing(rt.connection, rt.config.namespace);
   await rt.close();
+  if (problems) throw new CadreError(problems, 78);
   const worker = await startInProcessWorker(rt.config);
   process.stdout.write(`worker polling task queue "${rt.config.taskQueue}" at ${rt.config.address} — Ctrl-C to stop\n`);
   await Promise.race([untilSignal(), worker.done]);
