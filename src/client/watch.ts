@@ -24,6 +24,7 @@ import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot,
 import { totalTokens } from '../shared/model';
 import type { Plan } from '../shared/plan';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
+import { costLines, runCosts } from './costs';
 import { bar, fit, fmtAmount, fmtDuration, fmtTokens, fmtUsd, painter, paintStatus, pct, table, type Paint } from './output';
 import { agentResultOf, runResultOf } from './results';
 
@@ -57,6 +58,8 @@ export interface RunView {
   /** Finished tasks' spend plus what the running ones have spent so far. */
   spentUsd: number;
   spentTokens: number;
+  /** The agent trees of the tasks running now: their spend by model is not in the run's record until they end. */
+  liveTrees?: AgentTreeNode[];
   at: number;
   /** The dollars are the scripted backend's nominal price, not money spent: for all of the run, or some of it. */
   simulated?: Simulated;
@@ -164,7 +167,8 @@ async function sample(client: Client, handle: WorkflowHandle, runId: string, cac
       spentTokens += a.tokens;
     }
   }
-  return { runId, progress, agents, spentUsd, spentTokens, at: Date.now() };
+  const liveTrees = rows.filter((t) => t.status === 'running' && t.costUsd === undefined).flatMap((t) => cache.trees.get(t.agentId!) ?? []);
+  return { runId, progress, agents, spentUsd, spentTokens, liveTrees, at: Date.now() };
 }
 
 /** One sample of a run, for a one-off view (`cadre status`); `known` is its progress when already loaded. */
@@ -407,6 +411,7 @@ export function renderView(v: RunView, ctx: ViewContext): string[] {
     }
   }
   head.push(budgetLine(v));
+  head.push(...costLines(runCosts(p, { spentUsd: v.spentUsd, spentTokens: v.spentTokens, startedAt: ctx.startedAt, now: ctx.now, live: v.liveTrees }), p.budget, simulatedNote(v.simulated)));
 
   const atWork = v.agents.filter((a) => isLive(a.status) && p.tasks.find((t) => t.id === a.taskId)?.status === 'running');
   const agentRows: string[][] = atWork.map((a) => {

@@ -4,6 +4,7 @@
  * and handlers ignore repeats.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { ModelSpend } from './costs';
 import type { AgentStatus, Amount, ReviewRecord, VerifyAttempt } from './agent';
 import type { Usage } from './model';
 
@@ -76,6 +77,8 @@ export interface AgentTreeNode {
   /** Usage of the agent and its whole subtree. */
   usage: Usage;
   costUsd: number;
+  /** The model the agent's turns are priced at (`command` for a program agent); absent in runs recorded before. */
+  model?: string;
   /** Budget alert thresholds (50/80/95/100 %) this agent has crossed, each once. */
   alerts: number[];
   /** The workspace's leased ports, `first-last` (docs/workspaces.md, "Ports"). */
@@ -192,6 +195,8 @@ export interface RunProgress {
   counts: Record<TaskStatus, number>;
   costUsd: number;
   tokens: number;
+  /** The ended tasks' spend by model, their whole subtrees' (docs/cli.md, "Costs"); running tasks are not in it yet. */
+  models?: ModelSpend;
   budget?: Amount;
   deadLetters?: DeadLetter[];
   toOperator?: AgentMessage[];

@@ -3,6 +3,7 @@
  * history: ids, counts and short texts only. `RunPlanWorkflow` is the workflow's signature, so the client starts it
  * typed by name without importing workflow code.
  */
+import type { ModelSpend } from './costs';
 import type { Amount } from './agent';
 import type { AgentMessage, DeadLetter, TaskRow, TaskStatus } from './messages';
 import type { Plan } from './plan';
@@ -33,6 +34,8 @@ export interface RunPlanCarry {
   paused: boolean;
   costUsd: number;
   tokens: number;
+  /** Spend by model of the ended tasks (absent in runs recorded before). */
+  models?: ModelSpend;
   pool?: Amount;
   /**
    * The integration worktree. Absent when a closed run is finished later (`cadre retry|resume` on an ended run):
@@ -60,6 +63,8 @@ export interface RunPlanResult {
   counts: Record<TaskStatus, number>;
   costUsd: number;
   tokens: number;
+  /** Spend by model (absent in runs recorded before). */
+  models?: ModelSpend;
   deadLetters: DeadLetter[];
   toOperator: AgentMessage[];
 }

@@ -80,10 +80,27 @@ describe('the demo plan through the CLI, without a terminal', () => {
     expect(s.stdout).toMatch(/build\s+\[#{16}\] 4\/4/);
     expect(s.stdout).toMatch(/budget\s+\[#*\.*\] [\d,]+ of 400,000 tokens \(\d+%\)/);
     expect(s.stdout).toMatch(/^frugal\s+completed\s+build/m);
-    const j = JSON.parse((await cadre(['status', runId, '--json'], env)).stdout) as { status: string; tasks: { id: string; status: string }[]; budget: { tokens: number } };
+    // Costs at a glance: the rate, a forecast (all ended: what was spent) within the budget, and spend by model.
+    expect(s.stdout).toMatch(/^costs\s+rate \$[\d.]+\/(min|h) \(simulated\) \([\d,]+ tok\/min\) · forecast \$[\d.]+ \(simulated\) · [\d,]+ tok · within budget$/m);
+    expect(s.stdout).toMatch(/^models\s+claude-\S+ \$[\d.]+ \(simulated\) \([\d,]+ tok\)/m);
+    const j = JSON.parse((await cadre(['status', runId, '--json'], env)).stdout) as {
+      status: string;
+      tasks: { id: string; status: string; costUsd?: number; tokens?: number }[];
+      budget: { tokens: number };
+      costUsd: number;
+      tokens: number;
+      models: Record<string, { usd: number; tokens: number }>;
+      costs: { forecastUsd: number; tasksLeft: number; models: { model: string; usd: number; tokens: number }[] };
+    };
     expect(j.status).toBe('completed');
     expect(j.tasks.map((t) => t.id)).toEqual(['scaffold', 'notes-a', 'notes-b', 'team', 'frugal', 'wrap-up']);
     expect(j.budget.tokens).toBe(400_000);
+    // The rows, the models and the forecast all add up to the run's totals.
+    expect(j.tasks.reduce((n, t) => n + (t.tokens ?? 0), 0)).toBe(j.tokens);
+    expect(j.costs.models.reduce((n, m) => n + m.tokens, 0)).toBe(j.tokens);
+    expect(j.costs.models.reduce((n, m) => n + m.usd, 0)).toBeCloseTo(j.costUsd, 6);
+    expect(j.costs.tasksLeft).toBe(0);
+    expect(j.costs.forecastUsd).toBeCloseTo(j.costUsd, 6);
 
     const task = await cadre(['status', `${runId}/frugal`], env);
     expect(task.stdout).toContain(`task frugal of run ${runId}`);

@@ -44,6 +44,7 @@ export function finishCarry(input: RunPlanInput, result: RunPlanResult, retry: s
     paused: false,
     costUsd: result.costUsd,
     tokens: result.tokens,
+    models: result.models,
     // What is left of the plan's budget after what the ended run spent.
     pool: budget
       ? {

@@ -25,6 +25,7 @@ import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
 import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor, fmtAmount, fmtDuration, fmtUsd, painter, table } from '../output';
 import { openRuntime } from '../runtime';
+import { costLines, runCosts } from '../costs';
 import { followRun, renderOutcome, renderView, sampleRun, simulatedSpend, taskTable, workflowInput as readInput } from '../watch';
 import { agentResultOf, runResultOf } from '../results';
 import { finishRunCommand } from './finish';
@@ -192,14 +193,17 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     if (target.kind === 'run') {
       const p = await loadRunProgress(rt.client, id);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ ...p, workflowStatus: target.running ? 'running' : p.status, webUi: workflowUrl(rt.config, id) }, null, 2) + '\n');
+        const started = await describe(rt.client, id).catch(() => undefined);
+        const costs = runCosts(p, { startedAt: started?.startTime.getTime(), now: (started?.closeTime ?? new Date()).getTime() });
+        process.stdout.write(JSON.stringify({ ...p, costs, workflowStatus: target.running ? 'running' : p.status, webUi: workflowUrl(rt.config, id) }, null, 2) + '\n');
         return EXIT.ok;
       }
       const repoLine = typeof target.memo.repo === 'string' ? `\nrepository ${target.memo.repo}${p.integrationBranch ? `, integration branch ${p.integrationBranch}` : ''}` : '';
       if (p.asOf && p.reason) {
         // No worker: no agent to sample either; the rows are what the history records.
         const spent = p.costUsd ? ` — ${fmtUsd(p.costUsd)}` : '';
-        process.stdout.write(`run ${id} — ${p.status}${spent}\n${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n`);
+        const costs = costLines(runCosts(p, { now: Date.parse(p.asOf) }), p.budget).map((l) => `${l}\n`).join('');
+        process.stdout.write(`run ${id} — ${p.status}${spent}\n${costs}${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n`);
         return EXIT.ok;
       }
       const d = await describe(rt.client, id);

@@ -62,6 +62,7 @@ export function treeNode(input: AgentInput, s: AgentState): AgentTreeNode {
     },
     usage: subtreeUsage(s),
     costUsd: subtreeCost(s),
+    model: input.backend === 'command' ? 'command' : input.model,
     alerts: [...s.book.alerts],
     ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
     children: s.children.map(

@@ -9,6 +9,7 @@ import type { Plan } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanResult } from '../../shared/run';
 import { transitiveDependents } from '../../shared/dag';
 import { totalTokens } from '../../shared/model';
+import { addTreeCosts, type ModelSpend } from '../../shared/costs';
 
 export const TERMINAL: readonly TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
 const RETRYABLE: readonly TaskStatus[] = ['failed', 'blocked', 'cancelled'];
@@ -24,6 +25,8 @@ export interface RunState {
   status: RunProgress['status'];
   costUsd: number;
   tokens: number;
+  /** The ended tasks' spend by model (from each result's final agent tree). */
+  models: ModelSpend;
   /** The plan's budget shared by tasks without their own; unused slices come back. */
   pool?: Amount;
   integration?: { path: string; branch: string };
@@ -59,6 +62,7 @@ export function initialRunState(runId: string, plan: Plan, maxConcurrency: numbe
     status: paused ? 'paused' : 'running',
     costUsd: carry?.costUsd ?? 0,
     tokens: carry?.tokens ?? 0,
+    models: carry?.models ?? {},
     pool: carry ? carry.pool : plan.budget ? { ...plan.budget } : undefined,
     integration: carry?.integration,
     lastCommit: carry?.lastCommit,
@@ -195,6 +199,8 @@ export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, 
   const tokens = totalTokens(result.usage);
   s.costUsd += result.costUsd;
   s.tokens += tokens;
+  if (result.tree) addTreeCosts(s.models, result.tree);
+  else addTreeCosts(s.models, { agentId: result.agentId, depth: 0, status: result.status, doing: '', allocated: {}, usage: result.usage, costUsd: result.costUsd, alerts: [], children: [] });
   if (s.pool && poolSlice) {
     const back = (returned: number | undefined, slice: number | undefined): number =>
       returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);
@@ -238,6 +244,7 @@ export function progress(s: RunState, plan: Plan): RunProgress {
     counts: counts(s),
     costUsd: s.costUsd,
     tokens: s.tokens,
+    models: s.models,
     budget: plan.budget,
     deadLetters: s.deadLetters,
     toOperator: s.toOperator,
@@ -251,6 +258,7 @@ export function carryOf(s: RunState): RunPlanCarry {
     paused: s.paused,
     costUsd: s.costUsd,
     tokens: s.tokens,
+    models: s.models,
     pool: s.pool,
     integration: s.integration!,
     lastCommit: s.lastCommit,
@@ -270,6 +278,7 @@ export function runResult(s: RunState, status: RunPlanResult['status']): RunPlan
     counts: counts(s),
     costUsd: s.costUsd,
     tokens: s.tokens,
+    models: s.models,
     deadLetters: s.deadLetters,
     toOperator: s.toOperator,
   };
