@@ -470,7 +470,8 @@ export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): stri
     const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
     const note =
       t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : t.status === 'waiting' ? `for ${oneLine(t.waiting ?? 'something', 80)}`
-      : t.status === 'pending' && t.waiting ? `waiting: ${oneLine(t.waiting, 80)}` : oneLine(t.error ?? t.summary ?? '', 80);
+      : t.status === 'pending' && t.waiting ? `waiting: ${oneLine(t.waiting, 80)}` : t.status === 'running' && t.waiting ? oneLine(t.waiting, 80)
+      : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
   return table(rows);
