@@ -127,6 +127,7 @@ export function resolverInput(base: AgentInput, r: Resolver, goal: string, env: 
     script: r.script,
     command: r.command,
     files: [],
+    role: 'resolver',
     env: { ...base.env, ...env },
   };
 }
@@ -136,10 +137,3 @@ export function withResolution(rows: ResolutionRecord[] | undefined, rec: Resolu
   return [...(rows ?? []).filter((x) => x.round !== rec.round), rec];
 }
 
-/** One line per round, for `cadre status`, watch and logs. */
-export function resolutionLines(rows: ResolutionRecord[] | undefined): string[] {
-  return (rows ?? []).map((x) => {
-    const what = x.outcome === 'clean' ? 'merged the integration branch in cleanly' : x.outcome === 'resolved' ? `resolved by ${x.agentId ?? 'the resolver'}` : `failed: ${x.why ?? '?'}`;
-    return `  resolution ${x.round}: ${fileList(x.files)}: ${what}${x.costUsd ? ` ($${x.costUsd.toFixed(4)})` : ''}`;
-  });
-}
