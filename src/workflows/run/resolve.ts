@@ -67,7 +67,7 @@ export async function resolveConflict(d: TaskDeps, c: Conflict, resolver: Resolv
       if (!prep.clean && resolvers >= resolver.attempts) why = `no resolver attempts left (${resolver.attempts})`;
       else if (!prep.clean) {
         resolvers++;
-        await d.setRow(r, 'running', { waiting: resolvingText(files) });
+        if (r.waiting !== resolvingText(files)) await d.setRow(r, 'running', { waiting: resolvingText(files) });
         const ran = await runResolver(d, c, resolver, id, refs, goalsOf(d, prep.mergedTasks), round);
         if (ran === 'cancelled') return 'cancelled';
         rec.costUsd = ran.costUsd;

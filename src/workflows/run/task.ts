@@ -45,7 +45,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
   const agentId = agentIdFor(input.runId, t.id, attempt);
   // A task whose lock is not granted at once is shown waiting and holds no slot (runs recorded before held it).
   const lockWait = t.files.length > 0 && wf.patched('lock-wait-is-waiting');
-  await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
+  await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined, resolutions: undefined });
   const { slice, fromPool } = sliceFor(plan, s, t);
   let result: AgentResult | undefined;
   /** The program's exit code, where the scheduler learns it (inline command tasks). */
