@@ -124,6 +124,34 @@ describe('runPlan: merge conflicts go to a resolver', () => {
     });
   }, 180_000);
 
+  it('a merge that conflicts again because the integration branch moved on meanwhile is one more round', async () => {
+    const repo = makeRepo({ 'README.md': '# r\n', 'shared.txt': 'base\n' });
+    await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('moved');
+      const integration = integrationOf(runId);
+      // Round 1 waits until mid has been merged (after its own resolution started), so its merge conflicts again;
+      // round 2 sees mid's line too and keeps all three.
+      const resolver = [
+        'if [ "$CADRE_RESOLVE_ROUND" = 1 ]; then',
+        `  until git show ${integration}:shared.txt | grep -q mid; do sleep 0.1; done; printf 'left\\nright\\n' > shared.txt;`,
+        `else printf 'left\\nmid\\nright\\n' > shared.txt; fi`,
+      ].join(' ');
+      const tasks = [
+        ...conflictingTasks(runId, { backend: 'command', command: ['sh', '-c', resolver], attempts: 2 }),
+        // mid starts from left's work and appends after it once right's first resolver is running.
+        commandTask('mid', `until git branch -a | grep -q 'resolve-1'; do sleep 0.1; done; printf 'left\\nmid\\n' > shared.txt`, { dependsOn: ['left'] }),
+      ];
+      const result = await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks) }] }));
+      const right = row(result.tasks, 'right');
+      expect(result.status).toBe('completed');
+      expect(right.resolutions?.map((x) => [x.round, x.outcome, x.why])).toEqual([
+        [1, 'failed', 'the integration branch moved on meanwhile and conflicts again in shared.txt'],
+        [2, 'resolved', undefined],
+      ]);
+      expect(showFile(repo, result.integrationBranch, 'shared.txt')).toBe('left\nmid\nright\n');
+    });
+  }, 180_000);
+
   it('a command task without a resolver fails on its conflict as before', async () => {
     const repo = makeRepo({ 'README.md': '# r\n', 'shared.txt': 'base\n' });
     await withWorker({}, async ({ client, taskQueue }) => {
