@@ -87,6 +87,28 @@ describe('runPlan: merge conflicts go to a resolver', () => {
     });
   }, 180_000);
 
+  it('a scripted (model-loop) resolver resolves with its file tools, funded and counted like a task', async () => {
+    const repo = makeRepo({ 'README.md': '# r\n', 'shared.txt': 'base\n' });
+    const script = join(testDir('resolve-script'), 'script.json');
+    writeFileSync(script, JSON.stringify({ turns: [
+      { tools: [{ write_file: { path: 'shared.txt', content: 'left\nright\n' } }] },
+      { tools: [{ finish: { summary: 'kept both lines' } }] },
+    ] }));
+    await withWorker({}, async ({ client, taskQueue }) => {
+      const runId = uniqueId('scripted-resolve');
+      const tasks = conflictingTasks(runId, { backend: 'scripted', script });
+      const result = await runResultOf(await client.workflow.start('runPlan', { workflowId: runId, taskQueue, args: [{ runId, repo, plan: plan(tasks, { budget: { usd: 5 } }) }] }));
+      const right = row(result.tasks, 'right');
+      expect(result.status).toBe('completed');
+      expect(right.resolutions).toMatchObject([{ round: 1, outcome: 'resolved', agentId: `${right.agentId}/resolve-1` }]);
+      const spent = right.resolutions![0]!.costUsd!;
+      expect(spent).toBeGreaterThan(0);
+      expect(right.costUsd).toBeCloseTo(spent, 10);
+      expect(result.costUsd).toBeCloseTo(spent, 10);
+      expect(showFile(repo, result.integrationBranch, 'shared.txt')).toBe('left\nright\n');
+    });
+  }, 180_000);
+
   it.each([
     ['leaves the markers', 'true', 'conflict markers left in shared.txt'],
     ['exits non-zero', 'echo cannot decide; exit 3', 'resolver failed'],
