@@ -16,6 +16,7 @@ import { createSessionActivities } from './backends/session';
 import { createPortActivities } from './portActivities';
 import type { PortConfig } from '../shared/ports';
 import { createProgressActivities } from './progress';
+import { createResolveActivities } from './resolve';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -46,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...workspace,
     ...createCommandTaskActivity(deps.stateDir, workspace),
+    ...createResolveActivities(deps.stateDir, workspace),
     ...createModelActivities({
       stateDir: deps.stateDir,
       apiKey: deps.anthropicApiKey ?? deps.config?.anthropicApiKey,

@@ -35,11 +35,13 @@ export function statusKeyOf(id: string, phase?: string, key?: string): string {
 
 /**
  * The program's exit code as far as the row tells it: 0 for a completed task, and for a failure found after the
- * program exited 0 (missing outputs, a failed verify or check); N for "command exited N"; unknown otherwise.
+ * program exited 0 (missing outputs, a failed verify or check, a merge conflict); N for "command exited N"; unknown otherwise.
  */
 export function exitCodeOf(row: TaskRow): number | undefined {
   if (row.status === 'completed') return 0;
   if (row.status !== 'failed' || !row.error) return undefined;
+  // A merge conflict comes after the program exited 0; its text may quote a resolver's own exit.
+  if (row.error.startsWith('merge conflict in ')) return 0;
   const exited = /command exited (\d+)/.exec(row.error);
   if (exited) return Number(exited[1]);
   if (/^(missing outputs|verify failed|checks failed)/.test(row.error)) return 0;

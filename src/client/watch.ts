@@ -20,7 +20,7 @@ import { ServiceError, WorkflowFailedError, type Client, type WorkflowHandle } f
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
 import { terminalAgentStatuses, type AgentStatus, type AgentWorkflow, type Amount } from '../shared/agent';
-import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
+import { agentStatusQuery, agentTreeQuery, runProgressQuery, type AgentSnapshot, type AgentTreeNode, type ResolutionRecord, type RunProgress, type TaskRow, type TaskStatus } from '../shared/messages';
 import { totalTokens } from '../shared/model';
 import type { Plan } from '../shared/plan';
 import type { RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../shared/run';
@@ -195,8 +195,11 @@ export type WatchEvent =
       agentId?: string;
       error?: string;
       blockedBy?: string[];
-      /** While `waiting`: what for ("approval: …", "lock on …"). */
+      /** While `waiting`: what for ("approval: …", "lock on …"); while `running`, a step of the run ("resolving conflict in …"). */
       waiting?: string;
+      /** Merge-conflict rounds so far and how the last one ended (docs/loops.md "Merge conflicts"). */
+      resolutions?: number;
+      resolution?: ResolutionRecord['outcome'];
       summary?: string;
       costUsd?: number;
       done: number;
@@ -261,7 +264,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
   const changed = p.tasks
     .filter((t) => {
       const before = prevRows.get(t.id);
-      return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting : t.status !== 'pending';
+      return before ? before.status !== t.status || before.attempts !== t.attempts || before.waiting !== t.waiting || before.resolutions?.length !== t.resolutions?.length : t.status !== 'pending';
     })
     .sort((a, b) => timeOf(a) - timeOf(b));
   // Counted event by event, so two tasks ending in one poll read 4/6 then 5/6.
@@ -282,6 +285,7 @@ export function diffViews(prev: RunView | undefined, next: RunView, webUi?: stri
       error: t.error,
       blockedBy: t.blockedBy,
       ...(t.waiting ? { waiting: t.waiting } : {}),
+      ...(t.resolutions?.length ? { resolutions: t.resolutions.length, resolution: t.resolutions[t.resolutions.length - 1]!.outcome } : {}),
       summary: t.summary,
       costUsd: t.costUsd,
       done,
@@ -337,8 +341,10 @@ export function eventLine(e: WatchEvent, startedAt: number): string | undefined 
       return `${when} run ${e.runId} (${e.name}): ${e.status}, ${e.tasks} tasks${e.webUi ? ` — Web UI ${e.webUi}` : ''}`;
     case 'task': {
       let extra = '';
-      if (e.status === 'running') extra = ` — ${e.title}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
-      else if (e.status === 'completed') extra = ` (${e.done}/${e.total} done${e.costUsd ? `, ${fmtUsd(e.costUsd)}` : ''})`;
+      const resolved = e.resolution === 'resolved' ? ', merge conflict resolved' : e.resolution === 'clean' ? ', integration merged in' : '';
+      if (e.status === 'running' && e.waiting) extra = ` — ${oneLine(e.waiting, 160)}${e.resolutions ? ` (round ${e.resolutions + 1})` : ''}`;
+      else if (e.status === 'running') extra = ` — ${e.title}${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`;
+      else if (e.status === 'completed') extra = ` (${e.done}/${e.total} done${e.costUsd ? `, ${fmtUsd(e.costUsd)}` : ''}${resolved})`;
       else if (e.status === 'blocked') extra = ` by ${e.blockedBy?.join(', ') ?? '?'}`;
       else if (e.status === 'waiting') extra = waitingNote(e.waiting, e.runId, e.task);
       else if (e.error) extra = `: ${oneLine(e.error, 200)}`;
@@ -475,7 +481,9 @@ export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): stri
     const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
     const note =
       t.status === 'blocked' ? `blocked by ${t.blockedBy?.join(', ')}` : t.status === 'waiting' ? `for ${oneLine(t.waiting ?? 'something', 80)}`
-      : t.status === 'pending' && t.waiting ? `waiting: ${oneLine(t.waiting, 80)}` : oneLine(t.error ?? t.summary ?? '', 80);
+      : t.status === 'pending' && t.waiting ? `waiting: ${oneLine(t.waiting, 80)}` : t.status === 'running' && t.waiting ? oneLine(t.waiting, 80)
+      : t.status === 'completed' && t.resolutions?.some((x) => x.outcome === 'resolved') ? oneLine(`merge conflict resolved; ${t.summary ?? ''}`, 80)
+      : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
   return table(rows);

@@ -70,6 +70,8 @@ export interface AgentInput {
   onStall?: 'end' | 'restart';
   /** A reviewer after the verification passes (docs/loops.md "Review"); `rounds` is set by the scheduler (default 2). */
   review?: { backend: AgentInput['backend']; model?: string; prompt?: string; rounds?: number; command?: string[]; script?: string };
+  /** Set for a run's merge-conflict resolver (docs/loops.md "Merge conflicts"): its CadreRole search attribute. */
+  role?: 'resolver';
   /** Plain (never secret) variables a command agent's program gets, e.g. a reviewer's CADRE_REVIEW_* (docs/loops.md). */
   env?: Record<string, string>;
   /** Workspace setup, once per workspace: copy these paths from the main checkout, then run `setup` (docs/workspaces.md). */

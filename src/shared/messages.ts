@@ -176,13 +176,34 @@ export interface TaskRow {
   startedAt?: number;
   endedAt?: number;
   blockedBy?: string[];
-  /** While `waiting`: what for, in a few words ("lock on src/a.ts", "approval: Check the login page"). */
+  /**
+   * While `waiting`: what for, in a few words ("lock on src/a.ts", "approval: Check the login page"). On a `running`
+   * row: the step the run itself is taking for the task ("resolving conflict in a.ts", docs/loops.md "Merge conflicts").
+   */
   waiting?: string;
+  /** Every round of bringing the integration branch into the task's branch after its merge conflicted (docs/loops.md). */
+  resolutions?: ResolutionRecord[];
   error?: string;
   summary?: string;
   commit?: string;
   costUsd?: number;
   tokens?: number;
+}
+
+/**
+ * One round of a merge-conflict resolution (docs/loops.md "Merge conflicts"): the integration head was merged into the
+ * task's branch; `clean` needed no resolver, `resolved` had one whose work passed the task's checks and was merged,
+ * `failed` says why not. Small: it lives in the run's history and carry.
+ */
+export interface ResolutionRecord {
+  round: number;
+  files: string[];
+  outcome: 'clean' | 'resolved' | 'failed';
+  /** The resolver's agent id (`<task agent>/resolve-<n>`), when one ran. */
+  agentId?: string;
+  /** Why a round failed, in a line. */
+  why?: string;
+  costUsd?: number;
 }
 
 export interface RunProgress {

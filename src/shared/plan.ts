@@ -158,6 +158,27 @@ export const ReviewSchema = z.strictObject({
 });
 export type Review = z.infer<typeof ReviewSchema>;
 
+/** Merge conflicts (docs/loops.md "Merge conflicts"): resolver runs a conflicting task gets at most, when it does not say. */
+export const DEFAULT_RESOLVE_ATTEMPTS = 1;
+export const MAX_RESOLVE_ATTEMPTS = 5;
+/**
+ * The resolver of a task whose merge into the integration branch conflicts: an agent that resolves the conflict in a
+ * worktree of the task's branch with the integration head being merged in. `backend` defaults to the task's own (a
+ * model or agent-program backend; a command or scripted task needs a `resolve` with its own command or script).
+ */
+export const ResolveSchema = z.strictObject({
+  backend: BackendSchema.optional(),
+  model: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  attempts: z.number().int().min(1).max(MAX_RESOLVE_ATTEMPTS).optional(),
+  command: argv.optional(),
+  script: z.string().min(1).optional(),
+}).superRefine((r, ctx) => {
+  if (r.backend === 'command' && !r.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command resolver needs a command' });
+  if (r.backend === 'scripted' && !r.script) ctx.addIssue({ code: 'custom', path: ['script'], message: 'a scripted resolver needs a script' });
+});
+export type Resolve = z.infer<typeof ResolveSchema>;
+
 export const TaskSchema = z.strictObject({
   id: TaskIdSchema,
   title: z.string().min(1),
@@ -201,6 +222,8 @@ export const TaskSchema = z.strictObject({
   onStall: OnStallSchema.optional(),
   /** A reviewer after the checks pass (docs/loops.md "Review"); requested changes go back to the agent, `rounds` times at most. */
   review: ReviewSchema.optional(),
+  /** The resolver of a merge conflict of the task's branch (docs/loops.md "Merge conflicts"); `attempts` times at most. */
+  resolve: ResolveSchema.optional(),
   /** Test-driven: write the failing test first (GSD `type: tdd`); also said in the prompt. */
   tdd: z.boolean().optional(),
   /**
@@ -227,6 +250,7 @@ export const PlanDefaultsSchema = z.strictObject({
   stallAfterSeconds: StallAfterSecondsSchema.optional(),
   onStall: OnStallSchema.optional(),
   review: ReviewSchema.optional(),
+  resolve: ResolveSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

@@ -27,6 +27,24 @@ describe('inbox items', () => {
     ]);
   });
 
+  it('a task failed by an unresolved merge conflict is a conflict item answered by retry; other failures are not', () => {
+    const items = runItems(progress([
+      row({ id: 'right', title: 'Say right', status: 'failed', endedAt: 3000, agentId: 'plan-abc123/right', error: 'merge conflict in shared.txt (resolver: conflict markers left in shared.txt)' }),
+      row({ id: 'plain', status: 'failed', endedAt: 2000, error: 'merge conflict in a.ts, b.ts' }),
+      row({ id: 'broken', status: 'failed', error: 'verify failed (exit 1): no' }),
+      row({ id: 'busy', status: 'running', waiting: 'resolving conflict in c.ts' }),
+    ]));
+    expect(items).toEqual([
+      {
+        kind: 'conflict', runId: 'plan-abc123', taskId: 'right', agentId: 'plan-abc123/right', since: 3000,
+        summary: 'Say right: merge conflict in shared.txt (resolver: conflict markers left in shared.txt)',
+        command: 'cadre retry plan-abc123 right',
+      },
+      { kind: 'conflict', runId: 'plan-abc123', taskId: 'plain', agentId: undefined, since: 2000, summary: 'plain: merge conflict in a.ts, b.ts', command: 'cadre retry plan-abc123 plain' },
+    ]);
+    expect(renderInbox(items, 5000)).toContain('conflict    plan-abc123/right  2s  Say right: merge conflict in shared.txt');
+  });
+
   it('dead letters and messages to the operator answer with send --reply-to', () => {
     const msg = { id: 'r/t#1', from: 'r/t', to: 'operator', text: 'which database?', priority: 'normal' as const, sentAt: 5 };
     const items = runItems(progress([], { toOperator: [msg], deadLetters: [{ message: { ...msg, id: 'r/t#2', to: 'r/gone' }, reason: 'recipient has ended', at: 7 }] }));

@@ -204,4 +204,14 @@ describe('native plans: stalls (docs/loops.md "Stalls")', () => {
     expect(issues).toMatch(/a command reviewer needs a command/);
     expect(issues).toMatch(/rounds/);
   });
+  it('reads a resolver on defaults and tasks (backend optional, command as a string, attempts) and names a resolver without its command', async () => {
+    const plan = await loadPlan(planFile('defaults: { resolve: { model: claude-opus-4-1, prompt: Keep both. } }\ntasks:\n  - { id: a, prompt: a }\n  - { id: b, prompt: b, resolve: { backend: command, command: ./resolve.sh, attempts: 2 } }\n'));
+    expect(plan.defaults.resolve).toEqual({ model: 'claude-opus-4-1', prompt: 'Keep both.' });
+    expect(plan.tasks[0]).not.toHaveProperty('resolve');
+    expect(plan.tasks[1]!.resolve).toEqual({ backend: 'command', command: ['sh', '-c', './resolve.sh'], attempts: 2 });
+    const issues = (await issuesOf(planFile('tasks:\n  - { id: a, prompt: a, resolve: { backend: command, attempts: 9 } }\n  - { id: b, prompt: b, resolve: { backend: scripted, tries: 2 } }\n'))).join('\n');
+    expect(issues).toMatch(/a command resolver needs a command/);
+    expect(issues).toMatch(/attempts/);
+    expect(issues).toMatch(/tries/);
+  });
 });

@@ -155,6 +155,8 @@ describe('status records', () => {
     expect(statusRecord({ row: row('a', { status: 'failed', error: 'missing outputs: out.txt' }) })).toMatchObject({ exit_code: 0, outputs_validated: false, error: 'missing outputs: out.txt' });
     expect(statusRecord({ row: row('a', { status: 'failed', error: 'command exited 2: no such file' }) }).exit_code).toBe(2);
     expect(statusRecord({ row: row('a', { status: 'failed', error: 'agent gave up' }) }).exit_code).toBeUndefined();
+    // A merge conflict came after the program exited 0, whatever its resolver's own exit was.
+    expect(statusRecord({ row: row('a', { status: 'failed', error: 'merge conflict in a.ts (resolver: resolver failed: command exited 3: no)' }) }).exit_code).toBe(0);
     expect(statusRecord({ row: row('a', { status: 'failed', error: 'x' }), exitCode: 7 }).exit_code).toBe(7);
   });
 

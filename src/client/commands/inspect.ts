@@ -18,6 +18,7 @@ import {
   runProgressQuery,
   setConcurrencyUpdate,
   type AgentSnapshot,
+  type ResolutionRecord,
   type RunProgress,
   type TaskRow,
 } from '../../shared/messages';
@@ -173,6 +174,22 @@ export function reviewLines(reviews: ReviewRecord[] | undefined): string[] {
 }
 
 /** Dead letters and messages for the operator, below the task table (nothing when there are none). */
+/** A task's merge-conflict rounds (docs/loops.md "Merge conflicts"), one line each. */
+export function resolutionLines(rows: ResolutionRecord[] | undefined): string[] {
+  return (rows ?? []).map((x) => {
+    const files = x.files.length > 3 ? `${x.files.slice(0, 3).join(', ')} and ${x.files.length - 3} more` : x.files.join(', ');
+    const what = x.outcome === 'clean' ? 'the integration branch merged in cleanly' : x.outcome === 'resolved' ? `resolved by ${x.agentId ?? 'the resolver'}` : `failed${x.agentId ? ` (${x.agentId})` : ''}: ${x.why ?? '?'}`;
+    return `  resolution ${x.round} of ${files}: ${what}${x.costUsd ? ` (${fmtUsd(x.costUsd)})` : ''}`;
+  });
+}
+
+/** The merge conflicts of a run's tasks, under the task table. */
+function conflictLines(p: RunProgress): string {
+  const tasks = p.tasks.filter((t) => t.resolutions?.length);
+  if (!tasks.length) return '';
+  return `\nmerge conflicts:\n${tasks.map((t) => `  ${t.id}:\n${resolutionLines(t.resolutions).map((l) => `  ${l}`).join('\n')}`).join('\n')}\n`;
+}
+
 function messageLines(p: RunProgress): string {
   const lines: string[] = [];
   if (p.deadLetters?.length) {
@@ -203,7 +220,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         // No worker: no agent to sample either; the rows are what the history records.
         const spent = p.costUsd ? ` — ${fmtUsd(p.costUsd)}` : '';
         const costs = costLines(runCosts(p, { now: Date.parse(p.asOf) }), p.budget).map((l) => `${l}\n`).join('');
-        process.stdout.write(`run ${id} — ${p.status}${spent}\n${costs}${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n`);
+        process.stdout.write(`run ${id} — ${p.status}${spent}\n${costs}${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n${conflictLines(p)}`);
         return EXIT.ok;
       }
       const d = await describe(rt.client, id);
@@ -221,10 +238,12 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
             paint: painter(colorWanted()),
           })
         : [`run ${id} — ${p.status}`, `Web UI: ${workflowUrl(rt.config, id)}`];
-      process.stdout.write(`${frame.join('\n')}${repoLine}\n\n${taskTable(p)}\n${messageLines(p)}`);
+      process.stdout.write(`${frame.join('\n')}${repoLine}\n\n${taskTable(p)}\n${conflictLines(p)}${messageLines(p)}`);
       return EXIT.ok;
     }
-    const task = target.task ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n` : '';
+    const task = target.task
+      ? `task ${target.task.id} of run ${target.runId}: ${target.task.title} — ${target.task.status}, attempt ${target.task.attempts}\n${resolutionLines(target.task.resolutions).map((l) => `${l}\n`).join('')}`
+      : '';
     if (target.running) {
       const d = await describe(rt.client, target.agentId);
       if (!(await hasWorker(rt.client, d.taskQueue))) {

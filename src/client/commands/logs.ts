@@ -15,7 +15,7 @@ import { readSessionLog, readSessionProgress, sessionPaths } from '../../activit
 import { CadreError } from '../../shared/errors';
 import { EXIT, fmtTokens, painter, colorWanted, type Paint } from '../output';
 import { openRuntime } from '../runtime';
-import { agentState, attemptLines, resolveTarget, reviewLines } from './inspect';
+import { agentState, attemptLines, resolveTarget, reviewLines, resolutionLines } from './inspect';
 
 export interface LogsOptions {
   json?: boolean;
@@ -107,6 +107,8 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     const state = await agentState(rt.client, agentId, target.running).catch(() => undefined);
     const attempts = state?.attempts ?? [];
     const reviews = state?.reviews ?? [];
+    // Merge conflicts are the run's, on the task's row (`cadre logs <run>/<task>`); each resolver has its own logs.
+    const resolutions = target.task?.resolutions ?? [];
     if (opts.json) {
       const doc = {
         agentId,
@@ -116,6 +118,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
         logs: logs.map((l) => ({ ...l, text: readFileSync(l.path, 'utf8') })),
         ...(attempts.length ? { attempts, verifyAttempts: state?.verifyAttempts } : {}),
         ...(reviews.length ? { reviews } : {}),
+        ...(resolutions.length ? { resolutions } : {}),
         ...(session.length ? { session: { path: sessionPaths(stateDir, agentId).transcript, progress: readSessionProgress(stateDir, agentId), events: session } } : {}),
       };
       process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
@@ -123,7 +126,7 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     }
     const paint = painter(colorWanted());
     const out = (s: string) => process.stdout.write(s);
-    if (!transcript.length && !logs.length && !session.length && !attempts.length && !reviews.length && !opts.follow) {
+    if (!transcript.length && !logs.length && !session.length && !attempts.length && !reviews.length && !resolutions.length && !opts.follow) {
       out(`no transcript or command output for ${agentId} in ${stateDir} yet (they are kept by the worker that ran it, in its state directory)\n`);
       return EXIT.ok;
     }
@@ -136,6 +139,11 @@ export async function logsCommand(ref: string, opts: LogsOptions): Promise<numbe
     }
     if (attempts.length) out(`${paint(`verification of ${agentId}`, 'bold')}: ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} of ${state?.verifyAttempts ?? attempts.length}\n${attemptLines(attempts).join('\n')}\n`);
     if (reviews.length) out(`${paint(`review of ${agentId}`, 'bold')}: ${reviews.length} round${reviews.length === 1 ? '' : 's'}\n${reviewLines(reviews).join('\n')}\n`);
+    if (resolutions.length) {
+      const resolvers = resolutions.flatMap((x) => (x.agentId ? [x.agentId] : []));
+      const hint = resolvers.length ? `\n  (a resolver's own output: cadre logs ${resolvers[resolvers.length - 1]})` : '';
+      out(`${paint(`merge conflicts of ${target.task!.id}`, 'bold')}: ${resolutions.length} round${resolutions.length === 1 ? '' : 's'}\n${resolutionLines(resolutions).join('\n')}${hint}\n`);
+    }
     const offsets = new Map<string, number>();
     for (const l of logs) {
       const text = readFileSync(l.path, 'utf8');

@@ -5,7 +5,7 @@
  */
 import type { AgentMessage, AgentSnapshot, DeadLetter, RunProgress } from '../../shared/messages';
 
-export type InboxKind = 'gate' | 'stalled' | 'dead-letter' | 'message';
+export type InboxKind = 'gate' | 'conflict' | 'stalled' | 'dead-letter' | 'message';
 
 export interface InboxItem {
   kind: InboxKind;
@@ -33,6 +33,8 @@ const oneLine = (s: string, n = 100) => {
 };
 
 const APPROVAL = 'approval: ';
+/** How the run words a task's unresolved merge conflict (src/workflows/run/resolution.ts, task.ts). */
+const CONFLICT = 'merge conflict in ';
 
 /** Gates, dead letters and messages to the operator of one run. */
 export function runItems(p: RunProgress): InboxItem[] {
@@ -52,8 +54,29 @@ export function runItems(p: RunProgress): InboxItem[] {
       also: [`cadre reject ${run} ${task} --reason '…'`],
     });
   }
+  items.push(...conflictItems(p));
   items.push(...messageItems(p.deadLetters, p.toOperator, p.runId));
   return items;
+}
+
+/**
+ * Tasks that failed on a merge conflict their resolver could not resolve (or that had no resolver; docs/loops.md
+ * "Merge conflicts"): a person resolves it, or retries the task, which runs it again from the integration branch as
+ * it is now. Its age is when the task ended.
+ */
+export function conflictItems(p: RunProgress): InboxItem[] {
+  const run = shellWord(p.runId);
+  return p.tasks
+    .filter((t) => t.status === 'failed' && t.error?.startsWith(CONFLICT))
+    .map((t) => ({
+      kind: 'conflict' as const,
+      runId: p.runId,
+      taskId: t.id,
+      agentId: t.agentId,
+      since: t.endedAt,
+      summary: `${t.title}: ${oneLine(t.error!, 200)}`,
+      command: `cadre retry ${run} ${shellWord(t.id)}`,
+    }));
 }
 
 /** Dead letters and messages to the operator, from a run or kept by a standalone root agent. */

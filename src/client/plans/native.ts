@@ -35,6 +35,20 @@ function toReview(r: RawReview | undefined, rootDir: string) {
   const { command, script, ...rest } = r;
   return { ...rest, ...(command === undefined ? {} : { command: toArgv(command) }), ...(script === undefined ? {} : { script: path.resolve(rootDir, script) }) };
 }
+/** A merge-conflict resolver (docs/loops.md "Merge conflicts"): as a reviewer, with `attempts` and an optional backend. */
+const resolve = z.strictObject({
+  backend: BackendSchema.optional(),
+  model: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  attempts: z.number().int().positive().optional(),
+  command: argvLike.optional(),
+  script: z.string().min(1).optional(),
+});
+function toResolve(r: z.infer<typeof resolve> | undefined, rootDir: string) {
+  if (!r) return undefined;
+  const { command, script, ...rest } = r;
+  return { ...rest, ...(command === undefined ? {} : { command: toArgv(command) }), ...(script === undefined ? {} : { script: path.resolve(rootDir, script) }) };
+}
 /** Workspace setup: files copied from the main checkout, then a command run once per workspace. */
 const pathList = z.array(z.string());
 const cacheSpec = z.strictObject({ dir: z.string().min(1), key: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]) });
@@ -86,6 +100,7 @@ const RawTask = z.strictObject({
   stallAfter: duration.optional(),
   onStall: OnStallSchema.optional(),
   review: review.optional(),
+  resolve: resolve.optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
   approval: z.string().min(1).optional(),
   tdd: z.boolean().optional(),
@@ -119,6 +134,7 @@ const RawPlan = z.strictObject({
       stallAfter: duration.optional(),
       onStall: OnStallSchema.optional(),
       review: review.optional(),
+      resolve: resolve.optional(),
     })
     .optional(),
   budget: budget.optional(),
@@ -127,7 +143,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review', 'resolve'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -209,6 +225,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         stallAfterSeconds: parseDuration(d.stallAfter),
         onStall: d.onStall,
         review: toReview(d.review, rootDir),
+        resolve: toResolve(d.resolve, rootDir),
       })
     : undefined;
   if (d?.timeout !== undefined && d.timeoutSeconds !== undefined) {
@@ -288,6 +305,7 @@ function toTask(
     stallAfterSeconds: parseDuration(r.stallAfter),
     onStall: r.onStall,
     review: toReview(r.review, rootDir),
+    resolve: toResolve(r.resolve, rootDir),
     done: r.done,
     checks: r.checks?.flatMap((c, j) => {
       if (repoPath(c.path) !== c.path) {

@@ -17,7 +17,9 @@ export const branchOf = (agentId: string): string => `cadre/${agentId.replace(/\
 export const subtreeUsage = (s: AgentState): Usage => s.children.reduce((u, c) => (c.usage ? addUsage(u, c.usage) : u), s.ownUsage);
 export const subtreeCost = (s: AgentState): number => s.children.reduce((sum, c) => sum + (c.costUsd ?? 0), s.ownCost);
 
-export function roleOf(input: AgentInput): 'subagent' | 'task' | 'agent' {
+export function roleOf(input: AgentInput): 'subagent' | 'task' | 'agent' | 'resolver' {
+  // A run's merge-conflict resolver (src/workflows/run/resolve.ts) is neither a task's agent nor a standalone one.
+  if (input.role === 'resolver') return 'resolver';
   return input.parentId ? 'subagent' : input.taskId ? 'task' : 'agent';
 }
 

@@ -196,11 +196,17 @@ export function cancelWaiting(s: RunState, reason: string): void {
  * row's cost and tokens are the task's over all its attempts, so the rows add up to the run's totals.
  */
 export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, poolSlice?: Amount): void {
+  recordSpend(s, r, result, poolSlice);
+  r.summary = result.summary.slice(0, 300);
+  r.commit = result.commit;
+}
+
+/** What an agent of the task spent (its own, or its merge-conflict resolver's), counted as recordAgentResult says. */
+export function recordSpend(s: RunState, r: TaskRow, result: Pick<AgentResult, 'usage' | 'costUsd' | 'returned' | 'tree'>, poolSlice?: Amount): void {
   const tokens = totalTokens(result.usage);
   s.costUsd += result.costUsd;
   s.tokens += tokens;
-  if (result.tree) addTreeCosts(s.models, result.tree);
-  else addTreeCosts(s.models, { agentId: result.agentId, depth: 0, status: result.status, doing: '', allocated: {}, usage: result.usage, costUsd: result.costUsd, alerts: [], children: [] });
+  addTreeCosts(s.models, result.tree ?? { agentId: '', depth: 0, status: 'completed', doing: '', allocated: {}, usage: result.usage, costUsd: result.costUsd, alerts: [], children: [] });
   if (s.pool && poolSlice) {
     const back = (returned: number | undefined, slice: number | undefined): number =>
       returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);
@@ -210,8 +216,6 @@ export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, 
   // The row counts what the run's totals count — every kind of token, every attempt — so the rows add up to them.
   r.costUsd = (r.costUsd ?? 0) + result.costUsd;
   r.tokens = (r.tokens ?? 0) + tokens;
-  r.summary = result.summary.slice(0, 300);
-  r.commit = result.commit;
 }
 
 /** The run's verdict once nothing runs: cancelled if it was stopped, failed if any task did not make it. */

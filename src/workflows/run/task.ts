@@ -14,6 +14,8 @@ import type { agent } from '../agent';
 import { acquire, release, type LockGrant } from '../locks/holder';
 import { runInline } from './inline';
 import { type Merger } from './merge';
+import { resolveConflict } from './resolve';
+import { MERGE_RESOLVE, resolverOf } from './resolution';
 import { agentIdFor, agentInputFor, isInline, sliceFor, slotFree } from './scheduler';
 import * as table from './table';
 
@@ -43,7 +45,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
   const agentId = agentIdFor(input.runId, t.id, attempt);
   // A task whose lock is not granted at once is shown waiting and holds no slot (runs recorded before held it).
   const lockWait = t.files.length > 0 && wf.patched('lock-wait-is-waiting');
-  await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined });
+  await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined, resolutions: undefined });
   const { slice, fromPool } = sliceFor(plan, s, t);
   let result: AgentResult | undefined;
   /** The program's exit code, where the scheduler learns it (inline command tasks). */
@@ -118,7 +120,12 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
       }
       if (result.status === 'completed') {
         const conflicts = mergedInline ?? (await d.merger.merge(t, result));
-        if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
+        // Merge conflicts (resolve.ts): a task with a resolver gets its conflict resolved and checked, then merged.
+        const resolver = conflicts.length ? resolverOf(plan, t) : undefined;
+        if (resolver && wf.patched(MERGE_RESOLVE)) {
+          failure = await resolveConflict(d, { t, r, result, agentId, files: conflicts, scope }, resolver);
+          cancelled = failure === 'cancelled';
+        } else if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;
       } else if (result.status === 'cancelled') {
         cancelled = true;
         failure = 'cancelled';
