@@ -21,6 +21,7 @@ import { diffCommand } from './commands/diff';
 import { locksCommand } from './commands/locks';
 import { inboxCommand } from './commands/inbox';
 import { clusterCommand } from './commands/cluster';
+import { DEFAULT_UI_PORT, uiCommand, type UiCommandOptions } from './commands/ui';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
@@ -190,6 +191,12 @@ export function buildProgram(commandArgv?: string[]): Command {
     .description('what waits for you across running runs and agents: approval gates, stalled agents, dead letters, messages to the operator — each with the command that answers it')
     .option('--json', 'print JSON: {items: [{kind, runId, taskId, agentId, since, summary, command, also}], notes}')
     .action(action((opts: { json?: boolean }) => inboxCommand(opts)));
+  program
+    .command('ui')
+    .description('the web dashboard: runs, a run\'s DAG, timeline, agents, budgets, costs and logs, live; the inbox with buttons that answer')
+    .option('--port <n>', `port (default ${DEFAULT_UI_PORT})`, positiveInt)
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .action(action((opts: UiCommandOptions) => uiCommand(opts)));
   program.command('list').description('recent runs, newest first').option('-n, --limit <n>', 'how many', positiveInt, 20).option('--json', 'print JSON').action(action(listCommand));
 
   program.command('pause').description('stop starting new tasks').argument('<run>').action(action((run: string) => controlCommand('pause', run)));

@@ -4,7 +4,7 @@
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { AgentInput, AgentResult, AgentWorkflow, ReviewRecord, VerifyAttempt } from '../../shared/agent';
-import { workflowUrl } from '../../node/config';
+import { workflowUrl, type Config } from '../../node/config';
 import { CadreError } from '../../shared/errors';
 import { logger } from '../../node/logger';
 import {
@@ -311,27 +311,33 @@ export interface RunListRow {
   webUi: string;
 }
 
+/** The newest runs (visibility: `WorkflowType = 'runPlan'`), at most `limit`; `cadre list` and the dashboard. */
+export async function listRuns(client: Client, config: Config, limit: number): Promise<RunListRow[]> {
+  const rows: RunListRow[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'runPlan'` })) {
+    const cadreStatus = w.typedSearchAttributes.get(CadreStatus);
+    const workflowStatus = w.status.name.toLowerCase();
+    rows.push({
+      runId: w.workflowId,
+      // The workflow's own status wins when it did not end by returning (terminated, timed out).
+      status: w.status.name === 'COMPLETED' || w.status.name === 'RUNNING' ? (cadreStatus ?? workflowStatus) : workflowStatus,
+      plan: String(w.memo?.title ?? ''),
+      repo: typeof w.memo?.repo === 'string' ? w.memo.repo : undefined,
+      startedAt: w.startTime.toISOString(),
+      closedAt: w.closeTime?.toISOString(),
+      durationMs: (w.closeTime ?? new Date()).getTime() - w.startTime.getTime(),
+      costUsd: w.typedSearchAttributes.get(CadreBudgetUsed),
+      webUi: workflowUrl(config, w.workflowId),
+    });
+    if (rows.length >= limit) break;
+  }
+  return rows;
+}
+
 export async function listCommand(opts: { limit: number; json?: boolean }): Promise<number> {
   const rt = await openRuntime();
   try {
-    const rows: RunListRow[] = [];
-    for await (const w of rt.client.workflow.list({ query: `WorkflowType = 'runPlan'` })) {
-      const cadreStatus = w.typedSearchAttributes.get(CadreStatus);
-      const workflowStatus = w.status.name.toLowerCase();
-      rows.push({
-        runId: w.workflowId,
-        // The workflow's own status wins when it did not end by returning (terminated, timed out).
-        status: w.status.name === 'COMPLETED' || w.status.name === 'RUNNING' ? (cadreStatus ?? workflowStatus) : workflowStatus,
-        plan: String(w.memo?.title ?? ''),
-        repo: typeof w.memo?.repo === 'string' ? w.memo.repo : undefined,
-        startedAt: w.startTime.toISOString(),
-        closedAt: w.closeTime?.toISOString(),
-        durationMs: (w.closeTime ?? new Date()).getTime() - w.startTime.getTime(),
-        costUsd: w.typedSearchAttributes.get(CadreBudgetUsed),
-        webUi: workflowUrl(rt.config, w.workflowId),
-      });
-      if (rows.length >= opts.limit) break;
-    }
+    const rows = await listRuns(rt.client, rt.config, opts.limit);
     if (opts.json) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
     else if (!rows.length) process.stdout.write('no runs yet: start one with `cadre run <plan>` (or `npm run demo`)\n');
     else {
@@ -359,8 +365,8 @@ export async function controlCommand(what: ControlAction, run: string, arg?: str
     if (d.type !== 'runPlan') throw new CadreError(`"${run}" is not a run`, EXIT.usage);
     const ended = d.status.name !== 'RUNNING';
     if (!(ended && (what === 'retry' || what === 'resume'))) {
-      if (ended) throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, EXIT.usage);
-      return await steer(rt.client, what, run, arg, extra.reason);
+      process.stdout.write(`${await steerRun(rt.client, what, run, arg, extra.reason, d)}\n`);
+      return EXIT.ok;
     }
   } finally {
     await rt.close();
@@ -368,7 +374,15 @@ export async function controlCommand(what: ControlAction, run: string, arg?: str
   return finishRunCommand(run, what === 'retry' ? [arg!] : 'all', extra);
 }
 
-async function steer(client: Client, what: ControlAction, run: string, arg: string | undefined, reason: string | undefined): Promise<number> {
+/**
+ * Steers a running run by one Update and returns what it answered, as one line. A CadreError (exit 2) names the
+ * run or task at fault: no such run, not a run, not running, or the Update refused (unknown task, not at a gate…).
+ * `cadre pause|resume|retry|approve|reject|cancel|concurrency` and the dashboard's buttons (src/client/ui) both use it.
+ */
+export async function steerRun(client: Client, what: ControlAction, run: string, arg?: string, reason?: string, known?: WorkflowExecutionDescription): Promise<string> {
+  const d = known ?? (await describe(client, run));
+  if (d.type !== 'runPlan') throw new CadreError(`"${run}" is not a run`, EXIT.usage);
+  if (d.status.name !== 'RUNNING') throw new CadreError(`run ${run} is ${d.status.name.toLowerCase()}, not running`, EXIT.usage);
   const h = client.workflow.getHandle(run);
   let msg: string;
   try {
@@ -405,6 +419,5 @@ async function steer(client: Client, what: ControlAction, run: string, arg: stri
     if (err instanceof WorkflowUpdateFailedError) throw new CadreError(err.cause?.message ?? err.message, EXIT.usage);
     throw err;
   }
-  process.stdout.write(`${msg}\n`);
-  return EXIT.ok;
+  return msg;
 }

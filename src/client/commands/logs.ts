@@ -213,7 +213,7 @@ export function renderSessionEvent(raw: unknown, full = false): string[] {
   return [];
 }
 
-function tailLines(text: string, n: number): string {
+export function tailLines(text: string, n: number): string {
   const lines = text.split('\n');
   if (lines.length <= n + 1) return text;
   return `[… ${lines.length - n - 1} earlier lines: --full]\n${lines.slice(-n - 1).join('\n')}`;

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import type { AgentWorkflow } from '../../shared/agent';
+import type { AgentWorkflow, Amount } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
 import { agentTreeQuery, budgetGrantSignal, type AgentTreeNode } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
@@ -102,15 +102,26 @@ export async function budgetGrantCommand(agentId: string, amountText: string): P
   if (problem) throw new CadreError(`budget grant ${amountText}: ${problem}`, 2);
   const rt = await openRuntime();
   try {
-    const handle = rt.client.workflow.getHandle(agentId);
-    const d = await handle.describe().catch(() => undefined);
-    if (!d || d.type !== 'agent') throw new CadreError(`no agent with id "${agentId}"`, 2);
-    if (d.status.name !== 'RUNNING') throw new CadreError(`agent ${agentId} has ended (${d.status.name.toLowerCase()})`, 2);
-    const grantId = `operator-${randomBytes(6).toString('hex')}`;
-    await handle.signal(budgetGrantSignal, { grantId, ...amount, from: 'operator' });
-    process.stdout.write(`granted ${fmtAmount(amount)} to ${agentId} (grant ${grantId})\n`);
+    process.stdout.write(`${await grantBudget(rt.client, agentId, amount)}\n`);
     return EXIT.ok;
   } finally {
     await rt.close();
   }
+}
+
+/**
+ * An operator grant to a running agent, as a budget grant signal with a fresh id (so a repeat of this call is a
+ * second grant, while a re-delivered signal counts once). Returns the line to show; a CadreError (exit 2) when the
+ * amount is refused (`grantProblem`) or the agent does not exist or has ended. `cadre budget grant` and the dashboard.
+ */
+export async function grantBudget(client: Client, agentId: string, amount: Amount): Promise<string> {
+  const problem = grantProblem(amount);
+  if (problem) throw new CadreError(`budget grant ${fmtAmount(amount)}: ${problem}`, 2);
+  const handle = client.workflow.getHandle(agentId);
+  const d = await handle.describe().catch(() => undefined);
+  if (!d || d.type !== 'agent') throw new CadreError(`no agent with id "${agentId}"`, 2);
+  if (d.status.name !== 'RUNNING') throw new CadreError(`agent ${agentId} has ended (${d.status.name.toLowerCase()})`, 2);
+  const grantId = `operator-${randomBytes(6).toString('hex')}`;
+  await handle.signal(budgetGrantSignal, { grantId, ...amount, from: 'operator' });
+  return `granted ${fmtAmount(amount)} to ${agentId} (grant ${grantId})`;
 }
