@@ -17,6 +17,7 @@ import { listRuns, loadRunProgress, type LoadedProgress, type RunListRow } from 
 import { commandLogFiles, renderSessionEvent, tailLines, transcriptRenderer } from '../commands/logs';
 import { loadTree } from '../commands/tree';
 import { hasWorker, noPollerReason } from '../view';
+import { runCosts, type RunCosts } from '../costs';
 import { sampleRun, simulatedSpend, workflowInput, type RunView, type Simulated } from '../watch';
 import { readFileSync } from 'node:fs';
 
@@ -47,6 +48,8 @@ export interface RunPage {
   costs: TaskCost[];
   /** The run's spend: the sum of the cost rows. */
   total: { tokens: number; costUsd: number };
+  /** Rate, forecast against the budget and spend by model, as `cadre status` shows them (src/client/costs.ts). */
+  glance: RunCosts;
   simulated?: Simulated;
   /** Set when no worker answers: the data is as of the run's last event, and the buttons would wait for one. */
   noWorker?: string;
@@ -88,6 +91,8 @@ export async function loadRunPage(client: Client, config: Config, runId: string,
     await Promise.all(progress.tasks.filter((t) => t.agentId).map((t) => deadline(client, () => loadTree(client, t.agentId!)).catch(() => undefined)))
   ).filter((t): t is NonNullable<typeof t> => !!t);
   const costs = taskCosts(progress.tasks, view);
+  const total = sumCosts(costs);
+  const glance = runCosts(progress, { spentUsd: total.costUsd, spentTokens: total.tokens, startedAt: d.startTime.getTime(), now: (d.closeTime ?? new Date()).getTime(), live: view?.liveTrees });
   const shown = agentId ?? defaultLogAgent(progress.tasks);
   return {
     runId,
@@ -98,7 +103,8 @@ export async function loadRunPage(client: Client, config: Config, runId: string,
     dependsOn,
     trees,
     costs,
-    total: sumCosts(costs),
+    total,
+    glance,
     simulated,
     noWorker,
     log: shown ? { agentId: shown, text: await agentLog(config.stateDir, shown) } : undefined,

@@ -10,6 +10,7 @@ import { fmtAge } from '../inbox';
 import { fmtDuration, fmtTokens, fmtUsd } from '../output';
 import { simulatedNote } from '../watch';
 import { dagSvg } from './dag';
+import { costLines } from '../costs';
 import { budgetShare, type RunPage, type RunsPage } from './data';
 import { html, type Html } from './html';
 import { timelineSvg } from './timeline';
@@ -64,7 +65,8 @@ function runHead(p: RunPage, now: number): Html {
   return html`<div class="run-head" data-run-status="${pr.status}"><h1>${pr.name} ${badge(pr.status)}</h1>
 <p class="muted">${p.runId} · started ${new Date(p.startedAt).toISOString().replace('T', ' ').slice(0, 19)} UTC · ${fmtDuration((p.closedAt ?? now) - p.startedAt)}${pr.integrationBranch ? html` · branch <code>${pr.integrationBranch}</code>` : ''}</p>
 <p>${counts}</p>
-<p class="spend">spent <b id="total-tokens" data-value="${p.total.tokens}">${fmtTokens(p.total.tokens)}</b> tokens · <b id="total-usd" data-value="${p.total.costUsd}">${fmtUsd(p.total.costUsd)}</b>${sim} · budget ${budget}</p></div>
+<p class="spend">spent <b id="total-tokens" data-value="${p.total.tokens}">${fmtTokens(p.total.tokens)}</b> tokens · <b id="total-usd" data-value="${p.total.costUsd}">${fmtUsd(p.total.costUsd)}</b>${sim} · budget ${budget}</p>
+${costLines(p.glance, b, sim).map((l) => html`<p class="spend glance">${l.replace(/^(costs|models)\s+/, (m, w: string) => `${w}: `)}</p>`)}</div>
 ${noWorkerNote(p.noWorker)}`;
 }
 
