@@ -178,10 +178,11 @@ tasks:
     await page.goto(`http://127.0.0.1:${port2}/runs/${run2}`, { waitUntil: 'domcontentloaded' });
     await page.locator('#no-worker').waitFor({ timeout: 60_000 });
     expect(await page.locator('#no-worker').innerText()).toMatch(/No worker is running: showing the data as of its last update \(as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ; task queue ".*" has no poller\), read from what Temporal stores/);
-    // The rows as `cadre status` reads them from history (a gate's wait is the workflow's memory, not history's).
+    // The rows as `cadre status` reads them from history: the gated task, its agent done and nothing merged, waits.
     const fromHistory = JSON.parse((await cadre(['status', run2, '--json'], { ...env, CADRE_POLLER_STALE_SECONDS: '1' })).stdout) as RunProgress & { source: string };
     expect(fromHistory.source).toBe('history');
     expect(fromHistory.tasks.find((t) => t.id === 'slow')?.status).toBe('completed');
+    expect(fromHistory.tasks.find((t) => t.id === 'review')).toMatchObject({ status: 'waiting', waiting: expect.stringMatching(/^approval: /) });
     for (const t of fromHistory.tasks) await node(page, t.id, t.status);
     expect(await page.locator('button[data-action]').count()).toBe(0);
     const token2 = await tokenOf(page);

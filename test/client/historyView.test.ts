@@ -34,6 +34,26 @@ describe('task rows from a run history', () => {
     expect(lastEventTime(cut)).toBeLessThan(lastEventTime(all)!);
   });
 
+  it('a gated task whose agent completed waits for its approval until the open run asks to merge its branch', () => {
+    // The recorded run with a gate on its first task: its start input re-encoded.
+    const all = structuredClone(load('runPlan-two-tasks-v2'));
+    const payload = (all[0] as unknown as { workflowExecutionStartedEventAttributes: { input: { payloads: { data: string }[] } } }).workflowExecutionStartedEventAttributes.input.payloads[0]!;
+    const input = JSON.parse(Buffer.from(payload.data, 'base64').toString('utf8')) as { plan: { tasks: { id: string; gate?: { prompt: string } }[] } };
+    input.plan.tasks[0]!.gate = { prompt: 'Check\nthe greeting' };
+    payload.data = Buffer.from(JSON.stringify(input)).toString('base64');
+    const ended = all.findIndex((e) => e.eventType === 'EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED');
+    const merging = all.findIndex((e, i) => i > ended && e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && JSON.stringify(e).includes('"mergeBranch"'));
+    expect(ended).toBeGreaterThan(0);
+    expect(merging).toBeGreaterThan(ended);
+
+    const atGate = runFromHistory(all.slice(0, ended + 1)).tasks[0]!;
+    expect(atGate).toMatchObject({ status: 'waiting', waiting: 'approval: Check the greeting', tokens: 0 });
+    expect(runFromHistory(all.slice(0, merging + 1)).tasks[0]!.status).toBe('completed');
+    expect(runFromHistory(all).tasks[0]!.status).toBe('completed');
+    // Without the gate the same cut reads completed.
+    expect(runFromHistory(load('runPlan-two-tasks-v2').slice(0, ended + 1)).tasks[0]!.status).toBe('completed');
+  });
+
   it('cut before anything started: every task of the plan pending', () => {
     const all = load('runPlan-two-tasks-v2');
     expect(brief(runFromHistory(all.slice(0, 3)).tasks)).toEqual(['greet:pending:0', 'sign:pending:0']);

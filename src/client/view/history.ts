@@ -4,13 +4,15 @@
  *
  * A run's task rows: its plan (the start event's input) gives every task pending; each child `agent` workflow the
  * run started makes its task running, and the child's end (completed, failed, cancelled, terminated, timed out)
- * gives the final status, cost and summary. An inline command task (an activity) is read the same way. What only
- * the workflow's memory knows (waiting at a lock or a gate, paused, a merge conflict found after the agent ended)
- * is not in these rows.
+ * gives the final status, cost and summary. An inline command task (an activity) is read the same way. A gated
+ * task whose agent completed and whose branch the open run has not asked to merge is waiting for its approval. What
+ * only the workflow's memory knows (waiting at a lock, paused, a merge conflict found after the agent ended) is not
+ * in these rows.
  */
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { taskVerdict, type CommandTaskResult } from '../../shared/commandTask';
 import type { TaskRow, TaskStatus } from '../../shared/messages';
+import { totalTokens } from '../../shared/model';
 import type { RunPlanInput } from '../../shared/run';
 
 interface Payload {
@@ -188,8 +190,10 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
   };
   const begin = (r: TaskRow, agentId: string, at?: number) => {
     Object.assign(r, { status: 'running', agentId, attempts: r.attempts + 1, startedAt: at });
-    for (const k of ['endedAt', 'error', 'summary', 'commit', 'costUsd'] as const) delete r[k];
+    for (const k of ['endedAt', 'error', 'summary', 'commit', 'costUsd', 'tokens'] as const) delete r[k];
   };
+  /** The branch of each task whose agent completed: a gated one not yet merged still waits for its approval. */
+  const doneBranch = new Map<string, string>();
   type Step = { at: number; seq: number; apply: () => void };
   const steps: Step[] = [];
   let seq = 0;
@@ -208,6 +212,8 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
         r.status = res?.status ? (res.status === 'completed' ? 'completed' : res.status === 'cancelled' ? 'cancelled' : 'failed') : TASK_END[c.end!];
         r.endedAt = c.endedAt;
         if (res?.costUsd !== undefined) r.costUsd = res.costUsd;
+        if (res?.usage) r.tokens = totalTokens(res.usage);
+        if (res?.branch && r.status === 'completed') doneBranch.set(taskId, res.branch);
         if (res?.summary) r.summary = res.summary;
         if (res?.commit) r.commit = res.commit;
         const error = res?.error ?? (r.status === 'completed' ? undefined : c.error);
@@ -240,6 +246,16 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
     });
   }
   steps.sort((x, y) => x.at - y.at || x.seq - y.seq).forEach((s) => s.apply());
+  // A gated task whose agent completed waits for a person until the run merges its branch (or the run ends).
+  if (!closeStatus(events)) {
+    const merged = mergedBranches(events);
+    for (const t of input?.plan?.tasks ?? []) {
+      const r = rows.get(t.id);
+      const branch = doneBranch.get(t.id);
+      if (!t.gate || r?.status !== 'completed' || !branch || merged.has(branch)) continue;
+      Object.assign(r, { status: 'waiting', waiting: `approval: ${t.gate.prompt.replace(/\s+/g, ' ').slice(0, 200)}` });
+    }
+  }
   // A pending task behind a failed (or blocked, cancelled) dependency will not start: shown blocked, as the run does.
   const deps = new Map((input?.plan?.tasks ?? []).map((t) => [t.id, t.dependsOn ?? []]));
   for (let changed = true; changed; ) {
@@ -254,6 +270,19 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
     }
   }
   return { input, tasks: [...rows.values()] };
+}
+
+/** The branches the run has asked to merge (its `mergeBranch` activities, scheduled). */
+function mergedBranches(events: HistoryEvent[]): Set<string> {
+  const out = new Set<string>();
+  for (const e of events) {
+    if (e.eventType !== T('ACTIVITY_TASK_SCHEDULED')) continue;
+    const a = attrs(e, 'activityTaskScheduledEventAttributes');
+    if (a.activityType?.name !== 'mergeBranch') continue;
+    const branch = (first(a.input) as { branch?: unknown } | undefined)?.branch;
+    if (typeof branch === 'string') out.add(branch);
+  }
+  return out;
 }
 
 /**
