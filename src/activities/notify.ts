@@ -55,7 +55,7 @@ export function createNotifyActivities(deps: NotifyDeps) {
           if (target.kind === 'webhook') await post(target.url, event, timeoutMs);
           else await runProgram(target.path, event, timeoutMs);
         } catch (err) {
-          logger().warn({ eventId: event.id, receiver: describeTarget(target), error: err instanceof Error ? err.message : String(err) }, 'notification not delivered (it is retried)');
+          logger().warn({ eventId: event.id, receiver: describeTarget(target), error: err instanceof Error ? err.message : String(err) }, 'notification attempt failed');
           throw err;
         }
         mkdirSync(dir, { recursive: true });
