@@ -5,10 +5,11 @@
  * operator's message to an ended task (`dead-letter`) — and answering each (approve, grant, refuse, reply, dismiss,
  * cancel; Updates that say what happened) takes it out of the inbox. A grant repeated with the same id counts once.
  */
-import { writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { InboxItem } from '../../src/client/inbox';
+import type { NotifyEvent } from '../../src/shared/notify';
 import { cadre, startCadre } from '../support/cli';
 import { makeRepo } from '../support/repo';
 import { testAddress, testDir, uniqueId } from '../support/temporal';
@@ -40,8 +41,13 @@ describe('cadre inbox', () => {
   }, 120_000);
 
   it('one item of each kind — gate, stalled, budget, dead letter, message — each with the command that answers it; answering clears it', async () => {
-    const env = envFor('inbox');
     const dir = testDir('inbox-plan');
+    // Each item is also notified (docs/notifications.md): a receiver program appends the events to a file.
+    const events = join(dir, 'events.jsonl');
+    const receiver = join(dir, 'receiver.sh');
+    writeFileSync(receiver, `#!/bin/sh\ncat >> '${events}'\n`);
+    chmodSync(receiver, 0o755);
+    const env = { ...envFor('inbox'), CADRE_NOTIFY: receiver };
     const file = join(dir, 'plan.yaml');
     writeFileSync(join(dir, 'asker.yaml'), `turns:
   - text: "I ask the operator."
@@ -171,6 +177,28 @@ tasks:
         tasks.splice(0, tasks.length, ...(JSON.parse((await cadre(['status', runId, '--json'], env)).stdout).tasks as { id: string; status: string }[]));
       }
       expect([statusOf('spender'), statusOf('asker'), statusOf('refused')]).toEqual(['completed', 'completed', 'failed']);
+
+      // Every item was notified once, and the run's end.
+      const ended = `${runId}/run-ended`;
+      const read = () => (existsSync(events) ? readFileSync(events, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as NotifyEvent) : []);
+      for (let i = 0; i < 300 && !read().some((e) => e.id === ended); i++) await new Promise((r) => setTimeout(r, 100));
+      const got = read();
+      const counts = new Map<string, number>();
+      for (const e of got) counts.set(e.id, (counts.get(e.id) ?? 0) + 1);
+      expect([...counts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+      const inboxIds = got.filter((e) => e.inbox).map((e) => e.id).sort();
+      expect(inboxIds).toEqual(
+        [
+          `${runId}/gate/verify#1`,
+          `${runId}/quiet/stalled/1`,
+          `${runId}/message/${runId}/asker#1`,
+          `${runId}/dead-letter/${dead[0].command.split(' ').at(-1)}`,
+          `${runId}/spender/budget/1`,
+          `${runId}/refused/budget/1`,
+        ].sort(),
+      );
+      expect(got.find((e) => e.id === `${runId}/spender/budget/1`)).toMatchObject({ kind: 'budget', agentId: `${runId}/spender`, command: spend.command, amount: { tokens: asked } });
+      expect(got.find((e) => e.id === ended)).toMatchObject({ kind: 'run-ended', status: 'failed', totals: { counts: expect.objectContaining({ completed: 4, failed: 1, cancelled: 1 }) } });
     } finally {
       run.child.kill('SIGTERM');
     }
