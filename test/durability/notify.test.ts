@@ -16,6 +16,7 @@ import { approveTaskUpdate, deadLetterSignal, runProgressQuery, type RunProgress
 import type { NotifyEvent } from '../../src/shared/notify';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
+import { cadre } from '../support/cli';
 import { makeRepo } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 import { killedAfterEach, startChildWorker } from './support/childWorker';
@@ -149,6 +150,8 @@ describe('notifications', () => {
           expect(failed).toEqual([{ id: gateId, error: expect.stringMatching(env.CADRE_NOTIFY.startsWith('http') ? /answered 500/ : /exited 1.*receiver is down/), at: expect.any(Number) }]);
           // The secret part of a webhook's URL is not in what the run records.
           expect(JSON.stringify(failed)).not.toContain('secret-path');
+          const status = await cadre(['status', runId], env);
+          expect(status.stdout).toContain(`notifications not delivered (1):\n  ${gateId}: `);
           await handle.executeUpdate(approveTaskUpdate, { args: ['verify'] });
           const result = (await within(handle.result(), 180_000, 'the run ending')) as RunPlanResult;
           expect(result.status).toBe('completed');
