@@ -30,6 +30,12 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 30 * 86_400) throw new InvalidArgumentError('expected whole seconds, 0 to 2592000');
+  return n;
+}
+
 function backendName(value: string): PlanBackend {
   const parsed = BackendSchema.safeParse(value);
   if (!parsed.success) throw new InvalidArgumentError(`expected one of ${BackendSchema.options.join(', ')}`);
@@ -121,6 +127,7 @@ export function buildProgram(commandArgv?: string[]): Command {
     .option('--budget <amount>', 'budget: tokens (50k) or dollars ($2)')
     .option('--max-turns <n>', 'turn limit', positiveInt, 50)
     .option('--timeout <seconds>', 'give up after this many seconds', positiveInt)
+    .option('--budget-wait <seconds>', 'how long a budget request waits for `cadre budget grant|refuse` (0: refused at once; default 86400)', wholeSeconds)
     .option('--id <id>', 'agent id (default: generated)')
     .option('--shared', 'edit the repository checkout itself, each write under a file lock (no worktree, no commit)')
     .option('--json', 'print the result as JSON')

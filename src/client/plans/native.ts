@@ -84,6 +84,7 @@ const RawTask = z.strictObject({
   checks: z.array(CheckSchema).optional(),
   verifyAttempts: VerifyAttemptsSchema.optional(),
   stallAfter: duration.optional(),
+  budgetWait: z.union([z.literal(0), duration]).optional(),
   onStall: OnStallSchema.optional(),
   review: review.optional(),
   /** A prompt for the person who approves the task before it counts as completed. */
@@ -117,6 +118,7 @@ const RawPlan = z.strictObject({
       bootstrap: bootstrap.optional(),
       verifyAttempts: VerifyAttemptsSchema.optional(),
       stallAfter: duration.optional(),
+      budgetWait: z.union([z.literal(0), duration]).optional(),
       onStall: OnStallSchema.optional(),
       review: review.optional(),
     })
@@ -127,7 +129,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review', 'budgetWait'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -207,6 +209,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         bootstrap: toBootstrap(d.bootstrap),
         verifyAttempts: d.verifyAttempts,
         stallAfterSeconds: parseDuration(d.stallAfter),
+        budgetWaitSeconds: budgetWaitOf(d.budgetWait),
         onStall: d.onStall,
         review: toReview(d.review, rootDir),
       })
@@ -286,6 +289,7 @@ function toTask(
     bootstrap: toBootstrap(r.bootstrap),
     verifyAttempts: r.verifyAttempts,
     stallAfterSeconds: parseDuration(r.stallAfter),
+    budgetWaitSeconds: budgetWaitOf(r.budgetWait),
     onStall: r.onStall,
     review: toReview(r.review, rootDir),
     done: r.done,
@@ -395,4 +399,12 @@ function toBootstrap(b: z.infer<typeof bootstrap> | undefined) {
       : b.caches.map((c) => ({ dir: c.dir, key: Array.isArray(c.key) ? c.key : [c.key] })),
     setupAlways: b.setupAlways,
   });
+}
+
+/** `budgetWait`: 0 (refused at once) or a duration, in whole seconds. */
+function budgetWaitOf(v: number | string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === 0) return 0;
+  const s = parseDuration(v);
+  return s === undefined ? undefined : Math.ceil(s);
 }

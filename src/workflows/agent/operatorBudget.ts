@@ -3,10 +3,10 @@
  * a root agent — that runs short asks the operator. The request is one item waiting for a person: in the status
  * query (`budgetRequest`), in `cadre inbox` as kind `budget`, and notified. The agent waits for
  * `cadre budget grant` (an Update, idempotent on the grant id) or `cadre budget refuse`; a grant smaller than what is
- * missing keeps it waiting for the rest. The wait is bounded: after OPERATOR_BUDGET_WAIT_MS without an answer it
- * counts as a refusal (out of budget, the agent ends `budget_exhausted` with its work committed). One timer and
- * the Updates are all it adds to history. Behind the patch `operator-budget`: before it, such a request was refused
- * at once.
+ * missing keeps it waiting for the rest. The wait is bounded by the input's `budgetWaitSeconds` (`cadre run` and
+ * `cadre agent` give a day unless the plan says otherwise; absent or 0, the request is refused at once, as before):
+ * without an answer by then it counts as a refusal (out of budget, the agent ends `budget_exhausted` with its work
+ * committed). One timer and the Updates are all it adds to history. Behind the patch `operator-budget`.
  */
 import * as wf from '@temporalio/workflow';
 import type { Amount } from '../../shared/agent';
@@ -16,8 +16,6 @@ import type { AgentContext } from './context';
 import * as ledger from './ledger';
 
 export const OPERATOR_BUDGET = 'operator-budget';
-/** How long a budget request waits for the operator: a day, so a request made at night is still there at breakfast. */
-export const OPERATOR_BUDGET_WAIT_MS = 24 * 60 * 60_000;
 
 /** The request waiting for the operator, with what was granted towards it so far and the answer once there is one. */
 export interface OperatorAsk extends OperatorBudgetRequest {
@@ -27,13 +25,14 @@ export interface OperatorAsk extends OperatorBudgetRequest {
 
 /** Ask the operator for `amount` and wait (bounded) for the answer. True: granted, the ledger holds it. */
 export async function askOperator(ctx: AgentContext, amount: Amount): Promise<boolean> {
-  if (!wf.patched(OPERATOR_BUDGET)) return false;
+  const waitMs = (ctx.input.budgetWaitSeconds ?? 0) * 1000;
+  if (!waitMs || !wf.patched(OPERATOR_BUDGET)) return false;
   const { s } = ctx;
   const seq = ++s.requestSeq;
   const requestId = `${s.agentId}#budget-${seq}`;
   const now = Date.now();
   const asked = { ...(amount.tokens ? { tokens: amount.tokens } : {}), ...(amount.usd ? { usd: amount.usd } : {}) };
-  const ask: OperatorAsk = { requestId, ...asked, since: now, until: now + OPERATOR_BUDGET_WAIT_MS, granted: {} };
+  const ask: OperatorAsk = { requestId, ...asked, since: now, until: now + waitMs, granted: {} };
   s.operatorAsk = ask;
   const was = s.doing;
   ctx.setDoing(`waiting for the operator to grant ${fmtAmount(asked)} (cadre budget grant ${s.agentId} …)`);
@@ -49,8 +48,8 @@ export async function askOperator(ctx: AgentContext, amount: Amount): Promise<bo
     command: grantCommand(s.agentId, ask),
   });
   try {
-    await wf.condition(() => ask.answer !== undefined, OPERATOR_BUDGET_WAIT_MS);
-    if (!ask.answer) s.refusals[requestId] = `no answer from the operator in ${OPERATOR_BUDGET_WAIT_MS / 3_600_000} h`;
+    await wf.condition(() => ask.answer !== undefined, waitMs);
+    if (!ask.answer) s.refusals[requestId] = `no answer from the operator in ${Math.round(waitMs / 1000)} s`;
     return ask.answer === 'granted';
   } finally {
     s.operatorAsk = undefined;
