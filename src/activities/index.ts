@@ -17,6 +17,8 @@ import { createPortActivities } from './portActivities';
 import type { PortConfig } from '../shared/ports';
 import { createProgressActivities } from './progress';
 import { createResolveActivities } from './resolve';
+import { createNotifyActivities } from './notify';
+import type { NotifyTarget } from '../node/config';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -39,6 +41,8 @@ export interface ActivityDeps {
   portHost?: string;
   /** Lease of a port block's grant (default 3 minutes); tests shorten it. */
   portLeaseMs?: number;
+  /** Where notifications go (CADRE_NOTIFY); unset: the config's, else none are sent. */
+  notify?: NotifyTarget;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -60,6 +64,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createLockActivities(),
     ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
     ...createProgressActivities(),
+    ...createNotifyActivities({ stateDir: deps.stateDir, target: deps.notify ?? deps.config?.notify }),
   };
 }
 

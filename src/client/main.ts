@@ -14,8 +14,8 @@ import { controlCommand, listCommand, statusCommand, watchCommand } from './comm
 import { agentCommand, type AgentOptions } from './commands/agent';
 import { gcCommand } from './commands/gc';
 import { serverCommand } from './commands/server';
-import { budgetGrantCommand, treeCommand } from './commands/tree';
-import { sendCommand } from './commands/send';
+import { budgetGrantCommand, budgetRefuseCommand, treeCommand } from './commands/tree';
+import { dismissCommand, sendCommand } from './commands/send';
 import { logsCommand } from './commands/logs';
 import { diffCommand } from './commands/diff';
 import { locksCommand } from './commands/locks';
@@ -29,6 +29,12 @@ const { version } = require('../../package.json') as { version: string };
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function wholeSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 30 * 86_400) throw new InvalidArgumentError('expected whole seconds, 0 to 2592000');
   return n;
 }
 
@@ -123,6 +129,7 @@ export function buildProgram(commandArgv?: string[]): Command {
     .option('--budget <amount>', 'budget: tokens (50k) or dollars ($2)')
     .option('--max-turns <n>', 'turn limit', positiveInt, 50)
     .option('--timeout <seconds>', 'give up after this many seconds', positiveInt)
+    .option('--budget-wait <seconds>', 'how long a budget request waits for `cadre budget grant|refuse` (0: refused at once; default 86400)', wholeSeconds)
     .option('--id <id>', 'agent id (default: generated)')
     .option('--shared', 'edit the repository checkout itself, each write under a file lock (no worktree, no commit)')
     .option('--json', 'print the result as JSON')
@@ -178,17 +185,29 @@ export function buildProgram(commandArgv?: string[]): Command {
     .option('--repo <path>', 'repository (default: current git checkout)')
     .option('--json', 'print JSON')
     .action(action((opts: { repo?: string; json?: boolean }) => locksCommand(opts)));
-  program
-    .command('budget')
-    .description('operator budget actions: budget grant <agent-id> <amount>')
+  const budget = program.command('budget').description('answer budget requests: budget grant <agent-id> <amount>, budget refuse <agent-id>');
+  budget
     .command('grant')
-    .description('top an agent up: amount in tokens (50k) or dollars ($2)')
+    .description('grant an agent budget (answers its waiting request, or tops it up): amount in tokens (50k) or dollars ($2)')
     .argument('<agent-id>')
     .argument('<amount>')
-    .action(action(budgetGrantCommand));
+    .option('--id <grant-id>', 'grant id: the same id granted again counts once (default: a new one)')
+    .action(action((agentId: string, amount: string, opts: { id?: string }) => budgetGrantCommand(agentId, amount, opts)));
+  budget
+    .command('refuse')
+    .description('refuse the budget request an agent waits on; it goes on without it (or ends budget_exhausted)')
+    .argument('<agent-id>')
+    .option('--reason <text>', 'why (the agent is told)')
+    .action(action((agentId: string, opts: { reason?: string }) => budgetRefuseCommand(agentId, opts)));
+  program
+    .command('dismiss')
+    .description('take a dead letter or a message to the operator out of the inbox without replying')
+    .argument('<holder>', 'the run (or standalone agent) that keeps it, as `cadre inbox` shows')
+    .argument('<message-id>')
+    .action(action(dismissCommand));
   program
     .command('inbox')
-    .description('what waits for you across running runs and agents: approval gates, stalled agents, dead letters, messages to the operator — each with the command that answers it')
+    .description('what waits for you across running runs and agents: approval gates, stalled agents, budget requests, dead letters, messages to the operator — each with the command that answers it')
     .option('--json', 'print JSON: {items: [{kind, runId, taskId, agentId, since, summary, command, also}], notes}')
     .action(action((opts: { json?: boolean }) => inboxCommand(opts)));
   program

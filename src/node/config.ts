@@ -4,7 +4,8 @@
  * ANTHROPIC_API_KEY) are read here and never printed: `describeConfig` masks them.
  */
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from '../shared/errors';
 import { DEFAULT_PORT_CONFIG, portConfigProblem, type PortConfig } from '../shared/ports';
@@ -40,6 +41,8 @@ const schema = z.object({
   CADRE_PORT_BLOCK: wholeNumber('a whole number 1..1000 (ports per workspace)').default(DEFAULT_PORT_CONFIG.block),
   CADRE_PORT_BLOCKS: wholeNumber('a whole number ≥ 0 (0 turns port leases off)').default(DEFAULT_PORT_CONFIG.blocks),
   /** Read by src/client/view (pollerStaleMs); validated here with the rest. */
+  /** Where notifications go (docs/notifications.md): an http(s) URL or a program's path; checked by `notifyTarget`. */
+  CADRE_NOTIFY: z.string().trim().optional(),
   CADRE_POLLER_STALE_SECONDS: z.coerce.number().positive().max(3600).optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -80,6 +83,49 @@ export interface Config {
   worktreePool: number;
   /** The ports leased to workspaces (CADRE_PORT_BASE, CADRE_PORT_BLOCK, CADRE_PORT_BLOCKS). */
   ports: PortConfig;
+  /** CADRE_NOTIFY: the receiver of notifications (docs/notifications.md); unset, none are sent. */
+  notify?: NotifyTarget;
+}
+
+/** A webhook (POSTed the event as JSON) or a program (given it on stdin), from CADRE_NOTIFY. */
+export type NotifyTarget = { kind: 'webhook'; url: string } | { kind: 'program'; path: string };
+
+/**
+ * CADRE_NOTIFY read: an `http://` or `https://` URL, or the path of an executable file (resolved against the
+ * working directory; no arguments, no shell). Anything else is a configuration error naming what is wrong.
+ */
+export function notifyTarget(value: string | undefined, cwd = process.cwd()): NotifyTarget | undefined {
+  if (!value) return undefined;
+  const bad = (why: string) => new CadreError(`bad configuration: CADRE_NOTIFY: ${why} (expected an http(s) URL or the path of an executable program)`, 78);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(value) && !isAbsolute(value)) {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      throw bad(`"${maskUrl(value)}" is not a valid URL`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad(`${url.protocol} URLs are not supported`);
+    return { kind: 'webhook', url: url.toString() };
+  }
+  const path = resolve(cwd, value);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw bad(`no program at ${path}`);
+  }
+  if (!st.isFile()) throw bad(`${path} is not a file`);
+  if (!(st.mode & 0o111)) throw bad(`${path} is not executable (chmod +x it)`);
+  return { kind: 'program', path };
+}
+
+/** A webhook URL as it may be shown: its origin only (a path or query often holds a token). */
+export function maskUrl(value: string): string {
+  try {
+    return `${new URL(value).origin}/…`;
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -121,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pricesFile: e.CADRE_PRICES,
     worktreePool: e.CADRE_WORKTREE_POOL,
     ports,
+    notify: notifyTarget(e.CADRE_NOTIFY),
   };
 }
 

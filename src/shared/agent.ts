@@ -68,6 +68,12 @@ export interface AgentInput {
    */
   stallAfterSeconds?: number;
   onStall?: 'end' | 'restart';
+  /**
+   * An agent with no parent that runs short asks the operator and waits this many seconds for `cadre budget grant`
+   * or `refuse` (src/workflows/agent/operatorBudget.ts). Absent or 0: refused at once, as before (workflows started
+   * by other callers); `cadre run` and `cadre agent` give a day unless the plan or `--budget-wait` says otherwise.
+   */
+  budgetWaitSeconds?: number;
   /** A reviewer after the verification passes (docs/loops.md "Review"); `rounds` is set by the scheduler (default 2). */
   review?: { backend: AgentInput['backend']; model?: string; prompt?: string; rounds?: number; command?: string[]; script?: string };
   /** Set for a run's merge-conflict resolver (docs/loops.md "Merge conflicts"): its CadreRole search attribute. */

@@ -31,6 +31,8 @@ export const ErrorType = {
   TaskFailed: 'TaskFailed',
   /** Every port block of the host is leased (src/workflows/locks/ports.ts). */
   PortsExhausted: 'PortsExhausted',
+  /** The receiver of a notification refused it or could not be reached (src/activities/notify.ts). */
+  NotifyFailed: 'NotifyFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -7,6 +7,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ModelSpend } from './costs';
 import type { AgentStatus, Amount, ReviewRecord, VerifyAttempt } from './agent';
 import type { Usage } from './model';
+import type { NotifyFailure } from './notify';
 
 // ---- agent ----------------------------------------------------------------------------------------------------
 
@@ -61,6 +62,21 @@ export interface AgentSnapshot {
   stalled?: { since: number; nudgedAt: number };
   /** Stalls the agent had so far (absent: none). */
   stalls?: number;
+  /** A budget request that reached the top and waits for the operator (`cadre budget grant|refuse`; docs/cli.md). */
+  budgetRequest?: OperatorBudgetRequest;
+  /** Notifications not delivered after their retries (docs/notifications.md). */
+  notifyFailures?: NotifyFailure[];
+}
+
+/** A budget request of an agent with no parent to ask (a task's agent, a root agent): the operator answers it. */
+export interface OperatorBudgetRequest {
+  requestId: string;
+  tokens?: number;
+  usd?: number;
+  /** When it began waiting (epoch ms, workflow time). */
+  since: number;
+  /** When the wait ends as a refusal (epoch ms), docs/cli.md "cadre budget". */
+  until: number;
 }
 
 export const agentStatusQuery = defineQuery<AgentSnapshot>('cadre.agent.status');
@@ -113,6 +129,15 @@ export interface BudgetRequest {
 }
 export const budgetRequestSignal = defineSignal<[BudgetRequest]>('cadre.agent.budgetRequest');
 
+/**
+ * The operator's grant (`cadre budget grant`), as an Update: idempotent on `grantId` (a repeated id counts once);
+ * returns what happened ("granted 50000 tokens …; the agent resumes"). The signal above stays for grants between
+ * agents and for workflows started before.
+ */
+export const budgetGrantUpdate = defineUpdate<string, [BudgetGrant]>('cadre.agent.grantBudget');
+/** The operator refuses the budget request waiting for them (`cadre budget refuse`): the agent goes on without it. */
+export const budgetRefuseUpdate = defineUpdate<string, [{ reason: string }]>('cadre.agent.refuseBudget');
+
 export interface ChildEnded {
   childId: string;
   status: AgentStatus;
@@ -138,6 +163,8 @@ export interface AgentMessage {
   sentAt: number;
 }
 export const agentMessageSignal = defineSignal<[AgentMessage]>('cadre.agent.message');
+/** The operator's message (`cadre send`), as an Update: idempotent on the message id; returns what became of it. */
+export const operatorSendUpdate = defineUpdate<string, [AgentMessage]>('cadre.agent.operatorSend');
 
 export interface MailboxView {
   messages: (AgentMessage & { thread: string; state: 'pending' | 'delivered' | 'processed' })[];
@@ -156,6 +183,11 @@ export interface DeadLetter {
 export const deadLetterSignal = defineSignal<[DeadLetter]>('cadre.run.deadLetter');
 /** Messages addressed to the operator, collected by the run. */
 export const operatorMessageSignal = defineSignal<[AgentMessage]>('cadre.run.operatorMessage');
+/**
+ * The operator answered a message to the operator (a reply) or dismissed a dead letter, by message id: it leaves the
+ * inbox. Handled by the run, and by a standalone root agent for its own lists. A repeat answers "already answered".
+ */
+export const messageAnsweredUpdate = defineUpdate<string, [string]>('cadre.messageAnswered');
 
 // ---- runPlan --------------------------------------------------------------------------------------------------
 
@@ -221,6 +253,8 @@ export interface RunProgress {
   budget?: Amount;
   deadLetters?: DeadLetter[];
   toOperator?: AgentMessage[];
+  /** Notifications not delivered after their retries (docs/notifications.md). */
+  notifyFailures?: NotifyFailure[];
 }
 
 export const runProgressQuery = defineQuery<RunProgress>('cadre.run.progress');

@@ -134,6 +134,10 @@ export const VerifyAttemptsSchema = z.number().int().min(1).max(MAX_VERIFY_ATTEM
 /** Stalls (docs/loops.md): an agent with no progress for this long is nudged, then ended or restarted. */
 export const DEFAULT_STALL_AFTER_SECONDS = 600;
 export const StallAfterSecondsSchema = z.number().positive();
+/** How long a budget request that reached the top waits for the operator, seconds (0: refused at once; docs/cli.md "cadre budget"). */
+export const BudgetWaitSecondsSchema = z.number().int().min(0).max(30 * 86_400);
+/** `cadre run` and `cadre agent` give agents this wait when the plan says none: a day. */
+export const DEFAULT_BUDGET_WAIT_SECONDS = 86_400;
 export const OnStallSchema = z.enum(['end', 'restart']);
 export type OnStall = z.infer<typeof OnStallSchema>;
 
@@ -220,6 +224,8 @@ export const TaskSchema = z.strictObject({
   stallAfterSeconds: StallAfterSecondsSchema.optional(),
   /** What a stall comes to after the nudge: `end` (default: the task fails, its work committed) or `restart`. */
   onStall: OnStallSchema.optional(),
+  /** A budget request that reached the top waits this long for the operator (docs/cli.md "cadre budget"). */
+  budgetWaitSeconds: BudgetWaitSecondsSchema.optional(),
   /** A reviewer after the checks pass (docs/loops.md "Review"); requested changes go back to the agent, `rounds` times at most. */
   review: ReviewSchema.optional(),
   /** The resolver of a merge conflict of the task's branch (docs/loops.md "Merge conflicts"); `attempts` times at most. */
@@ -251,6 +257,7 @@ export const PlanDefaultsSchema = z.strictObject({
   onStall: OnStallSchema.optional(),
   review: ReviewSchema.optional(),
   resolve: ResolveSchema.optional(),
+  budgetWaitSeconds: BudgetWaitSecondsSchema.optional(),
 });
 export type PlanDefaults = z.infer<typeof PlanDefaultsSchema>;
 

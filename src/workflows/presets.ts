@@ -107,3 +107,14 @@ export function workspaceSetupOp(setupTimeoutMs: number) {
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 3, nonRetryableErrorTypes: never },
   });
 }
+
+/**
+ * A notification (src/activities/notify.ts): a program or a webhook gets 30 s; it heartbeats, so a dead worker's
+ * delivery is retried within 10 s. Five attempts over about 15 s (a receiver down for longer misses the event), then
+ * the workflow records it as not delivered (a failing receiver never fails a run).
+ */
+export const notifyOp = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 5, nonRetryableErrorTypes: [ErrorType.InvalidToolInput] },
+});

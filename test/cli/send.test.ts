@@ -29,7 +29,7 @@ describe('cadre send', () => {
       }
       const ok = await cadre(['send', `${runId}/hold`, 'please hurry', '--priority', 'high', '--id', 'op-1'], env);
       expect(ok.code).toBe(0);
-      expect(ok.stdout).toBe(`sent op-1 to ${runId}/hold\n`);
+      expect(ok.stdout).toBe(`delivered op-1 to ${runId}/hold\n`);
       const box = await client.workflow.getHandle(`${runId}/hold`).query(mailboxQuery);
       expect(box.messages).toMatchObject([{ id: 'op-1', from: 'operator', text: 'please hurry', priority: 'high', state: 'pending' }]);
 

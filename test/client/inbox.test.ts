@@ -55,6 +55,9 @@ describe('inbox items', () => {
     expect(items[0].summary).toBe('r/t#2 from r/t to r/gone not delivered (recipient has ended): which database?');
     const [mine] = messageItems([{ message: { ...msg, id: 'op-1', from: 'operator', to: 'r/t', text: 'too late' }, reason: 'agent r/t has ended', at: 9 }], []);
     expect(mine).toMatchObject({ kind: 'dead-letter', agentId: 'r/t', summary: 'your message op-1 to r/t not delivered (agent r/t has ended): too late', command: 'cadre status r/t' });
+    // Kept by a run (or a standalone agent): the operator's own letter is dismissed there; status still reads it.
+    const [kept] = messageItems([{ message: { ...msg, id: 'op-1', from: 'operator', to: 'r/t', text: 'too late' }, reason: 'gone', at: 9 }], [], 'r');
+    expect(kept).toMatchObject({ command: 'cadre dismiss r op-1', also: ['cadre status r/t'] });
     expect(messageItems(undefined, undefined)).toEqual([]);
   });
 
@@ -67,6 +70,20 @@ describe('inbox items', () => {
     expect(agentItems(snap({ doing: 'stalled: no progress for 10 min (nudged) — was: run ./x.sh', stalled: { since: 1, nudgedAt: 2 } }))[0].summary).toBe('stalled: no progress for 10 min (nudged) — was: run ./x.sh');
     const [task] = agentItems(snap({ agentId: 'r/t', runId: 'r', taskId: 't', stalled: { since: 1, nudgedAt: 2 } }));
     expect(task).toMatchObject({ runId: 'r', taskId: 't', also: ['cadre cancel r t'] });
+  });
+
+  it('a budget request waiting for the operator is a budget item: grant what it asks with its id, or refuse', () => {
+    const budgetRequest = { requestId: 'r/t#budget-1', tokens: 12_345.2, since: 40, until: Date.UTC(2026, 0, 2) };
+    const [item] = agentItems(snap({ agentId: 'r/t', runId: 'r', taskId: 't', budgetRequest }));
+    expect(item).toEqual({
+      kind: 'budget', runId: 'r', taskId: 't', agentId: 'r/t', since: 40,
+      summary: 'out of budget, asks for 12346 tokens (refused if unanswered by 2026-01-02T00:00:00.000Z)',
+      command: 'cadre budget grant r/t 12346 --id r/t#budget-1',
+      also: ['cadre budget refuse r/t'],
+      requestId: 'r/t#budget-1',
+      amount: { tokens: 12_345.2 },
+    });
+    expect(agentItems(snap({ budgetRequest: { requestId: 'a1#budget-2', usd: 0.123, since: 1, until: 2 } }))[0].command).toBe("cadre budget grant a1 '$0.13' --id a1#budget-2");
   });
 
   it('ids that are not plain words are quoted for the shell', () => {

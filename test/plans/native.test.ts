@@ -189,6 +189,14 @@ describe('native plans: stalls (docs/loops.md "Stalls")', () => {
     expect(plan.tasks[1]).toMatchObject({ stallAfterSeconds: 90, onStall: 'end' });
   });
 
+  it('reads budgetWait: 0 or a duration, on defaults and tasks; a bad one is named', async () => {
+    const plan = await loadPlan(planFile('defaults: { budgetWait: 2h }\ntasks:\n  - { id: a, prompt: a }\n  - { id: b, prompt: b, budgetWait: 0 }\n'));
+    expect(plan.defaults).toMatchObject({ budgetWaitSeconds: 7200 });
+    expect(plan.tasks[0]).not.toHaveProperty('budgetWaitSeconds');
+    expect(plan.tasks[1]).toMatchObject({ budgetWaitSeconds: 0 });
+    expect((await issuesOf(planFile('tasks:\n  - { id: a, prompt: a, budgetWait: later }\n'))).join('\n')).toMatch(/budgetWait/);
+  });
+
   it('names the field of a bad stallAfter or onStall', async () => {
     const issues = (await issuesOf(planFile('tasks:\n  - { id: a, prompt: a, stallAfter: soon, onStall: wait }\n'))).join('\n');
     expect(issues).toMatch(/stallAfter/);

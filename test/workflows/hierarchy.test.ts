@@ -171,7 +171,8 @@ describe('agents that spawn agents', () => {
       // The operator's top-up from the CLI: a fresh grant id each time.
       const cli = await cadre(['budget', 'grant', id, '2k'], { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: testDir('cli') });
       expect(cli.code).toBe(0);
-      expect(cli.stdout).toMatch(new RegExp(`^granted 2,000 tok to ${id} \\(grant operator-[0-9a-f]{12}\\)\\n$`));
+      // An Update: the workflow's answer is printed (docs/cli.md "Answers are Updates").
+      expect(cli.stdout).toMatch(new RegExp(`^granted 2000 tokens to ${id}: added to its budget \\(grant operator-[0-9a-f]{12}\\)\\n$`));
       expect((await handle.query(agentStatusQuery)).ledger.available.tokens).toBe(3507);
       await handle.cancel();
       expect(((await handle.result()) as AgentResult).status).toBe('cancelled');

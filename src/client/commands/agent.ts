@@ -1,4 +1,5 @@
 /** `cadre agent "<goal>"`: one agent on a repository, shown while it works, then its result, branch and diff stat. */
+import { DEFAULT_BUDGET_WAIT_SECONDS } from '../../shared/plan';
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface AgentOptions {
   id?: string;
   json?: boolean;
   shared?: boolean;
+  /** Seconds a budget request waits for the operator (0: refused at once); default a day. */
+  budgetWait?: number;
 }
 
 export async function agentCommand(goal: string, opts: AgentOptions): Promise<number> {
@@ -77,6 +80,7 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
       command: opts.command,
       timeoutSeconds: opts.timeout,
       budget,
+      budgetWaitSeconds: opts.budgetWait ?? DEFAULT_BUDGET_WAIT_SECONDS,
       depth: 0,
       limits: defaultLimits,
       workspaceMode: opts.shared ? 'shared' : 'worktree',

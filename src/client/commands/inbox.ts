@@ -50,7 +50,7 @@ export async function collectInbox(client: Client, taskQueue: string): Promise<I
       // A standalone root agent keeps its own dead letters and messages to the operator; a run's agents send theirs to the run.
       if (w.typedSearchAttributes.get(CadreRole) === 'agent' || (!snap.runId && !snap.parentId)) {
         const box = await queryWorkflow(client, id, () => h.query(mailboxQuery));
-        items.push(...messageItems(box.deadLetters, box.toOperator));
+        items.push(...messageItems(box.deadLetters, box.toOperator, undefined, id));
       }
     } catch (err) {
       notes.push(`${id} not asked: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);

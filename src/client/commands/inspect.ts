@@ -6,6 +6,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Wor
 import type { AgentInput, AgentResult, AgentWorkflow, ReviewRecord, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl, type Config } from '../../node/config';
 import { CadreError } from '../../shared/errors';
+import type { NotifyFailure } from '../../shared/notify';
 import { logger } from '../../node/logger';
 import {
   agentStatusQuery,
@@ -150,6 +151,9 @@ export function renderAgent(s: AgentSnapshot | AgentResult, running: boolean, si
     lines.push(...attemptLines(s.attempts), ...reviewLines(s.reviews));
     // Stalls (docs/loops.md): no progress since `since`, nudged at `nudgedAt`.
     if (s.stalled) lines.push(`stalled: no progress since ${new Date(s.stalled.since).toISOString()}, nudged at ${new Date(s.stalled.nudgedAt).toISOString()}`);
+    // A budget request waiting for the operator (docs/cli.md "cadre budget").
+    if (s.budgetRequest) lines.push(`waiting for your budget answer since ${new Date(s.budgetRequest.since).toISOString()}: ${s.budgetRequest.requestId} asks for ${fmtAmount({ tokens: s.budgetRequest.tokens, usd: s.budgetRequest.usd })} (cadre inbox)`);
+    lines.push(...notifyLines(s.notifyFailures));
   } else {
     lines.push(`agent ${s.agentId} — ${s.status} — ${s.turns} turns — ${fmtUsd(s.costUsd)}${sim}`);
     lines.push(`branch ${s.branch}${s.commit ? ` @ ${s.commit.slice(0, 10)}` : ''} — ${s.filesChanged.length} file(s) changed`);
@@ -200,7 +204,15 @@ function messageLines(p: RunProgress): string {
     lines.push(`\nmessages to the operator (${p.toOperator.length}):`);
     for (const m of p.toOperator) lines.push(`  ${m.id} from ${m.from}: ${m.text.replace(/\s+/g, ' ').slice(0, 120)}`);
   }
+  const failed = notifyLines(p.notifyFailures);
+  if (failed.length) lines.push('', ...failed);
   return lines.length ? `${lines.join('\n')}\n` : '';
+}
+
+/** Notifications not delivered after their retries (docs/notifications.md), a line each. */
+export function notifyLines(failures: NotifyFailure[] | undefined): string[] {
+  if (!failures?.length) return [];
+  return [`notifications not delivered (${failures.length}):`, ...failures.map((f) => `  ${f.id}: ${f.error.replace(/\s+/g, ' ').slice(0, 160)}`)];
 }
 
 export async function statusCommand(id: string, opts: { json?: boolean }): Promise<number> {

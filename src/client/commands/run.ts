@@ -13,7 +13,7 @@ import type { RunPlanInput, RunPlanWorkflow } from '../../shared/run';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { formatIssue, importPlan, parseFormat } from '../plans';
 import { chooseBackends } from '../backends/choice';
-import type { PlanBackend } from '../../shared/plan';
+import { DEFAULT_BUDGET_WAIT_SECONDS, type PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
 import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
@@ -63,7 +63,9 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   // What the importer read differently from a strict reading, or left out: the run goes on, the user is told.
   for (const w of warnings) process.stderr.write(`cadre: warning: ${formatIssue(w)}\n`);
   // Every task's backend is settled here, and one that cannot run on this machine stops the run (exit 78).
-  const plan = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
+  const chosen = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
+  // A person runs this: a budget request that reaches the top waits a day for them unless the plan says otherwise.
+  const plan = chosen.defaults.budgetWaitSeconds === undefined ? { ...chosen, defaults: { ...chosen.defaults, budgetWaitSeconds: DEFAULT_BUDGET_WAIT_SECONDS } } : chosen;
   const repo = await resolveRepo(opts.repo);
   await assertBaseRef(repo, opts.base ?? 'HEAD');
   assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);

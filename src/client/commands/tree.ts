@@ -1,13 +1,14 @@
 /**
  * `cadre tree <id>`: the hierarchy under an agent (or under every task of a run) with each agent's status, what it
  * is doing, its subtree's spend against its allocation, and the budget alerts it raised.
- * `cadre budget grant <agent-id> <amount>`: an operator top-up, delivered as a budget grant signal with a fresh id.
+ * `cadre budget grant <agent-id> <amount> [--id ID]` and `cadre budget refuse <agent-id>`: the operator's answers to a
+ * budget request (or a top-up at any time), as Updates that return what happened; a grant id counts once.
  */
 import { randomBytes } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AgentWorkflow, Amount } from '../../shared/agent';
 import { CadreError } from '../../shared/errors';
-import { agentTreeQuery, budgetGrantSignal, type AgentTreeNode } from '../../shared/messages';
+import { agentTreeQuery, budgetGrantUpdate, budgetRefuseUpdate, type AgentTreeNode } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
 import { EXIT, fmtAmount, fmtUsd, parseAmount } from '../output';
 import { openRuntime } from '../runtime';
@@ -91,7 +92,7 @@ export function grantProblem(amount: { tokens?: number; usd?: number }): string 
   return undefined;
 }
 
-export async function budgetGrantCommand(agentId: string, amountText: string): Promise<number> {
+export async function budgetGrantCommand(agentId: string, amountText: string, opts: { id?: string } = {}): Promise<number> {
   let amount;
   try {
     amount = parseAmount(amountText);
@@ -100,9 +101,10 @@ export async function budgetGrantCommand(agentId: string, amountText: string): P
   }
   const problem = grantProblem(amount);
   if (problem) throw new CadreError(`budget grant ${amountText}: ${problem}`, 2);
+  if (opts.id !== undefined && !/^[\x21-\x7e]{1,200}$/.test(opts.id)) throw new CadreError(`budget grant --id: expected 1 to 200 visible characters, got "${opts.id}"`, 2);
   const rt = await openRuntime();
   try {
-    process.stdout.write(`${await grantBudget(rt.client, agentId, amount)}\n`);
+    process.stdout.write(`${await grantBudget(rt.client, agentId, amount, opts.id)}\n`);
     return EXIT.ok;
   } finally {
     await rt.close();
@@ -110,18 +112,50 @@ export async function budgetGrantCommand(agentId: string, amountText: string): P
 }
 
 /**
- * An operator grant to a running agent, as a budget grant signal with a fresh id (so a repeat of this call is a
- * second grant, while a re-delivered signal counts once). Returns the line to show; a CadreError (exit 2) when the
- * amount is refused (`grantProblem`) or the agent does not exist or has ended. `cadre budget grant` and the dashboard.
+ * An operator grant to a running agent, as the grant Update with an id (`grantId`, else a fresh one): the same id
+ * granted twice counts once. Returns the workflow's answer with the grant id; a CadreError (exit 2) when the amount
+ * is refused (`grantProblem`), the agent does not exist or has ended, or its validator refuses. `cadre budget grant`
+ * and the dashboard.
  */
-export async function grantBudget(client: Client, agentId: string, amount: Amount): Promise<string> {
+export async function grantBudget(client: Client, agentId: string, amount: Amount, grantId = `operator-${randomBytes(6).toString('hex')}`): Promise<string> {
   const problem = grantProblem(amount);
   if (problem) throw new CadreError(`budget grant ${fmtAmount(amount)}: ${problem}`, 2);
+  const handle = await runningAgent(client, agentId);
+  const answer = await answerAgent(agentId, () => handle.executeUpdate(budgetGrantUpdate, { args: [{ grantId, ...amount, from: 'operator' }] }));
+  return `${answer} (grant ${grantId})`;
+}
+
+/** `cadre budget refuse <agent>`: the budget request waiting for the operator is refused; the agent goes on without it. */
+export async function budgetRefuseCommand(agentId: string, opts: { reason?: string } = {}): Promise<number> {
+  const rt = await openRuntime();
+  try {
+    const handle = await runningAgent(rt.client, agentId);
+    const answer = await answerAgent(agentId, () => handle.executeUpdate(budgetRefuseUpdate, { args: [{ reason: (opts.reason ?? 'refused by the operator').slice(0, 500) }] }));
+    process.stdout.write(`${answer}\n`);
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}
+
+/** The handle of a running agent, or a usage error naming it. */
+export async function runningAgent(client: Client, agentId: string) {
   const handle = client.workflow.getHandle(agentId);
   const d = await handle.describe().catch(() => undefined);
   if (!d || d.type !== 'agent') throw new CadreError(`no agent with id "${agentId}"`, 2);
   if (d.status.name !== 'RUNNING') throw new CadreError(`agent ${agentId} has ended (${d.status.name.toLowerCase()})`, 2);
-  const grantId = `operator-${randomBytes(6).toString('hex')}`;
-  await handle.signal(budgetGrantSignal, { grantId, ...amount, from: 'operator' });
-  return `granted ${fmtAmount(amount)} to ${agentId} (grant ${grantId})`;
+  return handle;
+}
+
+/** An Update's answer; a refusal by its validator is a usage error that names the workflow. */
+export async function answerAgent(id: string, update: () => Promise<string>): Promise<string> {
+  try {
+    return await update();
+  } catch (err) {
+    if (err instanceof WorkflowUpdateFailedError) {
+      const why = err.cause?.message ?? err.message;
+      throw new CadreError(why.includes(id) ? why : `${id}: ${why}`, 2);
+    }
+    throw err;
+  }
 }

@@ -5,7 +5,7 @@
  */
 import type { AgentMessage, AgentSnapshot, DeadLetter, RunProgress } from '../../shared/messages';
 
-export type InboxKind = 'gate' | 'conflict' | 'stalled' | 'dead-letter' | 'message';
+export type InboxKind = 'gate' | 'conflict' | 'stalled' | 'budget' | 'dead-letter' | 'message';
 
 export interface InboxItem {
   kind: InboxKind;
@@ -18,8 +18,11 @@ export interface InboxItem {
   summary: string;
   /** The command that answers it. */
   command: string;
-  /** Other commands that answer it (`reject` for a gate). */
+  /** Other commands that answer it (`reject` for a gate, `refuse` for a budget request). */
   also?: string[];
+  /** A budget request: its id and what it asks for. */
+  requestId?: string;
+  amount?: { tokens?: number; usd?: number };
 }
 
 /** A shell-safe word: as is when plain, else in single quotes. */
@@ -79,8 +82,11 @@ export function conflictItems(p: RunProgress): InboxItem[] {
     }));
 }
 
-/** Dead letters and messages to the operator, from a run or kept by a standalone root agent. */
-export function messageItems(deadLetters: DeadLetter[] | undefined, toOperator: AgentMessage[] | undefined, runId?: string): InboxItem[] {
+/**
+ * Dead letters and messages to the operator, from a run or kept by a standalone root agent (`holder`, the workflow
+ * `cadre dismiss` asks; default the run).
+ */
+export function messageItems(deadLetters: DeadLetter[] | undefined, toOperator: AgentMessage[] | undefined, runId?: string, holder = runId): InboxItem[] {
   const items: InboxItem[] = [];
   for (const d of deadLetters ?? []) {
     const m = d.message;
@@ -93,7 +99,9 @@ export function messageItems(deadLetters: DeadLetter[] | undefined, toOperator: 
       agentId: mine ? m.to : m.from,
       since: d.at,
       summary: mine ? `your message ${m.id} to ${m.to} ${why}` : `${m.id} from ${m.from} to ${m.to} ${why}`,
-      command: mine ? `cadre status ${shellWord(m.to)}` : `cadre send ${shellWord(m.from)} '…' --reply-to ${shellWord(m.id)}`,
+      // Replying answers an agent's letter; the operator's own can only be read (status) and dismissed.
+      command: mine && holder ? `cadre dismiss ${shellWord(holder)} ${shellWord(m.id)}` : mine ? `cadre status ${shellWord(m.to)}` : `cadre send ${shellWord(m.from)} '…' --reply-to ${shellWord(m.id)}`,
+      ...(mine ? { also: [`cadre status ${shellWord(m.to)}`] } : {}),
     });
   }
   for (const m of toOperator ?? []) {
@@ -109,12 +117,40 @@ export function messageItems(deadLetters: DeadLetter[] | undefined, toOperator: 
   return items;
 }
 
-/** A stalled agent (docs/loops.md "Stalls"): a hint unsticks it; a task's agent can also be cancelled or retried. */
+/** A budget request waiting for the operator (docs/cli.md "cadre budget"): grant what it asks, or refuse. */
+function budgetItems(s: AgentSnapshot): InboxItem[] {
+  const r = s.budgetRequest;
+  if (!r) return [];
+  const agent = shellWord(s.agentId);
+  const amount = r.tokens ? String(Math.ceil(r.tokens)) : r.usd ? `$${(Math.ceil(r.usd * 100) / 100).toFixed(2)}` : '50k';
+  const asked = [r.tokens ? `${Math.ceil(r.tokens)} tokens` : '', r.usd ? `$${r.usd.toFixed(4)}` : ''].filter(Boolean).join(' / ');
+  return [
+    {
+      kind: 'budget',
+      runId: s.runId,
+      taskId: s.taskId,
+      agentId: s.agentId,
+      since: r.since,
+      summary: `out of budget, asks for ${asked || 'more'} (refused if unanswered by ${new Date(r.until).toISOString()})`,
+      command: `cadre budget grant ${agent} ${shellWord(amount)} --id ${shellWord(r.requestId)}`,
+      also: [`cadre budget refuse ${agent}`],
+      requestId: r.requestId,
+      amount: { ...(r.tokens ? { tokens: r.tokens } : {}), ...(r.usd ? { usd: r.usd } : {}) },
+    },
+  ];
+}
+
+/**
+ * An agent's own items: a budget request waiting for the operator, and a stall (docs/loops.md "Stalls": a hint
+ * unsticks it; a task's agent can also be cancelled or retried).
+ */
 export function agentItems(s: AgentSnapshot): InboxItem[] {
-  if (!s.stalled) return [];
+  const budget = budgetItems(s);
+  if (!s.stalled) return budget;
   const agent = shellWord(s.agentId);
   const also = s.runId && s.taskId ? [`cadre cancel ${shellWord(s.runId)} ${shellWord(s.taskId)}`] : undefined;
   return [
+    ...budget,
     {
       kind: 'stalled',
       runId: s.runId,

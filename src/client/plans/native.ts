@@ -98,6 +98,7 @@ const RawTask = z.strictObject({
   checks: z.array(CheckSchema).optional(),
   verifyAttempts: VerifyAttemptsSchema.optional(),
   stallAfter: duration.optional(),
+  budgetWait: z.union([z.literal(0), duration]).optional(),
   onStall: OnStallSchema.optional(),
   review: review.optional(),
   resolve: resolve.optional(),
@@ -132,6 +133,7 @@ const RawPlan = z.strictObject({
       bootstrap: bootstrap.optional(),
       verifyAttempts: VerifyAttemptsSchema.optional(),
       stallAfter: duration.optional(),
+      budgetWait: z.union([z.literal(0), duration]).optional(),
       onStall: OnStallSchema.optional(),
       review: review.optional(),
       resolve: resolve.optional(),
@@ -143,7 +145,7 @@ const RawPlan = z.strictObject({
 
 const TASK_FIELDS = Object.keys(RawTask.shape);
 const PLAN_FIELDS = Object.keys(RawPlan.shape);
-const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review', 'resolve'];
+const DEFAULTS_FIELDS = ['backend', 'model', 'budget', 'timeout', 'timeoutSeconds', 'maxTurns', 'bootstrap', 'verifyAttempts', 'stallAfter', 'onStall', 'review', 'resolve', 'budgetWait'];
 
 export async function importNative(file: string): Promise<ImportResult> {
   const issues = new IssueList();
@@ -223,6 +225,7 @@ export async function importNative(file: string): Promise<ImportResult> {
         bootstrap: toBootstrap(d.bootstrap),
         verifyAttempts: d.verifyAttempts,
         stallAfterSeconds: parseDuration(d.stallAfter),
+        budgetWaitSeconds: budgetWaitOf(d.budgetWait),
         onStall: d.onStall,
         review: toReview(d.review, rootDir),
         resolve: toResolve(d.resolve, rootDir),
@@ -303,6 +306,7 @@ function toTask(
     bootstrap: toBootstrap(r.bootstrap),
     verifyAttempts: r.verifyAttempts,
     stallAfterSeconds: parseDuration(r.stallAfter),
+    budgetWaitSeconds: budgetWaitOf(r.budgetWait),
     onStall: r.onStall,
     review: toReview(r.review, rootDir),
     resolve: toResolve(r.resolve, rootDir),
@@ -413,4 +417,12 @@ function toBootstrap(b: z.infer<typeof bootstrap> | undefined) {
       : b.caches.map((c) => ({ dir: c.dir, key: Array.isArray(c.key) ? c.key : [c.key] })),
     setupAlways: b.setupAlways,
   });
+}
+
+/** `budgetWait`: 0 (refused at once) or a duration, in whole seconds. */
+function budgetWaitOf(v: number | string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (v === 0) return 0;
+  const s = parseDuration(v);
+  return s === undefined ? undefined : Math.ceil(s);
 }

@@ -16,6 +16,9 @@ import { subtreeCost, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { doingOf, verifyAttemptsOf } from './attempts';
 import { noteProgress, withdrawNudge } from './stall';
+import { createNotifier, type Notifier } from '../notifier';
+import { askOperator } from './operatorBudget';
+import { NOTIFY_ALERT_THRESHOLDS } from '../../shared/notify';
 
 export interface AgentContext {
   readonly input: AgentInput;
@@ -27,6 +30,8 @@ export interface AgentContext {
   readonly childPromises: Map<string, Promise<void>>;
   /** Runtime only: session orchestration calls being answered, by call id (a repeat waits for the same answer). */
   readonly sessionCallsInFlight: Map<string, Promise<ToolResultLike>>;
+  /** Notifications (docs/notifications.md): flushed before the agent ends or continues as new. */
+  readonly notifier: Notifier;
   setDoing(what: string): void;
   /** The agent made progress (stalls, docs/loops.md): a stall is over, its unread nudge withdrawn. */
   progressed(): void;
@@ -45,6 +50,7 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     shared: input.workspaceMode === 'shared',
     childPromises: new Map(),
     sessionCallsInFlight: new Map(),
+    notifier: createNotifier(),
 
     progressed() {
       if (noteProgress(s.watch, Date.now())) withdrawNudge(s.mailbox, s.agentId, s.watch.stalls);
@@ -82,14 +88,30 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
       wf.upsertMemo({ budgetAlerts: [...s.book.alerts] });
       wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: subtreeCost(s) }]);
       ctx.pushProgress();
+      // A root agent's alerts are notified (a sub-agent's slice is its parent's business).
+      if (input.parentId) return;
+      for (const threshold of fired.filter((t) => (NOTIFY_ALERT_THRESHOLDS as readonly number[]).includes(t))) {
+        void ctx.notifier.send({
+          id: `${s.agentId}/budget-alert/${threshold}`,
+          kind: 'budget-alert',
+          inbox: false,
+          ...(input.runId ? { runId: input.runId } : {}),
+          ...(input.taskId ? { taskId: input.taskId } : {}),
+          agentId: s.agentId,
+          threshold,
+          budget: input.budget,
+          summary: `${s.agentId} has spent ${threshold}% of its budget ($${subtreeCost(s).toFixed(4)})`,
+        });
+      }
     },
 
     /**
      * Ask the parent for budget by signal and wait for its grant or refusal, correlated by request id (a grant lands
-     * in the ledger through the grant signal's handler). No answer in 10 minutes counts as a refusal.
+     * in the ledger through the grant signal's handler). No answer in 10 minutes counts as a refusal. An agent with
+     * no parent asks the operator (operatorBudget.ts).
      */
     async askParent(amount) {
-      if (!input.parentId) return false;
+      if (!input.parentId) return askOperator(ctx, amount);
       const requestId = `${s.agentId}#budget-${++s.requestSeq}`;
       await wf.getExternalWorkflowHandle(input.parentId).signal(budgetRequestSignal, { requestId, from: s.agentId, ...amount });
       const granted = () => ledger.hasGrant(s.book, requestId);

@@ -9,6 +9,7 @@ import { addressProblem } from './addresses';
 import { runningChildIds, ToolError } from './children';
 import type { AgentContext } from './context';
 import * as mail from './mailbox';
+import { deadLetterEvent, operatorMessageEvent } from '../run/notifications';
 
 export interface SendArgs {
   to: string;
@@ -31,7 +32,9 @@ async function toRun<T>(ctx: AgentContext, signal: wf.SignalDefinition<[T]>, pay
 
 async function deadLetter(ctx: AgentContext, message: AgentMessage, reason: string): Promise<void> {
   const letter: DeadLetter = { message, reason, at: Date.now() };
-  if (!(await toRun(ctx, deadLetterSignal, letter))) ctx.s.deadLetters.push(letter);
+  if (await toRun(ctx, deadLetterSignal, letter)) return;
+  ctx.s.deadLetters.push(letter);
+  void ctx.notifier.send(deadLetterEvent(ctx.s.agentId, letter));
 }
 
 /**
@@ -49,7 +52,9 @@ export async function deadLetterUnread(ctx: AgentContext): Promise<void> {
 }
 
 async function toTheOperator(ctx: AgentContext, message: AgentMessage): Promise<void> {
-  if (!(await toRun(ctx, operatorMessageSignal, message))) ctx.s.toOperator.push(message);
+  if (await toRun(ctx, operatorMessageSignal, message)) return;
+  ctx.s.toOperator.push(message);
+  void ctx.notifier.send(operatorMessageEvent(ctx.s.agentId, message));
 }
 
 /** The addresses `to` names: the operator, the parent, all running children, a child by name, or an agent id. */

@@ -162,5 +162,6 @@ async function writeUnderLock(ctx: AgentContext, writes: PendingWrite[]): Promis
 async function maybeContinueAsNew(ctx: AgentContext): Promise<void> {
   if (!continueAsNewDue(ctx.s, ctx.input, wf.workflowInfo().continueAsNewSuggested)) return;
   await wf.condition(wf.allHandlersFinished);
+  await ctx.notifier.flush();
   await wf.continueAsNew(ctx.input, carryOf(ctx.s));
 }

@@ -3,7 +3,7 @@
  * and the subtree's usage and cost (own plus what each child last reported).
  */
 import type { AgentInput } from '../../shared/agent';
-import type { AgentSnapshot, AgentTreeNode } from '../../shared/messages';
+import type { AgentSnapshot, AgentTreeNode, OperatorBudgetRequest } from '../../shared/messages';
 import { zeroUsage, type Usage } from '../../shared/model';
 import { add, addUsage } from './budget';
 import * as ledger from './ledger';
@@ -46,7 +46,13 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
     ...(s.watch.stall ? { stalled: { since: s.watch.stall.since, nudgedAt: s.watch.stall.nudgedAt } } : {}),
     ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
+    ...(s.operatorAsk && !s.operatorAsk.answer ? { budgetRequest: requestView(s.operatorAsk) } : {}),
   };
+}
+
+/** The waiting request as the status query shows it (what was granted towards it so far stays inside). */
+function requestView({ granted: _g, answer: _a, ...r }: NonNullable<AgentState['operatorAsk']>): OperatorBudgetRequest {
+  return r;
 }
 
 /** The subtree as far as this agent knows it: a child that never reported shows what its record says. */

@@ -60,7 +60,8 @@ async function watchLoop(ctx: AgentContext, work: wf.CancellationScope, watch: S
       continue;
     }
     // A sub-agent that still runs has a watch of its own (its stall ends it, which is progress here).
-    if (s.children.some((c) => !isTerminal(c.status))) {
+    // Waiting for the operator's budget answer is waiting for a person, not a stall (operatorBudget.ts).
+    if (s.children.some((c) => !isTerminal(c.status)) || s.operatorAsk) {
       ctx.progressed();
       waitMs = stallMs;
       continue;
@@ -85,6 +86,16 @@ async function watchLoop(ctx: AgentContext, work: wf.CancellationScope, watch: S
     if (step.kind === 'stall') {
       showDoing(ctx, stalledDoing(step.quietMs, s.doing));
       nudge(ctx, nudgeText(step.quietMs, input, w.restarts));
+      void ctx.notifier.send({
+        id: `${s.agentId}/stalled/${w.stalls}`,
+        kind: 'stalled',
+        inbox: true,
+        ...(input.runId ? { runId: input.runId } : {}),
+        ...(input.taskId ? { taskId: input.taskId } : {}),
+        agentId: s.agentId,
+        summary: s.doing.slice(0, 200),
+        command: `cadre send ${s.agentId} '…'`,
+      });
     } else if (step.kind === 'end') {
       s.stalledOut = step.error;
       work.cancel();

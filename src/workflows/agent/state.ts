@@ -13,6 +13,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import type { PortHold } from '../locks/ports';
 import type { StallState } from './stall';
+import type { OperatorAsk } from './operatorBudget';
 
 export interface Workspace {
   path: string;
@@ -126,6 +127,10 @@ export interface AgentState {
   watch: StallState;
   /** Set when a stall ended the agent: its error ("stalled: no progress for …"). */
   stalledOut?: string;
+  /** A budget request waiting for the operator (operatorBudget.ts); never across continue-as-new (it waits in a turn). */
+  operatorAsk?: OperatorAsk;
+  /** Messages the operator answered or dismissed (src/workflows/answers.ts); a standalone agent's lists only. */
+  answered: string[];
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */
@@ -163,6 +168,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     reviews: carry?.reviews ?? [],
     ...(carry?.ports ? { ports: carry.ports } : {}),
     watch: { progressAt: now, stalls: 0, restarts: 0 },
+    answered: [],
   };
 }
 

@@ -11,11 +11,16 @@ import {
   agentStatusQuery,
   agentTreeQuery,
   budgetGrantSignal,
+  budgetGrantUpdate,
   budgetRefusalSignal,
+  budgetRefuseUpdate,
+  messageAnsweredUpdate,
+  operatorSendUpdate,
   budgetRequestSignal,
   childEndedSignal,
   childProgressSignal,
   mailboxQuery,
+  type AgentMessage,
   type BudgetRequest,
 } from '../../shared/messages';
 import { isAgentProgramBackend, orchestrationCallUpdate } from '../../shared/session';
@@ -38,6 +43,8 @@ import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
 import { gitOp, workspaceSetupOp } from '../presets';
+import { answer, answerProblem } from '../answers';
+import { grantFromOperator, grantProblem, refuseFromOperator, refuseProblem } from './operatorBudget';
 
 export type { AgentCarry } from './state';
 
@@ -120,17 +127,24 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     return await endAgent(ctx);
   } finally {
     await letGoOfPorts(ctx);
+    await ctx.notifier.flush();
   }
 }
 
 function setHandlers(ctx: AgentContext): void {
   const { input, s } = ctx;
-  wf.setHandler(agentStatusQuery, () => snapshot(input, s));
+  wf.setHandler(agentStatusQuery, () => ({ ...snapshot(input, s), ...(ctx.notifier.failures.length ? { notifyFailures: ctx.notifier.failures } : {}) }));
   wf.setHandler(agentTreeQuery, () => treeNode(input, s));
-  wf.setHandler(agentMessageSignal, (m) => {
-    const replied = m.replyTo ? mail.findMessage(s.mailbox, m.replyTo) : undefined;
-    mail.accept(s.mailbox, { ...m, thread: m.thread ?? replied?.thread ?? m.replyTo ?? m.id });
+  wf.setHandler(agentMessageSignal, (m) => void accept(ctx, m));
+  // Answers are Updates (docs/messages.md): the operator's message, grant and refusal say what became of them.
+  wf.setHandler(operatorSendUpdate, (m) => (accept(ctx, m) ? `delivered ${m.id} to ${s.agentId}` : `${m.id} was delivered to ${s.agentId} already`), {
+    validator: (m) => {
+      if (!m || typeof m.id !== 'string' || !m.id || typeof m.text !== 'string') throw new Error(`a message to ${s.agentId} needs an id and a text`);
+    },
   });
+  wf.setHandler(budgetGrantUpdate, (g) => grantFromOperator(ctx, g), { validator: (g) => throwIf(grantProblem(ctx, g)) });
+  wf.setHandler(budgetRefuseUpdate, ({ reason }) => refuseFromOperator(ctx, reason || 'refused by the operator'), { validator: (_r) => throwIf(refuseProblem(ctx)) });
+  wf.setHandler(messageAnsweredUpdate, (id) => answer(s, id), { validator: (id) => throwIf(answerProblem(s, id)) });
   wf.setHandler(mailboxQuery, () => ({
     messages: s.mailbox.messages.map(({ seq: _seq, ...m }) => m),
     deadLetters: s.deadLetters,
@@ -159,18 +173,20 @@ function setHandlers(ctx: AgentContext): void {
 }
 
 /**
- * A child asks for budget: grant from our remainder, else ask our own parent first; the answer is a signal back
+ * A child asks for budget: grant from our remainder, else ask our own parent (the operator, for an agent with no
+ * parent: operatorBudget.ts) first; the answer is a signal back
  * (correlated by the request id, which is also the grant id, so a repeated request or grant counts once). A child
  * that has ended in the meantime cannot be signalled: its budget came back with its end, so that is not an error.
  */
 async function answerBudgetRequest(ctx: AgentContext, req: BudgetRequest): Promise<void> {
-  const { input, s } = ctx;
+  const { s } = ctx;
   if (s.handledRequests.includes(req.requestId)) return;
   s.handledRequests.push(req.requestId);
   const amount: Amount = { tokens: req.tokens, usd: req.usd };
   const child = wf.getExternalWorkflowHandle(req.from);
   let ok = ledger.tryGive(s.book, amount);
-  if (!ok && input.parentId) ok = (await ctx.askParent(amount)) && ledger.tryGive(s.book, amount);
+  // With no parent, askParent asks the operator (operatorBudget.ts; before its patch it refuses at once).
+  if (!ok) ok = (await ctx.askParent(amount)) && ledger.tryGive(s.book, amount);
   try {
     if (ok) {
       recordGrantToChild(s.children.find((c) => c.agentId === req.from), amount);
@@ -182,6 +198,17 @@ async function answerBudgetRequest(ctx: AgentContext, req: BudgetRequest): Promi
     if (wf.isCancellation(err)) throw err;
     // The slice we gave is reclaimed by the child's end report (or stays given: on the safe side of the invariant).
   }
+}
+
+/** A message into the mailbox (signal or the operator's Update); false when its id was there already. */
+function accept(ctx: AgentContext, m: AgentMessage): boolean {
+  const { s } = ctx;
+  const replied = m.replyTo ? mail.findMessage(s.mailbox, m.replyTo) : undefined;
+  return mail.accept(s.mailbox, { ...m, thread: m.thread ?? replied?.thread ?? m.replyTo ?? m.id });
+}
+
+function throwIf(problem: string | undefined): void {
+  if (problem) throw new Error(problem);
 }
 
 /** A workspace with a setup command gets the setup's timeout (15 minutes unless the plan says otherwise). */

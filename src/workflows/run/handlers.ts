@@ -4,9 +4,12 @@
  * done (table.ts), so a refused update never reaches history.
  */
 import * as wf from '@temporalio/workflow';
-import { approveTaskUpdate, cancelTaskUpdate, deadLetterSignal, operatorMessageSignal, pauseRunUpdate, rejectTaskUpdate, resumeRunUpdate, retryTaskUpdate, runProgressQuery, setConcurrencyUpdate, type TaskRow, type TaskStatus } from '../../shared/messages';
+import { answer, answerProblem } from '../answers';
+import { messageAnsweredUpdate, approveTaskUpdate, cancelTaskUpdate, deadLetterSignal, operatorMessageSignal, pauseRunUpdate, rejectTaskUpdate, resumeRunUpdate, retryTaskUpdate, runProgressQuery, setConcurrencyUpdate, type TaskRow, type TaskStatus } from '../../shared/messages';
 import type { Plan } from '../../shared/plan';
 import * as table from './table';
+import type { Notifier } from '../notifier';
+import { deadLetterEvent, operatorMessageEvent } from './notifications';
 
 export interface HandlerDeps {
   plan: Plan;
@@ -15,16 +18,23 @@ export interface HandlerDeps {
   changed(): void;
   setRow(r: TaskRow, status: TaskStatus, patch?: Partial<TaskRow>): Promise<void>;
   blockDependents(id: string): Promise<void>;
+  notifier: Notifier;
 }
 
-export function setHandlers({ plan, s, running, changed, setRow, blockDependents }: HandlerDeps): void {
+export function setHandlers({ plan, s, running, changed, setRow, blockDependents, notifier }: HandlerDeps): void {
   wf.setHandler(deadLetterSignal, (d) => {
-    if (!s.deadLetters.some((x) => x.message.id === d.message.id)) s.deadLetters.push(d);
+    if (s.deadLetters.some((x) => x.message.id === d.message.id) || s.answered.includes(d.message.id)) return;
+    s.deadLetters.push(d);
+    void notifier.send(deadLetterEvent(s.runId, d, s.runId));
   });
   wf.setHandler(operatorMessageSignal, (m) => {
-    if (!s.toOperator.some((x) => x.id === m.id)) s.toOperator.push(m);
+    if (s.toOperator.some((x) => x.id === m.id) || s.answered.includes(m.id)) return;
+    s.toOperator.push(m);
+    void notifier.send(operatorMessageEvent(s.runId, m, s.runId));
   });
-  wf.setHandler(runProgressQuery, () => table.progress(s, plan));
+  // The operator answered a message (a reply, or dismissing a dead letter): it leaves the inbox.
+  wf.setHandler(messageAnsweredUpdate, (id) => answer(s, id), { validator: (id) => throwIf(answerProblem(s, id)) });
+  wf.setHandler(runProgressQuery, () => ({ ...table.progress(s, plan), ...(notifier.failures.length ? { notifyFailures: notifier.failures } : {}) }));
   wf.setHandler(pauseRunUpdate, () => {
     s.paused = true;
     s.status = 'paused';

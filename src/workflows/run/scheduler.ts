@@ -125,6 +125,7 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     ...(t.checks?.length ? { checks: t.checks } : {}),
     ...verifyAttemptsOf(t.verifyAttempts ?? d.verifyAttempts),
     ...stallOf(t.stallAfterSeconds ?? d.stallAfterSeconds, t.onStall ?? d.onStall),
+    ...budgetWaitOf(t.budgetWaitSeconds ?? d.budgetWaitSeconds),
     ...reviewOf(t.review ?? d.review),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
@@ -134,6 +135,11 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
 /** A task's fix-and-retry limit as the agent takes it (absent when the plan sets none: the agent's default). */
 function verifyAttemptsOf(n: number | undefined): Pick<AgentInput, 'verifyAttempts'> {
   return n === undefined ? {} : { verifyAttempts: n };
+}
+
+/** A task's wait for the operator's budget answer (absent when the plan sets none: refused at once). */
+function budgetWaitOf(n: number | undefined): Pick<AgentInput, 'budgetWaitSeconds'> {
+  return n === undefined ? {} : { budgetWaitSeconds: n };
 }
 
 /** A task's stall settings as the agent takes them (absent when the plan sets none: the agent's defaults). */

@@ -39,6 +39,8 @@ export interface RunState {
   generation: number;
   /** A person's answers to tasks waiting at their gate, by task id (answered while waiting, so never carried). */
   gateAnswers: Record<string, GateAnswer>;
+  /** Messages the operator answered or dismissed (answers.ts); not carried: a new run of the workflow starts empty. */
+  answered: string[];
 }
 
 export interface GateAnswer {
@@ -71,6 +73,7 @@ export function initialRunState(runId: string, plan: Plan, maxConcurrency: numbe
     startedThisRun: 0,
     generation: carry?.generation ?? 0,
     gateAnswers: {},
+    answered: [],
   };
 }
 

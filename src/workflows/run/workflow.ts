@@ -24,6 +24,8 @@ import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, ty
 import * as table from './table';
 import { setHandlers } from './handlers';
 import { runTask } from './task';
+import { createNotifier } from '../notifier';
+import { gateEvent, runAlertEvents, runEndedEvent } from './notifications';
 
 export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
   const { plan, runId } = input;
@@ -33,10 +35,16 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   /** Bumped on every change the scheduling loop must react to. */
   let tick = 0;
   const changed = () => void tick++;
+  // Notifications (docs/notifications.md): gates and the run's budget alerts are seen here, at the rows' changes.
+  const notifier = createNotifier();
+  const alerted = new Set<number>();
 
   async function setRow(r: TaskRow, status: TaskStatus, patch: Partial<TaskRow> = {}, exitCode?: number): Promise<void> {
     Object.assign(r, { waiting: undefined }, patch, { status });
     changed();
+    const gate = gateEvent(runId, r);
+    if (gate) void notifier.send(gate);
+    for (const alert of runAlertEvents(runId, plan, s, alerted)) void notifier.send(alert);
     // Seed-003 has no "waiting": the status file says running from the start of the attempt.
     if (input.statusDir && status !== 'waiting') {
       const row = { ...r };
@@ -57,7 +65,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     for (const scope of running.values()) scope.cancel();
   }
 
-  setHandlers({ plan, s, running, changed, setRow, blockDependents });
+  setHandlers({ plan, s, running, changed, setRow, blockDependents, notifier });
   // Finishing an ended run: the tasks to run again go back to pending; completed ones stay completed.
   if (carry?.retry) table.applyRetry(plan, s, carry.retry);
   wf.upsertSearchAttributes([
@@ -118,6 +126,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       if (rollOver && inFlight.size === 0 && table.workLeft(s) && s.status !== 'cancelled') {
         await merger.drained();
         await wf.condition(wf.allHandlersFinished);
+        await notifier.flush();
         return await wf.continueAsNew<typeof runPlan>(input, table.carryOf(s));
       }
       if (inFlight.size === 0 && !s.paused) break;
@@ -149,6 +158,8 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     { key: CadreBudgetUsed, value: s.costUsd },
   ]);
   const result = table.runResult(s, status);
+  await notifier.send(runEndedEvent(result, carry?.retry ? wf.workflowInfo().firstExecutionRunId : undefined));
+  await notifier.flush();
   // A failed run fails in Temporal's eyes too, carrying its result (runs recorded before returned it).
   if (status === 'failed' && wf.patched('run-failed-as-failure')) throw failureCarrying(ErrorType.RunFailed, failedMessage(result), result);
   return result;

@@ -25,6 +25,7 @@ export interface ChildWorkerEnv {
   CADRE_STATE_DIR: string;
   CADRE_ANTHROPIC_BASE_URL?: string;
   ANTHROPIC_API_KEY?: string;
+  CADRE_NOTIFY?: string;
 }
 
 /** Starts `node bin/cadre.js worker` and resolves once it polls its task queue. */

@@ -93,6 +93,9 @@ describe('budget slices', () => {
     const qs = table.initialRunState('q', q, undefined);
     qs.integration = s.integration;
     expect(agentInputFor({ runId: 'q', plan: q, repo: '/repo' }, qs, q.tasks[0]!, {})).toMatchObject({ stallAfterSeconds: 60, onStall: 'restart' });
+    // The wait for the operator's budget answer: the task's, else the plan's, else absent (refused at once).
+    expect(agentInputFor({ runId: 'q', plan: { ...q, defaults: { ...q.defaults, budgetWaitSeconds: 60 } }, repo: '/repo' }, qs, q.tasks[0]!, {})).toMatchObject({ budgetWaitSeconds: 60 });
+    expect(agentInputFor({ runId: 'q', plan: q, repo: '/repo' }, qs, q.tasks[0]!, {})).not.toHaveProperty('budgetWaitSeconds');
     expect(agentInputFor({ runId: 'q', plan: q, repo: '/repo' }, qs, q.tasks[1]!, {})).toMatchObject({ stallAfterSeconds: 5, onStall: 'end' });
     expect(agentIdFor('r', 'a', 1)).toBe('r/a');
     expect(agentIdFor('r', 'a', 3)).toBe('r/a~3');
