@@ -16,6 +16,7 @@ import { createSessionActivities } from './backends/session';
 import { createPortActivities } from './portActivities';
 import type { PortConfig } from '../shared/ports';
 import { createProgressActivities } from './progress';
+import type { AgentSlots } from './agentSlots';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -38,11 +39,18 @@ export interface ActivityDeps {
   portHost?: string;
   /** Lease of a port block's grant (default 3 minutes); tests shorten it. */
   portLeaseMs?: number;
+  /**
+   * This worker's host identity (docs/hosts.md), reported with every workspace it creates so the workflows send
+   * that workspace's activities to its host queue. Unset (tests, one-queue workers): nothing is routed.
+   */
+  host?: string;
+  /** The agent workspaces on this host, counted for placement (agentSlots.ts); one per process. */
+  slots?: AgentSlots;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
-  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool });
+  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool, host: deps.host, slots: deps.slots });
   return {
     ...workspace,
     ...createCommandTaskActivity(deps.stateDir, workspace),

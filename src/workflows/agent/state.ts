@@ -18,6 +18,8 @@ export interface Workspace {
   path: string;
   branch: string;
   baseCommit: string;
+  /** The host that owns the worktree (docs/hosts.md); absent in histories from before host routing. */
+  host?: string;
 }
 
 export interface ChildRecord {

@@ -37,7 +37,7 @@ import { reviewRound } from './reviewer';
 import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
-import { gitOp, workspaceSetupOp } from '../presets';
+import { createAgentWorkspace } from './placement';
 
 export type { AgentCarry } from './state';
 
@@ -78,11 +78,10 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
       const ports = startHoldingPorts(ctx);
       if (input.bootstrap?.setup?.length) await ports;
+      // The workspace's host owns it from now on (placement.ts); a shared workspace is the parent's, on its host.
       s.workspace ??= ctx.shared
-        ? { path: input.repo, branch: '', baseCommit: '' }
-        : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
-            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
-          ]);
+        ? { path: input.repo, branch: '', baseCommit: '', ...(input.host ? { host: input.host } : {}) }
+        : await createAgentWorkspace(input, { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) });
       await ports;
       ctx.setStatus('running');
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
@@ -183,10 +182,3 @@ async function answerBudgetRequest(ctx: AgentContext, req: BudgetRequest): Promi
     // The slice we gave is reclaimed by the child's end report (or stays given: on the safe side of the invariant).
   }
 }
-
-/** A workspace with a setup command gets the setup's timeout (15 minutes unless the plan says otherwise). */
-function workspaceOp(input: AgentInput) {
-  return input.bootstrap?.setup?.length ? workspaceSetupOp(input.bootstrap.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) : gitOp;
-}
-
-const DEFAULT_SETUP_TIMEOUT_MS = 15 * 60_000;

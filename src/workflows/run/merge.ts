@@ -4,7 +4,7 @@
  */
 import type { AgentResult } from '../../shared/agent';
 import type { Task } from '../../shared/plan';
-import { gitOp } from '../presets';
+import { gitOpOn } from '../presets';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 
@@ -20,7 +20,7 @@ export function createMerger(repo: string, s: RunState): Merger {
   return {
     merge(t, result) {
       const next = chain.then(async () => {
-        const m = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
+        const m = await gitOpOn(s.integration!.host).mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
           { repo, worktree: s.integration!.path, branch: result.branch, message: mergeMessage(t) },
         ]);
         if (m.ok) s.lastCommit = m.commit;

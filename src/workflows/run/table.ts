@@ -26,7 +26,8 @@ export interface RunState {
   tokens: number;
   /** The plan's budget shared by tasks without their own; unused slices come back. */
   pool?: Amount;
-  integration?: { path: string; branch: string };
+  /** The integration worktree; `host` owns it (docs/hosts.md), absent without host routing. */
+  integration?: { path: string; branch: string; host?: string };
   lastCommit?: string;
   /** Messages nobody could receive (with the reason) and messages agents wrote to the operator. Never lost. */
   deadLetters: DeadLetter[];
@@ -206,6 +207,7 @@ export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, 
   r.tokens = (r.tokens ?? 0) + tokens;
   r.summary = result.summary.slice(0, 300);
   r.commit = result.commit;
+  if (result.host) r.host = result.host;
 }
 
 /** The run's verdict once nothing runs: cancelled if it was stopped, failed if any task did not make it. */

@@ -17,7 +17,7 @@ import { failureCarrying } from '../../shared/outcome';
 import type { Task } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanInput, RunPlanResult } from '../../shared/run';
 import { CadreBudgetUsed, CadreRole, CadreRun, CadreStatus } from '../../shared/searchAttributes';
-import { bookkeeping, gitOp } from '../presets';
+import { bookkeeping, gitOp, gitOpOn } from '../presets';
 import { createMerger } from './merge';
 import { nextTask } from './scheduler';
 import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, type Hold, type LiveChange } from './overlap';
@@ -136,9 +136,9 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   await merger.drained();
   // The integration branch stays; its worktree goes (patched: histories recorded before this step replay as they were).
   if (s.integration && wf.patched('remove-integration-worktree')) {
-    const path = s.integration.path;
+    const { path, host } = s.integration;
     await wf.CancellationScope.nonCancellable(() =>
-      gitOp.removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]),
+      gitOpOn(host).removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]),
     );
   }
   table.blockStranded(plan, s);

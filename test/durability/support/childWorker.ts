@@ -25,6 +25,9 @@ export interface ChildWorkerEnv {
   CADRE_STATE_DIR: string;
   CADRE_ANTHROPIC_BASE_URL?: string;
   ANTHROPIC_API_KEY?: string;
+  /** A host of its own (docs/hosts.md): its host queue, and at most CADRE_MAX_AGENTS agents at once. */
+  CADRE_HOST?: string;
+  CADRE_MAX_AGENTS?: string;
 }
 
 /** Starts `node bin/cadre.js worker` and resolves once it polls its task queue. */
