@@ -68,6 +68,8 @@ async function cloneInto(remote: string, dir: string): Promise<string> {
 
 /** Whether a repository root (or a worktree of one) is a clone this host made of a run's remote. */
 export async function isCloneOfRemote(stateDir: string, dir: string): Promise<string | undefined> {
+  // A host that never worked through a remote has no clones: no git call for its commits and merges.
+  if (!fs.existsSync(clonesRoot(stateDir))) return undefined;
   const root = await resolveRepoRoot(dir);
   return isWithin(clonesRoot(stateDir), root) ? root : undefined;
 }

@@ -214,6 +214,8 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
         signal: ctx.cancellationSignal,
       });
       deps.slots?.hold(info.path);
+      // The new branch goes to the remote at once: a workspace made again elsewhere (its host lost) starts there.
+      if (local.repo !== input.repo) await pushIfCloned(info.path);
       return withHost(info);
     }),
 

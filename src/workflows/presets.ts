@@ -126,7 +126,14 @@ export function workspaceSetupOp(setupTimeoutMs: number, extra: Partial<Activity
   });
 }
 
-/** The options that send a call to `host`'s queue (docs/hosts.md). */
-export function onHost(host: string): { taskQueue: string } {
-  return { taskQueue: hostQueue(workflowInfo().taskQueue, host) };
+/**
+ * The options that send a call to `host`'s queue (docs/hosts.md). A call (or a retry of it) that no worker of the
+ * host takes within HOST_LOST_AFTER fails with a schedule-to-start timeout: the host is gone, and the agent moves
+ * its workspace to another host (agent/relocate.ts) instead of waiting for ever on a queue nobody polls.
+ */
+export function onHost(host: string): Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> {
+  return { taskQueue: hostQueue(workflowInfo().taskQueue, host), scheduleToStartTimeout: HOST_LOST_AFTER };
 }
+
+/** Long enough for a busy host to take its next call, short enough that a lost host costs seconds, not the run. */
+const HOST_LOST_AFTER = '30s' as const;

@@ -7,19 +7,21 @@
  * was started from the integration branch as the remote had it).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { sanitizeRef } from '../../src/activities/paths';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
+import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 import { killedAfterEach, startChildWorker, type ChildWorker } from './support/childWorker';
-import { runsOf, type RunHistory } from './support/history';
-import { describeStuck, mergesPerTask, within } from './support/scene';
+import { countingCommand, readMarks, tally, unfinished } from './support/counts';
+import { eventMs, runsOf, type RunHistory } from './support/history';
+import { describeStuck, mergesPerTask, pendingActivities, waitFor, within } from './support/scene';
 
 const HOSTS = ['h1', 'h2', 'h3'];
 const TASKS = 30;
@@ -29,36 +31,46 @@ const WORKTREE_ACTIVITIES = new Set(['commitWorkspace', 'removeWorkspace', 'merg
 const workers = killedAfterEach();
 
 /** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
-function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; result?: unknown }[] {
-  const byId = new Map<string, { type: string; queue: string; identity?: string; result?: unknown }>();
+function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }[] {
+  const byId = new Map<string, { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }>();
   for (const e of run.events) {
     const sched = e.activityTaskScheduledEventAttributes;
     if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
     const started = e.activityTaskStartedEventAttributes;
-    if (started) byId.get(String(started.scheduledEventId))!.identity = started.identity ?? undefined;
+    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
     const done = e.activityTaskCompletedEventAttributes;
     if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
   }
   return [...byId.values()];
 }
 
+/** Three `cadre worker` processes, one per host, each with its own state directory and a cap of two agents. */
+async function startHosts(taskQueue: string): Promise<{ started: ChildWorker[]; stateDirs: Map<string, string>; hostOfIdentity: Map<string, string> }> {
+  const started: ChildWorker[] = [];
+  const stateDirs = new Map<string, string>();
+  for (const host of HOSTS) {
+    const stateDir = testDir(`state-${host}`);
+    stateDirs.set(host, stateDir);
+    const w = await startChildWorker({ TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir, CADRE_HOST: host, CADRE_MAX_AGENTS: '2' });
+    workers.push(w);
+    started.push(w);
+  }
+  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, HOSTS[i]!])) };
+}
+
+function bareRemote(): string {
+  const origin = makeRepo({ 'README.md': '# multi-host\n' });
+  const remote = join(testDir('remote'), 'project.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', origin, remote]);
+  return remote;
+}
+
 describe('three hosts on one machine, one bare remote', () => {
   it('places tasks on all three, runs every worktree activity on its owner, and merges each task once on the remote', async () => {
     const client = await testClient();
-    const origin = makeRepo({ 'README.md': '# multi-host\n' });
-    const remote = join(testDir('remote'), 'project.git');
-    execFileSync('git', ['clone', '--quiet', '--bare', origin, remote]);
+    const remote = bareRemote();
     const taskQueue = uniqueId('tq-hosts');
-    const started: ChildWorker[] = [];
-    const stateDirs = new Map<string, string>();
-    for (const host of HOSTS) {
-      const stateDir = testDir(`state-${host}`);
-      stateDirs.set(host, stateDir);
-      const w = await startChildWorker({ TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir, CADRE_HOST: host, CADRE_MAX_AGENTS: '2' });
-      workers.push(w);
-      started.push(w);
-    }
-    const hostOfIdentity = new Map(started.map((w, i) => [w.identity, HOSTS[i]!]));
+    const { started, stateDirs, hostOfIdentity } = await startHosts(taskQueue);
 
     // t1..t6 start at once (6 running, 2 per host: every host is needed); t7.. each needs the file of the task six
     // before it, which reaches its workspace only through the remote's integration branch.
@@ -123,4 +135,94 @@ describe('three hosts on one machine, one bare remote', () => {
     }
     console.log(`[three hosts] tasks per host: ${HOSTS.map((h) => `${h} ${[...hostOfTask.values()].filter((x) => x === h).length}`).join(', ')}; integration on ${integrationHost}`);
   }, 300_000);
+
+  it('loses a host (kill -9, state directory deleted) mid-run: the run completes on the other two, its in-flight tasks move once', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-lost');
+    const { started, stateDirs, hostOfIdentity } = await startHosts(taskQueue);
+    const counts = join(testDir('lost-counts'), 'counts');
+    // Long enough (3 s) that every host has tasks running whenever one is killed; t7.. need the task six before.
+    const tasks = Array.from({ length: TASKS }, (_, i) => {
+      const id = `t${i + 1}`;
+      const dep = i >= 6 ? `t${i - 5}` : undefined;
+      const check = dep ? `test -f out/${dep}.txt && ` : '';
+      return commandTask(id, `${check}mkdir -p out && cd out && ${countingCommand(counts, id, 3)}`, { dependsOn: dep ? [dep] : [] });
+    });
+    const runId = uniqueId('lost');
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId,
+      taskQueue,
+      args: [{ runId, repo: remote, plan: plan(tasks, { name: 'lost', maxConcurrency: 6 }) } satisfies RunPlanInput],
+    });
+
+    // The victim: not the integration host, with a task's program running on it right now, a few tasks done.
+    const integrationHost = await waitFor('the integration worktree', async () => {
+      const made = (await runsOf(client, runId)).flatMap(activitiesOf).find((a) => a.type === 'ensureIntegrationWorktree' && a.result);
+      return (made?.result as { host?: string } | undefined)?.host;
+    }, 60_000);
+    const atKill = await waitFor('a non-integration host running a task, six tasks done', async () => {
+      const p: RunProgress = await handle.query(runProgressQuery);
+      if (p.counts.completed < 6) return undefined;
+      const running = p.tasks.filter((t) => t.status === 'running' && t.agentId).map((t) => t.agentId!);
+      const pending = await pendingActivities(client, running);
+      const busy = pending.filter((a) => a.state === 2 && a.type === 'runCommandTask' && a.identity && hostOfIdentity.get(a.identity) !== integrationHost);
+      return busy.length ? { victim: hostOfIdentity.get(busy[0]!.identity!)!, onVictim: busy.filter((a) => a.identity === busy[0]!.identity).map((a) => a.workflowId) } : undefined;
+    }, 120_000, 100);
+    const victim = started[HOSTS.indexOf(atKill.victim)]!;
+    const killedAt = await victim.kill();
+    rmSync(stateDirs.get(atKill.victim)!, { recursive: true, force: true });
+    const marksAtKill = readMarks(counts);
+
+    const result = (await within(handle.result(), 240_000, 'the run completing on the two hosts left').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+    })) as RunPlanResult;
+    expect(result.status).toBe('completed');
+    expect(result.counts.completed).toBe(TASKS);
+    expect(result.tasks.every((t) => t.attempts === 1), 'no task needed a second attempt').toBe(true);
+
+    // ---- per id: what was done before the kill never ran again; what ran on the lost host moved and ran once more
+    const runEvents = (await runsOf(client, runId)).flatMap((r) => r.events);
+    const doneBeforeKill = new Set(
+      runEvents
+        .filter((e) => e.childWorkflowExecutionCompletedEventAttributes && eventMs(e) < killedAt)
+        .map((e) => e.childWorkflowExecutionCompletedEventAttributes!.workflowExecution!.workflowId!.slice(runId.length + 1)),
+    );
+    const starts = tally(readMarks(counts), 'start');
+    const moved: string[] = [];
+    for (const t of tasks) {
+      const agentId = `${runId}/${t.id}`;
+      expect(starts.get(t.id), `${t.id} ran`).toBeGreaterThanOrEqual(1);
+      if (doneBeforeKill.has(t.id)) expect(starts.get(t.id), `${t.id} completed before the kill and ran again`).toBe(1);
+      const acts = (await runsOf(client, agentId)).flatMap(activitiesOf);
+      const creations = acts.filter((a) => a.type === 'createWorkspace' && a.result).map((a) => a.result as { host: string; baseCommit: string; branch: string });
+      if (creations[0]!.host === atKill.victim && !doneBeforeKill.has(t.id)) {
+        // Its workspace was made again on a host still alive, from its branch as the remote had it (same base).
+        expect(creations, `${t.id}: workspaces made`).toHaveLength(2);
+        expect(creations[1]!.host, `${t.id} moved to a live host`).not.toBe(atKill.victim);
+        expect(creations[1]!.baseCommit, `${t.id} continued from its pushed branch`).toBe(creations[0]!.baseCommit);
+        expect(starts.get(t.id), `${t.id}: its program ran at most once more, on the new host`).toBeLessThanOrEqual(2);
+        moved.push(t.id);
+      } else {
+        expect(creations.length, `${t.id} workspace made once`).toBe(1);
+        if (!unfinished(marksAtKill).includes(t.id)) expect(starts.get(t.id), `${t.id} ran once`).toBe(1);
+      }
+      // Nothing of it ran on the lost host after the kill.
+      for (const a of acts) if (a.startedAt && a.startedAt > killedAt) expect(hostOfIdentity.get(a.identity!), `${t.id}: ${a.type} after the kill`).not.toBe(atKill.victim);
+    }
+    // The task whose program was running on the lost host at the kill is among them, and ran again once.
+    for (const agentId of atKill.onVictim) {
+      const id = agentId.slice(runId.length + 1);
+      expect(moved, 'tasks moved off the lost host').toContain(id);
+      expect(starts.get(id), `${id}: killed mid-program, ran again once`).toBe(2);
+    }
+
+    // ---- the remote: one merge per task, every task's file
+    const perTask = mergesPerTask(remote, result.integrationBranch);
+    for (const t of tasks) {
+      expect(perTask.get(t.id), `merges of ${t.id} on the remote`).toBe(1);
+      expect(showFile(remote, result.integrationBranch, `out/${t.id}.txt`), `out/${t.id}.txt on the remote`).toBe(`${t.id}\n`);
+    }
+    console.log(`[host lost] killed ${atKill.victim} (integration on ${integrationHost}); moved: ${moved.join(', ')}; done before the kill: ${doneBeforeKill.size}`);
+  }, 400_000);
 });

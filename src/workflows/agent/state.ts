@@ -128,6 +128,8 @@ export interface AgentState {
   watch: StallState;
   /** Set when a stall ended the agent: its error ("stalled: no progress for …"). */
   stalledOut?: string;
+  /** Hosts this agent's workspace was lost with (relocate.ts), in order; absent when it never moved. */
+  lostHosts?: string[];
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */

@@ -38,6 +38,7 @@ import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
 import { createAgentWorkspace } from './placement';
+import { relocating } from './relocate';
 
 export type { AgentCarry } from './state';
 
@@ -89,11 +90,12 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // Review (reviewer.ts): verified work is reviewed; requested changes send the agent back to work.
       do {
         do {
-          await runRestartable(watch, () => {
+          // Losing a host (relocate.ts): the workspace moves to another host and the backend runs again there.
+          await relocating(ctx, () => runRestartable(watch, () => {
             if (input.backend === 'command') return commandBackend(ctx);
             if (isAgentProgramBackend(input.backend)) return sessionBackend(ctx);
             return modelLoop(ctx);
-          });
+          }));
         } while (await settleAttempt(ctx));
       } while (await reviewRound(ctx));
     });
