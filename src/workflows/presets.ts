@@ -22,7 +22,7 @@ const gitOpOptions: ActivityOptions = {
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 6, nonRetryableErrorTypes: never },
 };
 export const gitOp = proxyActivities<Activities>(gitOpOptions);
-export const gitOpOn = (host: string | undefined) => (host ? proxyActivities<Activities>({ ...gitOpOptions, ...onHost(host) }) : gitOp);
+export const gitOpOn = (owner: Owner | undefined) => (owner?.host ? proxyActivities<Activities>({ ...gitOpOptions, ...onHost(owner) }) : gitOp);
 /** gitOp with other options (a queue, a schedule-to-start timeout): creating a workspace (agent/placement.ts). */
 export const gitOpWith = (extra: Partial<ActivityOptions>) => proxyActivities<Activities>({ ...gitOpOptions, ...extra });
 
@@ -46,7 +46,7 @@ const modelTurnOptions: ActivityOptions = {
 };
 export const modelTurn = proxyActivities<Activities>(modelTurnOptions);
 /** A turn's file tools run in the worktree, and its transcript is in the owner's state directory: the owner's queue. */
-export const modelTurnOn = (host: string | undefined) => (host ? proxyActivities<Activities>({ ...modelTurnOptions, ...onHost(host) }) : modelTurn);
+export const modelTurnOn = (owner: Owner | undefined) => (owner?.host ? proxyActivities<Activities>({ ...modelTurnOptions, ...onHost(owner) }) : modelTurn);
 
 /** Verification after a task: output checks and the plan's verify command. */
 const verifyOpOptions: ActivityOptions = {
@@ -55,7 +55,7 @@ const verifyOpOptions: ActivityOptions = {
   retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: never },
 };
 export const verifyOp = proxyActivities<Activities>(verifyOpOptions);
-export const verifyOpOn = (host: string | undefined) => (host ? proxyActivities<Activities>({ ...verifyOpOptions, ...onHost(host) }) : verifyOp);
+export const verifyOpOn = (owner: Owner | undefined) => (owner?.host ? proxyActivities<Activities>({ ...verifyOpOptions, ...onHost(owner) }) : verifyOp);
 
 /** Small bookkeeping: status files, notes. */
 export const bookkeeping = proxyActivities<Activities>({
@@ -67,14 +67,14 @@ export const bookkeeping = proxyActivities<Activities>({
  * The command backend: a program that may run for a long time. It heartbeats every few seconds so a dead worker
  * is noticed quickly; on retry the command runs again (at most once more per lost worker).
  */
-export function commandOp(timeoutSeconds: number, host?: string) {
+export function commandOp(timeoutSeconds: number, owner?: Owner) {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${timeoutSeconds + 30}s`,
     heartbeatTimeout: '10s',
     // The agent's cleanup waits until the process group is really killed.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
-    ...(host ? onHost(host) : {}),
+    ...(owner?.host ? onHost(owner) : {}),
   });
 }
 
@@ -82,13 +82,13 @@ export function commandOp(timeoutSeconds: number, host?: string) {
  * A command agent's program and its ending (commit, verification, diff, worktree removal) in one activity. The
  * program's own timeout is enforced inside; the rest gets the verification's 10 minutes and git's margin.
  */
-export function commandTaskOp(timeoutSeconds: number, host?: string) {
+export function commandTaskOp(timeoutSeconds: number, owner?: Owner) {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${timeoutSeconds + 15 * 60}s`,
     heartbeatTimeout: '10s',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '1s', maximumAttempts: 3, nonRetryableErrorTypes: [ErrorType.CommandFailed, ...never] },
-    ...(host ? onHost(host) : {}),
+    ...(owner?.host ? onHost(owner) : {}),
   });
 }
 
@@ -97,7 +97,7 @@ export function commandTaskOp(timeoutSeconds: number, host?: string) {
  * session id, so a dead worker is noticed within 15 s and the retry resumes the same session (the activity kills
  * the dead worker's orphaned program first). A missing program or bad input is not retried.
  */
-export function sessionOp(timeoutSeconds: number, host?: string) {
+export function sessionOp(timeoutSeconds: number, owner?: Owner) {
   return proxyActivities<Activities>({
     startToCloseTimeout: `${timeoutSeconds + 60}s`,
     heartbeatTimeout: '15s',
@@ -109,7 +109,7 @@ export function sessionOp(timeoutSeconds: number, host?: string) {
       maximumAttempts: 5,
       nonRetryableErrorTypes: [ErrorType.AgentProgramMissing, ErrorType.ModelBadRequest, ...never],
     },
-    ...(host ? onHost(host) : {}),
+    ...(owner?.host ? onHost(owner) : {}),
   });
 }
 
@@ -127,12 +127,24 @@ export function workspaceSetupOp(setupTimeoutMs: number, extra: Partial<Activity
 }
 
 /**
- * The options that send a call to `host`'s queue (docs/hosts.md). A call (or a retry of it) that no worker of the
- * host takes within HOST_LOST_AFTER fails with a schedule-to-start timeout: the host is gone, and the agent moves
- * its workspace to another host (agent/relocate.ts) instead of waiting for ever on a queue nobody polls.
+ * Who owns a workspace: its host (absent: not routed) and whether it can move to another host (a run through a
+ * remote, docs/hosts.md). Workspace records and the integration worktree's record are owners.
  */
-export function onHost(host: string): Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> {
-  return { taskQueue: hostQueue(workflowInfo().taskQueue, host), scheduleToStartTimeout: HOST_LOST_AFTER };
+export interface Owner {
+  host?: string;
+  movable?: boolean;
+}
+
+/**
+ * The options that send a call to its owner's host queue (docs/hosts.md). A movable workspace's call (or retry)
+ * that no worker of the host takes within HOST_LOST_AFTER fails with a schedule-to-start timeout: the host is gone,
+ * and the agent moves the workspace (agent/relocate.ts) instead of waiting for ever on a queue nobody polls. A
+ * workspace that cannot move (no remote: its branch is only on that host) waits for its host to come back, as a
+ * single machine's work always waited for its worker.
+ */
+export function onHost(owner: Owner): Pick<ActivityOptions, 'taskQueue' | 'scheduleToStartTimeout'> {
+  if (!owner.host) throw new Error('onHost: the owner names no host');
+  return { taskQueue: hostQueue(workflowInfo().taskQueue, owner.host), ...(owner.movable ? { scheduleToStartTimeout: HOST_LOST_AFTER } : {}) };
 }
 
 /** Long enough for a busy host to take its next call, short enough that a lost host costs seconds, not the run. */

@@ -99,7 +99,7 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
 
     async commitWork(message) {
       if (!s.workspace || ctx.shared) return undefined;
-      const r = await gitOpOn(s.workspace.host).commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: s.workspace.path, message }]);
+      const r = await gitOpOn(s.workspace).commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: s.workspace.path, message }]);
       return r.commit;
     },
   };

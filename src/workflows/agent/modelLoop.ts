@@ -63,7 +63,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
     s.awaitingProcessing.push(...inbox.map((m) => m.id));
     let out: ModelTurnOutput;
     try {
-      out = await modelTurnOn(s.workspace?.host).modelTurn.executeWithOptions({ summary: `model turn ${s.turn}` }, [
+      out = await modelTurnOn(s.workspace).modelTurn.executeWithOptions({ summary: `model turn ${s.turn}` }, [
         {
           agentId: s.agentId,
           turn: s.turn,
@@ -147,7 +147,7 @@ async function writeUnderLock(ctx: AgentContext, writes: PendingWrite[]): Promis
   const grant = await acquire(input.repo, paths, { label: `${s.agentId} turn ${s.turn}` });
   try {
     ctx.setDoing(`write ${paths.join(', ')}`.slice(0, 120));
-    const r = await modelTurnOn(s.workspace?.host).applyWrites.executeWithOptions({ summary: `write ${paths.join(', ')}`.slice(0, 100) }, [
+    const r = await modelTurnOn(s.workspace).applyWrites.executeWithOptions({ summary: `write ${paths.join(', ')}`.slice(0, 100) }, [
       { agentId: s.agentId, turn: s.turn, workspace: s.workspace!.path, writes, fence: { repo: input.repo, token: grant.token } },
     ]);
     writes.forEach((w, i) => {

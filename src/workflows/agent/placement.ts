@@ -26,14 +26,19 @@ export async function createAgentWorkspace(input: AgentInput, args: CreateArgs):
   if (!wf.patched(HOST_ROUTING)) return await workspaceOp(input).createWorkspace.executeWithOptions({ summary }, [args]);
   if (input.host) {
     try {
-      return await workspaceOp(input, { ...onHost(input.host), scheduleToStartTimeout: HOST_ALIVE_WAIT })
-        .createWorkspace.executeWithOptions({ summary: `${summary} on ${input.host}` }, [args]);
+      return movable(input, await workspaceOp(input, { ...onHost({ host: input.host }), scheduleToStartTimeout: HOST_ALIVE_WAIT })
+        .createWorkspace.executeWithOptions({ summary: `${summary} on ${input.host}` }, [args]));
     } catch (err) {
       if (!isScheduleToStartTimeout(err)) throw err;
     }
   }
   const queue = isRemoteRepo(input.repo) ? { taskQueue: placementQueue(wf.workflowInfo().taskQueue) } : {};
-  return await workspaceOp(input, queue).createWorkspace.executeWithOptions({ summary }, [args]);
+  return movable(input, await workspaceOp(input, queue).createWorkspace.executeWithOptions({ summary }, [args]));
+}
+
+/** A workspace of a run through a remote can move to another host if its host is lost (relocate.ts). */
+function movable(input: AgentInput, ws: Workspace): Workspace {
+  return ws.host && isRemoteRepo(input.repo) ? { ...ws, movable: true } : ws;
 }
 
 /** A workspace with a setup command gets the setup's timeout (15 minutes unless the plan says otherwise). */

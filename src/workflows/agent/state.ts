@@ -20,6 +20,8 @@ export interface Workspace {
   baseCommit: string;
   /** The host that owns the worktree (docs/hosts.md); absent in histories from before host routing. */
   host?: string;
+  /** Through a remote: the workspace can be made again on another host when its host is lost (relocate.ts). */
+  movable?: boolean;
 }
 
 export interface ChildRecord {

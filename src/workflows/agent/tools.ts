@@ -62,7 +62,7 @@ export async function mergeChildren(ctx: AgentContext, targets: ChildRecord[]): 
     if (!needsMerge(c)) continue;
     await ctx.commitWork(`cadre: ${s.agentId}: work before merging ${c.name}`);
     ctx.setDoing(`merge ${c.name}`);
-    const r = await gitOpOn(s.workspace.host).mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
+    const r = await gitOpOn(s.workspace).mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
       { repo: input.repo, worktree: s.workspace.path, branch: c.branch!, message: `cadre: merge ${c.agentId}` },
     ]);
     if (r.ok) c.merged = true;

@@ -23,7 +23,7 @@ export interface Merger {
 export function createMerger(repo: string, s: RunState, moveIntegration?: () => Promise<void>): Merger {
   let chain: Promise<void> = Promise.resolve();
   const mergeOnce = (t: Task, result: AgentResult) =>
-    gitOpOn(s.integration!.host).mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
+    gitOpOn(s.integration).mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
       { repo, worktree: s.integration!.path, branch: result.branch, message: mergeMessage(t) },
     ]);
   return {

@@ -27,7 +27,7 @@ export interface RunState {
   /** The plan's budget shared by tasks without their own; unused slices come back. */
   pool?: Amount;
   /** The integration worktree; `host` owns it (docs/hosts.md), absent without host routing. */
-  integration?: { path: string; branch: string; host?: string };
+  integration?: { path: string; branch: string; host?: string; movable?: boolean };
   lastCommit?: string;
   /** Messages nobody could receive (with the reason) and messages agents wrote to the operator. Never lost. */
   deadLetters: DeadLetter[];

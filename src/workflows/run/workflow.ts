@@ -82,8 +82,11 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       return []; // the check is advice: without it, the lock and the merge still keep the work apart
     }
   }
-  const ensureIntegration = (summary: string) =>
-    gitOp.ensureIntegrationWorktree.executeWithOptions({ summary }, [{ repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' }]);
+  // Through a remote the integration worktree can move to another host when its host is lost (docs/hosts.md).
+  const ensureIntegration = async (summary: string) => {
+    const made = await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary }, [{ repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' }]);
+    return made.host && isRemoteRepo(input.repo) ? { ...made, movable: true } : made;
+  };
   /** Losing the integration host (docs/hosts.md): the worktree is made again elsewhere from the remote's branch. */
   async function moveIntegration(): Promise<void> {
     s.integration = await ensureIntegration(`integration worktree (host ${s.integration?.host ?? '?'} lost)`);
@@ -142,10 +145,10 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   await merger.drained();
   // The integration branch stays; its worktree goes (patched: histories recorded before this step replay as they were).
   if (s.integration && wf.patched('remove-integration-worktree')) {
-    const { path, host } = s.integration;
+    const { path } = s.integration;
     // A lost integration host took its worktree with it: nothing left to remove.
     await wf.CancellationScope.nonCancellable(() =>
-      gitOpOn(host).removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]).catch((err: unknown) => {
+      gitOpOn(s.integration).removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]).catch((err: unknown) => {
         if (!isHostLost(err)) throw err;
       }),
     );
