@@ -19,6 +19,7 @@ import { createProgressActivities } from './progress';
 import { createResolveActivities } from './resolve';
 import { createNotifyActivities } from './notify';
 import type { NotifyTarget } from '../node/config';
+import type { AgentSlots } from './agentSlots';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -43,11 +44,18 @@ export interface ActivityDeps {
   portLeaseMs?: number;
   /** Where notifications go (CADRE_NOTIFY); unset: the config's, else none are sent. */
   notify?: NotifyTarget;
+  /**
+   * This worker's host identity (docs/hosts.md), reported with every workspace it creates so the workflows send
+   * that workspace's activities to its host queue. Unset (tests, one-queue workers): nothing is routed.
+   */
+  host?: string;
+  /** The agent workspaces on this host, counted for placement (agentSlots.ts); one per process. */
+  slots?: AgentSlots;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
-  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool });
+  const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool, host: deps.host, slots: deps.slots });
   return {
     ...workspace,
     ...createCommandTaskActivity(deps.stateDir, workspace),

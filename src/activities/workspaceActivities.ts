@@ -4,7 +4,10 @@
  * too) and returns small JSON: ids, counts, short tails, never file contents or whole diffs, because results live in
  * workflow history.
  *
- * All of them run on the task queue of the host that owns the worktrees. All are idempotent on their inputs (see
+ * All of them run on the task queue of the host that owns the worktrees (docs/hosts.md): the workflows send them to
+ * `<taskQueue>@<host>` once the workspace's creation has said which host that is (`host` in its result). A run's
+ * repository that is a remote is worked on in this host's clone of it, and branches move through the remote
+ * (remote.ts). All are idempotent on their inputs (see
  * workspace.ts), so Temporal's retries are safe. Errors leave as ApplicationFailure with a stable type from
  * src/shared/errors.ts: bad input and path escapes are non-retryable, lock contention is retryable, cancellation is
  * rethrown unchanged.
@@ -26,6 +29,8 @@ import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
 import { portEnv, portLeaseSchema } from '../shared/ports';
+import type { AgentSlots } from './agentSlots';
+import { adoptRemoteBranch, fetchRemote, isCloneOfRemote, localRepo, pushWorktreeBranch, remoteRef } from './remote';
 
 /** What goes back into history from a command: the end of its output, redacted. */
 const TAIL_CHARS = 4000;
@@ -40,6 +45,10 @@ export interface WorkspaceActivityDeps {
   policy?: CommandPolicy;
   /** Ready worktrees kept per repository for new agent workspaces (CADRE_WORKTREE_POOL); 0 turns the pool off. */
   worktreePool?: number;
+  /** This worker's host identity: reported with every workspace it creates, so later calls come back here. */
+  host?: string;
+  /** The agent workspaces living on this host, for placement (agentSlots.ts). */
+  slots?: AgentSlots;
 }
 
 const refString = z.string().min(1).max(256).refine((s) => !s.startsWith('-'), 'must not start with "-"');
@@ -143,6 +152,24 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
   const policy = deps.policy ?? defaultCommandPolicy;
   const worktreePool = deps.worktreePool ?? DEFAULT_WORKTREE_POOL;
   const logFor = (name: string): string => path.join(stateDir, 'logs', `${sanitizeRef(name)}.log`);
+  const withHost = <T extends object>(info: T): T & { host?: string } => (deps.host ? { ...info, host: deps.host } : info);
+
+  /**
+   * The local repository for `repo` and the ref to start from: for a remote, this host's clone, just fetched, with
+   * `branch` taken from the remote if only the remote has it, and `baseRef` read from the remote (remote.ts).
+   */
+  async function throughRemote(repo: string, baseRef: string, branch?: string): Promise<{ repo: string; baseRef: string }> {
+    const local = await localRepo(stateDir, repo);
+    if (local === repo) return { repo, baseRef };
+    await fetchRemote(stateDir, local);
+    if (branch) await adoptRemoteBranch(stateDir, local, branch);
+    return { repo: local, baseRef: await remoteRef(local, baseRef) };
+  }
+  /** After a commit or a merge in a worktree of a clone: the branch goes to the remote. */
+  async function pushIfCloned(worktree: string): Promise<void> {
+    const clone = await isCloneOfRemote(stateDir, worktree);
+    if (clone) await pushWorktreeBranch(stateDir, clone, worktree);
+  }
 
   /**
    * Run argv in a workspace with heartbeats and cancellation from the activity context. Cancellation (delivered
@@ -177,19 +204,26 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
      */
     createWorkspace: activity('createWorkspace', workspaceActivityInputs.createWorkspace, async (input) => {
       const ctx = Context.current();
-      return ws.createWorkspace({
+      const local = await throughRemote(input.repo, input.baseRef, `${ws.AGENT_BRANCH_PREFIX}${sanitizeRef(input.agentId)}`);
+      const info = await ws.createWorkspace({
         stateDir,
         worktreePool,
         ...input,
+        ...local,
         heartbeat: () => ctx.heartbeat(),
         signal: ctx.cancellationSignal,
       });
+      deps.slots?.hold(info.path);
+      // The new branch goes to the remote at once: a workspace made again elsewhere (its host lost) starts there.
+      if (local.repo !== input.repo) await pushIfCloned(info.path);
+      return withHost(info);
     }),
 
     /** Commit everything in the worktree (the system commits, not the model). Second call: committed=false. */
     commitWorkspace: activity('commitWorkspace', workspaceActivityInputs.commitWorkspace, async (input) => {
       ws.assertCadreWorktree(stateDir, input.path);
       const result = await ws.commitWorkspace(input);
+      await pushIfCloned(input.path);
       return {
         commit: result.commit,
         committed: result.committed,
@@ -199,19 +233,31 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
     }),
 
     /** Remove the worktree, keep the branch. Idempotent. */
-    removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => ws.removeWorkspace({ stateDir, worktreePool, ...input })),
+    removeWorkspace: activity('removeWorkspace', workspaceActivityInputs.removeWorkspace, async (input) => {
+      const removed = await ws.removeWorkspace({ stateDir, worktreePool, ...input, repo: await localRepo(stateDir, input.repo) });
+      deps.slots?.free(input.path);
+      return removed;
+    }),
 
     /** Merge a branch into a worktree's branch; a conflict is a result (`ok: false` with files), not a failure. */
     mergeBranch: activity('mergeBranch', workspaceActivityInputs.mergeBranch, async (input): Promise<MergeResult> => {
-      const result = await mergeInto({ stateDir, ...input });
+      const local = await throughRemote(input.repo, input.branch);
+      const result = await mergeInto({ stateDir, ...input, repo: local.repo, branch: local.baseRef });
+      if (result.ok) await pushIfCloned(input.worktree);
       return result.ok ? result : { ok: false, conflicts: result.conflicts.slice(0, MAX_FILES_IN_RESULT) };
     }),
 
     /** The run's integration branch in its own worktree; idempotent on (repo, runId). */
-    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', workspaceActivityInputs.ensureIntegrationWorktree, async (input) => ws.ensureIntegrationWorktree({ stateDir, worktreePool, ...input })),
+    ensureIntegrationWorktree: activity('ensureIntegrationWorktree', workspaceActivityInputs.ensureIntegrationWorktree, async (input) => {
+      const local = await throughRemote(input.repo, input.baseRef, ws.integrationBranch(input.runId));
+      const info = await ws.ensureIntegrationWorktree({ stateDir, worktreePool, ...input, ...local });
+      await pushIfCloned(info.path);
+      return withHost(info);
+    }),
 
     diffStat: activity('diffStat', workspaceActivityInputs.diffStat, async (input) => {
-      const [stat, files] = await Promise.all([ws.diffStat(input), ws.changedFiles(input)]);
+      const local = { ...input, repo: await localRepo(stateDir, input.repo) };
+      const [stat, files] = await Promise.all([ws.diffStat(local), ws.changedFiles(local)]);
       return {
         stat: stat.length > MAX_STAT_CHARS ? `${stat.slice(0, MAX_STAT_CHARS)}\n[… truncated]` : stat,
         files: files.slice(0, MAX_FILES_IN_RESULT),
@@ -225,7 +271,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
      */
     liveChangedPaths: activity('liveChangedPaths', workspaceActivityInputs.liveChangedPaths, async (input) => ({
       changes: await Promise.all(input.tasks.map(async (t) => {
-        const live = await ws.liveChangedPaths(stateDir, input.repo, t.agentId, MAX_LIVE_PATHS);
+        const live = await ws.liveChangedPaths(stateDir, await localRepo(stateDir, input.repo), t.agentId, MAX_LIVE_PATHS);
         return { taskId: t.taskId, paths: live.paths, ...(live.truncated ? { truncated: true } : {}) };
       })),
     })),

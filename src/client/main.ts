@@ -94,6 +94,7 @@ export function buildProgram(commandArgv?: string[]): Command {
     .description('run a plan on a repository (re-attaches if this plan already has a run going)')
     .argument('<plan>', 'plan file or directory: YAML/JSON, GSD .planning, spec-kit tasks.md, or a tasks/ directory')
     .option('--repo <path>', 'repository to work on (default: the git checkout of the current directory)')
+    .option('--remote <url>', 'run through this remote (URL, git@host:path or bare repo ending in .git): every host works in its own clone, branches move through it (default CADRE_REMOTE)')
     .option('-c, --concurrency <n>', 'most tasks running at once (default: the plan\'s, else 5)', positiveInt)
     .option('--run-id <id>', 'use this run id (re-attach to it if running)')
     .option('--new', 'start a new run even if this plan has one running')
@@ -246,7 +247,17 @@ export function buildProgram(commandArgv?: string[]): Command {
   program.command('concurrency').description('change how many tasks a run may run at once').argument('<run>').argument('<n>', 'new limit', positiveInt).action(action((run: string, n: number) => controlCommand('concurrency', run, String(n))));
 
   program.command('dev').description('start the embedded Temporal dev server and a worker; Ctrl-C stops both').action(action(devCommand));
-  program.command('worker').description('run a worker on the configured task queue').action(action(workerCommand));
+  program
+    .command('worker')
+    .description('run a worker on the configured task queue, its host queue and the placement queue (docs/hosts.md)')
+    .option('--host <name>', 'this host\'s identity (default CADRE_HOST, else the machine\'s host name)')
+    .option('--max-agents <n>', 'agents this host runs at once (default CADRE_MAX_AGENTS, else no cap of its own)', positiveInt)
+    .action(action((opts: { host?: string; maxAgents?: number }) => {
+      // Through the environment, so the one configuration loader validates them with the rest.
+      if (opts.host !== undefined) process.env.CADRE_HOST = opts.host;
+      if (opts.maxAgents !== undefined) process.env.CADRE_MAX_AGENTS = String(opts.maxAgents);
+      return workerCommand();
+    }));
   program
     .command('server')
     .description('manage the background embedded server: start | stop | status')

@@ -3,12 +3,12 @@
  * TEMPORAL_ADDRESS), and, for commands that drive work, an in-process worker.
  */
 import { Client, type Connection } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import { loadConfig, type Config } from '../node/config';
 import { logger } from '../node/logger';
 import { installSdkLogging } from '../workers/logging';
 import { failActivitiesOfDeadWorkers } from '../workers/orphanSweep';
-import { createCadreWorker } from '../workers/worker';
+import { createHostWorkers, type HostWorkers } from '../workers/hosts';
 import { connectClient, connectWorkerConnection, prepareServer } from './connection';
 import type { DevServer } from './devServer';
 
@@ -34,14 +34,19 @@ export async function openRuntime(opts: { startServer?: boolean; detachedServer?
   return { config, client, connection, server, close: () => connection.close() };
 }
 
-/** A worker in this process, polling cadre's task queue until `stop()`. */
-export async function startInProcessWorker(config: Config): Promise<{ worker: Worker; done: Promise<void>; stop(): Promise<void> }> {
+/**
+ * This host's workers in this process (docs/hosts.md): cadre's task queue, the host queue `<taskQueue>@<host>` and
+ * the placement queue, until `stop()`.
+ */
+export async function startInProcessWorker(config: Config): Promise<{ worker: HostWorkers; done: Promise<void>; stop(): Promise<void> }> {
   installSdkLogging(config.logLevel);
   const connection = await connectWorkerConnection(config);
-  const worker = await createCadreWorker({
+  const worker = await createHostWorkers({
     connection,
     namespace: config.namespace,
     taskQueue: config.taskQueue,
+    host: config.host,
+    maxAgents: config.maxAgents,
     deps: { stateDir: config.stateDir, config },
   });
   const running = worker.run();

@@ -3,11 +3,12 @@
  * standard TEMPORAL_* names so a hosted cluster's usual environment works unchanged. Secrets (TEMPORAL_API_KEY,
  * ANTHROPIC_API_KEY) are read here and never printed: `describeConfig` masks them.
  */
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CadreError } from '../shared/errors';
+import { HOST_PATTERN, hostNameOf, isRemoteRepo } from '../shared/hosts';
 import { DEFAULT_PORT_CONFIG, portConfigProblem, type PortConfig } from '../shared/ports';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -23,6 +24,12 @@ const bool = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((v) => [
 const schema = z.object({
   CADRE_STATE_DIR: z.string().min(1).optional(),
   CADRE_TASK_QUEUE: z.string().regex(/^[A-Za-z0-9._-]+$/).default('cadre'),
+  /** This worker's host identity (docs/hosts.md): names its host queue `<CADRE_TASK_QUEUE>@<host>`. */
+  CADRE_HOST: z.string().regex(HOST_PATTERN, 'expected letters, digits, ".", "_" or "-" (at most 128, starting with a letter or digit)').optional(),
+  /** Agents this host runs at once (docs/hosts.md, "Placement"); unset: no cap of its own. */
+  CADRE_MAX_AGENTS: wholeNumber('a whole number ≥ 1').refine((n) => n >= 1, 'expected a whole number ≥ 1').optional(),
+  /** The run's remote (docs/hosts.md, "The remote"): a URL, an scp-like address or a bare repository ending in .git. */
+  CADRE_REMOTE: z.string().min(1).refine(isRemoteRepo, 'expected a URL, an scp-like address (git@host:path) or a path ending in .git').optional(),
   CADRE_DEV_PORT: port.default(7233),
   CADRE_UI_PORT: port.default(8233),
   CADRE_TEMPORAL_BIN: z.string().min(1).optional(),
@@ -59,6 +66,12 @@ const schema = z.object({
 export interface Config {
   stateDir: string;
   taskQueue: string;
+  /** CADRE_HOST, else this machine's host name made fit for a task queue name. */
+  host: string;
+  /** CADRE_MAX_AGENTS: agents this host runs at once; undefined: no cap of its own. */
+  maxAgents?: number;
+  /** CADRE_REMOTE: the remote a run started here goes through (docs/hosts.md). */
+  remote?: string;
   /** True when no TEMPORAL_ADDRESS was given: cadre runs (or reuses) the embedded dev server. */
   embedded: boolean;
   address: string;
@@ -148,6 +161,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     stateDir: resolve(e.CADRE_STATE_DIR ?? join(homedir(), '.cadre')),
     taskQueue: e.CADRE_TASK_QUEUE,
+    host: e.CADRE_HOST ?? hostNameOf(hostname()),
+    maxAgents: e.CADRE_MAX_AGENTS,
+    remote: e.CADRE_REMOTE,
     embedded,
     address,
     namespace: e.TEMPORAL_NAMESPACE,

@@ -88,6 +88,11 @@ export interface AgentInput {
    * system does not commit (the checkout is the user's).
    */
   workspaceMode?: 'worktree' | 'shared';
+  /**
+   * The host to make the workspace on if it is alive (docs/hosts.md): a sub-agent's parent's host, a retried task's
+   * previous host. A shared workspace is on this host, with no other choice.
+   */
+  host?: string;
   /** Continue-as-new after this many turns in one run (default: when the server suggests it). */
   continueAsNewEvery?: number;
   /** Prices (USD per million tokens) that replace or extend the built-in table (CADRE_PRICES); children inherit. */
@@ -157,6 +162,8 @@ export interface AgentResult {
   verifyAttempts?: number;
   /** Stalls the agent had (docs/loops.md "Stalls"); absent when it never stalled. */
   stalls?: number;
+  /** The host that owned the agent's workspace (docs/hosts.md); absent without host routing. */
+  host?: string;
 }
 
 /** The agent workflow's signature as a client sees it (the workflow's own carry argument is internal). */

@@ -220,6 +220,8 @@ export interface TaskRow {
   commit?: string;
   costUsd?: number;
   tokens?: number;
+  /** The host of the last attempt's workspace (docs/hosts.md): a retry asks it first. Absent without host routing. */
+  host?: string;
 }
 
 /**

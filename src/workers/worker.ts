@@ -44,8 +44,12 @@ function workflowSource(given: CadreWorkerOptions['workflowBundle']): Pick<Worke
   return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
 }
 
-export async function createCadreWorker(opts: CadreWorkerOptions): Promise<Worker> {
-  const activities = { ...createActivities(opts.deps), ...(opts.extraActivities ?? {}) };
+/** The activities a worker (or a host's workers, ./hosts.ts) serve: cadre's, then the extras over them. */
+export function activitiesOf(opts: Pick<CadreWorkerOptions, 'deps' | 'extraActivities'>): Record<string, (...args: never[]) => Promise<unknown>> {
+  return { ...createActivities(opts.deps), ...(opts.extraActivities ?? {}) } as Record<string, (...args: never[]) => Promise<unknown>>;
+}
+
+export async function createCadreWorker(opts: CadreWorkerOptions, activities = activitiesOf(opts)): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,

@@ -48,6 +48,19 @@ describe('cadre CLI errors', () => {
     expect(existsSync(join(state, 'runs.json'))).toBe(false);
   });
 
+  it('a --remote that is no remote, --remote with --repo, and a bad --host for `cadre worker`', async () => {
+    const state = testDir('s');
+    const r = await cadre(['run', 'examples/hello.yaml', '--remote', '/home/me/project'], { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: state });
+    expect(r.code).toBe(2);
+    expect(oneLine(r.stderr)).toMatch(/^cadre: --remote "\/home\/me\/project": expected a URL, an scp-like address/);
+    const both = await cadre(['run', 'examples/hello.yaml', '--remote', '/srv/app.git', '--repo', '.'], { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: state });
+    expect(both.code).toBe(2);
+    expect(oneLine(both.stderr)).toBe('cadre: --remote and --repo name the repository twice: give one');
+    const w = await cadre(['worker', '--host', 'a b'], { TEMPORAL_ADDRESS: testAddress(), CADRE_STATE_DIR: state });
+    expect(w.code).toBe(78);
+    expect(oneLine(w.stderr)).toMatch(/^cadre: bad configuration: CADRE_HOST: /);
+  });
+
   it('--help and --version', async () => {
     const h = await cadre(['--help'], {});
     expect(h.code).toBe(0);

@@ -37,7 +37,8 @@ export async function workerCommand(): Promise<number> {
   await rt.close();
   if (problems) throw new CadreError(problems, 78);
   const worker = await startInProcessWorker(rt.config);
-  process.stdout.write(`worker polling task queue "${rt.config.taskQueue}" at ${rt.config.address} — Ctrl-C to stop\n`);
+  const cap = rt.config.maxAgents === undefined ? 'no agent cap' : `at most ${rt.config.maxAgents} agents`;
+  process.stdout.write(`worker polling task queue "${rt.config.taskQueue}" at ${rt.config.address} as host ${rt.config.host} (${worker.worker.hostQueue}, ${cap}) — Ctrl-C to stop\n`);
   await Promise.race([untilSignal(), worker.done]);
   await worker.stop();
   return 0;

@@ -3,6 +3,7 @@
  * worker in this process while it goes on, follow it live (watch.ts), and exit with a code that tells how it ended
  * (0 completed, 1 failed, 3 cancelled; 130 when Ctrl-C detached us while the run goes on).
  */
+import { isRemoteRepo } from '../../shared/hosts';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CadreError } from '../../shared/errors';
@@ -39,6 +40,8 @@ export interface RunOptions {
   /** `--backend`: tasks that name none run on it (src/client/backends/choice.ts). */
   backend?: PlanBackend;
   model?: string;
+  /** `--remote` (else CADRE_REMOTE): the run goes through this remote, each host in its own clone (docs/hosts.md). */
+  remote?: string;
 }
 
 /** The status name of the run with this id (RUNNING, COMPLETED, …), or undefined when there is none. */
@@ -66,8 +69,14 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   const chosen = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
   // A person runs this: a budget request that reaches the top waits a day for them unless the plan says otherwise.
   const plan = chosen.defaults.budgetWaitSeconds === undefined ? { ...chosen, defaults: { ...chosen.defaults, budgetWaitSeconds: DEFAULT_BUDGET_WAIT_SECONDS } } : chosen;
-  const repo = await resolveRepo(opts.repo);
-  await assertBaseRef(repo, opts.base ?? 'HEAD');
+  const remote = opts.remote ?? loadConfig().remote;
+  if (remote !== undefined && !isRemoteRepo(remote)) {
+    throw new CadreError(`--remote ${JSON.stringify(remote)}: expected a URL, an scp-like address (git@host:path) or a bare repository path ending in .git`, 2);
+  }
+  if (remote !== undefined && opts.repo !== undefined) throw new CadreError('--remote and --repo name the repository twice: give one', 2);
+  // Through a remote, the run's repository is the remote itself: every host works in its own clone of it.
+  const repo = remote ?? (await resolveRepo(opts.repo));
+  if (remote === undefined) await assertBaseRef(repo, opts.base ?? 'HEAD');
   assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);
   const rt = await openRuntime();
   const { client, config } = rt;

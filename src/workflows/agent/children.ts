@@ -59,6 +59,8 @@ export function planSpawn(input: AgentInput, s: AgentState, args: SpawnArgs, bas
     budget: slice,
     depth: input.depth + 1,
     parentId: s.agentId,
+    // A sub-agent branches from our HEAD: on our host if it is alive (placement.ts).
+    host: s.workspace?.host,
     files: args.files,
     outputs: undefined,
     verify: undefined,

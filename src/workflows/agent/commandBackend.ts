@@ -40,7 +40,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
     for (;;) {
       const again = max !== undefined && shouldRetry(s, max);
       const timeoutSeconds = s.attempt > 1 ? remainingSeconds(ctx, timeout) : timeout;
-      s.ended = await commandTaskOp(timeoutSeconds).runCommandTask.executeWithOptions({ summary: s.doing }, [
+      s.ended = await commandTaskOp(timeoutSeconds, ws).runCommandTask.executeWithOptions({ summary: s.doing }, [
         {
           agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds, outputs: input.outputs, verify: input.verify,
           ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx),
@@ -58,7 +58,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
       ctx.setDoing(`run ${input.command.join(' ')}`.slice(0, 120));
     }
   }
-  const r = await commandOp(timeout).runAgentCommand.executeWithOptions({ summary: s.doing }, [
+  const r = await commandOp(timeout, ws).runAgentCommand.executeWithOptions({ summary: s.doing }, [
     { agentId: s.agentId, workspace: ws.path, argv: input.command, timeoutMs: timeout * 1000, ...(input.commandFromModel ? { fromModel: true } : {}), ...fixEnv(), ...portsField(ctx) },
   ]);
   applyVerdict(ctx, commandVerdict(r, timeout));

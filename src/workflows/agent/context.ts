@@ -11,7 +11,7 @@ import type { ToolResultLike } from '../../shared/session';
 import { defaultPriceTable, mergePriceTable, type PriceTable } from '../../shared/pricing';
 import { CadreBudgetUsed, CadreStatus } from '../../shared/searchAttributes';
 import * as ledger from './ledger';
-import { gitOp } from '../presets';
+import { gitOpOn } from '../presets';
 import { subtreeCost, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { doingOf, verifyAttemptsOf } from './attempts';
@@ -121,7 +121,7 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
 
     async commitWork(message) {
       if (!s.workspace || ctx.shared) return undefined;
-      const r = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: s.workspace.path, message }]);
+      const r = await gitOpOn(s.workspace).commitWorkspace.executeWithOptions({ summary: 'commit work' }, [{ path: s.workspace.path, message }]);
       return r.commit;
     },
   };

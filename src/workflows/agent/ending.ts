@@ -13,7 +13,7 @@ import { ErrorType } from '../../shared/errors';
 import { childEndedSignal } from '../../shared/messages';
 import { failureCarrying } from '../../shared/outcome';
 import { CadreBudgetUsed } from '../../shared/searchAttributes';
-import { gitOp, verifyOp } from '../presets';
+import { gitOpOn, verifyOpOn } from '../presets';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
 import * as mail from './mailbox';
@@ -45,11 +45,11 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
       // what the verify command left behind.
       commit = s.settled ? s.settled.commit : await commitAll(ctx);
       if (s.status === 'completed' && !s.settled) await verify(ctx);
-      const diff = await gitOp.diffStat.executeWithOptions({ summary: 'diff stat' }, [
+      const diff = await gitOpOn(s.workspace).diffStat.executeWithOptions({ summary: 'diff stat' }, [
         { repo: input.repo, branch: s.workspace.branch, base: s.workspace.baseCommit },
       ]);
       filesChanged = diff.files;
-      await gitOp.removeWorkspace.executeWithOptions({ summary: 'remove workspace' }, [{ repo: input.repo, path: s.workspace.path }]);
+      await gitOpOn(s.workspace).removeWorkspace.executeWithOptions({ summary: 'remove workspace' }, [{ repo: input.repo, path: s.workspace.path }]);
     }
     const result = agentResult(input, s, commit, filesChanged);
     ctx.setDoing('');
@@ -79,7 +79,7 @@ export async function commitAll(ctx: AgentContext): Promise<string> {
   await mergeChildren(ctx, s.children).catch((err: unknown) => {
     s.error ??= `merging children: ${errorMessage(err)}`;
   });
-  const c = await gitOp.commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
+  const c = await gitOpOn(s.workspace).commitWorkspace.executeWithOptions({ summary: 'commit work' }, [
     { path: s.workspace!.path, message: endCommitMessage(s.agentId, s.summary || s.status) },
   ]);
   return c.commit;
@@ -105,6 +105,7 @@ export function agentResult(input: AgentInput, s: AgentState, commit: string | u
     ...(s.attempts.length ? { attempts: s.attempts, verifyAttempts: verifyAttemptsOf(input) } : {}),
     ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
     ...(s.reviews.length ? { reviews: s.reviews } : {}),
+    ...(s.workspace?.host ? { host: s.workspace.host } : {}),
   };
 }
 
@@ -126,16 +127,16 @@ export function failWith(ctx: AgentContext, failure: VerifyFailure): void {
 export async function checkWork(ctx: AgentContext): Promise<VerifyFailure | undefined> {
   const { input, s } = ctx;
   if (input.outputs?.length) {
-    const r = await verifyOp.verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: s.workspace!.path, outputs: input.outputs }]);
+    const r = await verifyOpOn(s.workspace).verifyOutputs.executeWithOptions({ summary: 'verify outputs' }, [{ path: s.workspace!.path, outputs: input.outputs }]);
     if (r.missing.length) return outputsFailure(r.missing);
   }
   // Checks are a later addition: only agents that have them call the activity, behind a patch for replay.
   if (input.checks?.length && wf.patched('verify-checks')) {
-    const r = await verifyOp.verifyChecks.executeWithOptions({ summary: 'verify checks' }, [{ path: s.workspace!.path, checks: input.checks }]);
+    const r = await verifyOpOn(s.workspace).verifyChecks.executeWithOptions({ summary: 'verify checks' }, [{ path: s.workspace!.path, checks: input.checks }]);
     if (r.failures.length) return checksFailure(r.failures);
   }
   if (input.verify?.length) {
-    const r = await verifyOp.runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
+    const r = await verifyOpOn(s.workspace).runVerify.executeWithOptions({ summary: `verify ${input.verify.join(' ')}`.slice(0, 100) }, [
       { path: s.workspace!.path, argv: input.verify, timeoutMs: 10 * 60_000, ...portsField(ctx) },
     ]);
     if (r.exitCode !== 0) return verifyCommandFailure(input.verify, r.exitCode, r.tail, r.timedOut);

@@ -10,7 +10,7 @@ import type { ModelTurnOutput, PendingWrite } from '../../shared/model';
 import { hasPrice } from '../../shared/pricing';
 import type { ToolName, ToolResult } from '../../shared/tools';
 import { acquire, release } from '../locks/holder';
-import { modelTurn } from '../presets';
+import { modelTurnOn } from '../presets';
 import { carriedTokens, overspent, priceModelOf, settleTurn, shortfall, turnReservation } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
@@ -63,7 +63,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
     s.awaitingProcessing.push(...inbox.map((m) => m.id));
     let out: ModelTurnOutput;
     try {
-      out = await modelTurn.modelTurn.executeWithOptions({ summary: `model turn ${s.turn}` }, [
+      out = await modelTurnOn(s.workspace).modelTurn.executeWithOptions({ summary: `model turn ${s.turn}` }, [
         {
           agentId: s.agentId,
           turn: s.turn,
@@ -147,7 +147,7 @@ async function writeUnderLock(ctx: AgentContext, writes: PendingWrite[]): Promis
   const grant = await acquire(input.repo, paths, { label: `${s.agentId} turn ${s.turn}` });
   try {
     ctx.setDoing(`write ${paths.join(', ')}`.slice(0, 120));
-    const r = await modelTurn.applyWrites.executeWithOptions({ summary: `write ${paths.join(', ')}`.slice(0, 100) }, [
+    const r = await modelTurnOn(s.workspace).applyWrites.executeWithOptions({ summary: `write ${paths.join(', ')}`.slice(0, 100) }, [
       { agentId: s.agentId, turn: s.turn, workspace: s.workspace!.path, writes, fence: { repo: input.repo, token: grant.token } },
     ]);
     writes.forEach((w, i) => {

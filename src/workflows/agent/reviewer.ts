@@ -98,6 +98,7 @@ async function runReviewer(ctx: AgentContext, round: number, commit: string): Pr
     budget: slice,
     depth: input.depth + 1,
     parentId: s.agentId,
+    host: s.workspace?.host,
     files: [],
     outputs: undefined,
     verify: undefined,

@@ -44,7 +44,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
   const timeout = input.timeoutSeconds ?? 4 * 3600;
   let result;
   try {
-    result = await sessionOp(timeout).runAgentSession.executeWithOptions({ summary: `${input.backend} session` }, [
+    result = await sessionOp(timeout, s.workspace).runAgentSession.executeWithOptions({ summary: `${input.backend} session` }, [
       {
         agentId: s.agentId,
         backend: input.backend,

@@ -19,6 +19,10 @@ export interface Workspace {
   path: string;
   branch: string;
   baseCommit: string;
+  /** The host that owns the worktree (docs/hosts.md); absent in histories from before host routing. */
+  host?: string;
+  /** Through a remote: the workspace can be made again on another host when its host is lost (relocate.ts). */
+  movable?: boolean;
 }
 
 export interface ChildRecord {
@@ -131,6 +135,8 @@ export interface AgentState {
   operatorAsk?: OperatorAsk;
   /** Messages the operator answered or dismissed (src/workflows/answers.ts); a standalone agent's lists only. */
   answered: string[];
+  /** Hosts this agent's workspace was lost with (relocate.ts), in order; absent when it never moved. */
+  lostHosts?: string[];
 }
 
 /** The state at the start of a run of the workflow: fresh, or taken over from the previous run's carry. */

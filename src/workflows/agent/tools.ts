@@ -5,7 +5,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { orchestrationToolSchemas, type ToolCall, type ToolResult } from '../../shared/tools';
-import { gitOp } from '../presets';
+import { gitOpOn } from '../presets';
 import { fmtAmount } from './budget';
 import { needsMerge, planSpawn, recordChildEnd, ToolError, waitReport, waitTargets } from './children';
 import type { AgentContext } from './context';
@@ -62,7 +62,7 @@ export async function mergeChildren(ctx: AgentContext, targets: ChildRecord[]): 
     if (!needsMerge(c)) continue;
     await ctx.commitWork(`cadre: ${s.agentId}: work before merging ${c.name}`);
     ctx.setDoing(`merge ${c.name}`);
-    const r = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
+    const r = await gitOpOn(s.workspace).mergeBranch.executeWithOptions({ summary: `merge ${c.name}` }, [
       { repo: input.repo, worktree: s.workspace.path, branch: c.branch!, message: `cadre: merge ${c.agentId}` },
     ]);
     if (r.ok) c.merged = true;

@@ -42,9 +42,10 @@ import { reviewRound } from './reviewer';
 import { runRestartable, startStallWatch } from './stallWatch';
 import { unfixedError } from './attempts';
 import { initialState, type AgentCarry } from './state';
-import { gitOp, workspaceSetupOp } from '../presets';
 import { answer, answerProblem } from '../answers';
 import { grantFromOperator, grantProblem, refuseFromOperator, refuseProblem } from './operatorBudget';
+import { createAgentWorkspace } from './placement';
+import { relocating } from './relocate';
 
 export type { AgentCarry } from './state';
 
@@ -85,11 +86,10 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
       const ports = startHoldingPorts(ctx);
       if (input.bootstrap?.setup?.length) await ports;
+      // The workspace's host owns it from now on (placement.ts); a shared workspace is the parent's, on its host.
       s.workspace ??= ctx.shared
-        ? { path: input.repo, branch: '', baseCommit: '' }
-        : await workspaceOp(input).createWorkspace.executeWithOptions({ summary: input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace' }, [
-            { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
-          ]);
+        ? { path: input.repo, branch: '', baseCommit: '', ...(input.host ? { host: input.host } : {}) }
+        : await createAgentWorkspace(input, { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) });
       await ports;
       ctx.setStatus('running');
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
@@ -97,11 +97,12 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
       // Review (reviewer.ts): verified work is reviewed; requested changes send the agent back to work.
       do {
         do {
-          await runRestartable(watch, () => {
+          // Losing a host (relocate.ts): the workspace moves to another host and the backend runs again there.
+          await relocating(ctx, () => runRestartable(watch, () => {
             if (input.backend === 'command') return commandBackend(ctx);
             if (isAgentProgramBackend(input.backend)) return sessionBackend(ctx);
             return modelLoop(ctx);
-          });
+          }));
         } while (await settleAttempt(ctx));
       } while (await reviewRound(ctx));
     });
@@ -210,10 +211,3 @@ function accept(ctx: AgentContext, m: AgentMessage): boolean {
 function throwIf(problem: string | undefined): void {
   if (problem) throw new Error(problem);
 }
-
-/** A workspace with a setup command gets the setup's timeout (15 minutes unless the plan says otherwise). */
-function workspaceOp(input: AgentInput) {
-  return input.bootstrap?.setup?.length ? workspaceSetupOp(input.bootstrap.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) : gitOp;
-}
-
-const DEFAULT_SETUP_TIMEOUT_MS = 15 * 60_000;

@@ -14,6 +14,7 @@ import type { RunState } from './table';
 import { leasePorts, portPlan, releasePorts } from '../locks/ports';
 
 /**
+ * The activity merges into the integration worktree, so it runs on the host that owns it (docs/hosts.md).
  * `deferMerge`: leave the merge to the scheduler (a task with an approval gate is merged only once approved).
  * Returns the program's exit code too (null: killed by a signal or timed out), for the seed-003 status file.
  */
@@ -24,7 +25,7 @@ export async function runInline(
   const timeout = a.timeoutSeconds ?? 3600;
   // The task's port block, held by the scheduler while the activity runs (runs recorded before: none).
   const hold = wf.patched('port-lease') ? await leasePorts(await portPlan(), `ports of ${agentId}`.slice(0, 200)) : undefined;
-  const r = await commandTaskOp(timeout).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
+  const r = await commandTaskOp(timeout, s.integration).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,
       repo: a.repo,

@@ -4,7 +4,8 @@
  */
 import type { AgentResult } from '../../shared/agent';
 import type { Task } from '../../shared/plan';
-import { gitOp } from '../presets';
+import { gitOpOn } from '../presets';
+import { isHostLost } from '../agent/relocate';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 
@@ -15,14 +16,24 @@ export interface Merger {
   drained(): Promise<void>;
 }
 
-export function createMerger(repo: string, s: RunState): Merger {
+/**
+ * `moveIntegration`: the integration worktree's host was lost (relocate.ts, isHostLost): make it again on another
+ * host from the remote's integration branch; the merge is then tried there once more.
+ */
+export function createMerger(repo: string, s: RunState, moveIntegration?: () => Promise<void>): Merger {
   let chain: Promise<void> = Promise.resolve();
+  const mergeOnce = (t: Task, result: AgentResult) =>
+    gitOpOn(s.integration).mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
+      { repo, worktree: s.integration!.path, branch: result.branch, message: mergeMessage(t) },
+    ]);
   return {
     merge(t, result) {
       const next = chain.then(async () => {
-        const m = await gitOp.mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
-          { repo, worktree: s.integration!.path, branch: result.branch, message: mergeMessage(t) },
-        ]);
+        const m = await mergeOnce(t, result).catch(async (err: unknown) => {
+          if (!moveIntegration || !isHostLost(err)) throw err;
+          await moveIntegration();
+          return mergeOnce(t, result);
+        });
         if (m.ok) s.lastCommit = m.commit;
         return m.ok ? [] : m.conflicts;
       });

@@ -129,7 +129,14 @@ export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: 
     ...reviewOf(t.review ?? d.review),
     prices: input.prices,
     ...bootstrapOf(t.bootstrap ?? d.bootstrap),
+    // A retry prefers the host of the previous attempt while it is alive (docs/hosts.md).
+    ...previousHost(s, t),
   };
+}
+
+function previousHost(s: RunState, t: Task): Pick<AgentInput, 'host'> {
+  const host = s.rows[s.index[t.id]!]?.host;
+  return host ? { host } : {};
 }
 
 /** A task's fix-and-retry limit as the agent takes it (absent when the plan sets none: the agent's default). */

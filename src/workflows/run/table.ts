@@ -29,7 +29,8 @@ export interface RunState {
   models: ModelSpend;
   /** The plan's budget shared by tasks without their own; unused slices come back. */
   pool?: Amount;
-  integration?: { path: string; branch: string };
+  /** The integration worktree; `host` owns it (docs/hosts.md), absent without host routing. */
+  integration?: { path: string; branch: string; host?: string; movable?: boolean };
   lastCommit?: string;
   /** Messages nobody could receive (with the reason) and messages agents wrote to the operator. Never lost. */
   deadLetters: DeadLetter[];
@@ -202,6 +203,7 @@ export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, 
   recordSpend(s, r, result, poolSlice);
   r.summary = result.summary.slice(0, 300);
   r.commit = result.commit;
+  if (result.host) r.host = result.host;
 }
 
 /** What an agent of the task spent (its own, or its merge-conflict resolver's), counted as recordAgentResult says. */

@@ -17,8 +17,10 @@ import { failureCarrying } from '../../shared/outcome';
 import type { Task } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanInput, RunPlanResult } from '../../shared/run';
 import { CadreBudgetUsed, CadreRole, CadreRun, CadreStatus } from '../../shared/searchAttributes';
-import { bookkeeping, gitOp } from '../presets';
+import { bookkeeping, gitOp, gitOpOn } from '../presets';
 import { createMerger } from './merge';
+import { isRemoteRepo } from '../../shared/hosts';
+import { isHostLost } from '../agent/relocate';
 import { nextTask } from './scheduler';
 import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, type Hold, type LiveChange } from './overlap';
 import * as table from './table';
@@ -31,7 +33,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   const { plan, runId } = input;
   const s = table.initialRunState(runId, plan, input.maxConcurrency, carry);
   const running = new Map<string, wf.CancellationScope>();
-  const merger = createMerger(input.repo, s);
+  const merger = createMerger(input.repo, s, isRemoteRepo(input.repo) ? () => moveIntegration() : undefined);
   /** Bumped on every change the scheduling loop must react to. */
   let tick = 0;
   const changed = () => void tick++;
@@ -88,10 +90,17 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
       return []; // the check is advice: without it, the lock and the merge still keep the work apart
     }
   }
+  // Through a remote the integration worktree can move to another host when its host is lost (docs/hosts.md).
+  const ensureIntegration = async (summary: string) => {
+    const made = await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary }, [{ repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' }]);
+    return made.host && isRemoteRepo(input.repo) ? { ...made, movable: true } : made;
+  };
+  /** Losing the integration host (docs/hosts.md): the worktree is made again elsewhere from the remote's branch. */
+  async function moveIntegration(): Promise<void> {
+    s.integration = await ensureIntegration(`integration worktree (host ${s.integration?.host ?? '?'} lost)`);
+  }
   try {
-    s.integration ??= await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary: 'integration worktree' }, [
-      { repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' },
-    ]);
+    s.integration ??= await ensureIntegration('integration worktree');
     for (;;) {
       // History stays bounded: when the server suggests it (or after `continueAsNewEvery` starts), stop starting
       // tasks, let the running ones finish (their child workflows belong to this run), then continue as new.
@@ -145,9 +154,12 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
   await merger.drained();
   // The integration branch stays; its worktree goes (patched: histories recorded before this step replay as they were).
   if (s.integration && wf.patched('remove-integration-worktree')) {
-    const path = s.integration.path;
+    const { path } = s.integration;
+    // A lost integration host took its worktree with it: nothing left to remove.
     await wf.CancellationScope.nonCancellable(() =>
-      gitOp.removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]),
+      gitOpOn(s.integration).removeWorkspace.executeWithOptions({ summary: 'remove integration worktree' }, [{ repo: input.repo, path }]).catch((err: unknown) => {
+        if (!isHostLost(err)) throw err;
+      }),
     );
   }
   table.blockStranded(plan, s);

@@ -26,6 +26,9 @@ export interface ChildWorkerEnv {
   CADRE_ANTHROPIC_BASE_URL?: string;
   ANTHROPIC_API_KEY?: string;
   CADRE_NOTIFY?: string;
+  /** A host of its own (docs/hosts.md): its host queue, and at most CADRE_MAX_AGENTS agents at once. */
+  CADRE_HOST?: string;
+  CADRE_MAX_AGENTS?: string;
 }
 
 /** Starts `node bin/cadre.js worker` and resolves once it polls its task queue. */

@@ -1,0 +1,228 @@
+/**
+ * Three hosts on one machine (docs/hosts.md): three real `cadre worker` processes with distinct CADRE_HOST, state
+ * directories of their own (so each makes its own clone of one bare remote) and at most two agents each, run a
+ * 30-task plan of command tasks through the remote. Checked from history: tasks ran on all three hosts, every
+ * worktree activity was scheduled on its owner's host queue and started by that host's process, and the remote's
+ * integration branch has one merge per task, with every dependent task seeing its dependency's file (its branch
+ * was started from the integration branch as the remote had it).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { sanitizeRef } from '../../src/activities/paths';
+import { hostQueue, placementQueue } from '../../src/shared/hosts';
+import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
+import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
+import { commandTask, plan } from '../support/plans';
+import { makeRepo, showFile } from '../support/repo';
+import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
+import { killedAfterEach, startChildWorker, type ChildWorker } from './support/childWorker';
+import { countingCommand, readMarks, tally, unfinished } from './support/counts';
+import { eventMs, runsOf, type RunHistory } from './support/history';
+import { describeStuck, mergesPerTask, pendingActivities, waitFor, within } from './support/scene';
+
+const HOSTS = ['h1', 'h2', 'h3'];
+const TASKS = 30;
+/** Activities that touch a worktree or the host's state directory: they must run on the owner's host. */
+const WORKTREE_ACTIVITIES = new Set(['commitWorkspace', 'removeWorkspace', 'mergeBranch', 'diffStat', 'runCommandTask', 'runAgentCommand', 'verifyOutputs', 'verifyChecks', 'runVerify', 'modelTurn', 'applyWrites', 'runAgentSession', 'runInlineCommandTask']);
+
+const workers = killedAfterEach();
+
+/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
+function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }[] {
+  const byId = new Map<string, { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }>();
+  for (const e of run.events) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
+  }
+  return [...byId.values()];
+}
+
+/** Three `cadre worker` processes, one per host, each with its own state directory and a cap of two agents. */
+async function startHosts(taskQueue: string): Promise<{ started: ChildWorker[]; stateDirs: Map<string, string>; hostOfIdentity: Map<string, string> }> {
+  const started: ChildWorker[] = [];
+  const stateDirs = new Map<string, string>();
+  for (const host of HOSTS) {
+    const stateDir = testDir(`state-${host}`);
+    stateDirs.set(host, stateDir);
+    const w = await startChildWorker({ TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir, CADRE_HOST: host, CADRE_MAX_AGENTS: '2' });
+    workers.push(w);
+    started.push(w);
+  }
+  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, HOSTS[i]!])) };
+}
+
+function bareRemote(): string {
+  const origin = makeRepo({ 'README.md': '# multi-host\n' });
+  const remote = join(testDir('remote'), 'project.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', origin, remote]);
+  return remote;
+}
+
+describe('three hosts on one machine, one bare remote', () => {
+  it('places tasks on all three, runs every worktree activity on its owner, and merges each task once on the remote', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-hosts');
+    const { started, stateDirs, hostOfIdentity } = await startHosts(taskQueue);
+
+    // t1..t6 start at once (6 running, 2 per host: every host is needed); t7.. each needs the file of the task six
+    // before it, which reaches its workspace only through the remote's integration branch.
+    const tasks = Array.from({ length: TASKS }, (_, i) => {
+      const id = `t${i + 1}`;
+      const dep = i >= 6 ? `t${i - 5}` : undefined;
+      const check = dep ? `test -f out/${dep}.txt && ` : '';
+      return commandTask(id, `${check}mkdir -p out && echo ${id} > out/${id}.txt && sleep 1`, { dependsOn: dep ? [dep] : [] });
+    });
+    const runId = uniqueId('hosts');
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId,
+      taskQueue,
+      args: [{ runId, repo: remote, plan: plan(tasks, { name: 'hosts', maxConcurrency: 6 }) } satisfies RunPlanInput],
+    });
+    const result = (await within(handle.result(), 200_000, 'the run completing on three hosts').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}\n${started.map((w) => w.output()).join('\n')}`);
+    })) as RunPlanResult;
+    expect(result.status).toBe('completed');
+    expect(result.counts.completed).toBe(TASKS);
+
+    // ---- placement and routing, from history ------------------------------------------------------------------
+    const hostOfTask = new Map<string, string>();
+    for (const t of tasks) {
+      const acts = (await runsOf(client, `${runId}/${t.id}`)).flatMap(activitiesOf);
+      const create = acts.find((a) => a.type === 'createWorkspace')!;
+      expect(create.queue, `${t.id}: workspace placed through the placement queue`).toBe(placementQueue(taskQueue));
+      const host = (create.result as { host?: string }).host!;
+      expect(HOSTS, `${t.id}: the host its workspace reported`).toContain(host);
+      expect(hostOfIdentity.get(create.identity!), `${t.id}: the workspace was made by the host it names`).toBe(host);
+      hostOfTask.set(t.id, host);
+      const pinned = acts.filter((a) => WORKTREE_ACTIVITIES.has(a.type));
+      expect(pinned.length, `${t.id}: worktree activities after the creation`).toBeGreaterThan(0);
+      for (const a of pinned) {
+        expect(a.queue, `${t.id}: ${a.type} scheduled on its owner's queue`).toBe(hostQueue(taskQueue, host));
+        expect(hostOfIdentity.get(a.identity!), `${t.id}: ${a.type} started by its owner`).toBe(host);
+      }
+      // The program really ran on that host: its log is in that host's state directory, and in no other.
+      for (const [h, dir] of stateDirs) {
+        expect(existsSync(join(dir, 'logs', `${sanitizeRef(`${runId}/${t.id}`)}.log`)), `${t.id}: log in ${h}'s state directory`).toBe(h === host);
+      }
+    }
+    expect(new Set(hostOfTask.values()), 'hosts that ran tasks').toEqual(new Set(HOSTS));
+    for (const [h, dir] of stateDirs) expect(readdirSync(join(dir, 'clones')), `${h}'s own clone of the remote`).toHaveLength(1);
+
+    const runActs = (await runsOf(client, runId)).flatMap(activitiesOf);
+    const integration = runActs.find((a) => a.type === 'ensureIntegrationWorktree')!;
+    const integrationHost = (integration.result as { host?: string }).host!;
+    expect(hostOfIdentity.get(integration.identity!)).toBe(integrationHost);
+    const merges = runActs.filter((a) => a.type === 'mergeBranch' || a.type === 'removeWorkspace');
+    expect(merges.filter((a) => a.type === 'mergeBranch')).toHaveLength(TASKS);
+    for (const a of merges) {
+      expect(a.queue, `${a.type} of the run on the integration host's queue`).toBe(hostQueue(taskQueue, integrationHost));
+      expect(hostOfIdentity.get(a.identity!), `${a.type} of the run started by the integration host`).toBe(integrationHost);
+    }
+
+    // ---- the remote: one merge per task on the integration branch, every task's file there ---------------------
+    const perTask = mergesPerTask(remote, result.integrationBranch);
+    for (const t of tasks) {
+      expect(perTask.get(t.id), `merges of ${t.id} on the remote`).toBe(1);
+      expect(showFile(remote, result.integrationBranch, `out/${t.id}.txt`), `out/${t.id}.txt on the remote`).toBe(`${t.id}\n`);
+    }
+    console.log(`[three hosts] tasks per host: ${HOSTS.map((h) => `${h} ${[...hostOfTask.values()].filter((x) => x === h).length}`).join(', ')}; integration on ${integrationHost}`);
+  }, 300_000);
+
+  it('loses a host (kill -9, state directory deleted) mid-run: the run completes on the other two, its in-flight tasks move once', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-lost');
+    const { started, stateDirs, hostOfIdentity } = await startHosts(taskQueue);
+    const counts = join(testDir('lost-counts'), 'counts');
+    // Long enough (3 s) that every host has tasks running whenever one is killed; t7.. need the task six before.
+    const tasks = Array.from({ length: TASKS }, (_, i) => {
+      const id = `t${i + 1}`;
+      const dep = i >= 6 ? `t${i - 5}` : undefined;
+      const check = dep ? `test -f out/${dep}.txt && ` : '';
+      return commandTask(id, `${check}mkdir -p out && cd out && ${countingCommand(counts, id, 3)}`, { dependsOn: dep ? [dep] : [] });
+    });
+    const runId = uniqueId('lost');
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId,
+      taskQueue,
+      args: [{ runId, repo: remote, plan: plan(tasks, { name: 'lost', maxConcurrency: 6 }) } satisfies RunPlanInput],
+    });
+
+    // The victim: not the integration host, with a task's program running on it right now, a few tasks done.
+    const integrationHost = await waitFor('the integration worktree', async () => {
+      const made = (await runsOf(client, runId)).flatMap(activitiesOf).find((a) => a.type === 'ensureIntegrationWorktree' && a.result);
+      return (made?.result as { host?: string } | undefined)?.host;
+    }, 60_000);
+    const atKill = await waitFor('a non-integration host running a task, six tasks done', async () => {
+      const p: RunProgress = await handle.query(runProgressQuery);
+      if (p.counts.completed < 6) return undefined;
+      const running = p.tasks.filter((t) => t.status === 'running' && t.agentId).map((t) => t.agentId!);
+      const pending = await pendingActivities(client, running);
+      const busy = pending.filter((a) => a.state === 2 && a.type === 'runCommandTask' && a.identity && hostOfIdentity.get(a.identity) !== integrationHost);
+      return busy.length ? { victim: hostOfIdentity.get(busy[0]!.identity!)!, onVictim: busy.filter((a) => a.identity === busy[0]!.identity).map((a) => a.workflowId) } : undefined;
+    }, 120_000, 100);
+    const victim = started[HOSTS.indexOf(atKill.victim)]!;
+    const killedAt = await victim.kill();
+    rmSync(stateDirs.get(atKill.victim)!, { recursive: true, force: true });
+    const marksAtKill = readMarks(counts);
+
+    const result = (await within(handle.result(), 240_000, 'the run completing on the two hosts left').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+    })) as RunPlanResult;
+    expect(result.status).toBe('completed');
+    expect(result.counts.completed).toBe(TASKS);
+    expect(result.tasks.every((t) => t.attempts === 1), 'no task needed a second attempt').toBe(true);
+
+    // ---- per id: what was done before the kill never ran again; what ran on the lost host moved and ran once more
+    const runEvents = (await runsOf(client, runId)).flatMap((r) => r.events);
+    const doneBeforeKill = new Set(
+      runEvents
+        .filter((e) => e.childWorkflowExecutionCompletedEventAttributes && eventMs(e) < killedAt)
+        .map((e) => e.childWorkflowExecutionCompletedEventAttributes!.workflowExecution!.workflowId!.slice(runId.length + 1)),
+    );
+    const starts = tally(readMarks(counts), 'start');
+    const moved: string[] = [];
+    for (const t of tasks) {
+      const agentId = `${runId}/${t.id}`;
+      expect(starts.get(t.id), `${t.id} ran`).toBeGreaterThanOrEqual(1);
+      if (doneBeforeKill.has(t.id)) expect(starts.get(t.id), `${t.id} completed before the kill and ran again`).toBe(1);
+      const acts = (await runsOf(client, agentId)).flatMap(activitiesOf);
+      const creations = acts.filter((a) => a.type === 'createWorkspace' && a.result).map((a) => a.result as { host: string; baseCommit: string; branch: string });
+      if (creations[0]!.host === atKill.victim && !doneBeforeKill.has(t.id)) {
+        // Its workspace was made again on a host still alive, from its branch as the remote had it (same base).
+        expect(creations, `${t.id}: workspaces made`).toHaveLength(2);
+        expect(creations[1]!.host, `${t.id} moved to a live host`).not.toBe(atKill.victim);
+        expect(creations[1]!.baseCommit, `${t.id} continued from its pushed branch`).toBe(creations[0]!.baseCommit);
+        expect(starts.get(t.id), `${t.id}: its program ran at most once more, on the new host`).toBeLessThanOrEqual(2);
+        moved.push(t.id);
+      } else {
+        expect(creations.length, `${t.id} workspace made once`).toBe(1);
+        if (!unfinished(marksAtKill).includes(t.id)) expect(starts.get(t.id), `${t.id} ran once`).toBe(1);
+      }
+      // Nothing of it ran on the lost host after the kill.
+      for (const a of acts) if (a.startedAt && a.startedAt > killedAt) expect(hostOfIdentity.get(a.identity!), `${t.id}: ${a.type} after the kill`).not.toBe(atKill.victim);
+    }
+    // The task whose program was running on the lost host at the kill is among them, and ran again once.
+    for (const agentId of atKill.onVictim) {
+      const id = agentId.slice(runId.length + 1);
+      expect(moved, 'tasks moved off the lost host').toContain(id);
+      expect(starts.get(id), `${id}: killed mid-program, ran again once`).toBe(2);
+    }
+
+    // ---- the remote: one merge per task, every task's file
+    const perTask = mergesPerTask(remote, result.integrationBranch);
+    for (const t of tasks) {
+      expect(perTask.get(t.id), `merges of ${t.id} on the remote`).toBe(1);
+      expect(showFile(remote, result.integrationBranch, `out/${t.id}.txt`), `out/${t.id}.txt on the remote`).toBe(`${t.id}\n`);
+    }
+    console.log(`[host lost] killed ${atKill.victim} (integration on ${integrationHost}); moved: ${moved.join(', ')}; done before the kill: ${doneBeforeKill.size}`);
+  }, 400_000);
+});
