@@ -17,7 +17,16 @@ import type { WorkerResult } from './sections/worker';
 import type { WorktreeResult } from './sections/worktree';
 
 interface Results {
-  meta: MachineInfo & { loadAverageAtEnd: number[]; durationSeconds: number; args: string[]; quick: boolean; workflowBundleMs: number; changedDuringRun?: string[] };
+  meta: MachineInfo & {
+    loadAverageAtEnd: number[];
+    durationSeconds: number;
+    args: string[];
+    quick: boolean;
+    workflowBundleMs: number;
+    changedDuringRun?: string[];
+    /** Sections this partial run did not measure, carried over from an earlier run (bench/lib/carry.ts). */
+    carried?: Record<string, { commit: string; date: string }>;
+  };
   timing: Record<string, { seconds: number; loadBefore: number[]; loadAfter: number[] }>;
   sections: {
     overhead?: OverheadResult;
@@ -338,7 +347,20 @@ export function renderReport(raw: unknown, previous?: unknown): string {
     '',
   );
 
+  const carried = Object.entries(m.carried ?? {});
+  if (carried.length) {
+    push(
+      `**Sections carried over**: this was a partial run (\`${m.args.join(' ')}\`); these sections were not measured in it and show an earlier run's figures,`,
+      `marked "(carried over)" in the targets: ${carried.map(([k, c]) => `${k} (commit ${c.commit}, ${c.date.slice(0, 16).replace('T', ' ')} UTC)`).join(', ')}.`,
+      '',
+    );
+  }
   const v = verdicts(r);
+  if (carried.length) {
+    // A row is carried when it disappears once the carried sections are left out.
+    const own = new Set(verdicts({ ...r, sections: Object.fromEntries(Object.entries(S).filter(([k]) => !(k in m.carried!))) }).map((x) => x.measure));
+    for (const x of v) if (!own.has(x.measure)) x.measured = `${x.measured} (carried over)`;
+  }
   let before: Verdict[] | undefined;
   try {
     before = previous ? verdicts(previous as Results) : undefined;

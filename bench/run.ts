@@ -10,12 +10,14 @@
  *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)
  *
  * Sections: overhead, scaling, makespan, history, locks, crash, worker, worktree, depcache, prefix, session. A partial or quick run never
- * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
+ * overwrites the committed docs unless --write-docs is given; then the sections it did not run are carried over from the docs'
+ * previous results and marked so on the page (bench/lib/carry.ts). The scratch directory (generated repositories,
  * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { carryOver } from './lib/carry';
 import { changedFiles, loadAverage, log, machineInfo, openEnv, repoRoot, srcFingerprint, type BenchEnv } from './lib/env';
 import { renderReport } from './report';
 import { crash } from './sections/crash';
@@ -165,8 +167,16 @@ main()
     writeFileSync(join(outDir, 'benchmarks.md'), md);
     const full = !args.only && !args.quick;
     if (full || args.writeDocs) {
-      writeFileSync(join(repoRoot, 'docs', 'benchmarks.json'), json);
-      writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), md);
+      // A partial run keeps the sections it did not run from the docs' previous results, marked as carried over.
+      let docsBefore: Parameters<typeof carryOver>[1];
+      try {
+        docsBefore = JSON.parse(readFileSync(join(repoRoot, 'docs', 'benchmarks.json'), 'utf8'));
+      } catch {
+        docsBefore = undefined;
+      }
+      const docs = full ? results : carryOver(results, docsBefore);
+      writeFileSync(join(repoRoot, 'docs', 'benchmarks.json'), `${JSON.stringify(docs, null, 2)}\n`);
+      writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), full ? md : renderReport(docs, previous));
       log('wrote docs/benchmarks.md, docs/benchmarks.json and bench/out/results.json');
     } else {
       log('partial run: wrote bench/out/results.json and bench/out/benchmarks.md (docs/ untouched; --write-docs to overwrite)');
