@@ -1,9 +1,12 @@
 /**
- * A cadre worker in a process of its own for the memory benchmark (started by bench/lib/child.ts with the tsx
- * loader and an IPC channel), using a workflow bundle built beforehand (BENCH_BUNDLE). The git and command
- * activities are stubbed, and the command stub waits until the parent sends `{ cmd: 'release' }`, so agent
- * workflows stay open in the worker's cache. `{ cmd: 'mem' }` answers with the process's memory after a full GC
- * (of the main isolate) and the number of cached workflows.
+ * A cadre worker in a process of its own (started by bench/lib/child.ts with the tsx loader), using a workflow
+ * bundle built beforehand (BENCH_BUNDLE); the git and command activities are stubbed.
+ *
+ * BENCH_MODE `hold` (the memory benchmark, with an IPC channel): the command stub waits until the parent sends
+ * `{ cmd: 'release' }`, so agent workflows stay open in the worker's cache; `{ cmd: 'mem' }` answers with the
+ * process's memory after a full GC (of the main isolate) and the number of cached workflows.
+ * BENCH_MODE `noop` (the scaling benchmark): the stubs return at once and the worker keeps cadre's default tuning,
+ * so N of these on one task queue are N ordinary workers sharing a run.
  */
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createCadreWorker } from '../src/workers/worker';
@@ -20,6 +23,7 @@ interface MemReply {
 
 async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: process.env.BENCH_ADDRESS! });
+  const noop = process.env.BENCH_MODE === 'noop';
   let holding = 0;
   let releaseAll: () => void = () => undefined;
   let released = new Promise<void>((resolve) => (releaseAll = resolve));
@@ -34,8 +38,9 @@ async function main(): Promise<void> {
     taskQueue: process.env.BENCH_TASK_QUEUE!,
     deps: { stateDir: process.env.BENCH_STATE_DIR! },
     workflowBundle: { codePath: process.env.BENCH_BUNDLE! },
-    extraActivities: stubActivities({ hold }),
-    tuning: { maxCachedWorkflows: 5000, maxConcurrentActivityTaskExecutions: 5000 },
+    ...(noop
+      ? { extraActivities: stubActivities() }
+      : { extraActivities: stubActivities({ hold }), tuning: { maxCachedWorkflows: 5000, maxConcurrentActivityTaskExecutions: 5000 } }),
   });
   process.on('message', (m: { cmd: string }) => {
     if (m.cmd === 'release') {

@@ -11,15 +11,26 @@ import type { LocksResult } from './sections/locks';
 import type { MakespanResult } from './sections/makespan';
 import type { OverheadResult } from './sections/overhead';
 import type { PrefixResult } from './sections/prefix';
+import type { ScalingResult } from './sections/scaling';
 import type { SessionBenchResult } from './sections/session';
 import type { WorkerResult } from './sections/worker';
 import type { WorktreeResult } from './sections/worktree';
 
 interface Results {
-  meta: MachineInfo & { loadAverageAtEnd: number[]; durationSeconds: number; args: string[]; quick: boolean; workflowBundleMs: number; changedDuringRun?: string[] };
+  meta: MachineInfo & {
+    loadAverageAtEnd: number[];
+    durationSeconds: number;
+    args: string[];
+    quick: boolean;
+    workflowBundleMs: number;
+    changedDuringRun?: string[];
+    /** Sections this partial run did not measure, carried over from an earlier run (bench/lib/carry.ts). */
+    carried?: Record<string, { commit: string; date: string }>;
+  };
   timing: Record<string, { seconds: number; loadBefore: number[]; loadAfter: number[] }>;
   sections: {
     overhead?: OverheadResult;
+    scaling?: ScalingResult;
     makespan?: MakespanResult;
     history?: HistoryResult;
     locks?: LocksResult;
@@ -50,8 +61,30 @@ interface Verdict {
   measure: string;
   target: string;
   measured: string;
-  met: boolean | undefined;
+  /** undefined: could not be measured; 'reported': a figure the issue asks to see, with no bound. */
+  met: boolean | 'reported' | undefined;
   gap: string;
+}
+
+/**
+ * How far a measured value is from an upper bound ("≤ target"): as a ratio and a percentage, both ways, so a met
+ * target shows its margin too.
+ */
+function gapAtMost(measuredValue: number, target: number): string {
+  if (!has(measuredValue)) return '';
+  const ratio = measuredValue / target;
+  return ratio <= 1
+    ? `met: ${n(ratio, 2)}× the target (${n((1 - ratio) * 100, 0)} % under)`
+    : `${n(ratio, ratio < 10 ? 2 : 1)}× the target (+${n((ratio - 1) * 100, 1)} %)`;
+}
+
+/** The same for a lower bound ("≥ target"). */
+function gapAtLeast(measuredValue: number, target: number): string {
+  if (!has(measuredValue)) return '';
+  const ratio = measuredValue / target;
+  return ratio >= 1
+    ? `met: ${n(ratio, 2)}× the target (+${n((ratio - 1) * 100, 0)} %)`
+    : `${n(1 / ratio, 1)}× short (${n(ratio * 100, 0)} % of the target)`;
 }
 
 function verdictTable(rows: Verdict[], before?: Verdict[]): string {
@@ -60,7 +93,7 @@ function verdictTable(rows: Verdict[], before?: Verdict[]): string {
     ? ['| measure | target | measured (this run) | met | by how much | previous |', '|---|---|---|---|---|---|']
     : ['| measure | target | measured (this run) | met | by how much |', '|---|---|---|---|---|'];
   for (const r of rows) {
-    const cells = [r.measure, r.target, r.measured, r.met === undefined ? 'not measured' : r.met ? 'yes' : '**no**', r.gap];
+    const cells = [r.measure, r.target, r.measured, r.met === undefined ? 'not measured' : r.met === 'reported' ? 'reported' : r.met ? 'yes' : '**no**', r.gap];
     if (before) cells.push(prev(r.measure));
     lines.push(`| ${cells.join(' | ')} |`);
   }
@@ -72,26 +105,43 @@ function verdicts(r: Results): Verdict[] {
   const S = r.sections;
   const { ov, mk, hi, lk, cr, wt, px } = measured(r);
   const v: Verdict[] = [];
-  const overheadRow = (x: CadreDagResult | undefined, what: string) => {
+  // Issue 21's targets for the default path (a child agent workflow per task); inline command tasks keep the
+  // earlier, stricter ones.
+  const overheadRow = (x: CadreDagResult | undefined, what: string, target: number) => {
     if (!x) return;
     const p50 = x.overheadPerTaskMs.p50;
-    v.push({ measure: `no-op task overhead, p50, concurrency 5 (${what})`, target: '≤ 15 ms', measured: `${ms(p50, 0)} (p95 ${ms(x.overheadPerTaskMs.p95, 0)})`, met: p50 <= 15, gap: p50 <= 15 ? '' : `${times(p50, 15)} the target` });
+    v.push({ measure: `no-op task overhead, p50, concurrency 5 (${what})`, target: `≤ ${target} ms`, measured: `${ms(p50, 0)} (p95 ${ms(x.overheadPerTaskMs.p95, 0)})`, met: p50 <= target, gap: gapAtMost(p50, target) });
   };
-  overheadRow(atC(ov?.cadreOrchestration, 5), 'orchestration only: git and command stubbed; a child agent workflow per task');
-  overheadRow(atC(ov?.cadreInline, 5), 'orchestration only; inline command tasks, one scheduler activity per task');
-  overheadRow(atC(ov?.cadreCommandTrue, 5), 'command `true` in a git worktree; agent workflow per task');
-  overheadRow(atC(ov?.cadreInlineCommandTrue, 5), 'command `true` in a git worktree; inline command tasks');
+  overheadRow(atC(ov?.cadreOrchestration, 5), 'orchestration only: git and command stubbed; a child agent workflow per task, the default', 30);
+  overheadRow(atC(ov?.cadreInline, 5), 'orchestration only; inline command tasks, one scheduler activity per task', 15);
+  // Real git: what Temporal adds around the same git work called in-process (the p-queue + git row).
+  const pqGit5 = ov?.pqueueGit.find((x) => x.concurrency === 5);
+  for (const [x, what] of [[atC(ov?.cadreCommandTrue, 5), 'agent workflow per task, the default'], [atC(ov?.cadreInlineCommandTrue, 5), 'inline command tasks']] as const) {
+    if (!x || !pqGit5) continue;
+    const ratio = x.overheadPerTaskMs.p50 / pqGit5.overheadPerTaskMs.p50;
+    v.push({
+      measure: `real-git no-op task (command \`true\` in a git worktree; ${what}) ÷ the same git work in-process, p50, concurrency 5`,
+      target: '≤ 1.3×',
+      measured: `${n(ratio, 2)}× (${ms(x.overheadPerTaskMs.p50, 0)} against ${ms(pqGit5.overheadPerTaskMs.p50, 0)})`,
+      met: ratio <= 1.3,
+      gap: gapAtMost(ratio, 1.3),
+    });
+  }
   for (const x of mk?.variants ?? []) {
     v.push({
       measure: `${mk!.dag.tasks} tasks of 1 s at concurrency 5, makespan ÷ ideal (${MAKESPAN_LABELS[x.variant] ?? x.variant})`,
       target: '≤ 1.02',
       measured: `${n(x.ratio, 2)} (${s(x.makespanS, 1)} against ${s(x.idealS, 0)})`,
       met: x.ratio <= 1.02,
-      gap: x.ratio <= 1.02 ? '' : `${s(x.makespanS - x.idealS * 1.02, 1)} over the allowed ${s(x.idealS * 1.02, 1)}`,
+      gap: x.ratio <= 1.02 ? gapAtMost(x.ratio, 1.02) : `${gapAtMost(x.ratio, 1.02)}: ${s(x.makespanS - x.idealS * 1.02, 1)} over the allowed ${s(x.idealS * 1.02, 1)}`,
     });
   }
-  for (const [list, what] of [[ov?.cadreOrchestration, 'orchestration only, agent workflow per task'], [ov?.cadreInline, 'orchestration only, inline command tasks']] as const) {
-    for (const [c, target] of [[5, 60], [100, 150]] as const) {
+  // Issue 21: ≥ 100 tasks/s at concurrency 5 on the default path (was 60); the rest as before.
+  for (const [list, what, targets] of [
+    [ov?.cadreOrchestration, 'orchestration only, agent workflow per task, the default', [[5, 100], [100, 150]]],
+    [ov?.cadreInline, 'orchestration only, inline command tasks', [[5, 60], [100, 150]]],
+  ] as const) {
+    for (const [c, target] of targets) {
       const x = atC(list, c);
       if (!x) continue;
       v.push({
@@ -99,9 +149,19 @@ function verdicts(r: Results): Verdict[] {
         target: `≥ ${target}`,
         measured: n(x.tasksPerSecond, 1),
         met: x.tasksPerSecond >= target,
-        gap: x.tasksPerSecond >= target ? '' : `${n(target / x.tasksPerSecond, 1)}× too slow`,
+        gap: gapAtLeast(x.tasksPerSecond, target),
       });
     }
+  }
+  const sc = measured(r).sc;
+  if (sc?.points.length) {
+    v.push({
+      measure: `no-op tasks per second with 1, 2 and 3 worker processes on one queue (concurrency ${sc.points[0]!.concurrency}, agent workflow per task; ${sc.cores} cores)`,
+      target: 'reported',
+      measured: sc.points.map((p) => n(p.tasksPerSecond, 1)).join(' / '),
+      met: 'reported',
+      gap: `${sc.points.map((p) => `${p.workers}: ${n(p.speedup, 2)}×`).join(', ')} the 1-worker throughput`,
+    });
   }
   if (hi) {
     v.push({
@@ -131,7 +191,7 @@ function verdicts(r: Results): Verdict[] {
       target: '≤ 25 ms',
       measured: `${ms(lk.cadre.cycleMs.p50, 0)} (p95 ${ms(lk.cadre.cycleMs.p95, 0)})`,
       met: lk.cadre.cycleMs.p50 <= 25,
-      gap: lk.cadre.cycleMs.p50 <= 25 ? '' : `${times(lk.cadre.cycleMs.p50, 25)} the target`,
+      gap: gapAtMost(lk.cadre.cycleMs.p50, 25),
     });
   } else if (S.locks) {
     v.push({ measure: 'lock acquire+release, p50', target: '≤ 25 ms', measured: `not measured: ${lk?.reason ?? errorOf(S.locks) ?? 'unknown'}`, met: undefined, gap: '' });
@@ -139,10 +199,10 @@ function verdicts(r: Results): Verdict[] {
   if (cr) {
     v.push({
       measure: 'resume after `kill -9` of the worker: kill → next task completed',
-      target: '≤ 5 s',
+      target: '≤ 3 s',
       measured: s(cr.resumeSeconds, 1),
-      met: cr.resumeSeconds <= 5,
-      gap: cr.resumeSeconds <= 5 ? '' : `${s(cr.resumeSeconds - 5, 1)} over`,
+      met: cr.resumeSeconds <= 3,
+      gap: `${gapAtMost(cr.resumeSeconds, 3)}${cr.resumeSeconds > 3 ? `: ${s(cr.resumeSeconds - 3, 1)} over` : ''}`,
     });
     v.push({ measure: 'completed tasks re-run after the kill', target: '0', measured: String(cr.completedTasksRerun), met: cr.completedTasksRerun === 0, gap: '' });
   }
@@ -204,6 +264,7 @@ function measured(r: Results) {
   const ok = <T>(x: T | undefined): T | undefined => (errorOf(x) ? undefined : x);
   return {
     ov: ok(S.overhead),
+    sc: ok(S.scaling),
     mk: ok(S.makespan),
     hi: ok(S.history),
     lk: ok(S.locks),
@@ -286,7 +347,20 @@ export function renderReport(raw: unknown, previous?: unknown): string {
     '',
   );
 
+  const carried = Object.entries(m.carried ?? {});
+  if (carried.length) {
+    push(
+      `**Sections carried over**: this was a partial run (\`${m.args.join(' ')}\`); these sections were not measured in it and show an earlier run's figures,`,
+      `marked "(carried over)" in the targets: ${carried.map(([k, c]) => `${k} (commit ${c.commit}, ${c.date.slice(0, 16).replace('T', ' ')} UTC)`).join(', ')}.`,
+      '',
+    );
+  }
   const v = verdicts(r);
+  if (carried.length) {
+    // A row is carried when it disappears once the carried sections are left out.
+    const own = new Set(verdicts({ ...r, sections: Object.fromEntries(Object.entries(S).filter(([k]) => !(k in m.carried!))) }).map((x) => x.measure));
+    for (const x of v) if (!own.has(x.measure)) x.measured = `${x.measured} (carried over)`;
+  }
   let before: Verdict[] | undefined;
   try {
     before = previous ? verdicts(previous as Results) : undefined;
@@ -423,6 +497,38 @@ export function renderReport(raw: unknown, previous?: unknown): string {
         '| a task is … | tasks/s | slot p50 | slot p95 |',
         '|---|---|---|---|',
         ...ov.parts.map((p) => `| ${partLabel(p.variant)} | ${n(p.tasksPerSecond, 1)} | ${ms(p.slotMs.p50, 0)} | ${ms(p.slotMs.p95, 0)} |`),
+        '',
+      );
+    }
+  }
+
+  // ---- scaling ------------------------------------------------------------------------------------------------
+  push('## Scaling out: 1, 2 and 3 worker processes', '');
+  const sc = measured(r).sc;
+  if (!sc) push(`Not measured: ${errorOf(S.scaling) ?? 'section not run'}.`, '');
+  else {
+    const cpuCell = (v?: number) => (v === undefined ? '—' : ms(v, 0));
+    push(
+      `The same stubbed no-op DAG as above (${n(sc.dag.tasks, 0)} tasks: ${sc.dag.layers} layers of ${sc.dag.width}, a child agent workflow per task) at concurrency`,
+      `${sc.points[0]?.concurrency ?? '—'}, served by 1, 2 and 3 worker processes polling one task queue (bench/childWorker.ts: cadre's worker factory`,
+      'with its default tuning and the stubbed activities, each process with its own state directory, as workers on',
+      'separate hosts would be). The bench process only starts the run and waits for it; a short warm-up run goes first.',
+      '',
+      '| worker processes | tasks/s | × 1 worker | slot p50 | slot p95 | makespan | CPU per task: server | CPU per task: workers |',
+      '|---|---|---|---|---|---|---|---|',
+      ...sc.points.map(
+        (p) =>
+          `| ${p.workers} | ${n(p.tasksPerSecond, 1)} | ${n(p.speedup, 2)}× | ${ms(p.slotMs.p50, 0)} | ${ms(p.slotMs.p95, 0)} | ${s(p.makespanS, 1)} | ${cpuCell(p.cpuMsPerTask.server)} | ${cpuCell(p.cpuMsPerTask.workers)} |`,
+      ),
+      '',
+    );
+    const one = sc.points[0];
+    if (one?.cpuMsPerTask.server !== undefined && one.cpuMsPerTask.workers !== undefined) {
+      const per = one.cpuMsPerTask.server + one.cpuMsPerTask.workers;
+      push(
+        `Every process here shares the same ${sc.cores} cores with the Temporal server: with ${ms(per, 0)} of CPU per task (1 worker), the machine caps`,
+        `near ${n((sc.cores * 1000) / per, 0)} tasks/s however many workers poll, so more processes on one machine add little; on separate hosts each`,
+        "worker brings its own cores and the server's share per task is what bounds a cluster.",
         '',
       );
     }
@@ -701,7 +807,7 @@ function whyAndWhatNext(r: Results): string[] {
       c !== undefined
         ? `  Each task costs ${ms(c, 0)} of CPU (server ${ms(orch5.cpuMsPerTask.server, 0)}, worker ${ms(orch5.cpuMsPerTask.workerAndClient, 0)}) for ${n(b.eventsPerTask.total)} history events, so ${r.meta.cores} cores top out near ${n((r.meta.cores * 1000) / c, 0)} tasks/s whatever the concurrency.`
         : `  Each task writes ${n(b.eventsPerTask.total)} history events through one server on ${r.meta.cores} shared cores.`,
-      pChild0 ? `  A child workflow that does nothing at all already costs ${ms(pChild0.slotMs.p50, 0)} per task here (prototype scheduler), so no design with a workflow per task meets 15 ms on this server.` : '',
+      pChild0 ? `  A child workflow that does nothing at all already costs ${ms(pChild0.slotMs.p50, 0)} per task here (prototype scheduler), so no design with a workflow per task meets 30 ms on this server.` : '',
     );
   }
   if (inline5) {
@@ -747,7 +853,7 @@ function whyAndWhatNext(r: Results): string[] {
       "  the protocol's round trips, not waiting for other holders, set the floor: two workflow tasks on two workflows and a signal between them.",
     );
   }
-  if (cr && cr.resumeSeconds > 5) {
+  if (cr && cr.resumeSeconds > 3) {
     const swept = cr.retriedActivities.filter((a) => /is gone/.test(a.lastFailure));
     const hb = cr.retriedActivities.filter((a) => /Heartbeat/i.test(a.lastFailure));
     const fr = cr.firstResumed;
@@ -791,21 +897,42 @@ function whyAndWhatNext(r: Results): string[] {
     );
   }
 
+  const agentEvents = orch5?.breakdown.agentEventTypes;
   out.push(
     '',
     '## What changed since the previous report',
     '',
-    '- The embedded Temporal server reads its transfer queue without the default 20-reads-a-second cap (src/client/devServer.ts):',
-    '  every workflow and activity step had been waiting for the next 50 ms tick.',
-    "- A command agent runs its program and its whole ending (commit, verification, diff, worktree removal) in one activity,",
-    '  `runCommandTask`, which records the program\'s outcome so that a retry never runs a program that had exited (src/activities/commandTask.ts).',
-    '- Inline command tasks, a plan option (`inlineCommands`, `cadre run --inline-commands`): one scheduler activity per command task, no agent workflow.',
-    "- Failover: a worker that starts fails the started activities of dead workers of its host at once (src/workers/orphanSweep.ts), and a dead",
-    "  local holder's repository lock is broken after 2 s instead of 10 s (src/activities/repoMutex.ts).",
-    '- Locks: `requestLocks` is a local activity; `release` does not wait for its signal to be delivered (src/workflows/locks/holder.ts).',
-    '- A pool of ready worktrees per repository (src/activities/worktreePool.ts), and git run directly instead of through simple-git in the',
-    '  activities (simple-git waits 50 ms after every command that prints nothing).',
-    '- Re-reads of unchanged files are answered with a note (src/activities/model/rereads.ts).',
+    'Since the previous full run (the "previous" column) the agent workflow gained port leases (docs/workspaces.md), the stall',
+    'watch (docs/loops.md), reviews and fix-and-retry; each costs history events and workflow tasks on the default path' +
+      (agentEvents
+        ? `: a no-op agent now has ${n(Object.values(agentEvents).reduce((a, b) => a + b, 0), 1)} events (${n(agentEvents.WorkflowTaskCompleted, 2)} workflow tasks, ${n(agentEvents.MarkerRecorded, 2)} markers, ${n(agentEvents.UpsertWorkflowSearchAttributes, 2)} search-attribute upserts, ${n(agentEvents.TimerStarted, 2)} timers), against 23 (3 workflow tasks) in the previous run.`
+        : '.'),
+    'Changes made for issue 21 ("less overhead per task"), each measured before and after:',
+    '',
+    '- **Port-block scan from the holder\'s hash** (src/workflows/locks/ports.ts, `patched(\'port-scan-from-hash\')`). Every agent (and every',
+    '  inline task) tried port block 0, 1, 2, … in order, one lock-manager round trip and one workflow task per busy block: one agent of a',
+    '  200-task no-op plan at concurrency 5 asked three times (two `busy` answers, about 0.7 s of its 2.1 s under a load average of 16);',
+    '  at concurrency 100 the n-th of n agents asks n times. The scan now starts at the block the agent id hashes to.',
+    '- **Releases as a local activity** (src/workflows/locks/holderState.ts, `releaseLocks` in src/activities/lockActivities.ts,',
+    '  `patched(\'lock-release-as-local-activity\')`). A release was a signal command, and the holder waited a workflow task for the',
+    '  server to report it delivered; every agent that leases ports ends with such a release. Now the activity signals through the',
+    '  client and returns in the same workflow task. Measured on the 200-task no-op plan (concurrency 5, load average 4.5 before,',
+    '  16 after): 5.8 → 4.45 workflow tasks and 49.6 → 46.1 history events per agent; on the lock benchmark (5 holders × 100 cycles,',
+    '  two runs each, load 12–17): 10.1 → 6.1 holder events per cycle, cycle p50 220/228 → 200/210 ms.',
+    '- **Scaling section**: the same no-op plan with 1, 2 and 3 worker processes on one queue (bench/sections/scaling.ts).',
+    '',
+    'Tried and dropped:',
+    '',
+    '- Sending the last release as a signal command without waiting for it (the workflow closes in the same task): unsafe. The',
+    '  server drops a signal whose sending workflow has closed before the signal\'s transfer task runs (`processSignalExecution`',
+    '  returns `ErrWorkflowCompleted`), so the port block would stay leased until its lease ran out (3 minutes).',
+    '- `system.forceSearchAttributesCacheRefreshOnRead=false` on the embedded server: no gain (server CPU per no-op task 92 and',
+    '  99 ms with it, 100 and 108 ms without, load 4.5–5.4; 200-task plans). Kept as it was.',
+    '- The start-up sweep of a dead worker\'s activities retrying them at once (`nextRetryDelay` on the sweep\'s failure instead of',
+    '  the retry policy\'s 1 s): test/durability/orphanCommand.test.ts then saw the heartbeat timeout, not the sweep, as the last',
+    '  failure, where it passes without the change; reverted, not investigated further.',
+    '- Not measured (the machine\'s load average rose from 0.3 to above 13 while this work ran, from other work on it): one task',
+    '  queue partition on the embedded server (`matching.numTaskqueueReadPartitions=1`) and worker poller and slot options.',
     '',
     '## What would make it faster',
     '',
@@ -814,6 +941,30 @@ function whyAndWhatNext(r: Results): string[] {
   );
   let item = 0;
   const next = () => `${++item}.`;
+  if (orch5) {
+    const t = orch5.breakdown.agentEventTypes;
+    out.push(
+      `${next()} **Port leases only where a program needs them.** Every agent leases a port block (a \`portPlan\` and a \`requestPortLocks\``,
+      '   local activity, the grant signal and its workflow task, a `boundPorts` probe, the release) although a no-op command, like most',
+      '   programs, listens on nothing: docs/workspaces.md measured 26 history events for a one-command agent without leases, 39 with.',
+      '   A task or plan field (`ports: true`), or leasing on the first `run_command` that asks, would drop them for the rest.',
+      `${next()} **Fewer search-attribute upserts**: ${n(t?.UpsertWorkflowSearchAttributes, 1)} per no-op agent (status and role changes, each its own`,
+      '   event and a visibility write on the server); one upsert per workflow task, with the latest values, would do.',
+    );
+  }
+  if (lk?.cadre) {
+    out.push(
+      `${next()} **A lock request as an Update**: the grant of a free lock as the Update's result (one round trip, no grant signal and no`,
+      '   workflow task in the holder to receive it); only a contended request would wait for a grant signal as now.',
+    );
+  }
+  if (cr) {
+    out.push(
+      `${next()} **Retry a swept activity at once**: the start-up sweep's failure is retried after the retry policy's first interval`,
+      "   (1 s for commands); `nextRetryDelay` on that failure would save it, once the durability test's expectation of which failure",
+      '   is last is understood (see above).',
+    );
+  }
   if (orch5) {
     out.push(
       `${next()} **Merge inside the agent** for the default path: the scheduler's merge is an activity and a workflow task after the child ends`,

@@ -9,13 +9,15 @@
  *   npm run bench -- --full-git            also run the real-git no-op DAG at 1,000 tasks (much longer)
  *   npm run bench -- --previous FILE       compare with this results file (default: docs/benchmarks.json as it was)
  *
- * Sections: overhead, makespan, history, locks, crash, worker, worktree, depcache, prefix, session. A partial or quick run never
- * overwrites the committed docs unless --write-docs is given. The scratch directory (generated repositories,
+ * Sections: overhead, scaling, makespan, history, locks, crash, worker, worktree, depcache, prefix, session. A partial or quick run never
+ * overwrites the committed docs unless --write-docs is given; then the sections it did not run are carried over from the docs'
+ * previous results and marked so on the page (bench/lib/carry.ts). The scratch directory (generated repositories,
  * worktrees, the server's log) is removed at the end unless BENCH_KEEP_SCRATCH is set.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { carryOver } from './lib/carry';
 import { changedFiles, loadAverage, log, machineInfo, openEnv, repoRoot, srcFingerprint, type BenchEnv } from './lib/env';
 import { renderReport } from './report';
 import { crash } from './sections/crash';
@@ -25,6 +27,7 @@ import { locks } from './sections/locks';
 import { makespan } from './sections/makespan';
 import { overhead } from './sections/overhead';
 import { prefix } from './sections/prefix';
+import { scaling } from './sections/scaling';
 import { session } from './sections/session';
 import { workerSection } from './sections/worker';
 import { worktree } from './sections/worktree';
@@ -41,7 +44,7 @@ interface Args {
   previous?: string;
 }
 
-const SECTIONS = ['overhead', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'depcache', 'prefix', 'session'] as const;
+const SECTIONS = ['overhead', 'scaling', 'makespan', 'history', 'locks', 'crash', 'worker', 'worktree', 'depcache', 'prefix', 'session'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseArgs(argv: string[]): Args {
@@ -71,6 +74,8 @@ function sizes(quick: boolean, fullGit: boolean) {
       : fullGit
         ? { layers: 10, gitLayers: 10, gitWidth: 100, concurrencies: [5, 100], gitConcurrencies: [5, 100], pqueueGitConcurrencies: [5], sample: 100, partLayers: 2, chain: 20 }
         : { layers: 10, gitLayers: 5, gitWidth: 10, concurrencies: [5, 100], gitConcurrencies: [5, 100], pqueueGitConcurrencies: [5], sample: 50, partLayers: 2, chain: 20 },
+    // 1, 2 and 3 worker processes on one queue, the stubbed no-op DAG at a concurrency that keeps all of them busy.
+    scaling: { layers: quick ? 1 : 3, concurrency: 50, workers: [1, 2, 3] },
     makespan: quick ? { layers: 2, width: 10 } : { layers: 10, width: 20 },
     history: { turns: quick ? 10 : 50, toolsPerTurn: 3 },
     locks: { agents: 5, cycles: quick ? 20 : 100, paths: 20 },
@@ -112,6 +117,7 @@ async function main() {
   }
   try {
     await section('overhead', () => overhead(env, size.overhead));
+    await section('scaling', () => scaling(env, size.scaling));
     await section('makespan', () => makespan(env, size.makespan));
     await section('history', () => history(env, size.history));
     await section('locks', () => locks(env, size.locks));
@@ -161,8 +167,16 @@ main()
     writeFileSync(join(outDir, 'benchmarks.md'), md);
     const full = !args.only && !args.quick;
     if (full || args.writeDocs) {
-      writeFileSync(join(repoRoot, 'docs', 'benchmarks.json'), json);
-      writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), md);
+      // A partial run keeps the sections it did not run from the docs' previous results, marked as carried over.
+      let docsBefore: Parameters<typeof carryOver>[1];
+      try {
+        docsBefore = JSON.parse(readFileSync(join(repoRoot, 'docs', 'benchmarks.json'), 'utf8'));
+      } catch {
+        docsBefore = undefined;
+      }
+      const docs = full ? results : carryOver(results, docsBefore);
+      writeFileSync(join(repoRoot, 'docs', 'benchmarks.json'), `${JSON.stringify(docs, null, 2)}\n`);
+      writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), full ? md : renderReport(docs, previous));
       log('wrote docs/benchmarks.md, docs/benchmarks.json and bench/out/results.json');
     } else {
       log('partial run: wrote bench/out/results.json and bench/out/benchmarks.md (docs/ untouched; --write-docs to overwrite)');

@@ -57,8 +57,9 @@ export function spawnCadreWorker(opts: { address: string; taskQueue: string; sta
  * A worker with a workflow bundle built beforehand. `prebuilt`: bench/coldWorker.mjs, plain node running the built
  * dist/workers/worker.js with cadre's activities (the cold-start prototype). `hold`: bench/childWorker.ts through
  * the tsx loader, with stubbed activities whose command waits for a `release` message, and memory probes over IPC.
+ * `noop`: bench/childWorker.ts with stubs that return at once (the scaling section's workers).
  */
-export function spawnBenchWorker(opts: { address: string; taskQueue: string; stateDir: string; bundlePath: string; mode: 'prebuilt' | 'hold' }): ChildWorker {
+export function spawnBenchWorker(opts: { address: string; taskQueue: string; stateDir: string; bundlePath: string; mode: 'prebuilt' | 'hold' | 'noop' }): ChildWorker {
   const spawnedAt = Date.now();
   const args =
     opts.mode === 'prebuilt'
@@ -72,6 +73,7 @@ export function spawnBenchWorker(opts: { address: string; taskQueue: string; sta
       BENCH_TASK_QUEUE: opts.taskQueue,
       BENCH_STATE_DIR: opts.stateDir,
       BENCH_BUNDLE: opts.bundlePath,
+      BENCH_MODE: opts.mode,
     },
     stdio: opts.mode === 'hold' ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });

@@ -26,9 +26,11 @@ import {
   MAX_LEASE_MS,
   MAX_PATHS_PER_REQUEST,
   MIN_LEASE_MS,
+  lockReleaseSignal,
   lockRequestSignal,
   lockWorkflowId,
   locksQuery,
+  type LockRelease,
   type LockRequest,
   type LocksView,
 } from '../shared/locks';
@@ -54,6 +56,14 @@ export const lockActivityInputs = {
       label: z.string().max(200).optional(),
     })
     .strict(),
+  releaseLocks: z
+    .object({
+      lockWorkflowId: z.string().startsWith('locks/').max(1000),
+      holderId: z.string().min(1).max(1000),
+      requestIds: z.array(z.string().min(1).max(1000)).max(1000).optional(),
+      all: z.boolean().optional(),
+    })
+    .strict(),
   assertFence: z
     .object({
       repo: z.string().min(1),
@@ -65,6 +75,7 @@ export const lockActivityInputs = {
 
 export type RequestLocksInput = z.input<typeof lockActivityInputs.requestLocks>;
 export type AssertFenceInput = z.input<typeof lockActivityInputs.assertFence>;
+export type ReleaseLocksInput = z.input<typeof lockActivityInputs.releaseLocks>;
 
 export interface RequestLocksResult {
   lockWorkflowId: string;
@@ -191,6 +202,24 @@ export function createLockActivities(deps: LockActivityDeps = {}) {
         staticSummary: `file locks of ${realOrResolved(input.repo)}`.slice(0, 200),
       });
       return { lockWorkflowId: workflowId, repoKey: key, paths };
+    }),
+
+    /**
+     * Delivers a holder's release to its lock workflow (src/workflows/locks/holderState.ts runs it as a local
+     * activity): returns once the server has taken the signal, so the holder's next step comes after it in the lock
+     * workflow's history. Idempotent: a repeat (a local activity runs again when its workflow task is retried after
+     * a crash) releases nothing more, since the lock workflow ignores ids it has already ended. A lock workflow
+     * that is gone holds nothing: `delivered: false`.
+     */
+    releaseLocks: defineActivity('releaseLocks', lockActivityInputs.releaseLocks, async (input): Promise<{ delivered: boolean }> => {
+      const { lockWorkflowId: id, ...release } = input;
+      try {
+        await clientOf().workflow.getHandle(id).signal<[LockRelease]>(lockReleaseSignal, release);
+        return { delivered: true };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { delivered: false };
+        throw err;
+      }
     }),
 
     /** The fence check as an activity: see `assertFence`. */

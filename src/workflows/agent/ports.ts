@@ -20,7 +20,7 @@ export async function holdPorts(ctx: AgentContext): Promise<void> {
   }
   if (s.workspace || !wf.patched(PORT_LEASE)) return;
   ctx.setDoing('leasing ports');
-  s.ports = await leasePorts(await portPlan(), `ports of ${s.agentId}`.slice(0, 200));
+  s.ports = await leasePorts(await portPlan(), `ports of ${s.agentId}`.slice(0, 200), s.agentId);
 }
 
 /**

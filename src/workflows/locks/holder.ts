@@ -8,7 +8,8 @@
  * - A lost lease arrives as a signal (`isHeld` turns false); writes still go through the activity-side `assertFence`.
  * - A workflow that closes while holding is freed when the lock manager fails to signal it, or when the lease ends;
  *   `withLockCleanup` releases at once. Grants are released before continue-as-new, or carried and `adopt`ed.
- * - `release` waits until its signal is delivered: not waiting was measured slower (docs/locks.md).
+ * - `release` waits until the lock workflow has its release (a local activity, ./holderState.ts): not waiting was
+ *   measured slower (docs/locks.md).
  * - `tryAcquireVia` asks any lock manager (e.g. a host's port leases, ./ports.ts) for keys that are free now.
  */
 import type { Duration, RetryPolicy } from '@temporalio/common';

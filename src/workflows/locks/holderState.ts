@@ -4,6 +4,7 @@
  * Module state is per workflow execution (the SDK gives each execution its own module instances).
  */
 import * as wf from '@temporalio/workflow';
+import type { Activities } from '../../activities';
 import { lockGrantSignal, lockLostSignal, lockReleaseSignal, lockRenewSignal, type LockGrant, type LockRelease } from '../../shared/locks';
 
 export interface Pending {
@@ -63,11 +64,32 @@ export function state(): HolderState {
 
 export const holderId = (): string => wf.workflowInfo().workflowId;
 
+/**
+ * Releases go out as a local activity (`releaseLocks`, a client signal from inside this workflow task) rather than
+ * as a signal command: the workflow learns that the lock workflow has the release when the activity returns, in the
+ * same workflow task, instead of one workflow task later when the server reports the signal delivered. That later
+ * task was the last step of every agent that leased ports (one more workflow task per agent), and half of every
+ * lock cycle's release (docs/benchmarks.md). Order is kept: the next request of this holder is sent after the
+ * release has been taken. A local activity runs again when its workflow task is retried after a crash: the lock
+ * workflow ignores a release it has already applied. Histories recorded before replay the signal command.
+ */
+const RELEASE_AS_LOCAL_ACTIVITY = 'lock-release-as-local-activity';
+
+const releaseOp = wf.proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
+});
+
 export async function sendRelease(lockWorkflowId: string, release: LockRelease): Promise<void> {
   try {
-    await wf.getExternalWorkflowHandle(lockWorkflowId).signal(lockReleaseSignal, release);
+    if (wf.patched(RELEASE_AS_LOCAL_ACTIVITY)) {
+      await releaseOp.releaseLocks.executeWithOptions({ summary: release.all ? 'release all locks' : 'release lock' }, [{ lockWorkflowId, ...release }]);
+    } else {
+      await wf.getExternalWorkflowHandle(lockWorkflowId).signal(lockReleaseSignal, release);
+    }
   } catch (err) {
-    // The lock workflow is gone (terminated): there is nothing left to release there.
+    // The lock workflow is gone (terminated), or the server was unreachable for every retry: there is nothing left
+    // to release there, or the lease runs out on its own.
     wf.log.warn('could not signal the lock workflow to release', { lockWorkflowId, error: err instanceof Error ? err.message : String(err) });
   }
 }

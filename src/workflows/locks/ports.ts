@@ -3,8 +3,8 @@
  * lock manager (`locks/ports@<host>/<taskQueue>`, the `fileLocks` workflow with keys `port-block/<n>`), holds it with lease
  * renewal like any lock, and gives it back with `release` (or `releaseAll`).
  *
- * Blocks are tried in order, each with a request that is granted at once or answered busy, so the first free block
- * is taken and nobody queues. A granted block in which something outside cadre already listens is given back and
+ * Blocks are tried in order from where the holder's id hashes to (wrapping around), each with a request that is
+ * granted at once or answered busy, so the first free block from there is taken and nobody queues. A granted block in which something outside cadre already listens is given back and
  * the next one tried. When no block is free the lease fails at once with `PortsExhausted`: waiting would mean
  * polling every block again and again (a pass costs history events per block), and with the default 100 blocks,
  * running out means too many agents or leaked leases, which expire within a lease (3 minutes) anyway.
@@ -36,10 +36,16 @@ export function portPlan(): Promise<PortPlan> {
  * Leases the first free block of `plan`, skipping blocks in which a port is already bound on the host. Undefined when
  * the plan has no blocks (port leases off); throws `PortsExhausted` (not retryable) when every block is taken.
  */
-export async function leasePorts(plan: PortPlan, label: string): Promise<PortHold | undefined> {
+export async function leasePorts(plan: PortPlan, label: string, spreadKey?: string): Promise<PortHold | undefined> {
   if (plan.blocks <= 0) return undefined;
   let boundSkipped = 0;
-  for (let block = 0; block < plan.blocks; block++) {
+  // Every agent starting its scan at block 0 made the n-th of n concurrent agents ask n times (a lock-manager round
+  // trip and a workflow task each: 50 at concurrency 100). Starting where the holder's key hashes to makes the first
+  // try free almost always while few of the blocks are leased; the scan still covers every block. Recorded histories
+  // started at 0.
+  const start = spreadKey !== undefined && wf.patched(SPREAD_PORT_SCAN) ? firstPortBlock(spreadKey, plan.blocks) : 0;
+  for (let i = 0; i < plan.blocks; i++) {
+    const block = (start + i) % plan.blocks;
     const grant = await tryAcquireVia([portBlockKey(block)], { label, ...(plan.leaseMs ? { leaseMs: plan.leaseMs } : {}) }, (request, summary) =>
       portOp.requestPortLocks.executeWithOptions({ summary: summary.replace(/^lock /, 'lease ') }, [{ host: plan.host, ...request }]),
     );
@@ -58,6 +64,23 @@ export async function leasePorts(plan: PortPlan, label: string): Promise<PortHol
       `are leased to other workspaces${boundSkipped ? ` or in use by other programs (${boundSkipped})` : ''}; raise CADRE_PORT_BLOCKS or run fewer agents at once`,
     nonRetryable: true,
   });
+}
+
+const SPREAD_PORT_SCAN = 'port-scan-from-hash';
+
+/** FNV-1a, 32 bits: a stable, deterministic spread of holder ids over the blocks (not a security property). */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The block a holder with this key tries first (out of `blocks`). */
+export function firstPortBlock(spreadKey: string, blocks: number): number {
+  return hashOf(spreadKey) % blocks;
 }
 
 /** Holds a block carried over continue-as-new (same workflow id, so the same holder): renewals resume. */

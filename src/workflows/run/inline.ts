@@ -24,7 +24,7 @@ export async function runInline(
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
   // The task's port block, held by the scheduler while the activity runs (runs recorded before: none).
-  const hold = wf.patched('port-lease') ? await leasePorts(await portPlan(), `ports of ${agentId}`.slice(0, 200)) : undefined;
+  const hold = wf.patched('port-lease') ? await leasePorts(await portPlan(), `ports of ${agentId}`.slice(0, 200), agentId) : undefined;
   const r = await commandTaskOp(timeout, s.integration).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,
