@@ -16,6 +16,7 @@ import { createSessionActivities } from './backends/session';
 import { createPortActivities } from './portActivities';
 import type { PortConfig } from '../shared/ports';
 import { createProgressActivities } from './progress';
+import { createBlobActivities, createBlobStore, type BlobStore } from './blobs';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -38,10 +39,13 @@ export interface ActivityDeps {
   portHost?: string;
   /** Lease of a port block's grant (default 3 minutes); tests shorten it. */
   portLeaseMs?: number;
+  /** The blob store plans, prompts and huge task tables are read from (src/activities/blobs.ts); one per worker by default. */
+  blobs?: BlobStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
+  const blobs = deps.blobs ?? createBlobStore();
   const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool });
   return {
     ...workspace,
@@ -52,12 +56,14 @@ export function createActivities(deps: ActivityDeps) {
       anthropicBaseURL: deps.anthropicBaseURL ?? deps.config?.anthropicBaseURL,
       policy,
       fenceCheck,
+      blobs,
     }),
-    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
+    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps), blobs }),
     writeTaskStatus,
     ...createLockActivities(),
     ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
     ...createProgressActivities(),
+    ...createBlobActivities(blobs),
   };
 }
 

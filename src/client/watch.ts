@@ -16,6 +16,7 @@
  * if that fails too, the follower says the server cannot be reached (once per outage), not that no worker runs.
  * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
+import { planOf } from './planRef';
 import { ServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -598,7 +599,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   });
 
   const input = await workflowInput<RunPlanInput>(client, runId).catch(() => undefined);
-  const simulated = simulatedSpend(input?.plan);
+  const inputPlan = await planOf(input);
+  const simulated = simulatedSpend(inputPlan);
   const show = (sampled: RunView, report = true) => {
     const v: RunView = simulated ? { ...sampled, simulated } : sampled;
     const events = report ? diffViews(prev, v, opts.webUi) : [];
@@ -652,7 +654,7 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   const outcome: RunOutcome = { ...(await outcomeOf(handle, runId, name)), ...(simulated ? { simulated } : {}) };
   // The result has no plan budget: the one the run reported while it went on, else the plan's.
   if (outcome.progress && !outcome.progress.budget) {
-    const budget = prev?.progress.budget ?? input?.plan.budget;
+    const budget = prev?.progress.budget ?? inputPlan?.budget;
     outcome.progress = { ...outcome.progress, budget };
   }
   if (outcome.progress) {

@@ -31,6 +31,10 @@ export const ErrorType = {
   TaskFailed: 'TaskFailed',
   /** Every port block of the host is leased (src/workflows/locks/ports.ts). */
   PortsExhausted: 'PortsExhausted',
+  /** A blob named by a reference is not in the repository (src/activities/blobs.ts): its ref is named. */
+  BlobMissing: 'BlobMissing',
+  /** A blob's content is not what its reference says (size, JSON, schema): its ref is named. */
+  BlobCorrupt: 'BlobCorrupt',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

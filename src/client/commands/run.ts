@@ -15,7 +15,8 @@ import { formatIssue, importPlan, parseFormat } from '../plans';
 import { chooseBackends } from '../backends/choice';
 import type { PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
-import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
+import { assertBaseRef, resolveRepo } from '../repo';
+import { storePlan } from '../planRef';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { followRun, renderOutcome } from '../watch';
@@ -66,7 +67,6 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   const plan = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
   const repo = await resolveRepo(opts.repo);
   await assertBaseRef(repo, opts.base ?? 'HEAD');
-  assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);
   const rt = await openRuntime();
   const { client, config } = rt;
   const out = (s: string) => process.stdout.write(s);
@@ -88,9 +88,10 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
     }
     runId ??= newRunId(plan.name);
     if (!attached) {
+      // The plan travels by reference: its input stays the same size whatever the plan's (docs/plans.md, "Size").
       const input: RunPlanInput = {
         runId,
-        plan: opts.inlineCommands ? { ...plan, inlineCommands: true } : plan,
+        ...(await storePlan(repo, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan, planPath)),
         repo,
         baseRef: opts.base,
         maxConcurrency: opts.concurrency ?? (process.env.CADRE_MAX_CONCURRENCY ? config.maxConcurrency : undefined),

@@ -12,6 +12,7 @@ import type { AgentInput, AgentResult } from '../../shared/agent';
 import { taskVerdict, type CommandTaskResult } from '../../shared/commandTask';
 import type { TaskRow, TaskStatus } from '../../shared/messages';
 import type { RunPlanInput } from '../../shared/run';
+import type { Plan } from '../../shared/plan';
 
 interface Payload {
   metadata?: Record<string, string>;
@@ -176,11 +177,11 @@ function taskOfAgent(runId: string, agentId: string): string | undefined {
 }
 
 /** A run's task rows as its history records them, and the run's plan name and budget. */
-export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; tasks: TaskRow[] } {
+export function runFromHistory(events: HistoryEvent[], planByRef?: Pick<Plan, 'tasks'>): { input?: RunPlanInput; tasks: TaskRow[] } {
   const input = startInput<RunPlanInput>(events);
   const runId = input?.runId ?? '';
   const rows = new Map<string, TaskRow>();
-  for (const t of input?.plan?.tasks ?? []) rows.set(t.id, { id: t.id, title: t.title, ...(t.phase ? { phase: t.phase } : {}), priority: t.priority ?? 0, status: 'pending', attempts: 0 });
+  for (const t of (input?.plan ?? planByRef)?.tasks ?? []) rows.set(t.id, { id: t.id, title: t.title, ...(t.phase ? { phase: t.phase } : {}), priority: t.priority ?? 0, status: 'pending', attempts: 0 });
   const rowFor = (id: string) => {
     let r = rows.get(id);
     if (!r) rows.set(id, (r = { id, title: id, priority: 0, status: 'pending', attempts: 0 }));
