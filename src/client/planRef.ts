@@ -17,10 +17,15 @@ const store = createBlobStore({ cacheBytes: 16 * 1024 * 1024 });
 
 /** The plan as a blob of `repo`, and what the run's input says of it; refuses a plan whose index cannot be paged. */
 export async function storePlan(repo: string, plan: Plan, what: string): Promise<Pick<RunPlanInput, 'planRef' | 'planName' | 'taskCount'>> {
-  const problem = indexProblem(plan);
-  if (problem) throw new CadreError(`plan ${what} cannot start: ${problem}`, 2);
+  assertIndexable(plan, what);
   const planRef = await store.put(repo, JSON.stringify(plan));
   return { planRef, planName: plan.name, taskCount: plan.tasks.length };
+}
+
+/** Refuses, before anything starts, a plan the scheduler could not read in bounded pages (exit 2, naming the task). */
+export function assertIndexable(plan: Plan, what: string): void {
+  const problem = indexProblem(plan);
+  if (problem) throw new CadreError(`plan ${what} cannot start: ${problem}`, 2);
 }
 
 /** The plan of a run's input, inline or by reference; undefined when neither (or the blob cannot be read). */

@@ -63,8 +63,9 @@ export function indexPage(plan: Plan, from: number): IndexPage {
 }
 
 /**
- * Why this plan cannot travel by reference, or undefined: a task whose index entry (the task without its prompt)
- * passes MAX_INDEX_ENTRY_BYTES (a huge verify command, file list or script path), or a head that does.
+ * Why this plan cannot travel by reference, or undefined: a task whose index entry (the task, a prompt longer than
+ * INLINE_PROMPT_CHARS cut to a preview) passes MAX_INDEX_ENTRY_BYTES (a huge verify command or file list), or a head
+ * that passes half a page.
  */
 export function indexProblem(plan: Plan): string | undefined {
   const head = jsonBytes(planHead(plan));
@@ -72,7 +73,7 @@ export function indexProblem(plan: Plan): string | undefined {
   for (const t of plan.tasks) {
     const b = jsonBytes(indexedTask(t));
     if (b > MAX_INDEX_ENTRY_BYTES) {
-      return `task ${t.id}${t.source ? ` (${t.source.file}${t.source.line ? `:${t.source.line}` : ''})` : ''} weighs ${b} bytes without its prompt; at most ${MAX_INDEX_ENTRY_BYTES} (shorten its files, outputs, checks or commands)`;
+      return `task ${t.id}${t.source ? ` (${t.source.file}${t.source.line ? `:${t.source.line}` : ''})` : ''} weighs ${b} bytes in the scheduler's index; at most ${MAX_INDEX_ENTRY_BYTES} (shorten its files, outputs, checks, commands or prompt)`;
     }
   }
   return undefined;

@@ -16,7 +16,7 @@ import { chooseBackends } from '../backends/choice';
 import type { PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
 import { assertBaseRef, resolveRepo } from '../repo';
-import { storePlan } from '../planRef';
+import { assertIndexable, storePlan } from '../planRef';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { followRun, renderOutcome } from '../watch';
@@ -67,6 +67,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   const plan = chooseBackends(loaded, { backend: opts.backend, model: opts.model, configured: loadConfig().backend }, process.env);
   const repo = await resolveRepo(opts.repo);
   await assertBaseRef(repo, opts.base ?? 'HEAD');
+  assertIndexable(plan, planPath);
   const rt = await openRuntime();
   const { client, config } = rt;
   const out = (s: string) => process.stdout.write(s);
