@@ -465,7 +465,7 @@ function noticeFor(e: WatchEvent, paint: Paint): string | undefined {
 
 // ---- tables and the ending -------------------------------------------------------------------------------------
 
-export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): string {
+export function taskTable(p: Pick<RunProgress, 'tasks' | 'tasksOmitted' | 'counts'>, now = Date.now()): string {
   const rows = [['TASK', 'STATUS', 'PHASE', 'PRI', 'TRIES', 'TIME', 'COST', 'NOTE']];
   for (const t of p.tasks) {
     const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
@@ -474,7 +474,10 @@ export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): stri
       : t.status === 'pending' && t.waiting ? `waiting: ${oneLine(t.waiting, 80)}` : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
-  return table(rows);
+  // A huge run's progress holds the rows that matter (docs/architecture.md, "Payload bounds"): say what is left out.
+  if (!p.tasksOmitted) return table(rows);
+  const c = p.counts;
+  return `${table(rows)}\n… ${p.tasksOmitted} more rows not shown (${c.completed} completed, ${c.skipped} skipped, ${c.pending} pending in all)`;
 }
 
 export type RunEnd = 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';

@@ -11,6 +11,7 @@ import { transitiveDependents } from '../../shared/dag';
 import { totalTokens } from '../../shared/model';
 import { PAGE_BYTES } from '../../shared/blobs';
 import { jsonBytes } from '../../shared/planIndex';
+import { rowsThatMatter } from './byReference';
 
 export const TERMINAL: readonly TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
 const RETRYABLE: readonly TaskStatus[] = ['failed', 'blocked', 'cancelled'];
@@ -227,30 +228,6 @@ export function describe(s: RunState, runningIds: string[]): string {
   // Gates first: a person is what they wait for (`cadre approve|reject <run> <task>`).
   const lines = waiting.map((r) => `${r.id} is waiting for ${r.waiting?.startsWith('approval') ? `approval (cadre approve|reject ${s.runId} ${r.id}): ${r.waiting.slice('approval: '.length)}` : r.waiting ?? 'something'}`);
   return [base, ...lines.slice(0, 10)].join('\n');
-}
-
-/**
- * The rows a person looks at first, within PAGE_BYTES: what runs or waits, then what failed, was blocked or
- * cancelled, then what is pending; completed and skipped rows only in the counts. For a table too large for one
- * payload (a progress answer, a run's result).
- */
-export function rowsThatMatter(rows: readonly TaskRow[]): TaskRow[] {
-  const rank: Partial<Record<TaskStatus, number>> = { running: 0, waiting: 0, failed: 1, blocked: 1, cancelled: 1, ready: 2, pending: 2 };
-  const order = rows.filter((r) => rank[r.status] !== undefined).sort((a, b) => rank[a.status]! - rank[b.status]!);
-  const out: TaskRow[] = [];
-  let bytes = 0;
-  for (const r of order) {
-    bytes += jsonBytes(r) + 1;
-    if (bytes > PAGE_BYTES) break;
-    out.push(r);
-  }
-  return out;
-}
-
-/** Progress while a plan by reference is still being read: no rows yet, the spend carried so far. */
-export function loadingProgress(runId: string, name: string, carry?: RunPlanCarry): RunProgress {
-  const none: Record<TaskStatus, number> = { pending: 0, ready: 0, running: 0, waiting: 0, completed: 0, failed: 0, blocked: 0, cancelled: 0, skipped: 0 };
-  return { runId, name, status: carry?.paused ? 'paused' : 'running', maxConcurrency: carry?.maxConcurrency ?? 0, tasks: [], counts: none, costUsd: carry?.costUsd ?? 0, tokens: carry?.tokens ?? 0 };
 }
 
 export function progress(s: RunState, plan: Plan): RunProgress {

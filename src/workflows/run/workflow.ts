@@ -24,7 +24,7 @@ import { LIVE_RECHECK_MS, liveOverlap, overlapText, releaseHolds, runningKey, ty
 import * as table from './table';
 import { setHandlers } from './handlers';
 import { runTask } from './task';
-import { BY_REFERENCE, loadPlan, loadRows, storeRows, tooLargeInline } from './byReference';
+import { BY_REFERENCE, loadingProgress, loadPlan, loadRows, rowsThatMatter, storeRows, tooLargeInline } from './byReference';
 
 export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
   const { runId } = given;
@@ -34,7 +34,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
   // run as cancelled with its table, as before.
   const ref = given.planRef;
   // While the index is read, progress says so (the real handlers are set once the table exists).
-  if (ref) wf.setHandler(runProgressQuery, () => table.loadingProgress(runId, given.planName ?? runId, carry));
+  if (ref) wf.setHandler(runProgressQuery, () => loadingProgress(runId, given.planName ?? runId, carry));
   const plan = ref ? await wf.CancellationScope.nonCancellable(() => loadPlan(ref)) : given.plan!;
   const input: RunPlanInput = { ...given, plan };
   // A table too large for the carry came as a chain of chunks.
@@ -178,7 +178,7 @@ async function boundedResult(repo: string, result: RunPlanResult): Promise<RunPl
   if (!tooLargeInline(result.tasks) || !wf.patched(BY_REFERENCE)) return result;
   // Not cancellable: a cancelled run still ends with its table (as the worktree removal before it).
   const tableRef = await wf.CancellationScope.nonCancellable(() => storeRows(repo, result.tasks));
-  return { ...result, tasks: table.rowsThatMatter(result.tasks), tableRef };
+  return { ...result, tasks: rowsThatMatter(result.tasks), tableRef };
 }
 
 function failedMessage(r: RunPlanResult): string {
