@@ -20,6 +20,7 @@ import { createResolveActivities } from './resolve';
 import { createNotifyActivities } from './notify';
 import type { NotifyTarget } from '../node/config';
 import type { AgentSlots } from './agentSlots';
+import { createBlobActivities, createBlobStore, type BlobStore } from './blobs';
 
 export interface ActivityDeps {
   stateDir: string;
@@ -51,10 +52,13 @@ export interface ActivityDeps {
   host?: string;
   /** The agent workspaces on this host, counted for placement (agentSlots.ts); one per process. */
   slots?: AgentSlots;
+  /** The blob store plans, prompts and huge task tables are read from (src/activities/blobs.ts); one per worker by default. */
+  blobs?: BlobStore;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
+  const blobs = deps.blobs ?? createBlobStore();
   const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool, host: deps.host, slots: deps.slots });
   return {
     ...workspace,
@@ -66,13 +70,15 @@ export function createActivities(deps: ActivityDeps) {
       anthropicBaseURL: deps.anthropicBaseURL ?? deps.config?.anthropicBaseURL,
       policy,
       fenceCheck,
+      blobs,
     }),
-    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps) }),
+    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps), blobs }),
     writeTaskStatus,
     ...createLockActivities(),
     ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
     ...createProgressActivities(),
     ...createNotifyActivities({ stateDir: deps.stateDir, target: deps.notify ?? deps.config?.notify }),
+    ...createBlobActivities(blobs),
   };
 }
 

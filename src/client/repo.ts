@@ -29,16 +29,3 @@ export async function assertBaseRef(repo: string, ref: string, option = '--base'
     throw new CadreError(`${option} ${ref}: no such commit in ${repo}${hasCommits ? '' : ' (the repository has no commits yet)'}`, 2);
   }
 }
-
-/**
- * The most a plan may weigh as workflow input. It travels whole in the run's first history event, and the Temporal
- * server refuses a payload over its blob limit (2 MB by default) with an opaque "Failed to start Workflow".
- */
-export const MAX_PLAN_INPUT_BYTES = 1_500_000;
-
-export function assertPlanSize(what: string, input: unknown): void {
-  const bytes = Buffer.byteLength(JSON.stringify(input));
-  if (bytes > MAX_PLAN_INPUT_BYTES) {
-    throw new CadreError(`plan ${what} is too large to start: ${(bytes / 1e6).toFixed(1)} MB as workflow input, the limit is ${(MAX_PLAN_INPUT_BYTES / 1e6).toFixed(1)} MB (split it into several plans, or shorten task prompts)`, 2);
-  }
-}

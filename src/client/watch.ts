@@ -16,6 +16,7 @@
  * if that fails too, the follower says the server cannot be reached (once per outage), not that no worker runs.
  * Polling never changes the run; stopping the follower (Ctrl-C, `signal`) leaves the run going.
  */
+import { planOf } from './planRef';
 import { ServiceError, WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { CancelledFailure, TerminatedFailure, TimeoutFailure, defaultPayloadConverter, fromPayloadsAtIndex } from '@temporalio/common';
 import type { Logger } from 'pino';
@@ -475,7 +476,7 @@ function noticeFor(e: WatchEvent, paint: Paint): string | undefined {
 
 // ---- tables and the ending -------------------------------------------------------------------------------------
 
-export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): string {
+export function taskTable(p: Pick<RunProgress, 'tasks' | 'tasksOmitted' | 'counts'>, now = Date.now()): string {
   const rows = [['TASK', 'STATUS', 'PHASE', 'PRI', 'TRIES', 'TIME', 'COST', 'NOTE']];
   for (const t of p.tasks) {
     const time = t.startedAt ? fmtDuration((t.endedAt ?? now) - t.startedAt) : '';
@@ -486,7 +487,10 @@ export function taskTable(p: Pick<RunProgress, 'tasks'>, now = Date.now()): stri
       : oneLine(t.error ?? t.summary ?? '', 80);
     rows.push([t.id, t.status, t.phase ?? '', String(t.priority), String(t.attempts), time, t.costUsd !== undefined ? fmtUsd(t.costUsd) : '', note]);
   }
-  return table(rows);
+  // A huge run's progress holds the rows that matter (docs/architecture.md, "Payload bounds"): say what is left out.
+  if (!p.tasksOmitted) return table(rows);
+  const c = p.counts;
+  return `${table(rows)}\n… ${p.tasksOmitted} more rows not shown (${c.completed} completed, ${c.skipped} skipped, ${c.pending} pending in all)`;
 }
 
 export type RunEnd = 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
@@ -611,7 +615,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   });
 
   const input = await workflowInput<RunPlanInput>(client, runId).catch(() => undefined);
-  const simulated = simulatedSpend(input?.plan);
+  const inputPlan = await planOf(input);
+  const simulated = simulatedSpend(inputPlan);
   const show = (sampled: RunView, report = true) => {
     const v: RunView = simulated ? { ...sampled, simulated } : sampled;
     const events = report ? diffViews(prev, v, opts.webUi) : [];
@@ -665,7 +670,7 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
   const outcome: RunOutcome = { ...(await outcomeOf(handle, runId, name)), ...(simulated ? { simulated } : {}) };
   // The result has no plan budget: the one the run reported while it went on, else the plan's.
   if (outcome.progress && !outcome.progress.budget) {
-    const budget = prev?.progress.budget ?? input?.plan.budget;
+    const budget = prev?.progress.budget ?? inputPlan?.budget;
     outcome.progress = { ...outcome.progress, budget };
   }
   if (outcome.progress) {

@@ -1,6 +1,7 @@
 /**
  * The agent workflow's input and result. Both live in history: ids, paths, counts and short text only.
  */
+import type { TextRef } from './blobs';
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
 import type { Caches, Check } from './plan';
@@ -25,6 +26,11 @@ export interface AgentInput {
   /** Ref the agent's worktree branches from (a branch name or commit). */
   baseRef: string;
   goal: string;
+  /**
+   * The whole goal when it is long: `goal` is then its preview, and the activities that need the text read it
+   * (src/shared/blobs.ts). A plan's long prompts reach their agents this way, never through history.
+   */
+  goalRef?: TextRef;
   system?: string;
   backend: Backend;
   model: string;

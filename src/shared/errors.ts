@@ -33,6 +33,10 @@ export const ErrorType = {
   PortsExhausted: 'PortsExhausted',
   /** The receiver of a notification refused it or could not be reached (src/activities/notify.ts). */
   NotifyFailed: 'NotifyFailed',
+  /** A blob named by a reference is not in the repository (src/activities/blobs.ts): its ref is named. */
+  BlobMissing: 'BlobMissing',
+  /** A blob's content is not what its reference says (size, JSON, schema): its ref is named. */
+  BlobCorrupt: 'BlobCorrupt',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 

@@ -246,7 +246,9 @@ export interface RunProgress {
   status: 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
   maxConcurrency: number;
   integrationBranch?: string;
+  /** Every row; for a table too large for one answer (docs/architecture.md), the rows that matter, and `tasksOmitted` says how many are left out. */
   tasks: TaskRow[];
+  tasksOmitted?: number;
   counts: Record<TaskStatus, number>;
   costUsd: number;
   tokens: number;

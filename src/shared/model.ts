@@ -4,6 +4,7 @@
  * transcript (which lives in the transcript store, keyed by agent id and turn).
  */
 import { z } from 'zod';
+import { TextRefSchema } from './blobs';
 import { toolNames, type ToolCall } from './tools';
 import { portLeaseSchema } from './ports';
 
@@ -37,6 +38,8 @@ export const modelTurnInputSchema = z.object({
   workspace: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path'),
   /** The task given to the agent; used on turn 1 only (the transcript keeps it afterwards). */
   goal: z.string(),
+  /** The whole goal, when `goal` is only its preview (a long task prompt travels by reference: src/shared/blobs.ts). */
+  goalRef: TextRefSchema.optional(),
   /** Extra system prompt text (the role, constraints); kept stable across turns so the prompt prefix caches. */
   system: z.string().optional(),
   /** Which tools this agent may use. */

@@ -5,13 +5,23 @@
  */
 import type { ModelSpend } from './costs';
 import type { Amount } from './agent';
+import type { BlobRef } from './blobs';
 import type { AgentMessage, DeadLetter, TaskRow, TaskStatus } from './messages';
 import type { Plan } from './plan';
 import type { PriceTableOverrides } from './pricing';
 
 export interface RunPlanInput {
   runId: string;
-  plan: Plan;
+  /** The plan itself: runs started before plans travelled by reference, and tests. Exactly one of plan and planRef. */
+  plan?: Plan;
+  /**
+   * The plan by reference (src/shared/blobs.ts): the scheduler reads its index page by page (src/workflows/run/
+   * byReference.ts), so this input stays the same size whatever the plan's. What `cadre run` starts with.
+   */
+  planRef?: BlobRef;
+  /** With planRef: the plan's name and task count, for people reading the input. */
+  planName?: string;
+  taskCount?: number;
   /** Absolute path of the repository's main checkout. */
   repo: string;
   /** Ref the integration branch starts from (default HEAD of the repository). */
@@ -30,6 +40,8 @@ export interface RunPlanInput {
 export interface RunPlanCarry {
   /** Only what changed since the plan: rows still pending and never tried are left out entirely. */
   rows: Partial<TaskRow>[];
+  /** When the rows are too large for one payload: the last chunk of the chain they were written to (byReference.ts), besides `rows`. */
+  rowsRef?: BlobRef;
   maxConcurrency: number;
   paused: boolean;
   costUsd: number;
@@ -59,7 +71,10 @@ export interface RunPlanResult {
   status: 'completed' | 'failed' | 'cancelled';
   integrationBranch: string;
   commit?: string;
+  /** Every row; for a table too large for one payload, the rows that matter (not completed or skipped), at most RESULT_ROWS. */
   tasks: TaskRow[];
+  /** Set when `tasks` is not the whole table: the whole table's chain (read it with readTableChain). */
+  tableRef?: BlobRef;
   counts: Record<TaskStatus, number>;
   costUsd: number;
   tokens: number;

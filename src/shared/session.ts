@@ -6,6 +6,7 @@
  */
 import { defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { TextRefSchema } from './blobs';
 import type { Usage } from './model';
 import { priceTableSchema } from './pricing';
 import { orchestrationToolSchemas, type OrchestrationToolName } from './tools';
@@ -46,6 +47,8 @@ export const sessionInputSchema = z.object({
   /** Absolute path of the agent's worktree; the program runs there. */
   workspace: z.string().min(1),
   goal: z.string().min(1),
+  /** The whole goal, when `goal` is only its preview (a long task prompt travels by reference: src/shared/blobs.ts). */
+  goalRef: TextRefSchema.optional(),
   /** Appended to the program's system prompt (Claude `--append-system-prompt`; Codex: prefixed to the goal). */
   system: z.string().optional(),
   /** The slice this session may spend, USD. Claude gets it as `--max-budget-usd`; Codex is stopped by cadre. */

@@ -54,13 +54,17 @@ describe('cadre exits with a clear one-line error', () => {
     expect(r.stderr).toMatch(/--base no-such-ref: no such commit/);
   });
 
-  it('a plan too large for workflow input: exit 2, names its size and the limit', async () => {
+  // A 3.3 MB plan starts now (it travels by reference: test/workflows/planByReference.test.ts); one task whose own
+  // fields (not its prompt) are too large for a page of the scheduler's index is refused, named.
+  it('a task too large for the scheduler: exit 2, names the task, its size and the limit', async () => {
     const repo = tmp('cli-repo');
     git(repo, 'init', '-q');
     git(repo, 'commit', '-q', '--allow-empty', '-m', 'i');
-    const r = await cadre(['run', plan(tmp('cli-plan'), 300, 11_000)], repo);
+    const file = path.join(tmp('cli-plan'), 'plan.yaml');
+    fs.writeFileSync(file, `tasks:\n  - id: small\n    prompt: p\n    command: ["true"]\n  - id: huge\n    prompt: p\n    command: ["echo", "${'x'.repeat(30_000)}"]\n`);
+    const r = await cadre(['run', file], repo);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/too large to start: 3\.\d MB .* limit is 1\.5 MB/);
+    expect(r.stderr).toMatch(/cannot start: task huge \(plan\.yaml:\d+\) weighs 30\d{3} bytes in the scheduler's index; at most 24576/);
   });
 
   it('CADRE_STATE_DIR under /proc: exit 73 at once', async () => {

@@ -51,6 +51,7 @@ import {
   type ToolUseBlock,
   type UserBlock,
 } from './backend';
+import { createBlobStore, type BlobStore } from '../blobs';
 import { continueText, goalBlock, inboxBlock, systemPrompt } from './prompt';
 import { priorReads, rereadNote } from './rereads';
 import { resolveScriptPath, createScriptedBackend } from './scripted';
@@ -90,6 +91,8 @@ export interface ModelActivityDeps {
   backends?: Partial<Record<ModelBackend, ModelBackendClient>>;
   /** Shared-workspace writes: confirms a fencing token still holds a path; resolves to a refusal reason if not. */
   fenceCheck?: (input: { repo: string; paths: string[]; token: number }) => Promise<string | undefined>;
+  /** Where a goal passed by reference (`goalRef`) is read from; default a store of its own. */
+  blobs?: BlobStore;
 }
 
 export interface ModelActivities {
@@ -110,6 +113,7 @@ export const transcriptMissingType = 'TranscriptMissing';
 
 export function createModelActivities(deps: ModelActivityDeps): ModelActivities {
   const clock = deps.clock ?? Date.now;
+  const blobs = deps.blobs ?? createBlobStore();
   const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 5_000;
   const runFileTool = deps.executeFileTool ?? executeFileTool;
   const policy = deps.policy ?? defaultCommandPolicy;
@@ -160,7 +164,11 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
   const modelTurn = defineActivity(
     'modelTurn',
     modelTurnInputSchema,
-    (input): Promise<ModelTurnOutput> => withTranscriptLock(deps.stateDir, input.agentId, () => runTurn(input)),
+    async (input): Promise<ModelTurnOutput> => {
+      // A long goal travels by reference; the turn reads it here (cached per worker), never from history.
+      const full = input.goalRef ? { ...input, goal: await blobs.text(input.goalRef) } : input;
+      return withTranscriptLock(deps.stateDir, input.agentId, () => runTurn(full));
+    },
     { invalidInputType: ErrorType.ModelBadRequest },
   );
 

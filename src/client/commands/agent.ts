@@ -1,5 +1,6 @@
 /** `cadre agent "<goal>"`: one agent on a repository, shown while it works, then its result, branch and diff stat. */
 import { DEFAULT_BUDGET_WAIT_SECONDS } from '../../shared/plan';
+import { goalInput } from '../planRef';
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { existsSync } from 'node:fs';
@@ -71,7 +72,8 @@ export async function agentCommand(goal: string, opts: AgentOptions): Promise<nu
     const input: AgentInput = {
       repo,
       baseRef: 'HEAD',
-      goal,
+      // A long goal travels by reference (docs/architecture.md, "Payload bounds"): the input carries a preview.
+      ...(await goalInput(repo, goal)),
       backend,
       model: opts.model ?? config.model,
       maxTokens: 8192,

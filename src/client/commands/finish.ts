@@ -18,6 +18,8 @@ import { CadreError } from '../../shared/errors';
 import type { RunPlanCarry, RunPlanInput, RunPlanResult, RunPlanWorkflow } from '../../shared/run';
 import { CadreRole, CadreRun } from '../../shared/searchAttributes';
 import * as table from '../../workflows/run/table';
+import type { Plan } from '../../shared/plan';
+import { requirePlan, resultRows } from '../planRef';
 import { EXIT, colorWanted, exitCodeFor } from '../output';
 import { runResultOf } from '../results';
 import { openRuntime, startInProcessWorker } from '../runtime';
@@ -34,8 +36,7 @@ export interface FinishOptions {
  * The carry that finishes an ended run, or a CadreError saying why it cannot be finished. Pure apart from the
  * reads: exported for tests.
  */
-export function finishCarry(input: RunPlanInput, result: RunPlanResult, retry: string[] | 'all'): RunPlanCarry {
-  const { plan } = input;
+export function finishCarry(input: RunPlanInput, result: RunPlanResult, retry: string[] | 'all', plan: Plan = input.plan!): RunPlanCarry {
   if (result.status === 'completed') throw new CadreError(`run ${input.runId} completed: there is nothing to retry`, EXIT.usage);
   const budget = plan.budget;
   const carry: RunPlanCarry = {
@@ -103,7 +104,10 @@ export async function finishRunCommand(run: string, retry: string[] | 'all', opt
   let worker: Awaited<ReturnType<typeof startInProcessWorker>> | undefined;
   try {
     const { input, result, memo } = await endedRun(client, run);
-    const carry = finishCarry(input, result, retry);
+    const plan = await requirePlan(input);
+    // A huge run's result holds part of its table: the whole table is in its chain, and goes on by reference.
+    const carry = finishCarry(input, { ...result, tasks: await resultRows(result) }, retry, plan);
+    if (result.tableRef) Object.assign(carry, { rows: [], rowsRef: result.tableRef });
     worker = opts.detach ? undefined : await startInProcessWorker(config);
     await client.workflow.start<RunPlanWorkflow>('runPlan', {
       workflowId: run,
@@ -114,7 +118,7 @@ export async function finishRunCommand(run: string, retry: string[] | 'all', opt
         { key: CadreRun, value: run },
         { key: CadreRole, value: 'run' },
       ],
-      staticSummary: `run ${input.plan.name} (${input.plan.tasks.length} tasks) on ${input.repo}, finishing: ${retry === 'all' ? 'every failed task' : retry.join(', ')}`.slice(0, 200),
+      staticSummary: `run ${plan.name} (${plan.tasks.length} tasks) on ${input.repo}, finishing: ${retry === 'all' ? 'every failed task' : retry.join(', ')}`.slice(0, 200),
     });
     const webUi = workflowUrl(config, run);
     const kept = result.tasks.filter((t) => t.status === 'completed' || t.status === 'skipped').length;

@@ -2,6 +2,7 @@
  * Looking at runs and agents, and steering runs: status, watch, list, pause/resume/retry/cancel/concurrency. Also
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
+import { planOf } from '../planRef';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { AgentInput, AgentResult, AgentWorkflow, ReviewRecord, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl, type Config } from '../../node/config';
@@ -86,7 +87,7 @@ export async function loadRunProgress(client: Client, id: string): Promise<Loade
     const r = await runResultOf(handle);
     // A result carries no plan budget: read it from the run's input, for "used against the total".
     const input = await readInput<RunPlanInput>(client, id).catch(() => undefined);
-    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: input?.plan.budget, source: 'history' };
+    return { ...r, name: String(d.memo?.title ?? id), maxConcurrency: 0, budget: (await planOf(input))?.budget, source: 'history' };
   } catch {
     return askOrRead(client, d, ask);
   }
@@ -236,7 +237,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         return EXIT.ok;
       }
       const d = await describe(rt.client, id);
-      const simulated = simulatedSpend((await readInput<RunPlanInput>(rt.client, id).catch(() => undefined))?.plan);
+      const simulated = simulatedSpend(await planOf(await readInput<RunPlanInput>(rt.client, id).catch(() => undefined)));
       const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p, simulated)).catch(() => undefined);
       const tty = Boolean(process.stdout.isTTY);
       const frame = view

@@ -4,6 +4,7 @@
  * (0 completed, 1 failed, 3 cancelled; 130 when Ctrl-C detached us while the run goes on).
  */
 import { isRemoteRepo } from '../../shared/hosts';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { CadreError } from '../../shared/errors';
@@ -16,7 +17,8 @@ import { formatIssue, importPlan, parseFormat } from '../plans';
 import { chooseBackends } from '../backends/choice';
 import { DEFAULT_BUDGET_WAIT_SECONDS, type PlanBackend } from '../../shared/plan';
 import { loadPrices } from '../prices';
-import { assertBaseRef, assertPlanSize, resolveRepo } from '../repo';
+import { assertBaseRef, resolveRepo } from '../repo';
+import { assertIndexable, storePlan } from '../planRef';
 import { lastRun, newRunId, rememberRun, runKey } from '../runRegistry';
 import { openRuntime, startInProcessWorker } from '../runtime';
 import { followRun, renderOutcome } from '../watch';
@@ -77,7 +79,7 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
   // Through a remote, the run's repository is the remote itself: every host works in its own clone of it.
   const repo = remote ?? (await resolveRepo(opts.repo));
   if (remote === undefined) await assertBaseRef(repo, opts.base ?? 'HEAD');
-  assertPlanSize(planPath, opts.inlineCommands ? { ...plan, inlineCommands: true } : plan);
+  assertIndexable(plan, planPath);
   const rt = await openRuntime();
   const { client, config } = rt;
   const out = (s: string) => process.stdout.write(s);
@@ -99,9 +101,12 @@ export async function runCommand(planPath: string, opts: RunOptions): Promise<nu
     }
     runId ??= newRunId(plan.name);
     if (!attached) {
+      // The plan travels by reference: its input stays the same size whatever the plan's (docs/plans.md, "Size").
+      // A remote that is not a directory here (a URL) has no blob store this machine can write: the plan goes inline.
+      const runPlanOf = opts.inlineCommands ? { ...plan, inlineCommands: true } : plan;
       const input: RunPlanInput = {
         runId,
-        plan: opts.inlineCommands ? { ...plan, inlineCommands: true } : plan,
+        ...(remote !== undefined && !existsSync(repo) ? { plan: runPlanOf } : await storePlan(repo, runPlanOf, planPath)),
         repo,
         baseRef: opts.base,
         maxConcurrency: opts.concurrency ?? (process.env.CADRE_MAX_CONCURRENCY ? config.maxConcurrency : undefined),

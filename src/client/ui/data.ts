@@ -18,6 +18,7 @@ import { commandLogFiles, renderSessionEvent, tailLines, transcriptRenderer } fr
 import { loadTree } from '../commands/tree';
 import { hasWorker, noPollerReason } from '../view';
 import { runCosts, type RunCosts } from '../costs';
+import { planOf } from '../planRef';
 import { sampleRun, simulatedSpend, workflowInput, type RunView, type Simulated } from '../watch';
 import { readFileSync } from 'node:fs';
 
@@ -81,10 +82,12 @@ export async function loadRunPage(client: Client, config: Config, runId: string,
   const progress = await loadRunProgress(client, runId);
   const d = await client.workflow.getHandle(runId).describe();
   const input = await workflowInput<RunPlanInput>(client, runId).catch(() => undefined);
-  const dependsOn = Object.fromEntries((input?.plan.tasks ?? []).map((t) => [t.id, t.dependsOn]));
+  // A plan by reference is read from the repository's blob store (src/client/planRef.ts).
+  const plan = await planOf(input).catch(() => undefined);
+  const dependsOn = Object.fromEntries((plan?.tasks ?? []).map((t) => [t.id, t.dependsOn]));
   const running = d.status.name === 'RUNNING';
   const noWorker = progress.asOf && progress.reason ? `as of ${progress.asOf.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}; ${progress.reason}` : undefined;
-  const simulated = simulatedSpend(input?.plan);
+  const simulated = simulatedSpend(plan);
   // Live spend needs a worker to answer; without one (or for an ended run) the rows are all there is.
   const view = running && !noWorker ? await deadline(client, () => sampleRun(client, runId, progress, simulated)).catch(() => undefined) : undefined;
   const trees = (

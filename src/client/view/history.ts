@@ -14,6 +14,7 @@ import { taskVerdict, type CommandTaskResult } from '../../shared/commandTask';
 import type { TaskRow, TaskStatus } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
 import type { RunPlanInput } from '../../shared/run';
+import type { Plan } from '../../shared/plan';
 
 interface Payload {
   metadata?: Record<string, string>;
@@ -178,11 +179,11 @@ function taskOfAgent(runId: string, agentId: string): string | undefined {
 }
 
 /** A run's task rows as its history records them, and the run's plan name and budget. */
-export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; tasks: TaskRow[] } {
+export function runFromHistory(events: HistoryEvent[], planByRef?: Pick<Plan, 'tasks'>): { input?: RunPlanInput; tasks: TaskRow[] } {
   const input = startInput<RunPlanInput>(events);
   const runId = input?.runId ?? '';
   const rows = new Map<string, TaskRow>();
-  for (const t of input?.plan?.tasks ?? []) rows.set(t.id, { id: t.id, title: t.title, ...(t.phase ? { phase: t.phase } : {}), priority: t.priority ?? 0, status: 'pending', attempts: 0 });
+  for (const t of (input?.plan ?? planByRef)?.tasks ?? []) rows.set(t.id, { id: t.id, title: t.title, ...(t.phase ? { phase: t.phase } : {}), priority: t.priority ?? 0, status: 'pending', attempts: 0 });
   const rowFor = (id: string) => {
     let r = rows.get(id);
     if (!r) rows.set(id, (r = { id, title: id, priority: 0, status: 'pending', attempts: 0 }));
@@ -249,7 +250,7 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
   // A gated task whose agent completed waits for a person until the run merges its branch (or the run ends).
   if (!closeStatus(events)) {
     const merged = mergedBranches(events);
-    for (const t of input?.plan?.tasks ?? []) {
+    for (const t of (input?.plan ?? planByRef)?.tasks ?? []) {
       const r = rows.get(t.id);
       const branch = doneBranch.get(t.id);
       if (!t.gate || r?.status !== 'completed' || !branch || merged.has(branch)) continue;
@@ -257,7 +258,7 @@ export function runFromHistory(events: HistoryEvent[]): { input?: RunPlanInput; 
     }
   }
   // A pending task behind a failed (or blocked, cancelled) dependency will not start: shown blocked, as the run does.
-  const deps = new Map((input?.plan?.tasks ?? []).map((t) => [t.id, t.dependsOn ?? []]));
+  const deps = new Map(((input?.plan ?? planByRef)?.tasks ?? []).map((t) => [t.id, t.dependsOn ?? []]));
   for (let changed = true; changed; ) {
     changed = false;
     for (const r of rows.values()) {

@@ -2,10 +2,12 @@
  * Reading runs and agents when no worker answers queries: is a worker polling the workflow's task queue, and if not,
  * what Temporal itself stores (search attributes, memo, history) rebuilt into the shapes the commands print.
  */
+import { planOf } from '../planRef';
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import type { AgentInput, AgentResult, AgentStatus } from '../../shared/agent';
+import type { RunPlanInput } from '../../shared/run';
 import type { AgentTreeNode, RunProgress, TaskStatus } from '../../shared/messages';
 import { zeroUsage } from '../../shared/model';
 import { CadreBudgetUsed, CadreDepth, CadreStatus } from '../../shared/searchAttributes';
@@ -79,7 +81,8 @@ const zeroCounts = (): Record<TaskStatus, number> => ({ pending: 0, ready: 0, ru
 /** A run's progress rebuilt from its history and search attributes. */
 export async function runProgressFromHistory(client: Client, d: WorkflowExecutionDescription, reason: string): Promise<RunProgress & FromHistory> {
   const events = await readHistory(client, d.workflowId);
-  const { input, tasks } = runFromHistory(events);
+  // A plan by reference is read back for the rows of tasks that have not started (a blob of the run's repository).
+  const { input, tasks } = runFromHistory(events, await planOf(startInput<RunPlanInput>(events)));
   const counts = zeroCounts();
   for (const t of tasks) counts[t.status]++;
   const sa = d.typedSearchAttributes;
@@ -88,7 +91,7 @@ export async function runProgressFromHistory(client: Client, d: WorkflowExecutio
   const status = (d.status.name === 'RUNNING' ? 'running' : ended ? (sa.get(CadreStatus) ?? d.status.name.toLowerCase()) : d.status.name.toLowerCase()) as RunProgress['status'];
   return {
     runId: d.workflowId,
-    name: String(d.memo?.title ?? input?.plan?.name ?? d.workflowId),
+    name: String(d.memo?.title ?? input?.plan?.name ?? input?.planName ?? d.workflowId),
     status,
     maxConcurrency: input?.maxConcurrency ?? 0,
     tasks,

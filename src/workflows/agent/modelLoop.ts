@@ -72,6 +72,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
           maxTokens: input.maxTokens,
           workspace: s.workspace!.path,
           goal: input.goal,
+          ...(input.goalRef ? { goalRef: input.goalRef } : {}),
           system: input.system,
           tools: MODEL_TOOLS,
           toolResults: s.toolResults,

@@ -51,6 +51,7 @@ export async function sessionBackend(ctx: AgentContext): Promise<void> {
         model: input.model,
         workspace: s.workspace!.path,
         goal: input.goal,
+        ...(input.goalRef ? { goalRef: input.goalRef } : {}),
         system: input.system,
         budgetUsd: 'fix' in fix ? Math.floor((before.costUsd + slice.usd) * 1e6) / 1e6 : slice.usd,
         maxTurns: input.maxTurns,

@@ -152,7 +152,7 @@ export function initialState(agentId: string, input: AgentInput, now: number, ca
     ownCost: carry?.ownCost ?? 0,
     summary: carry?.summary ?? '',
     lastText: carry?.lastText ?? '',
-    nextInputEstimate: carry?.nextInputEstimate ?? Math.ceil(input.goal.length / 3) + 2000,
+    nextInputEstimate: carry?.nextInputEstimate ?? Math.ceil(goalChars(input) / 3) + 2000,
     workspace: carry?.workspace,
     children: carry?.children ?? [],
     handledRequests: carry?.handledRequests ?? [],
@@ -216,3 +216,9 @@ export function continueAsNewDue(s: AgentState, input: AgentInput, suggested: bo
 }
 
 export const isTerminal = (status: AgentStatus): boolean => terminalAgentStatuses.includes(status);
+
+/** The goal's length in characters, also when only its preview is in the input (goalRef). */
+function goalChars(input: AgentInput): number {
+  const ref = input.goalRef;
+  return !ref ? input.goal.length : ref.kind === 'plan-task' ? ref.chars : ref.bytes;
+}

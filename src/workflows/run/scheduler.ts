@@ -11,6 +11,7 @@ import { DEFAULT_REVIEW_ROUNDS, type Plan, type Task } from '../../shared/plan';
 import type { RunPlanInput } from '../../shared/run';
 import { setsConflict } from '../locks/lockTable';
 import { rowOf, type RunState } from './table';
+import { goalOf } from './byReference';
 
 /** The model a task runs when neither it, the plan's defaults nor the run name one. */
 export const DEFAULT_MODEL = 'claude-sonnet-4-6';
@@ -102,11 +103,11 @@ export function agentIdFor(runId: string, taskId: string, attempt: number): stri
 }
 
 export function agentInputFor(input: RunPlanInput, s: RunState, t: Task, slice: Amount): AgentInput {
-  const d = input.plan.defaults;
+  const d = input.plan!.defaults;
   return {
     repo: input.repo,
     baseRef: s.integration!.branch,
-    goal: t.prompt || t.title,
+    ...goalOf(input, t),
     backend: t.backend ?? d.backend ?? DEFAULT_BACKEND,
     model: t.model ?? d.model ?? input.model ?? DEFAULT_MODEL,
     maxTokens: 8192,

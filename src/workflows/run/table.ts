@@ -3,13 +3,15 @@
  * budget pool and the integration branch. The `runPlan` shell (workflow.ts) owns one `RunState` and changes it
  * only through these functions and scheduler.ts; what crosses continue-as-new is `carryOf`'s compact form.
  */
-import type { AgentResult, Amount } from '../../shared/agent';
+import type { Amount } from '../../shared/agent';
 import type { AgentMessage, DeadLetter, RunProgress, TaskRow, TaskStatus } from '../../shared/messages';
 import type { Plan } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanResult } from '../../shared/run';
 import { transitiveDependents } from '../../shared/dag';
-import { totalTokens } from '../../shared/model';
-import { addTreeCosts, type ModelSpend } from '../../shared/costs';
+import type { ModelSpend } from '../../shared/costs';
+import { PAGE_BYTES } from '../../shared/blobs';
+import { jsonBytes } from '../../shared/planIndex';
+import { rowsThatMatter } from './byReference';
 
 export const TERMINAL: readonly TaskStatus[] = ['completed', 'failed', 'blocked', 'cancelled', 'skipped'];
 const RETRYABLE: readonly TaskStatus[] = ['failed', 'blocked', 'cancelled'];
@@ -193,35 +195,7 @@ export function cancelWaiting(s: RunState, reason: string): void {
   for (const r of s.rows) if (r.status === 'pending' || r.status === 'ready') Object.assign(r, { status: 'cancelled', error: reason });
 }
 
-/**
- * A task's agent ended: count its spend into the run, and give back to the pool what is left of a slice that came
- * from there (a task's budget outside a plan budget is not the plan's). What comes back is capped at the slice; an
- * agent that spent more than its slice returns a negative amount, and the pool is charged for it in full. The
- * row's cost and tokens are the task's over all its attempts, so the rows add up to the run's totals.
- */
-export function recordAgentResult(s: RunState, r: TaskRow, result: AgentResult, poolSlice?: Amount): void {
-  recordSpend(s, r, result, poolSlice);
-  r.summary = result.summary.slice(0, 300);
-  r.commit = result.commit;
-  if (result.host) r.host = result.host;
-}
-
-/** What an agent of the task spent (its own, or its merge-conflict resolver's), counted as recordAgentResult says. */
-export function recordSpend(s: RunState, r: TaskRow, result: Pick<AgentResult, 'usage' | 'costUsd' | 'returned' | 'tree'>, poolSlice?: Amount): void {
-  const tokens = totalTokens(result.usage);
-  s.costUsd += result.costUsd;
-  s.tokens += tokens;
-  addTreeCosts(s.models, result.tree ?? { agentId: '', depth: 0, status: 'completed', doing: '', allocated: {}, usage: result.usage, costUsd: result.costUsd, alerts: [], children: [] });
-  if (s.pool && poolSlice) {
-    const back = (returned: number | undefined, slice: number | undefined): number =>
-      returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);
-    if (s.pool.tokens !== undefined) s.pool.tokens += back(result.returned.tokens, poolSlice.tokens);
-    if (s.pool.usd !== undefined) s.pool.usd += back(result.returned.usd, poolSlice.usd);
-  }
-  // The row counts what the run's totals count — every kind of token, every attempt — so the rows add up to them.
-  r.costUsd = (r.costUsd ?? 0) + result.costUsd;
-  r.tokens = (r.tokens ?? 0) + tokens;
-}
+export { recordAgentResult, recordSpend } from './spend';
 
 /** The run's verdict once nothing runs: cancelled if it was stopped, failed if any task did not make it. */
 export function finalStatus(s: RunState): RunPlanResult['status'] {
@@ -243,13 +217,17 @@ export function describe(s: RunState, runningIds: string[]): string {
 }
 
 export function progress(s: RunState, plan: Plan): RunProgress {
+  // A huge table is summarised: the counts say everything, `tasks` the rows that matter (docs/architecture.md).
+  const huge = s.rows.length > 200 && jsonBytes(s.rows) > PAGE_BYTES;
+  const tasks = huge ? rowsThatMatter(s.rows) : s.rows;
   return {
     runId: s.runId,
     name: plan.name,
     status: s.status,
     maxConcurrency: s.maxConcurrency,
     integrationBranch: s.integration?.branch,
-    tasks: s.rows,
+    tasks,
+    ...(huge ? { tasksOmitted: s.rows.length - tasks.length } : {}),
     counts: counts(s),
     costUsd: s.costUsd,
     tokens: s.tokens,

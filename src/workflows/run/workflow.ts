@@ -12,7 +12,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import { ErrorType } from '../../shared/errors';
-import type { TaskRow, TaskStatus } from '../../shared/messages';
+import { runProgressQuery, type TaskRow, type TaskStatus } from '../../shared/messages';
 import { failureCarrying } from '../../shared/outcome';
 import type { Task } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanInput, RunPlanResult } from '../../shared/run';
@@ -28,9 +28,22 @@ import { setHandlers } from './handlers';
 import { runTask } from './task';
 import { createNotifier } from '../notifier';
 import { gateEvent, runAlertEvents, runEndedEvent } from './notifications';
+import { BY_REFERENCE, loadingProgress, loadPlan, loadRows, rowsThatMatter, storeRows, tooLargeInline } from './byReference';
 
-export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
-  const { plan, runId } = input;
+export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
+  const { runId } = given;
+  // A plan by reference is read as its index (long prompts as previews); `input` is the shell's own view of the run,
+  // never sent anywhere: continue-as-new passes `given` on, the reference and not the plan.
+  // Not cancellable: a cancel that comes while they are read is seen by the first step of the loop, which ends the
+  // run as cancelled with its table, as before.
+  const ref = given.planRef;
+  // While the index is read, progress says so (the real handlers are set once the table exists).
+  if (ref) wf.setHandler(runProgressQuery, () => loadingProgress(runId, given.planName ?? runId, carry));
+  const plan = ref ? await wf.CancellationScope.nonCancellable(() => loadPlan(ref)) : given.plan!;
+  const input: RunPlanInput = { ...given, plan };
+  // A table too large for the carry came as a chain of chunks.
+  const rowsRef = carry?.rowsRef;
+  if (carry && rowsRef) carry = { ...carry, rows: [...(await wf.CancellationScope.nonCancellable(() => loadRows(rowsRef))), ...carry.rows] };
   const s = table.initialRunState(runId, plan, input.maxConcurrency, carry);
   const running = new Map<string, wf.CancellationScope>();
   const merger = createMerger(input.repo, s, isRemoteRepo(input.repo) ? () => moveIntegration() : undefined);
@@ -136,7 +149,7 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
         await merger.drained();
         await wf.condition(wf.allHandlersFinished);
         await notifier.flush();
-        return await wf.continueAsNew<typeof runPlan>(input, table.carryOf(s));
+        return await wf.continueAsNew<typeof runPlan>(given, await boundedCarry(input.repo, table.carryOf(s)));
       }
       if (inFlight.size === 0 && !s.paused) break;
       wf.setCurrentDetails(table.describe(s, [...running.keys()]));
@@ -169,12 +182,26 @@ export async function runPlan(input: RunPlanInput, carry?: RunPlanCarry): Promis
     { key: CadreStatus, value: status },
     { key: CadreBudgetUsed, value: s.costUsd },
   ]);
-  const result = table.runResult(s, status);
+  const result = await boundedResult(input.repo, table.runResult(s, status));
   await notifier.send(runEndedEvent(result, carry?.retry ? wf.workflowInfo().firstExecutionRunId : undefined));
   await notifier.flush();
   // A failed run fails in Temporal's eyes too, carrying its result (runs recorded before returned it).
   if (status === 'failed' && wf.patched('run-failed-as-failure')) throw failureCarrying(ErrorType.RunFailed, failedMessage(result), result);
   return result;
+}
+
+/** The carry, its rows written as a chain when they are too large for one payload (runs recorded before carried them). */
+async function boundedCarry(repo: string, carry: RunPlanCarry): Promise<RunPlanCarry> {
+  if (!tooLargeInline(carry.rows) || !wf.patched(BY_REFERENCE)) return carry;
+  return { ...carry, rows: [], rowsRef: await storeRows(repo, carry.rows) };
+}
+
+/** The result, its whole table written as a chain when too large for one payload; `tasks` keeps the rows that matter. */
+async function boundedResult(repo: string, result: RunPlanResult): Promise<RunPlanResult> {
+  if (!tooLargeInline(result.tasks) || !wf.patched(BY_REFERENCE)) return result;
+  // Not cancellable: a cancelled run still ends with its table (as the worktree removal before it).
+  const tableRef = await wf.CancellationScope.nonCancellable(() => storeRows(repo, result.tasks));
+  return { ...result, tasks: rowsThatMatter(result.tasks), tableRef };
 }
 
 function failedMessage(r: RunPlanResult): string {

@@ -18,6 +18,7 @@
  *
  * Cancellation kills the process group and rethrows the cancellation. Everything written is redacted.
  */
+import { createBlobStore, type BlobStore } from '../../blobs';
 import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -58,6 +59,8 @@ export interface SessionActivityDeps {
    * activity's own workflow with the worker's client (./forwarder.ts). Tests inject a fake.
    */
   forward?: OrchestrationForwarder;
+  /** Where a goal passed by reference (`goalRef`) is read from; default a store of its own. */
+  blobs?: BlobStore;
   /** How often progress is heartbeated and Codex's usage polled. Default 1 s. */
   pollMs?: number;
 }
@@ -97,13 +100,15 @@ export function createSessionActivities(deps: SessionActivityDeps) {
   /** Whose secret-looking values are scrubbed from everything written: the worker's and the injected settings. */
   const secretsEnv = sourceEnv === process.env ? process.env : { ...process.env, ...sourceEnv };
   const pollMs = deps.pollMs ?? 1_000;
+  const blobs = deps.blobs ?? createBlobStore();
 
   async function runAgentSession(raw: SessionInput): Promise<SessionResult> {
     const parsed = sessionInputSchema.safeParse(raw);
     if (!parsed.success) {
       throw ApplicationFailure.create({ type: ErrorType.InvalidToolInput, message: `runAgentSession: ${z.prettifyError(parsed.error)}`, nonRetryable: true });
     }
-    const input = parsed.data;
+    // A long goal travels by reference; the session reads it here (cached per worker), never from history.
+    const input = parsed.data.goalRef ? { ...parsed.data, goal: await blobs.text(parsed.data.goalRef) } : parsed.data;
     const impl = agentProgramBackends[input.backend];
     const ctx = activityContext();
     const found = findAgentProgram(input.backend, sourceEnv);
