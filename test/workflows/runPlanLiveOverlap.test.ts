@@ -13,18 +13,10 @@ import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
 import { recordHistory } from '../support/histories';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
+import { until } from '../support/wait';
 import { runResultOf } from '../../src/client/results';
 
 const waitFor = (file: string) => `while [ ! -f ${file} ]; do sleep 0.1; done`;
-
-async function until<T>(what: string, get: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 1200; i++) {
-    const v = await get();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
 
 describe('runPlan: live overlap', () => {
   it.each([

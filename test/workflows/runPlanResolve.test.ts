@@ -16,15 +16,7 @@ import { recordHistory } from '../support/histories';
 import { commandTask, plan } from '../support/plans';
 import { git, makeRepo, showFile, worktreesOutsidePool } from '../support/repo';
 import { testDir, uniqueId, withWorker } from '../support/temporal';
-
-async function until<T>(what: string, get: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 1200; i++) {
-    const v = await get();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
+import { until } from '../support/wait';
 
 const integrationOf = (runId: string) => `cadre/${runId}/integration`;
 
