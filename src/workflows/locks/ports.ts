@@ -9,10 +9,12 @@
  * polling every block again and again (a pass costs history events per block), and with the default 100 blocks,
  * running out means too many agents or leaked leases, which expire within a lease (3 minutes) anyway.
  */
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../shared/errors';
 import { portBlock, portBlockKey, portRange, type PortLease, type PortPlan } from '../../shared/ports';
+import { onHost, type Owner } from '../presets';
 import { adopt, release, tryAcquireVia, type LockGrant } from './holder';
 
 /** A leased block: what programs get (`ports`) and the grant that holds it (renewed, released, carried). */
@@ -22,22 +24,42 @@ export interface PortHold {
   grant: LockGrant;
 }
 
-const portOp = wf.proxyLocalActivities<Activities>({
+const portOpOptions: { startToCloseTimeout: Duration; retry: RetryPolicy } = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20, nonRetryableErrorTypes: [ErrorType.InvalidToolInput] },
-});
+};
 
-/** The worker's port plan: configuration and host. */
-export function portPlan(): Promise<PortPlan> {
-  return portOp.portPlan.executeWithOptions({ summary: 'port plan' }, [{}]);
+const portOp = wf.proxyLocalActivities<Activities>(portOpOptions);
+
+/**
+ * How a lease talks to the host: local activities (one agent, one lease at a time: cheapest), or ordinary activities
+ * on the owner's host queue (`{ owner }`) for a workflow that leases for several tasks at once. Concurrent local
+ * activities are not replay-safe: live, a lease's result can be delivered in the same activation as another lease's
+ * grant signal, on replay in an activation of its own, so the coroutines resume in another order and schedule
+ * their next commands with other sequence numbers ("Activity id of scheduled event … does not match").
+ * Activity results are history events, ordered alike live and on replay.
+ */
+export type PortVia = 'local' | { owner?: Owner };
+
+type PortOps = Pick<typeof portOp, 'portPlan' | 'requestPortLocks' | 'boundPorts'>;
+
+function portOps(via: PortVia): PortOps {
+  if (via === 'local') return portOp;
+  return wf.proxyActivities<Activities>({ ...portOpOptions, ...(via.owner?.host ? onHost(via.owner) : {}) });
+}
+
+/** The port plan of the worker that serves `via`: configuration and host. */
+export function portPlan(via: PortVia = 'local'): Promise<PortPlan> {
+  return portOps(via).portPlan.executeWithOptions({ summary: 'port plan' }, [{}]);
 }
 
 /**
  * Leases the first free block of `plan`, skipping blocks in which a port is already bound on the host. Undefined when
  * the plan has no blocks (port leases off); throws `PortsExhausted` (not retryable) when every block is taken.
  */
-export async function leasePorts(plan: PortPlan, label: string, spreadKey?: string): Promise<PortHold | undefined> {
+export async function leasePorts(plan: PortPlan, label: string, spreadKey?: string, via: PortVia = 'local'): Promise<PortHold | undefined> {
   if (plan.blocks <= 0) return undefined;
+  const op = portOps(via);
   let boundSkipped = 0;
   // Every agent starting its scan at block 0 made the n-th of n concurrent agents ask n times (a lock-manager round
   // trip and a workflow task each: 50 at concurrency 100). Starting where the holder's key hashes to makes the first
@@ -47,11 +69,11 @@ export async function leasePorts(plan: PortPlan, label: string, spreadKey?: stri
   for (let i = 0; i < plan.blocks; i++) {
     const block = (start + i) % plan.blocks;
     const grant = await tryAcquireVia([portBlockKey(block)], { label, ...(plan.leaseMs ? { leaseMs: plan.leaseMs } : {}) }, (request, summary) =>
-      portOp.requestPortLocks.executeWithOptions({ summary: summary.replace(/^lock /, 'lease ') }, [{ host: plan.host, ...request }]),
+      op.requestPortLocks.executeWithOptions({ summary: summary.replace(/^lock /, 'lease ') }, [{ host: plan.host, ...request }]),
     );
     if (!grant) continue;
     const ports = portBlock(plan, block);
-    const { bound } = await portOp.boundPorts.executeWithOptions({ summary: `probe ports ${portRange(ports)}` }, [ports]);
+    const { bound } = await op.boundPorts.executeWithOptions({ summary: `probe ports ${portRange(ports)}` }, [ports]);
     if (bound.length === 0) return { ports, block, grant };
     boundSkipped++;
     await release(grant);

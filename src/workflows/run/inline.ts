@@ -11,7 +11,16 @@ import { commandTaskOp } from '../presets';
 import { hasVerification, verifyAttemptsOf } from '../agent/attempts';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
-import { leasePorts, portPlan, releasePorts } from '../locks/ports';
+import { leasePorts, portPlan, releasePorts, type PortVia } from '../locks/ports';
+import type { PortPlan } from '../../shared/ports';
+
+const INLINE_PORTS_VIA_ACTIVITIES = 'inline-ports-via-activities';
+
+/** The arguments of an inline task's lease: the plan, the label and how the lease reaches the host. */
+async function inlinePortPlan(s: RunState, label: string, spreadKey: string): Promise<[PortPlan, string, string, PortVia]> {
+  const via: PortVia = wf.patched(INLINE_PORTS_VIA_ACTIVITIES) ? { owner: s.integration } : 'local';
+  return [await portPlan(via), label, spreadKey, via];
+}
 
 /**
  * The activity merges into the integration worktree, so it runs on the host that owns it (docs/hosts.md).
@@ -23,8 +32,10 @@ export async function runInline(
 ): Promise<{ result: AgentResult; conflicts?: string[]; exitCode?: number }> {
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
-  // The task's port block, held by the scheduler while the activity runs (runs recorded before: none).
-  const hold = wf.patched('port-lease') ? await leasePorts(await portPlan(), `ports of ${agentId}`.slice(0, 200), agentId) : undefined;
+  // The task's port block, held by the scheduler while the activity runs (runs recorded before: none). Several
+  // tasks lease at once, so the lease goes through ordinary activities on the integration's host (replay-safe, see
+  // PortVia); runs recorded before INLINE_PORTS_VIA_ACTIVITIES used local activities.
+  const hold = wf.patched('port-lease') ? await leasePorts(...(await inlinePortPlan(s, `ports of ${agentId}`.slice(0, 200), agentId))) : undefined;
   const r = await commandTaskOp(timeout, s.integration).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,

@@ -139,7 +139,11 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
             continue;
           }
         }
-        const p: Promise<void> = runTask(task, t).finally(() => {
+        // A task is cancelled through its own scope (stopAll on a run cancel), never by the run's scope: else the
+        // merge, the row and the status file of a task whose agent completed as the run was cancelled are started
+        // in a cancelled scope, fail, and the run ends cancelled with no result (runs recorded before replay so).
+        const one = t;
+        const p: Promise<void> = (wf.patched(TASKS_OUTSIDE_RUN_SCOPE) ? wf.CancellationScope.nonCancellable(() => runTask(task, one)) : runTask(task, t)).finally(() => {
           inFlight.delete(p);
           changed();
         });
@@ -203,6 +207,9 @@ async function boundedResult(repo: string, result: RunPlanResult): Promise<RunPl
   const tableRef = await wf.CancellationScope.nonCancellable(() => storeRows(repo, result.tasks));
   return { ...result, tasks: rowsThatMatter(result.tasks), tableRef };
 }
+
+/** Patch: tasks run outside the run's cancellation scope, cancelled only through their own. */
+const TASKS_OUTSIDE_RUN_SCOPE = 'tasks-outside-run-scope';
 
 function failedMessage(r: RunPlanResult): string {
   const bad = r.tasks.filter((t) => t.status === 'failed' || t.status === 'blocked' || t.status === 'cancelled');
