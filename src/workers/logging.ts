@@ -15,8 +15,15 @@ type PinoLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 
 let installed = false;
 
+/**
+ * SDK lines about what cadre sets up on purpose, at debug whatever the SDK's level: a host's own queue and the
+ * placement queue are served by workers with activities only (docs/hosts.md), which the SDK warns about at start.
+ */
+const EXPECTED = new Set(['No workflows registered, not polling for workflow tasks']);
+
 /** The pino level of one SDK log line: cadre's own code as it said, the SDK's one level down (errors excepted). */
-export function sdkLevel(lvl: LogLevel, meta?: LogMetadata): PinoLevel {
+export function sdkLevel(lvl: LogLevel, meta?: LogMetadata, message?: string): PinoLevel {
+  if (message !== undefined && EXPECTED.has(message) && lvl !== 'ERROR') return 'debug';
   const own = meta?.sdkComponent === 'workflow' || meta?.sdkComponent === 'activity';
   if (own) return lvl === 'TRACE' ? 'trace' : lvl === 'DEBUG' ? 'debug' : lvl === 'INFO' ? 'info' : lvl === 'WARN' ? 'warn' : 'error';
   return lvl === 'ERROR' ? 'error' : lvl === 'WARN' ? 'info' : lvl === 'INFO' ? 'debug' : 'trace';
@@ -31,7 +38,7 @@ export function installSdkLogging(level?: string): void {
   if (installed) return;
   installed = true;
   const log = rootLogger(level);
-  const at = (lvl: LogLevel) => (message: string, meta?: LogMetadata) => log[sdkLevel(lvl, meta)](meta ?? {}, message);
+  const at = (lvl: LogLevel) => (message: string, meta?: LogMetadata) => log[sdkLevel(lvl, meta, message)](meta ?? {}, message);
   const sdkLogger: Logger = {
     log: (lvl: LogLevel, message: string, meta?: LogMetadata) => at(lvl)(message, meta),
     trace: at('TRACE'),

@@ -62,6 +62,9 @@ describe('the SDK\'s own log lines are one level quieter', () => {
     expect(sdkLevel('WARN', { sdkComponent: 'core' })).toBe('info');
     expect(sdkLevel('WARN', { sdkComponent: 'worker' })).toBe('info');
     expect(sdkLevel('WARN')).toBe('info');
+    // The host and placement queues' activity-only workers are cadre's design: the SDK's warning about them is debug.
+    expect(sdkLevel('WARN', { sdkComponent: 'worker' }, 'No workflows registered, not polling for workflow tasks')).toBe('debug');
+    expect(sdkLevel('WARN', { sdkComponent: 'worker' }, 'some other warning')).toBe('info');
     expect(sdkLevel('INFO', { sdkComponent: 'worker' })).toBe('debug');
     expect(sdkLevel('DEBUG', { sdkComponent: 'core' })).toBe('trace');
     expect(sdkLevel('ERROR', { sdkComponent: 'worker' })).toBe('error');
