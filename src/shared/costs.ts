@@ -20,12 +20,16 @@ export function addTreeCosts(into: ModelSpend, tree: AgentTreeNode): void {
   const kids = tree.children ?? [];
   const usd = tree.costUsd - kids.reduce((n, c) => n + c.costUsd, 0);
   const tokens = totalTokens(tree.usage) - kids.reduce((n, c) => n + totalTokens(c.usage), 0);
-  const key = tree.model ?? 'unknown';
-  const slot = (into[key] ??= { usd: 0, tokens: 0 });
   // Rounding of the subtraction must not leave -0.000001 dollars in a row.
-  slot.usd += Math.max(0, usd);
-  slot.tokens += Math.max(0, tokens);
+  addSpend(into, tree.model, Math.max(0, usd), Math.max(0, tokens));
   for (const c of kids) addTreeCosts(into, c);
+}
+
+/** Adds spend to one model (`unknown` when it is not known: a result from before trees carried models, or none). */
+export function addSpend(into: ModelSpend, model: string | undefined, usd: number, tokens: number): void {
+  const slot = (into[model ?? 'unknown'] ??= { usd: 0, tokens: 0 });
+  slot.usd += usd;
+  slot.tokens += tokens;
 }
 
 /** The by-model record as rows, most expensive first; models that spent nothing are left out. */

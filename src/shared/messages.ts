@@ -197,6 +197,11 @@ export const messageAnsweredUpdate = defineUpdate<string, [string]>('cadre.messa
  */
 export type TaskStatus = 'pending' | 'ready' | 'running' | 'waiting' | 'completed' | 'failed' | 'blocked' | 'cancelled' | 'skipped';
 
+/** The row's (and the Web UI's) words for a task waiting at its gate; the history reader says the same. */
+export function approvalWaiting(prompt: string): string {
+  return `approval: ${prompt.replace(/\s+/g, ' ').slice(0, 200)}`;
+}
+
 export interface TaskRow {
   id: string;
   title: string;

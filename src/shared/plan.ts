@@ -142,6 +142,22 @@ export const OnStallSchema = z.enum(['end', 'restart']);
 export type OnStall = z.infer<typeof OnStallSchema>;
 
 /** Review (docs/loops.md "Review"): rounds of review a task's passing work gets at most, when neither it nor the defaults say. */
+/** What a task's helper agent (its reviewer, its merge-conflict resolver) may say besides its backend. */
+const helperAgentFields = {
+  model: z.string().min(1).optional(),
+  prompt: z.string().min(1).optional(),
+  command: argv.optional(),
+  script: z.string().min(1).optional(),
+};
+
+/** A command helper needs its argv, a scripted one its script. */
+function needsItsProgram(role: string) {
+  return (r: { backend?: string; command?: unknown; script?: unknown }, ctx: z.RefinementCtx) => {
+    if (r.backend === 'command' && !r.command) ctx.addIssue({ code: 'custom', path: ['command'], message: `a command ${role} needs a command` });
+    if (r.backend === 'scripted' && !r.script) ctx.addIssue({ code: 'custom', path: ['script'], message: `a scripted ${role} needs a script` });
+  };
+}
+
 export const DEFAULT_REVIEW_ROUNDS = 2;
 export const MAX_REVIEW_ROUNDS = 5;
 /**
@@ -151,15 +167,9 @@ export const MAX_REVIEW_ROUNDS = 5;
  */
 export const ReviewSchema = z.strictObject({
   backend: BackendSchema,
-  model: z.string().min(1).optional(),
-  prompt: z.string().min(1).optional(),
+  ...helperAgentFields,
   rounds: z.number().int().min(1).max(MAX_REVIEW_ROUNDS).optional(),
-  command: argv.optional(),
-  script: z.string().min(1).optional(),
-}).superRefine((r, ctx) => {
-  if (r.backend === 'command' && !r.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command reviewer needs a command' });
-  if (r.backend === 'scripted' && !r.script) ctx.addIssue({ code: 'custom', path: ['script'], message: 'a scripted reviewer needs a script' });
-});
+}).superRefine(needsItsProgram('reviewer'));
 export type Review = z.infer<typeof ReviewSchema>;
 
 /** Merge conflicts (docs/loops.md "Merge conflicts"): resolver runs a conflicting task gets at most, when it does not say. */
@@ -172,15 +182,9 @@ export const MAX_RESOLVE_ATTEMPTS = 5;
  */
 export const ResolveSchema = z.strictObject({
   backend: BackendSchema.optional(),
-  model: z.string().min(1).optional(),
-  prompt: z.string().min(1).optional(),
+  ...helperAgentFields,
   attempts: z.number().int().min(1).max(MAX_RESOLVE_ATTEMPTS).optional(),
-  command: argv.optional(),
-  script: z.string().min(1).optional(),
-}).superRefine((r, ctx) => {
-  if (r.backend === 'command' && !r.command) ctx.addIssue({ code: 'custom', path: ['command'], message: 'a command resolver needs a command' });
-  if (r.backend === 'scripted' && !r.script) ctx.addIssue({ code: 'custom', path: ['script'], message: 'a scripted resolver needs a script' });
-});
+}).superRefine(needsItsProgram('resolver'));
 export type Resolve = z.infer<typeof ResolveSchema>;
 
 export const TaskSchema = z.strictObject({

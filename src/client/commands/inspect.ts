@@ -95,7 +95,7 @@ export async function loadRunProgress(client: Client, id: string): Promise<Loade
 
 /** What an id on the command line names. */
 export type Target =
-  | { kind: 'run'; runId: string; running: boolean; memo: Record<string, unknown> }
+  | { kind: 'run'; runId: string; running: boolean; memo: Record<string, unknown>; startedAt: number; closedAt?: number }
   | { kind: 'agent'; agentId: string; running: boolean; task?: TaskRow; runId?: string };
 
 /**
@@ -119,7 +119,9 @@ export async function resolveTarget(client: Client, ref: string): Promise<Target
     }
   }
   const d = await describe(client, ref);
-  if (d.type === 'runPlan') return { kind: 'run', runId: ref, running: d.status.name === 'RUNNING', memo: (d.memo ?? {}) as Record<string, unknown> };
+  if (d.type === 'runPlan') {
+    return { kind: 'run', runId: ref, running: d.status.name === 'RUNNING', memo: (d.memo ?? {}) as Record<string, unknown>, startedAt: d.startTime.getTime(), closedAt: d.closeTime?.getTime() };
+  }
   return { kind: 'agent', agentId: ref, running: d.status.name === 'RUNNING' };
 }
 
@@ -223,8 +225,7 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
     if (target.kind === 'run') {
       const p = await loadRunProgress(rt.client, id);
       if (opts.json) {
-        const started = await describe(rt.client, id).catch(() => undefined);
-        const costs = runCosts(p, { startedAt: started?.startTime.getTime(), now: (started?.closeTime ?? new Date()).getTime() });
+        const costs = runCosts(p, { startedAt: target.startedAt, now: target.closedAt ?? Date.now() });
         process.stdout.write(JSON.stringify({ ...p, costs, workflowStatus: target.running ? 'running' : p.status, webUi: workflowUrl(rt.config, id) }, null, 2) + '\n');
         return EXIT.ok;
       }
@@ -236,15 +237,14 @@ export async function statusCommand(id: string, opts: { json?: boolean }): Promi
         process.stdout.write(`run ${id} — ${p.status}${spent}\n${costs}${historyNotice({ asOf: p.asOf, reason: p.reason })}\nWeb UI: ${workflowUrl(rt.config, id)}${repoLine}\n\n${taskTable(p, Date.parse(p.asOf))}\n${conflictLines(p)}`);
         return EXIT.ok;
       }
-      const d = await describe(rt.client, id);
       const simulated = simulatedSpend(await planOf(await readInput<RunPlanInput>(rt.client, id).catch(() => undefined)));
       const view = await rt.client.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => sampleRun(rt.client, id, p, simulated)).catch(() => undefined);
       const tty = Boolean(process.stdout.isTTY);
       const frame = view
         ? renderView(view, {
             webUi: workflowUrl(rt.config, id),
-            startedAt: d.startTime.getTime(),
-            now: (d.closeTime ?? new Date()).getTime(),
+            startedAt: target.startedAt,
+            now: target.closedAt ?? Date.now(),
             notices: [],
             width: tty ? process.stdout.columns || 100 : 0,
             height: Number.POSITIVE_INFINITY,

@@ -11,7 +11,7 @@
  */
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { taskVerdict, type CommandTaskResult } from '../../shared/commandTask';
-import type { TaskRow, TaskStatus } from '../../shared/messages';
+import { approvalWaiting, type TaskRow, type TaskStatus } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
 import type { RunPlanInput } from '../../shared/run';
 import type { Plan } from '../../shared/plan';
@@ -254,7 +254,7 @@ export function runFromHistory(events: HistoryEvent[], planByRef?: Pick<Plan, 't
       const r = rows.get(t.id);
       const branch = doneBranch.get(t.id);
       if (!t.gate || r?.status !== 'completed' || !branch || merged.has(branch)) continue;
-      Object.assign(r, { status: 'waiting', waiting: `approval: ${t.gate.prompt.replace(/\s+/g, ' ').slice(0, 200)}` });
+      Object.assign(r, { status: 'waiting', waiting: approvalWaiting(t.gate.prompt) });
     }
   }
   // A pending task behind a failed (or blocked, cancelled) dependency will not start: shown blocked, as the run does.

@@ -3,7 +3,7 @@
  * budget pool, and the task's row.
  */
 import type { AgentResult, Amount } from '../../shared/agent';
-import { addTreeCosts } from '../../shared/costs';
+import { addSpend, addTreeCosts } from '../../shared/costs';
 import type { TaskRow } from '../../shared/messages';
 import { totalTokens } from '../../shared/model';
 import type { RunState } from './table';
@@ -26,7 +26,8 @@ export function recordSpend(s: RunState, r: TaskRow, result: Pick<AgentResult, '
   const tokens = totalTokens(result.usage);
   s.costUsd += result.costUsd;
   s.tokens += tokens;
-  addTreeCosts(s.models, result.tree ?? { agentId: '', depth: 0, status: 'completed', doing: '', allocated: {}, usage: result.usage, costUsd: result.costUsd, alerts: [], children: [] });
+  if (result.tree) addTreeCosts(s.models, result.tree);
+  else addSpend(s.models, undefined, result.costUsd, tokens);
   if (s.pool && poolSlice) {
     const back = (returned: number | undefined, slice: number | undefined): number =>
       returned === undefined || !Number.isFinite(returned) ? 0 : slice === undefined ? returned : Math.min(returned, slice);

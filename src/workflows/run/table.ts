@@ -120,10 +120,7 @@ export function cancelProblem(s: RunState, id: string): string | undefined {
   return undefined;
 }
 
-/** The Web UI's and the row's words for a task waiting at its gate. */
-export function approvalWaiting(prompt: string): string {
-  return `approval: ${prompt.replace(/\s+/g, ' ').slice(0, 200)}`;
-}
+export { approvalWaiting } from '../../shared/messages';
 
 /**
  * The rows a retry of `ids` puts back to pending: the tasks and their failed, blocked or cancelled dependents,
