@@ -26,6 +26,26 @@ export interface HolderState {
 
 let holderState: HolderState | undefined;
 
+/**
+ * Whether this workflow asks and releases for several coroutines at once (the scheduler: many tasks' file locks and
+ * port blocks). Such a workflow must not use local activities for them: live, a local activity's result can be
+ * delivered in the same activation as another coroutine's activity result or grant signal, on replay in one of its
+ * own, so the coroutines resume in another order and schedule their next commands with other sequence numbers
+ * (seen as "Activity type of scheduled event 'runInlineCommandTask' does not match … 'portPlan'" when a run with
+ * inline tasks was cancelled). Ordinary activities' results are history events, ordered alike live and on replay.
+ */
+let concurrentHolder = false;
+
+/** Marks this workflow as one that holds for several coroutines at once (see `concurrentHolder`). */
+export function holdForSeveral(): void {
+  concurrentHolder = true;
+}
+
+/** True when lock calls must go through ordinary activities (set by `holdForSeveral`). */
+export function holdsForSeveral(): boolean {
+  return concurrentHolder;
+}
+
 /** The state if this workflow has used locks at all; unlike `state()`, registers nothing. */
 export function existingState(): HolderState | undefined {
   return holderState;
@@ -75,15 +95,17 @@ export const holderId = (): string => wf.workflowInfo().workflowId;
  */
 const RELEASE_AS_LOCAL_ACTIVITY = 'lock-release-as-local-activity';
 
-const releaseOp = wf.proxyLocalActivities<Activities>({
+const releaseOptions = {
   startToCloseTimeout: '30s',
   retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 20 },
-});
+} as const;
+const releaseOp = wf.proxyLocalActivities<Activities>(releaseOptions);
+const releaseActivity = wf.proxyActivities<Activities>(releaseOptions);
 
 export async function sendRelease(lockWorkflowId: string, release: LockRelease): Promise<void> {
   try {
     if (wf.patched(RELEASE_AS_LOCAL_ACTIVITY)) {
-      await releaseOp.releaseLocks.executeWithOptions({ summary: release.all ? 'release all locks' : 'release lock' }, [{ lockWorkflowId, ...release }]);
+      await (concurrentHolder ? releaseActivity : releaseOp).releaseLocks.executeWithOptions({ summary: release.all ? 'release all locks' : 'release lock' }, [{ lockWorkflowId, ...release }]);
     } else {
       await wf.getExternalWorkflowHandle(lockWorkflowId).signal(lockReleaseSignal, release);
     }

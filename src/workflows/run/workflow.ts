@@ -27,11 +27,16 @@ import * as table from './table';
 import { setHandlers } from './handlers';
 import { runTask } from './task';
 import { createNotifier } from '../notifier';
+import { holdForSeveral } from '../locks/holderState';
 import { gateEvent, runAlertEvents, runEndedEvent } from './notifications';
 import { BY_REFERENCE, loadingProgress, loadPlan, loadRows, rowsThatMatter, storeRows, tooLargeInline } from './byReference';
 
+const SCHEDULER_LOCKS_VIA_ACTIVITIES = 'scheduler-locks-via-activities';
+
 export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
   const { runId } = given;
+  // Many tasks ask for and give back locks and port blocks at once: through ordinary activities (holderState.ts).
+  if (wf.patched(SCHEDULER_LOCKS_VIA_ACTIVITIES)) holdForSeveral();
   // A plan by reference is read as its index (long prompts as previews); `input` is the shell's own view of the run,
   // never sent anywhere: continue-as-new passes `given` on, the reference and not the plan.
   // Not cancellable: a cancel that comes while they are read is seen by the first step of the loop, which ends the
