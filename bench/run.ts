@@ -109,7 +109,7 @@ async function main() {
     try {
       sections[name] = await fn();
     } catch (err) {
-      log(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      log(`${name} failed: ${describeFailure(err)}`);
       sections[name] = { error: err instanceof Error ? err.message : String(err) };
     }
     timing[name] = { seconds: Math.round((Date.now() - t0) / 100) / 10, loadBefore, loadAfter: loadAverage() };
@@ -184,6 +184,13 @@ main()
     process.exit(0);
   })
   .catch((err: unknown) => {
-    log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log(`bench failed: ${describeFailure(err)}`);
     process.exit(1);
   });
+
+/** A failure with its causes (a failed workflow's own error is its cause). */
+function describeFailure(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) parts.push(e instanceof Error ? (parts.length ? e.message : (e.stack ?? e.message)) : String(e));
+  return parts.join('\n  caused by: ');
+}

@@ -6,6 +6,8 @@
 import type { TaskRow } from '../../src/shared/messages';
 import type { Plan } from '../../src/shared/plan';
 import type { RunPlanResult } from '../../src/shared/run';
+import { runResultOf } from '../../src/client/results';
+import { resultRows } from '../../src/client/planRef';
 import { processCpuMs, selfCpuMs } from './cpu';
 import { type BenchEnv, uniqueId } from './env';
 import { activityTimings, chainEvents, countByType, historyEvents, totalBytes, workflowTaskTimings, type Ev } from './history';
@@ -35,7 +37,10 @@ export async function runPlanOnce(env: BenchEnv, taskQueue: string, plan: Plan, 
     taskQueue,
     args: [{ runId, plan, repo, maxConcurrency }],
   });
-  const result = (await handle.result()) as RunPlanResult;
+  // A failed run ends as a failed workflow carrying its result (src/shared/outcome.ts): read the table either way.
+  const ended: RunPlanResult = await runResultOf(handle);
+  // A table too large for the result is in the repository; the measures need every row.
+  const result: RunPlanResult = { ...ended, tasks: await resultRows(ended) };
   const makespanMs = performance.now() - t0;
   const server1 = processCpuMs(env.server.pid);
   const cpuMs = { server: server1 !== undefined && cpu0.server !== undefined ? server1 - cpu0.server : undefined, bench: selfCpuMs() - cpu0.bench };

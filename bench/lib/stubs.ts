@@ -4,7 +4,11 @@
  * themselves are cadre's own, unchanged: every child workflow, every activity round trip and every workflow task
  * still happens; only the work inside the activities is gone.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import type { BenchEnv } from './env';
 
 const ZERO = '0'.repeat(40);
 
@@ -77,4 +81,17 @@ export function stubActivities(opts: StubOptions = {}) {
       return { ok: true as const, commit: ZERO };
     },
   };
+}
+
+/**
+ * The repository stubbed runs name: a real, empty git repository (made once per bench run), because what is not
+ * stubbed still uses it — a run's task table too large for its result is stored as blobs in it (docs/plans.md).
+ */
+export function stubRepo(env: BenchEnv): string {
+  const repo = join(env.root, 'stub-repo');
+  if (!existsSync(join(repo, '.git'))) {
+    mkdirSync(repo, { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+  }
+  return repo;
 }

@@ -15,6 +15,8 @@ import { log, uniqueId, type BenchEnv } from '../lib/env';
 import { activityTimings, chainEvents, historyEvents } from '../lib/history';
 import { makeRepo } from '../lib/repo';
 import { round, sleep } from '../lib/stats';
+import { runResultOf } from '../../src/client/results';
+import { resultRows } from '../../src/client/planRef';
 
 export interface CrashResult {
   tasks: number;
@@ -83,7 +85,8 @@ export async function crash(env: BenchEnv, o: { tasks: number; taskSeconds: numb
     log(`crash: killed the worker with ${completedAtKill.size} tasks completed and ${runningAtKill} running; restarting it`);
     second = spawnCadreWorker({ address: env.address, taskQueue, stateDir });
     const readyAt = await second.ready;
-    const result = (await handle.result()) as RunPlanResult;
+    const ended: RunPlanResult = await runResultOf(handle);
+    const result: RunPlanResult = { ...ended, tasks: await resultRows(ended) };
     const endedAt = Date.now();
 
     const after = result.tasks.filter((t) => t.endedAt !== undefined && t.endedAt > killedAt).sort((a, b) => a.endedAt! - b.endedAt!);

@@ -12,7 +12,7 @@ import { commandPlan, idealMakespan, layeredDag } from '../lib/dag';
 import { log, startWorker, type BenchEnv } from '../lib/env';
 import { makeRepo } from '../lib/repo';
 import { round } from '../lib/stats';
-import { stubActivities } from '../lib/stubs';
+import { stubActivities, stubRepo } from '../lib/stubs';
 
 export interface MakespanVariant extends CadreDagResult {
   variant: 'real' | 'orchestration' | 'real-inline' | 'orchestration-inline';
@@ -47,9 +47,9 @@ export async function makespan(env: BenchEnv, o: { layers: number; width: number
 
   const stub = await startWorker(env, { extraActivities: stubActivities({ commandMs: 1000 }) });
   try {
-    const run = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub', nodes, () => ['sleep', '1'], concurrency), '/nonexistent', concurrency);
+    const run = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub', nodes, () => ['sleep', '1'], concurrency), stubRepo(env), concurrency);
     record('orchestration', summarizeRun(run, concurrency, await breakdown(env, run, 20), 1000), run.slotMs);
-    const inline = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub-inline', nodes, () => ['sleep', '1'], concurrency, true), '/nonexistent', concurrency);
+    const inline = await runPlanOnce(env, stub.taskQueue, commandPlan('sleep1stub-inline', nodes, () => ['sleep', '1'], concurrency, true), stubRepo(env), concurrency);
     record('orchestration-inline', summarizeRun(inline, concurrency, await breakdown(env, inline, 20), 1000), inline.slotMs);
   } finally {
     await stub.stop();

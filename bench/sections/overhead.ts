@@ -21,7 +21,7 @@ import { log, startWorker, uniqueId, type BenchEnv } from '../lib/env';
 import { runWithPQueue } from '../lib/pqueueRunner';
 import { makeRepo } from '../lib/repo';
 import { round, summarize, type Summary } from '../lib/stats';
-import { stubActivities } from '../lib/stubs';
+import { stubActivities, stubRepo } from '../lib/stubs';
 import type { ProtoDagInput } from '../workflows';
 
 export interface QueueResult {
@@ -171,21 +171,21 @@ export async function overhead(env: BenchEnv, o: OverheadOptions): Promise<Overh
   const stub = await startWorker(env, { extraActivities: stubActivities() });
   try {
     // A small warm-up run so the first measured task does not pay for worker start-up and the JIT.
-    await runPlanOnce(env, stub.taskQueue, commandPlan('warmup', layeredDag(2, 10), () => ['true'], 5), '/nonexistent', 5);
+    await runPlanOnce(env, stub.taskQueue, commandPlan('warmup', layeredDag(2, 10), () => ['true'], 5), stubRepo(env), 5);
     if (o.chain > 0) {
-      const run = await runPlanOnce(env, stub.taskQueue, commandPlan('chain', layeredDag(o.chain, 1), () => ['true'], 1), '/nonexistent', 1);
+      const run = await runPlanOnce(env, stub.taskQueue, commandPlan('chain', layeredDag(o.chain, 1), () => ['true'], 1), stubRepo(env), 1);
       out.cadreChain = summarizeRun(run, 1, await breakdown(env, run, o.chain));
       log(`overhead: cadre orchestration, a chain of ${o.chain}: slot p50 ${out.cadreChain.overheadPerTaskMs.p50} ms`);
     }
     for (const c of o.concurrencies) {
       const plan = commandPlan(`noop${c}`, nodes, () => ['true'], c);
-      const run = await runPlanOnce(env, stub.taskQueue, plan, '/nonexistent', c);
+      const run = await runPlanOnce(env, stub.taskQueue, plan, stubRepo(env), c);
       out.cadreOrchestration.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
       log(`overhead: cadre orchestration c=${c}: ${out.cadreOrchestration.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreOrchestration.at(-1)!.overheadPerTaskMs.p50} ms`);
     }
     for (const c of o.concurrencies) {
       const plan = commandPlan(`inline${c}`, nodes, () => ['true'], c, true);
-      const run = await runPlanOnce(env, stub.taskQueue, plan, '/nonexistent', c);
+      const run = await runPlanOnce(env, stub.taskQueue, plan, stubRepo(env), c);
       out.cadreInline.push(summarizeRun(run, c, await breakdown(env, run, o.sample)));
       log(`overhead: cadre inline orchestration c=${c}: ${out.cadreInline.at(-1)!.tasksPerSecond} tasks/s, slot p50 ${out.cadreInline.at(-1)!.overheadPerTaskMs.p50} ms`);
     }

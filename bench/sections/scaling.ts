@@ -12,6 +12,7 @@ import { processCpuMs } from '../lib/cpu';
 import { commandPlan, layeredDag } from '../lib/dag';
 import { log, uniqueId, type BenchEnv } from '../lib/env';
 import { round, summarize, type Summary } from '../lib/stats';
+import { stubRepo } from '../lib/stubs';
 import type { RunPlanResult } from '../../src/shared/run';
 
 export interface ScalingPoint {
@@ -64,7 +65,7 @@ async function runWith(env: BenchEnv, count: number, o: ScalingOptions, nodes: R
     await env.client.workflow.execute('runPlan', {
       workflowId: warm,
       taskQueue,
-      args: [{ runId: warm, plan: commandPlan('warmup', layeredDag(1, 20), () => ['true'], o.concurrency), repo: '/nonexistent', maxConcurrency: o.concurrency }],
+      args: [{ runId: warm, plan: commandPlan('warmup', layeredDag(1, 20), () => ['true'], o.concurrency), repo: stubRepo(env), maxConcurrency: o.concurrency }],
     });
     const runId = uniqueId(`scale${count}`);
     const plan = commandPlan(`scale${count}`, nodes, () => ['true'], o.concurrency);
@@ -73,7 +74,7 @@ async function runWith(env: BenchEnv, count: number, o: ScalingOptions, nodes: R
     const result = (await env.client.workflow.execute('runPlan', {
       workflowId: runId,
       taskQueue,
-      args: [{ runId, plan, repo: '/nonexistent', maxConcurrency: o.concurrency }],
+      args: [{ runId, plan, repo: stubRepo(env), maxConcurrency: o.concurrency }],
     })) as RunPlanResult;
     const makespanMs = performance.now() - t0;
     const cpu1 = { server: processCpuMs(env.server.pid), workers: cpuOf(pids) };

@@ -20,6 +20,8 @@ import { commandPlan, layeredDag } from '../lib/dag';
 import { log, repoRoot, uniqueId, type BenchEnv } from '../lib/env';
 import { makeRepo } from '../lib/repo';
 import { round, sleep, slope, summarize, type Summary } from '../lib/stats';
+import { runResultOf } from '../../src/client/results';
+import { resultRows } from '../../src/client/planRef';
 
 export interface ColdStart {
   variant: string;
@@ -83,7 +85,8 @@ async function coldStarts(env: BenchEnv, variant: 'cli' | 'prebuilt', n: number)
         : spawnBenchWorker({ address: env.address, taskQueue, stateDir, bundlePath: env.bundlePath, mode: 'prebuilt' });
     try {
       ready.push((await w.ready) - w.spawnedAt);
-      const result = (await handle.result()) as RunPlanResult;
+      const ended: RunPlanResult = await runResultOf(handle);
+    const result: RunPlanResult = { ...ended, tasks: await resultRows(ended) };
       firstTask.push(Date.now() - w.spawnedAt);
       if (result.status !== 'completed') throw new Error(`cold-start run ended ${result.status}`);
       const timing = w.output.find((l) => l.startsWith('timing '));
