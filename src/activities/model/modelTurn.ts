@@ -18,6 +18,8 @@
  *   4. Invalid tool calls are answered with an error result (stored) and never reach the workflow. Valid
  *      orchestration calls are returned, parsed, for the workflow to handle; their results come back as
  *      `toolResults` of turn N+1 and are written into that turn's user message.
+ *   5. Through a remote only: the turn's changes are committed and pushed and the transcript saved to the remote
+ *      before the activity returns (checkpoint.ts), so a turn that completed survives the loss of its host.
  *
  * Cancellation: the activity's cancellation signal aborts the model request and is passed to tools; the
  * cancellation is re-thrown, never turned into a tool error.
@@ -52,6 +54,7 @@ import {
   type UserBlock,
 } from './backend';
 import { createBlobStore, type BlobStore } from '../blobs';
+import { checkpointTarget, checkpointTurn, restoreTranscript, transcriptStateRef } from './checkpoint';
 import { continueText, goalBlock, inboxBlock, systemPrompt } from './prompt';
 import { priorReads, rereadNote } from './rereads';
 import { resolveScriptPath, createScriptedBackend } from './scripted';
@@ -186,8 +189,17 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     const system = systemPrompt(tools, input.system);
     const N = input.turn;
 
-    const transcript = await TranscriptWriter.open(deps.stateDir, input.agentId);
+    let transcript = await TranscriptWriter.open(deps.stateDir, input.agentId);
     let index = indexTranscript(transcript.records);
+    // Through a remote (checkpoint.ts), the turn ends with a checkpoint; a host that lacks the earlier turns (the
+    // agent's first host was lost) first restores the transcript as the last completed turn saved it.
+    const target = input.deferWrites ? undefined : await checkpointTarget(deps.stateDir, input.workspace);
+    if (target && lacksTurnsBefore(index, N)) {
+      const restored = await withHeartbeats(heartbeat, heartbeatIntervalMs, () => restoreTranscript(deps.stateDir, target, input.agentId));
+      if (!restored) throw transcriptMissing(input.agentId, N, `it is not on this host and no saved state of it was found on the remote ${target.remote} (${transcriptStateRef(input.agentId)})`);
+      transcript = await TranscriptWriter.open(deps.stateDir, input.agentId);
+      index = indexTranscript(transcript.records);
+    }
 
     // 1. The user message of turn N (stored once; a retry reuses it).
     if (!index.users.has(N)) {
@@ -263,6 +275,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
       resultBlocks.push(toResultBlock(record));
     }
     heartbeat();
+    if (target) await withHeartbeats(heartbeat, heartbeatIntervalMs, () => checkpointTurn(deps.stateDir, target, input.agentId, N, input.workspace));
 
     const nextMessages: ConversationMessage[] = [
       ...messages,
@@ -456,6 +469,12 @@ function nextUserContent(input: ModelTurnInput, index: TranscriptIndex, tools: r
   blocks.push(...inboxBlock(input.inbox));
   if (blocks.length === 0) blocks.push({ type: 'text', text: continueText(tools) });
   return blocks;
+}
+
+/** Whether any user message or reply of the turns before N is missing (N needs them all). */
+function lacksTurnsBefore(index: TranscriptIndex, N: number): boolean {
+  for (let k = 1; k < N; k++) if (!index.users.has(k) || !index.replies.has(k)) return true;
+  return false;
 }
 
 /** Turns 1..N as API messages: user 1, assistant 1, ..., user N. */

@@ -64,6 +64,11 @@ export function deliver(box: Mailbox, ids?: readonly string[]): Message[] {
   return out;
 }
 
+/** A turn that will be done again (its host was lost): the messages shown to it are pending again. */
+export function undeliver(box: Mailbox, ids: readonly string[]): void {
+  for (const m of box.messages) if (m.state === 'delivered' && ids.includes(m.id)) m.state = 'pending';
+}
+
 /** The agent ended: take the messages no turn will see (still pending) out of the mailbox, for the dead letters. */
 export function drainUnread(box: Mailbox): Message[] {
   const unread = pending(box);

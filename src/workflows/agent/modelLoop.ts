@@ -7,6 +7,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Amount } from '../../shared/agent';
 import type { ModelTurnOutput, PendingWrite } from '../../shared/model';
+import { isRemoteRepo } from '../../shared/hosts';
 import { hasPrice } from '../../shared/pricing';
 import type { ToolName, ToolResult } from '../../shared/tools';
 import { acquire, release } from '../locks/holder';
@@ -18,10 +19,13 @@ import * as mail from './mailbox';
 import { carryOf, continueAsNewDue } from './state';
 import { handleCall } from './tools';
 import { portsField } from './ports';
+import { isHostLost } from './relocate';
 
 /** Patches (new histories take them; recorded ones replay without): see docs/hierarchy.md "Budgets are ceilings". */
 const STOP_WHEN_OVERSPENT = 'stop-when-overspent';
 const RESERVE_CARRIED_INPUT = 'reserve-carried-input';
+/** Losing a host (relocate.ts): the turn in flight there is done again on the new host, under the same number. */
+const REDO_TURN_AFTER_MOVE = 'redo-turn-after-move';
 
 const MODEL_TOOLS: ToolName[] = [
   'read_file', 'write_file', 'edit_file', 'list_files', 'search_text', 'run_command',
@@ -84,6 +88,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
       ]);
     } catch (err) {
       ledger.release(s.book, reservation);
+      if (isHostLost(err) && isRemoteRepo(input.repo) && wf.patched(REDO_TURN_AFTER_MOVE)) undoTurn(ctx);
       throw err;
     }
     const fired = settleTurn(input, s, reservation, out.usage, ctx.prices);
@@ -103,6 +108,18 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
     }
   }
   ctx.setStatus('completed');
+}
+
+/**
+ * The turn's activity never completed (its host is gone): forget it was started, so the loop that runs again on the
+ * new host asks for the same turn, whose predecessors the restored transcript holds (activities/model/checkpoint.ts).
+ */
+function undoTurn(ctx: AgentContext): void {
+  const { s } = ctx;
+  s.turn--;
+  s.turnsThisRun--;
+  mail.undeliver(s.mailbox, s.awaitingProcessing);
+  s.awaitingProcessing = [];
 }
 
 /** Reserve the turn, asking the parent for the shortfall when it does not fit. False: the agent is out of budget. */

@@ -5,8 +5,9 @@
  * remote has it (the last checkpoint its commits pushed), and runs its backend again from there.
  *
  * Only for runs through a remote (without one the branch lived only on the lost host) and at most MAX_MOVES times.
- * A command agent runs its program again on the new host; a model agent's transcript was on the lost host, so its
- * next turn fails there (TranscriptMissing) — documented as not recovered.
+ * A command agent runs its program again on the new host; a model agent goes on from its last completed turn: each
+ * turn through a remote ends with a checkpoint (activities/model/checkpoint.ts), the turn in flight is done again
+ * (modelLoop.ts `undoTurn`) and its activity restores the transcript on the new host.
  */
 import * as wf from '@temporalio/workflow';
 import { HOST_ROUTING, isRemoteRepo } from '../../shared/hosts';

@@ -7,7 +7,7 @@
  * in whatever order, however often — which is what lets a test count how often each turn was paid for.
  *
  * Every reply is streamed: message_start at once, then a pause of `delayMs` (the model "thinking"; a worker killed
- * now leaves the turn in flight), then the blocks, message_delta with the usage and message_stop.
+ * now leaves the turn in flight; per request, it can wait for the test to let it go), then the blocks, message_delta with the usage and message_stop.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,7 +50,10 @@ function findTag(body: WireBody): string | undefined {
   return /\[agent:([^\]\\]+)\]/.exec(first)?.[1];
 }
 
-export async function startKeyedStub(answer: (tag: string, turn: number) => KeyedReply, opts: { delayMs?: number } = {}): Promise<KeyedStub> {
+/** How long a reply "thinks": milliseconds for every request, or per request (ms, or a promise to wait for). */
+export type KeyedDelay = number | ((request: KeyedRequest) => number | Promise<unknown>);
+
+export async function startKeyedStub(answer: (tag: string, turn: number) => KeyedReply, opts: { delayMs?: KeyedDelay } = {}): Promise<KeyedStub> {
   const requests: KeyedRequest[] = [];
   let seq = 0;
 
@@ -91,7 +94,8 @@ export async function startKeyedStub(answer: (tag: string, turn: number) => Keye
       type: 'message_start',
       message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: reply.usage.input_tokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
     });
-    await new Promise((r) => setTimeout(r, opts.delayMs ?? 0));
+    const delay = typeof opts.delayMs === 'function' ? opts.delayMs(record) : (opts.delayMs ?? 0);
+    await (typeof delay === 'number' ? new Promise((r) => setTimeout(r, delay)) : delay);
     if (clientGone) return;
     let tools = 0;
     reply.content.forEach((block, index) => {
