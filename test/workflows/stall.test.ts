@@ -77,6 +77,29 @@ describe('stalls', () => {
     expect(showFile(repo, result.branch, 'second.txt')).toBe('second\n');
   });
 
+  it('onStall restart of a model agent: the stalled turn is done again, and the agent goes on to its next turns', async () => {
+    const repo = makeRepo();
+    const script = join(testDir('stall-restart-script'), 'script.json');
+    // Turn 2's command goes silent the first time (it leaves a mark); run again after the restart it returns at once.
+    const quietOnce = "const f=require('fs');if(f.existsSync('.mark'))process.exit(0);f.writeFileSync('.mark','');setTimeout(()=>{},600000)";
+    writeFileSync(script, JSON.stringify({ turns: [
+      { tools: [{ write_file: { path: 'notes.md', content: 'turn 1\n' } }] },
+      { tools: [{ run_command: { argv: ['node', '-e', quietOnce] } }] },
+      { tools: [{ write_file: { path: 'after.md', content: 'turn 3\n' } }] },
+      { tools: [{ finish: { summary: 'went on after the restart' } }] },
+    ] }));
+    const input: AgentInput = { repo, baseRef: 'HEAD', goal: 'stall restart test', backend: 'scripted', model: 'scripted', script, maxTokens: 1024, maxTurns: 10, budget: {}, depth: 0, limits: defaultLimits, stallAfterSeconds: 2, onStall: 'restart' };
+    const result = await withWorker({}, async ({ client, taskQueue }) => {
+      const handle = await client.workflow.start('agent', { workflowId: uniqueId('stallrestartmodel'), taskQueue, args: [input] });
+      return agentResultOf(handle);
+    });
+    expect(result.error).toBeUndefined();
+    expect(result.status).toBe('completed');
+    expect(result.stalls).toBe(1);
+    expect(result.summary).toBe('went on after the restart');
+    expect(showFile(repo, result.branch, 'after.md')).toBe('turn 3\n');
+  });
+
   it('a scripted agent whose tool call goes silent inside its model turn is stalled and ended, its earlier write committed', async () => {
     const repo = makeRepo();
     const script = join(testDir('stall-script'), 'script.json');
