@@ -6,21 +6,20 @@
  * integration branch has one merge per task, with every dependent task seeing its dependency's file (its branch
  * was started from the integration branch as the remote had it).
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { sanitizeRef } from '../../src/activities/paths';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
 import { commandTask, plan } from '../support/plans';
-import { makeRepo, showFile } from '../support/repo';
-import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
-import { killedAfterEach, startChildWorker, type ChildWorker } from './support/childWorker';
+import { showFile } from '../support/repo';
+import { testClient, testDir, uniqueId } from '../support/temporal';
+import { killedAfterEach } from './support/childWorker';
 import { countingCommand, readMarks, tally, unfinished } from './support/counts';
-import { eventMs, runsOf, type RunHistory } from './support/history';
+import { eventMs, runsOf } from './support/history';
+import { activitiesOf, bareRemote, startHosts as startHostsOf } from './support/hosts';
 import { describeStuck, mergesPerTask, pendingActivities, waitFor, within } from './support/scene';
 
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -29,41 +28,7 @@ const TASKS = 30;
 const WORKTREE_ACTIVITIES = new Set(['commitWorkspace', 'removeWorkspace', 'mergeBranch', 'diffStat', 'runCommandTask', 'runAgentCommand', 'verifyOutputs', 'verifyChecks', 'runVerify', 'modelTurn', 'applyWrites', 'runAgentSession', 'runInlineCommandTask']);
 
 const workers = killedAfterEach();
-
-/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
-function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }[] {
-  const byId = new Map<string, { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }>();
-  for (const e of run.events) {
-    const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
-  }
-  return [...byId.values()];
-}
-
-/** Three `cadre worker` processes, one per host, each with its own state directory and a cap of two agents. */
-async function startHosts(taskQueue: string): Promise<{ started: ChildWorker[]; stateDirs: Map<string, string>; hostOfIdentity: Map<string, string> }> {
-  const started: ChildWorker[] = [];
-  const stateDirs = new Map<string, string>();
-  for (const host of HOSTS) {
-    const stateDir = testDir(`state-${host}`);
-    stateDirs.set(host, stateDir);
-    const w = await startChildWorker({ TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir, CADRE_HOST: host, CADRE_MAX_AGENTS: '2' });
-    workers.push(w);
-    started.push(w);
-  }
-  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, HOSTS[i]!])) };
-}
-
-function bareRemote(): string {
-  const origin = makeRepo({ 'README.md': '# multi-host\n' });
-  const remote = join(testDir('remote'), 'project.git');
-  execFileSync('git', ['clone', '--quiet', '--bare', origin, remote]);
-  return remote;
-}
+const startHosts = (taskQueue: string) => startHostsOf(HOSTS, taskQueue, workers);
 
 describe('three hosts on one machine, one bare remote', () => {
   it('places tasks on all three, runs every worktree activity on its owner, and merges each task once on the remote', async () => {

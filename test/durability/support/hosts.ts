@@ -1,0 +1,62 @@
+/**
+ * Several hosts on one machine (docs/hosts.md): real `cadre worker` processes with distinct CADRE_HOST and state
+ * directories of their own, one bare remote, and what their activities did, read from history. Shared by
+ * multiHost.test.ts and multiHostSession.test.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { makeRepo } from '../../support/repo';
+import { testAddress, testDir } from '../../support/temporal';
+import { startChildWorker, type ChildWorker, type ChildWorkerEnv } from './childWorker';
+import { eventMs, type RunHistory } from './history';
+
+export interface ActivityRecord {
+  type: string;
+  queue: string;
+  identity?: string;
+  startedAt?: number;
+  result?: unknown;
+}
+
+/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
+export function activitiesOf(run: RunHistory): ActivityRecord[] {
+  const byId = new Map<string, ActivityRecord>();
+  for (const e of run.events) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
+  }
+  return [...byId.values()];
+}
+
+export interface Hosts {
+  started: ChildWorker[];
+  stateDirs: Map<string, string>;
+  hostOfIdentity: Map<string, string>;
+}
+
+/** One `cadre worker` process per host, each with its own state directory and a cap of two agents; pushed to `workers`. */
+export async function startHosts(hosts: string[], taskQueue: string, workers: ChildWorker[], env: Partial<ChildWorkerEnv> = {}): Promise<Hosts> {
+  const started: ChildWorker[] = [];
+  const stateDirs = new Map<string, string>();
+  for (const host of hosts) {
+    const stateDir = testDir(`state-${host}`);
+    stateDirs.set(host, stateDir);
+    const w = await startChildWorker({ TEMPORAL_ADDRESS: testAddress(), CADRE_TASK_QUEUE: taskQueue, CADRE_STATE_DIR: stateDir, CADRE_HOST: host, CADRE_MAX_AGENTS: '2', ...env });
+    workers.push(w);
+    started.push(w);
+  }
+  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, hosts[i]!])) };
+}
+
+/** A bare repository with one commit: the run's remote. */
+export function bareRemote(): string {
+  const origin = makeRepo({ 'README.md': '# multi-host\n' });
+  const remote = join(testDir('remote'), 'project.git');
+  execFileSync('git', ['clone', '--quiet', '--bare', origin, remote]);
+  return remote;
+}
