@@ -9,13 +9,17 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createSessionActivities } from '../../src/activities/backends/session';
+import { readSessionLog, readSessionRecord } from '../../src/activities/backends/session/store';
 import { checkpointWorktree, claudeProjectDir, restoreSessionState, saveSessionState, sessionRemote, sessionStateKey } from '../../src/activities/backends/session/checkpoint';
 import { sessionPaths } from '../../src/activities/backends/session/store';
 import { sanitizeRef } from '../../src/activities/paths';
 import { localRepo } from '../../src/activities/remote';
 import { stateRef } from '../../src/activities/remoteState';
+import { startMessagesStub } from '../support/messagesStub';
 import { makeRepo, showFile } from '../support/repo';
 import { testDir, uniqueId } from '../support/temporal';
+import { claudeBin, runInContext } from './support';
 
 const SECRET = 'sk-ant-api03-SeCrEt0123456789abcdefXYZ';
 const SID = '0f0e0d0c-1111-2222-3333-444455556666';
@@ -127,17 +131,75 @@ describe('session checkpoints: what reaches the remote', () => {
   });
 });
 
+/** A host's clone of the remote and an agent worktree on its branch, as createWorkspace makes them. */
+async function agentWorktree(agentId: string) {
+  const remote = bareRemote();
+  const stateDir = testDir('ckpt-wt');
+  const clone = await localRepo(stateDir, remote);
+  const branch = `cadre/${sanitizeRef(agentId)}`;
+  const wt = join(stateDir, 'worktrees', 'a');
+  execFileSync('git', ['-C', clone, 'worktree', 'add', '-q', '-b', branch, wt, 'origin/main']);
+  return { remote, stateDir, clone, branch, wt };
+}
+
+describe.skipIf(!claudeBin)('session checkpoints in the session activity (real Claude Code, stub API)', () => {
+  it('a first start through a remote finds nothing saved and says so; its end is committed, pushed and saved, without the key', async () => {
+    const stub = await startMessagesStub();
+    try {
+      const agentId = uniqueId('run/s1');
+      const { remote, stateDir, branch, wt } = await agentWorktree(agentId);
+      const key = 'sk-ant-test-key-CheckpointSecret000';
+      stub.enqueue(
+        { content: [{ type: 'tool_use', id: 'toolu_k1', name: 'Write', input: { file_path: join(wt, 'done.txt'), content: 'done\n' } }], usage: { input_tokens: 100, output_tokens: 5 } },
+        { content: [{ type: 'text', text: `my key is ${key}` }], usage: { input_tokens: 120, output_tokens: 5 } },
+      );
+      const env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: key };
+      // checkpointSeconds 0: only the end's checkpoint, so what is saved is exactly the end.
+      const { runAgentSession } = createSessionActivities({ stateDir, env, forward: async () => ({ content: 'unused' }), checkpointSeconds: 0 });
+      const run = runInContext(() => runAgentSession({ agentId, backend: 'claude-code', model: 'claude-haiku-4-5', workspace: wt, goal: 'Write done.txt', budgetUsd: 1 }));
+      const result = await run.result;
+      expect(result.status).toBe('completed');
+      expect(run.beats[0]!.lastTool).toBe('no saved session on the remote: a new session on the branch as pushed');
+      expect(readSessionLog(stateDir, agentId)[0]).toMatchObject({ type: 'cadre.attempt', restored: null });
+      // The end's checkpoint: the file committed and pushed, the state saved, both named in the record.
+      expect(showFile(remote, branch, 'done.txt')).toBe('done\n');
+      const record = readSessionRecord(stateDir, agentId)!;
+      expect(record.checkpoint?.commit).toBe(execFileSync('git', ['-C', remote, 'rev-parse', branch], { encoding: 'utf8' }).trim());
+      expect(record.checkpoint?.state).toBe(execFileSync('git', ['-C', remote, 'rev-parse', stateRef(sessionStateKey(agentId))], { encoding: 'utf8' }).trim());
+      // The saved record holds the result (a retry elsewhere returns it), the transcript this session, no key.
+      const { paths, text } = remoteState(remote, agentId);
+      expect(paths.some((p) => p.endsWith(`${result.sessionId}.jsonl`))).toBe(true);
+      expect(text).toContain('"result":{"status":"completed"');
+      expect(text).toContain('toolu_k1');
+      expect(text).not.toContain(key);
+      const all = execFileSync('git', ['-C', remote, 'cat-file', '--batch-all-objects', '--batch'], { encoding: 'utf8' });
+      expect(all).not.toContain(key);
+      expect(all).not.toContain('CheckpointSecret');
+    } finally {
+      await stub.close();
+    }
+  }, 120_000);
+
+  it('a repository on this machine: no checkpoint, no clone, nothing in the record', async () => {
+    const stub = await startMessagesStub();
+    try {
+      const repo = makeRepo();
+      const stateDir = testDir('ckpt-single');
+      stub.enqueue({ content: [{ type: 'text', text: 'nothing to do' }], usage: { input_tokens: 10, output_tokens: 1 } });
+      const env = { PATH: process.env.PATH, CADRE_CLAUDE_BIN: claudeBin, ANTHROPIC_BASE_URL: stub.url, ANTHROPIC_API_KEY: 'sk-ant-test-key-000000000' };
+      const { runAgentSession } = createSessionActivities({ stateDir, env, forward: async () => ({ content: 'unused' }), checkpointSeconds: 1 });
+      const result = await runInContext(() => runAgentSession({ agentId: 'run/local', backend: 'claude-code', model: 'claude-haiku-4-5', workspace: repo, goal: 'Nothing', budgetUsd: 1 })).result;
+      expect(result.status).toBe('completed');
+      expect(readSessionRecord(stateDir, 'run/local')?.checkpoint).toBeUndefined();
+      expect(fs.existsSync(join(stateDir, 'clones'))).toBe(false);
+      expect(readSessionLog(stateDir, 'run/local')[0]).not.toHaveProperty('restored');
+    } finally {
+      await stub.close();
+    }
+  }, 120_000);
+});
+
 describe('session checkpoints: the worktree commit', () => {
-  /** A host's clone of the remote and an agent worktree on its branch, as createWorkspace makes them. */
-  async function agentWorktree(agentId: string) {
-    const remote = bareRemote();
-    const stateDir = testDir('ckpt-wt');
-    const clone = await localRepo(stateDir, remote);
-    const branch = `cadre/${sanitizeRef(agentId)}`;
-    const wt = join(stateDir, 'worktrees', 'a');
-    execFileSync('git', ['-C', clone, 'worktree', 'add', '-q', '-b', branch, wt, 'origin/main']);
-    return { remote, stateDir, clone, branch, wt };
-  }
 
   it('commits the changes and pushes the agent\'s branch; the remote is found from the worktree', async () => {
     const agentId = uniqueId('run/w1');

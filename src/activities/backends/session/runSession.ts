@@ -372,7 +372,11 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     } finally {
       proc?.stop();
       // The session's end (a result, or a death the retry resumes): its last checkpoint, unless it was cancelled.
-      if (checkpoints && proc && !cancelled) await checkpoints.final();
+      // It heartbeats meanwhile: a slow push must not look like a dead worker.
+      if (checkpoints && proc && !cancelled) {
+        const beating = setInterval(heartbeat, pollMs);
+        await checkpoints.final().finally(() => clearInterval(beating));
+      }
       log.close();
       await mcp.close();
     }
