@@ -129,6 +129,21 @@ describe('session checkpoints: what reaches the remote', () => {
     // Nothing saved for an agent that never checkpointed.
     expect(await restoreSessionState(h2, remote, uniqueId('run/never'), 'claude-code', ws2)).toBeUndefined();
   });
+
+  it('restores nothing from a forged state: another agent\'s record, or a session id that would be an option', async () => {
+    const remote = bareRemote();
+    const agentId = uniqueId('run/forged');
+    const h1 = testDir('ckpt-forger');
+    const p1 = sessionPaths(h1, agentId);
+    fs.mkdirSync(p1.dir, { recursive: true });
+    const h2 = testDir('ckpt-victim');
+    for (const forged of [{ agentId: 'someone-else', sessionId: SID, costUsd: 0, starts: 1 }, { agentId, sessionId: '--dangerously-skip-permissions', costUsd: 0, starts: 1 }]) {
+      fs.writeFileSync(p1.record, JSON.stringify(forged));
+      await saveSessionState({ stateDir: h1, remote, agentId, backend: 'claude-code', sessionId: SID, secretsEnv: {} });
+      expect(await restoreSessionState(h2, remote, agentId, 'claude-code', h2)).toBeUndefined();
+      expect(fs.existsSync(sessionPaths(h2, agentId).record)).toBe(false);
+    }
+  });
 });
 
 /** A host's clone of the remote and an agent worktree on its branch, as createWorkspace makes them. */

@@ -30,6 +30,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { z } from 'zod';
 import type { AgentProgramBackend, SessionCheckpoint } from '../../../shared/session';
 import { DEFAULT_CHECKPOINT_SECONDS } from '../../../node/config';
 import { redact } from '../../../node/redact';
@@ -131,7 +132,9 @@ export async function restoreSessionState(stateDir: string, remote: string, agen
   try {
     const commit = await restoreState(stateDir, remote, sessionStateKey(agentId), stage);
     if (!commit) return undefined;
-    const record = JSON.parse(await fs.promises.readFile(path.join(stage, path.basename(paths.record)), 'utf8').catch(() => '{}')) as Record<string, unknown>;
+    const record = savedRecord(agentId, await fs.promises.readFile(path.join(stage, path.basename(paths.record)), 'utf8').catch(() => ''));
+    // Not a record of this agent's session (the ref was written by something else): nothing restored, a new session.
+    if (!record) return undefined;
     const keep = sessionStateFilter(agentId, backend, typeof record.sessionId === 'string' ? record.sessionId : undefined);
     for (const rel of listFiles(stage, sanitizeRef(agentId)).filter(keep)) {
       if (rel === path.basename(paths.record)) continue;
@@ -150,6 +153,25 @@ export async function restoreSessionState(stateDir: string, remote: string, agen
     return commit;
   } finally {
     await fs.promises.rm(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The saved record, checked: the remote is a trust boundary (whoever can push there could have written the ref), and
+ * its session id becomes an argument of the program (`--resume <id>`).
+ */
+function savedRecord(agentId: string, text: string): Record<string, unknown> | undefined {
+  const schema = z.looseObject({
+    agentId: z.literal(agentId),
+    sessionId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/).optional(),
+    costUsd: z.number().nonnegative(),
+    starts: z.number().int().nonnegative(),
+  });
+  try {
+    const r = schema.safeParse(JSON.parse(text));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 
