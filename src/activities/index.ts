@@ -72,7 +72,7 @@ export function createActivities(deps: ActivityDeps) {
       fenceCheck,
       blobs,
     }),
-    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps), blobs }),
+    ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps), blobs, checkpointSeconds: deps.config?.sessionCheckpointSeconds }),
     writeTaskStatus,
     ...createLockActivities(),
     ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),

@@ -14,6 +14,8 @@ import { DEFAULT_PORT_CONFIG, portConfigProblem, type PortConfig } from '../shar
 const port = z.coerce.number().int().min(1).max(65535);
 /** Ready worktrees kept per repository (src/activities/worktreePool.ts); 0 turns the pool off. */
 export const DEFAULT_WORKTREE_POOL = 2;
+/** Seconds between two checkpoints of a running session of a run through a remote (src/activities/backends/session/checkpoint.ts). */
+export const DEFAULT_CHECKPOINT_SECONDS = 60;
 
 function wholeNumber(expected: string) {
   return z.string().trim().regex(/^\d+$/, `expected ${expected}`).transform(Number);
@@ -43,6 +45,8 @@ const schema = z.object({
   CADRE_UI_URL: z.url().optional(),
   CADRE_PRICES: z.string().min(1).optional(),
   CADRE_WORKTREE_POOL: z.string().trim().regex(/^\d+$/, 'expected a whole number ≥ 0 (0 turns the pool off)').transform(Number).default(DEFAULT_WORKTREE_POOL),
+  /** Runs through a remote: seconds between two checkpoints of a Claude Code / Codex session (docs/hosts.md); 0: at its end only. */
+  CADRE_SESSION_CHECKPOINT_SECONDS: wholeNumber('a whole number of seconds ≥ 0 (0: only at the session\'s end)').default(DEFAULT_CHECKPOINT_SECONDS),
   /** Port leases of workspaces (docs/workspaces.md, "Ports"): block n is BASE + n·BLOCK … + BLOCK − 1. */
   CADRE_PORT_BASE: wholeNumber('a port 1..65535').default(DEFAULT_PORT_CONFIG.base),
   CADRE_PORT_BLOCK: wholeNumber('a whole number 1..1000 (ports per workspace)').default(DEFAULT_PORT_CONFIG.block),
@@ -94,6 +98,8 @@ export interface Config {
   pricesFile?: string;
   /** Ready worktrees kept per repository for new agent workspaces; 0 turns the pool off. */
   worktreePool: number;
+  /** CADRE_SESSION_CHECKPOINT_SECONDS: seconds between two session checkpoints of a run through a remote (docs/hosts.md). */
+  sessionCheckpointSeconds: number;
   /** The ports leased to workspaces (CADRE_PORT_BASE, CADRE_PORT_BLOCK, CADRE_PORT_BLOCKS). */
   ports: PortConfig;
   /** CADRE_NOTIFY: the receiver of notifications (docs/notifications.md); unset, none are sent. */
@@ -182,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     commandAllow: e.CADRE_COMMAND_ALLOW?.split(',').map((s) => s.trim()).filter(Boolean),
     pricesFile: e.CADRE_PRICES,
     worktreePool: e.CADRE_WORKTREE_POOL,
+    sessionCheckpointSeconds: e.CADRE_SESSION_CHECKPOINT_SECONDS,
     ports,
     notify: notifyTarget(e.CADRE_NOTIFY),
   };

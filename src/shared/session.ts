@@ -111,6 +111,23 @@ export interface SessionProgress {
   /** Attempts that started the program (1 = a fresh session; more = resumed). */
   starts: number;
   updatedAt: number;
+  /**
+   * Runs through a remote (docs/hosts.md, "Losing a host"): the session's last checkpoint — the branch commit pushed
+   * (or why the commit was skipped) and the commit of its saved state under `refs/cadre/state/sessions/<name>`.
+   */
+  checkpoint?: SessionCheckpoint;
+  /** The saved state this host's record was restored from (the session moved here from a lost host). */
+  restoredFrom?: string;
+}
+
+export interface SessionCheckpoint {
+  at: number;
+  /** The agent's branch as pushed (HEAD after the checkpoint commit, if one was needed). */
+  commit?: string;
+  /** Why no commit was made this time (the agent was in a git operation of its own). */
+  skipped?: string;
+  /** The remote-state commit holding the record and transcript. */
+  state?: string;
 }
 
 /** An orchestration tool call of a session, as the workflow receives it. `callId` is its idempotency key. */

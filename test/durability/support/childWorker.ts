@@ -29,6 +29,11 @@ export interface ChildWorkerEnv {
   /** A host of its own (docs/hosts.md): its host queue, and at most CADRE_MAX_AGENTS agents at once. */
   CADRE_HOST?: string;
   CADRE_MAX_AGENTS?: string;
+  /** Seconds between two checkpoints of a running Claude Code / Codex session of a run through a remote. */
+  CADRE_SESSION_CHECKPOINT_SECONDS?: string;
+  /** Codex's provider (the Responses API stub in tests). */
+  OPENAI_BASE_URL?: string;
+  OPENAI_API_KEY?: string;
 }
 
 /** Starts `node bin/cadre.js worker` and resolves once it polls its task queue. */

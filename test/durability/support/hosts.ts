@@ -1,6 +1,7 @@
 /**
  * Several hosts on one machine (docs/hosts.md): real `cadre worker` processes with distinct CADRE_HOST and state
  * directories of their own, on one bare remote; and what a run's history says about where its activities ran.
+ * Shared by multiHost.test.ts, multiHostModel.test.ts and multiHostSession.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -42,10 +43,11 @@ export interface Hosts {
 }
 
 /** One `cadre worker` process per host, each with its own state directory and a cap of `maxAgents` agents. */
-export async function startHosts(taskQueue: string, push: (w: ChildWorker) => void, opts: { maxAgents?: number; env?: Partial<ChildWorkerEnv> } = {}): Promise<Hosts> {
+export async function startHosts(taskQueue: string, push: (w: ChildWorker) => void, opts: { hosts?: string[]; maxAgents?: number; env?: Partial<ChildWorkerEnv> } = {}): Promise<Hosts> {
   const started: ChildWorker[] = [];
   const stateDirs = new Map<string, string>();
-  for (const host of HOSTS) {
+  const hosts = opts.hosts ?? HOSTS;
+  for (const host of hosts) {
     const stateDir = testDir(`state-${host}`);
     stateDirs.set(host, stateDir);
     const w = await startChildWorker({
@@ -59,7 +61,7 @@ export async function startHosts(taskQueue: string, push: (w: ChildWorker) => vo
     push(w);
     started.push(w);
   }
-  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, HOSTS[i]!])) };
+  return { started, stateDirs, hostOfIdentity: new Map(started.map((w, i) => [w.identity, hosts[i]!])) };
 }
 
 /** A bare repository made from a one-file repository: the run's remote. */

@@ -16,6 +16,11 @@
  * program ended (the worker died before reporting) returns it without running anything. Orchestration tool calls are
  * forwarded with ids stable across resumes (../../mcp/callId.ts), so the workflow can dedupe them.
  *
+ * Another host (runs through a remote only, ./checkpoint.ts): the worktree is committed and pushed and the session's
+ * record and transcript saved to the remote at most every `checkpointSeconds` and at the session's end; a session
+ * that starts on a host without its record restores them from there first and resumes the same session id (none
+ * saved: a new session on the branch as pushed, said in the log and the live view).
+ *
  * Cancellation kills the process group and rethrows the cancellation. Everything written is redacted.
  */
 import { createBlobStore, type BlobStore } from '../../blobs';
@@ -40,6 +45,7 @@ import { agentProgramEnv } from './env';
 import { findAgentProgram } from './program';
 import { killOrphan, startAgentProcess } from './spawn';
 import { readSessionRecord, SessionLog, sessionPaths, writeSessionRecord, type SessionRecord } from './store';
+import { checkpointLoop, DEFAULT_CHECKPOINT_SECONDS, restoreSessionState, sessionRemote, type CheckpointLoop } from './checkpoint';
 import { portEnv } from '../../../shared/ports';
 
 export const agentProgramBackends: Record<AgentProgramBackend, AgentProgramBackendImpl> = {
@@ -63,6 +69,11 @@ export interface SessionActivityDeps {
   blobs?: BlobStore;
   /** How often progress is heartbeated and Codex's usage polled. Default 1 s. */
   pollMs?: number;
+  /**
+   * Runs through a remote: seconds between two checkpoints of a running session (./checkpoint.ts); 0 checkpoints
+   * only at the session's end. Default DEFAULT_CHECKPOINT_SECONDS (CADRE_SESSION_CHECKPOINT_SECONDS).
+   */
+  checkpointSeconds?: number;
 }
 
 const SUMMARY_CHARS = 300;
@@ -100,6 +111,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
   /** Whose secret-looking values are scrubbed from everything written: the worker's and the injected settings. */
   const secretsEnv = sourceEnv === process.env ? process.env : { ...process.env, ...sourceEnv };
   const pollMs = deps.pollMs ?? 1_000;
+  const checkpointMs = (deps.checkpointSeconds ?? DEFAULT_CHECKPOINT_SECONDS) * 1000;
   const blobs = deps.blobs ?? createBlobStore();
 
   async function runAgentSession(raw: SessionInput): Promise<SessionResult> {
@@ -122,7 +134,12 @@ export function createSessionActivities(deps: SessionActivityDeps) {
 
     const paths = sessionPaths(deps.stateDir, input.agentId);
     const runId = ctx?.info.workflowExecution?.runId;
-    const saved = readSessionRecord(deps.stateDir, input.agentId);
+    const through = await sessionRemote(deps.stateDir, input.workspace);
+    let saved = readSessionRecord(deps.stateDir, input.agentId);
+    // A host without the session's record (the session moved here from a lost host): its saved state, if any.
+    const restoring = through !== undefined && !(saved && (runId === undefined || saved.runId === runId));
+    const restoredFrom = restoring ? await restoreSessionState(deps.stateDir, through.remote, input.agentId, input.backend, input.workspace) : undefined;
+    if (restoredFrom) saved = readSessionRecord(deps.stateDir, input.agentId);
     // A record of another workflow run of the same agent id belongs to another session.
     const record = saved && (runId === undefined || saved.runId === runId) ? (saved as SessionRecord & Partial<StoredResult>) : undefined;
     // Fix-and-retry: a record of the attempt before is where this attempt resumes from, not its result.
@@ -151,9 +168,17 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       filesTouched: [...(earlier?.filesTouched ?? [])],
       starts: (earlier?.starts ?? 0) + 1,
       updatedAt: Date.now(),
+      ...(earlier?.checkpoint ? { checkpoint: earlier.checkpoint } : {}),
+      ...(restoredFrom ?? earlier?.restoredFrom ? { restoredFrom: restoredFrom ?? earlier?.restoredFrom } : {}),
       answered,
     };
-    const persist = (extra: Partial<StoredResult> = {}): void => {
+    if (restoring) {
+      progress.lastTool = restoredFrom ? `resumed here from the session's checkpoint on the remote (${restoredFrom.slice(0, 12)})` : 'no saved session on the remote: a new session on the branch as pushed';
+      ctx?.log.info(`${input.agentId}: ${progress.lastTool}`);
+    }
+    // Once the session ended: its result, kept by every later write of the record (a last checkpoint's).
+    let stored: Partial<StoredResult> = {};
+    const persist = (extra: Partial<StoredResult> = stored): void => {
       progress.updatedAt = Date.now();
       writeSessionRecord(deps.stateDir, { ...progress, agentId: input.agentId, runId, priorUsage: prior.usage, priorCostUsd: prior.costUsd, ...(input.fix ? { fixAttempt } : {}), ...extra } as SessionRecord);
     };
@@ -177,7 +202,8 @@ export function createSessionActivities(deps: SessionActivityDeps) {
         transcriptRef: paths.transcriptRef,
         filesTouched: progress.filesTouched.slice(0, MAX_FILES),
       };
-      persist({ result });
+      stored = { result };
+      persist();
       heartbeat();
       return result;
     };
@@ -189,7 +215,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     fs.mkdirSync(paths.home, { recursive: true, mode: 0o700 });
     const log = new SessionLog(paths.transcript, secretsEnv);
     log.open();
-    log.write(JSON.stringify({ type: 'cadre.attempt', attempt: ctx?.info.attempt ?? 1, resume: resumeId ?? null, ...(input.fix ? { fix: fixAttempt } : {}), at: new Date().toISOString() }));
+    log.write(JSON.stringify({ type: 'cadre.attempt', attempt: ctx?.info.attempt ?? 1, resume: resumeId ?? null, ...(input.fix ? { fix: fixAttempt } : {}), ...(restoring ? { restored: restoredFrom ?? null } : {}), at: new Date().toISOString() }));
 
     const tools = (input.tools ?? (Object.keys(orchestrationToolSchemas) as OrchestrationToolName[])) as OrchestrationToolName[];
     const forward = deps.forward ?? defaultForwarder();
@@ -208,6 +234,22 @@ export function createSessionActivities(deps: SessionActivityDeps) {
     let last: Extract<SessionEvent, { kind: 'result' }> | undefined;
     let lastText = '';
     let proc: ReturnType<typeof startAgentProcess> | undefined;
+    const checkpoints: CheckpointLoop | undefined = through && checkpointLoop({
+      ...through,
+      stateDir: deps.stateDir,
+      workspace: input.workspace,
+      agentId: input.agentId,
+      backend: input.backend,
+      intervalMs: checkpointMs,
+      secretsEnv,
+      sessionId: () => progress.sessionId,
+      onCheckpoint: (c) => {
+        progress.checkpoint = c;
+        persist();
+        heartbeat();
+      },
+      warn: (message) => ctx?.log.warn(redact(message, secretsEnv)),
+    });
     const apply = (events: SessionEvent[]): void => {
       for (const ev of events) {
         if (ev.kind === 'session' && ev.sessionId !== progress.sessionId) {
@@ -284,6 +326,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       const timer = setInterval(() => {
         poll();
         heartbeat();
+        checkpoints?.tick();
       }, pollMs);
       const onAbort = (): void => {
         cancelled = true;
@@ -328,6 +371,12 @@ export function createSessionActivities(deps: SessionActivityDeps) {
       });
     } finally {
       proc?.stop();
+      // The session's end (a result, or a death the retry resumes): its last checkpoint, unless it was cancelled.
+      // It heartbeats meanwhile: a slow push must not look like a dead worker.
+      if (checkpoints && proc && !cancelled) {
+        const beating = setInterval(heartbeat, pollMs);
+        await checkpoints.final().finally(() => clearInterval(beating));
+      }
       log.close();
       await mcp.close();
     }
