@@ -10,7 +10,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { sanitizeRef } from '../../src/activities/paths';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
@@ -20,7 +19,7 @@ import { makeRepo, showFile } from '../support/repo';
 import { testAddress, testClient, testDir, uniqueId } from '../support/temporal';
 import { killedAfterEach, startChildWorker, type ChildWorker } from './support/childWorker';
 import { countingCommand, readMarks, tally, unfinished } from './support/counts';
-import { eventMs, runsOf, type RunHistory } from './support/history';
+import { activitiesOf, eventMs, runsOf } from './support/history';
 import { describeStuck, mergesPerTask, pendingActivities, waitFor, within } from './support/scene';
 
 const HOSTS = ['h1', 'h2', 'h3'];
@@ -29,20 +28,6 @@ const TASKS = 30;
 const WORKTREE_ACTIVITIES = new Set(['commitWorkspace', 'removeWorkspace', 'mergeBranch', 'diffStat', 'runCommandTask', 'runAgentCommand', 'verifyOutputs', 'verifyChecks', 'runVerify', 'modelTurn', 'applyWrites', 'runAgentSession', 'runInlineCommandTask']);
 
 const workers = killedAfterEach();
-
-/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
-function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }[] {
-  const byId = new Map<string, { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }>();
-  for (const e of run.events) {
-    const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
-  }
-  return [...byId.values()];
-}
 
 /** Three `cadre worker` processes, one per host, each with its own state directory and a cap of two agents. */
 async function startHosts(taskQueue: string): Promise<{ started: ChildWorker[]; stateDirs: Map<string, string>; hostOfIdentity: Map<string, string> }> {
