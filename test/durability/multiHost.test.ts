@@ -14,6 +14,7 @@ import { sanitizeRef } from '../../src/activities/paths';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
+import { runResultOf } from '../../src/client/results';
 import { recordHistory } from '../support/histories';
 import { commandTask, plan } from '../support/plans';
 import { makeRepo, showFile } from '../support/repo';
@@ -272,5 +273,43 @@ describe('three hosts on one machine, one bare remote', () => {
     }
     await recordHistory(handle, 'runPlan-inline-integration-moved');
     console.log(`[integration host lost] killed ${victimHost}; moved to ${newHost}; killed in their program: ${inProgram.join(', ')}`);
+  }, 400_000);
+  it('loses the integration host while a conflict is resolved there: the task fails as unresolved, the run ends', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-resolve-lost');
+    const { started, stateDirs } = await startHosts(taskQueue);
+    const dir = testDir('resolve-lost');
+    const resolving = join(dir, 'resolving');
+    const runId = uniqueId('resolve-lost');
+    const leftMerged = `until git --git-dir=${remote} show cadre/${runId}/integration:shared.txt 2>/dev/null | grep -q left; do sleep 0.1; done`;
+    // The resolver says it runs, then waits (two minutes): it is killed with its host.
+    const tasks = [
+      commandTask('left', 'echo left > shared.txt'),
+      commandTask('right', `${leftMerged}; echo right > shared.txt`, {
+        resolve: { backend: 'command', command: ['sh', '-c', `grep -q '^<<<<<<<' shared.txt && touch ${resolving} && sleep 120`] },
+      }),
+    ];
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId, taskQueue, args: [{ runId, repo: remote, plan: plan(tasks, { name: 'resolve-lost' }) } satisfies RunPlanInput],
+    });
+    await waitFor('the resolver running', async () => (existsSync(resolving) ? true : undefined), 120_000, 100);
+    const made = (await runsOf(client, runId)).flatMap(activitiesOf).find((a) => a.type === 'ensureIntegrationWorktree' && a.result)!;
+    const integrationHost = (made.result as { host: string }).host;
+    await started[HOSTS.indexOf(integrationHost)]!.kill();
+    rmSync(stateDirs.get(integrationHost)!, { recursive: true, force: true });
+
+    const result = (await within(runResultOf(handle), 240_000, 'the run ending after its integration host was lost mid-resolution').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+    })) as RunPlanResult;
+    const row = (id: string) => result.tasks.find((t) => t.id === id)!;
+    expect(row('left').status).toBe('completed');
+    expect(row('right').status).toBe('failed');
+    expect(row('right').error).toMatch(/^merge conflict in shared\.txt \(resolver: /);
+    expect(row('right').error).toContain(`the integration host ${integrationHost} was lost while the conflict was resolved`);
+    // The integration branch never took an unchecked merge: left only, on the remote.
+    expect(showFile(remote, result.integrationBranch, 'shared.txt')).toBe('left\n');
+    expect(mergesPerTask(remote, result.integrationBranch)).toEqual(new Map([['left', 1]]));
+    console.log(`[integration host lost mid-resolution] killed ${integrationHost}; right: ${row('right').error}`);
   }, 400_000);
 });
