@@ -115,3 +115,16 @@ export async function pushWorktreeBranch(stateDir: string, clone: string, worktr
     await git(g, ['push', '--quiet', ORIGIN, `refs/heads/${branch}:refs/heads/${branch}`], `pushing ${branch} to ${ORIGIN}`);
   });
 }
+
+/** The remote-tracking ref of a branch of the remote (as last fetched). */
+export function remoteBranchRef(branch: string): string {
+  return `refs/remotes/${ORIGIN}/${branch}`;
+}
+
+/**
+ * Push `commit` to the remote's `branch`: a fast-forward, or a failure that says why not. The caller holds the
+ * clone's lock. The remote-tracking ref follows, so a later read on this host sees the new value.
+ */
+export async function pushCommit(g: Git, commit: string, branch: string): Promise<void> {
+  await git(g, ['push', '--quiet', ORIGIN, `${commit}:refs/heads/${branch}`], `pushing ${branch} to ${ORIGIN}`);
+}

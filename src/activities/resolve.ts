@@ -19,11 +19,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { z } from 'zod';
 import { ErrorType, TypedFailure } from '../shared/errors';
+import { isRemoteRepo } from '../shared/hosts';
 import { CheckSchema } from '../shared/plan';
 import { checksFailure, outputsFailure, verifyCommandFailure } from '../shared/verification';
 import { defineActivity } from './boundary';
 import { assertRef, git, gitFailure, gitFor, headCommit, resolveCommit, resolveRepoRoot, type Git } from './git';
 import { resolveInside } from './paths';
+import { fetchRemote, localRepo, pushCommit, remoteBranchRef, remoteRef } from './remote';
 import { withRepoLock } from './repoMutex';
 import { assertCadreWorktree } from './workspace';
 import type { WorkspaceActivities } from './workspaceActivities';
@@ -85,8 +87,10 @@ export function createResolveActivities(stateDir: string, w: WorkspaceActivities
       const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.branch });
       assertCadreWorktree(stateDir, ws.path);
       const g = gitFor(ws.path);
-      const repoRoot = await resolveRepoRoot(input.repo);
-      const ours = await resolveCommit(g, input.branch);
+      // The worktree's repository: for a run through a remote this host's clone, where the task's branch is current
+      // only as the remote has it (its agent may have worked on another host; docs/hosts.md).
+      const repoRoot = await resolveRepoRoot(ws.path);
+      const ours = await resolveCommit(g, isRemoteRepo(input.repo) ? await remoteRef(repoRoot, input.branch) : input.branch);
       const theirs = await resolveCommit(g, input.integration);
       const base = (await git(g, ['merge-base', ours, theirs], 'finding the merge base')).trim();
       const done = { path: ws.path, branch: ws.branch, ours, theirs, base };
@@ -134,19 +138,26 @@ export function createResolveActivities(stateDir: string, w: WorkspaceActivities
       return { commit };
     }, BEAT),
 
-    /** Fast-forward `branch` from `from` to `to`; already at `to` is done; anywhere else is refused (not retried). */
+    /**
+     * Fast-forward `branch` from `from` to `to`; already at `to` is done; anywhere else is refused (not retried).
+     * Through a remote the remote's branch is the one moved (a push of `to`, after a fetch): the run's merge reads the
+     * task's branch from there.
+     */
     advanceBranch: defineActivity('advanceBranch', resolveActivityInputs.advanceBranch, async (input) => {
-      const repoRoot = await resolveRepoRoot(input.repo);
+      const remote = isRemoteRepo(input.repo);
+      const repoRoot = remote ? await localRepo(stateDir, input.repo) : await resolveRepoRoot(input.repo);
+      if (remote) await fetchRemote(stateDir, repoRoot);
       return withRepoLock(stateDir, repoRoot, async () => {
         const g = gitFor(repoRoot);
-        const now = await resolveCommit(g, `refs/heads/${input.branch}`);
+        const now = await resolveCommit(g, remote ? remoteBranchRef(input.branch) : `refs/heads/${input.branch}`);
         const to = await resolveCommit(g, input.to);
         if (now === to) return { commit: to };
         if (now !== (await resolveCommit(g, input.from))) {
           throw new TypedFailure(ErrorType.WorkspaceError, `branch ${input.branch} moved to ${now} while its conflict was resolved`, false);
         }
         if (!(await isAncestor(g, now, to))) throw new TypedFailure(ErrorType.WorkspaceError, `${input.to} does not descend from ${input.branch}`, false);
-        await git(g, ['update-ref', '-m', 'cadre: merge conflict resolved', `refs/heads/${input.branch}`, to, now], `advancing ${input.branch}`);
+        if (remote) await pushCommit(g, to, input.branch);
+        else await git(g, ['update-ref', '-m', 'cadre: merge conflict resolved', `refs/heads/${input.branch}`, to, now], `advancing ${input.branch}`);
         return { commit: to };
       });
     }, BEAT),

@@ -13,6 +13,8 @@ import { sanitizeRef } from '../../src/activities/paths';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
 import { runProgressQuery, type RunProgress } from '../../src/shared/messages';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
+import { runResultOf } from '../../src/client/results';
+import { recordHistory } from '../support/histories';
 import { commandTask, plan } from '../support/plans';
 import { showFile } from '../support/repo';
 import { testClient, testDir, uniqueId } from '../support/temporal';
@@ -187,5 +189,105 @@ describe('three hosts on one machine, one bare remote', () => {
       expect(showFile(remote, result.integrationBranch, `out/${t.id}.txt`), `out/${t.id}.txt on the remote`).toBe(`${t.id}\n`);
     }
     console.log(`[host lost] killed ${atKill.victim} (integration on ${integrationHost}); moved: ${moved.join(', ')}; done before the kill: ${doneBeforeKill.size}`);
+  }, 400_000);
+  it('loses the integration host with inline command tasks running on it: the worktree moves and they run again there', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-inline-lost');
+    const { started, stateDirs, hostOfIdentity } = await startHosts(taskQueue, (w) => workers.push(w));
+    const counts = join(testDir('inline-lost-counts'), 'counts');
+    const INLINE = 8;
+    const tasks = Array.from({ length: INLINE }, (_, i) => commandTask(`t${i + 1}`, `mkdir -p out && cd out && ${countingCommand(counts, `t${i + 1}`, 3)}`));
+    const runId = uniqueId('inline-lost');
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId,
+      taskQueue,
+      args: [{ runId, repo: remote, plan: plan(tasks, { name: 'inline-lost', maxConcurrency: 3, inlineCommands: true }) } satisfies RunPlanInput],
+    });
+    // Inline tasks run on the integration host: kill it while one of them is in its program, two tasks done.
+    const victimHost = await waitFor('an inline task running on the integration host, two tasks done', async () => {
+      const made = (await runsOf(client, runId)).flatMap(activitiesOf).find((a) => a.type === 'ensureIntegrationWorktree' && a.result);
+      const host = (made?.result as { host?: string } | undefined)?.host;
+      const p: RunProgress = await handle.query(runProgressQuery);
+      // Every inline program runs on the integration host: one that has started and not ended runs there now.
+      return host && p.counts.completed >= 2 && unfinished(readMarks(counts)).length > 0 ? host : undefined;
+    }, 120_000, 100);
+    const killedAt = await started[HOSTS.indexOf(victimHost)]!.kill();
+    rmSync(stateDirs.get(victimHost)!, { recursive: true, force: true });
+    const inProgram = unfinished(readMarks(counts));
+    expect(inProgram.length, 'inline tasks in their program at the kill').toBeGreaterThan(0);
+
+    const result = (await within(handle.result(), 240_000, 'the run completing after its integration host was lost').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+    })) as RunPlanResult;
+    expect(result.status, JSON.stringify(result.tasks.map((t) => [t.id, t.status, t.error]))).toBe('completed');
+    expect(result.counts.completed).toBe(INLINE);
+    expect(result.tasks.every((t) => t.attempts === 1), 'no task needed a second attempt').toBe(true);
+
+    // The integration worktree was made again on a host still alive, and the inline tasks after the kill ran there.
+    const runActs = (await runsOf(client, runId)).flatMap(activitiesOf);
+    const hosts = runActs.filter((a) => a.type === 'ensureIntegrationWorktree' && a.result).map((a) => (a.result as { host: string }).host);
+    expect(hosts, 'integration worktrees made').toHaveLength(2);
+    expect(hosts[0]).toBe(victimHost);
+    const newHost = hosts[1]!;
+    expect(newHost).not.toBe(victimHost);
+    const after = runActs.filter((a) => a.type === 'runInlineCommandTask' && a.startedAt && a.startedAt > killedAt);
+    expect(after.length, 'inline tasks run after the kill').toBeGreaterThan(0);
+    for (const a of after) {
+      expect(a.queue, 'an inline task after the kill, on the new integration host\'s queue').toBe(hostQueue(taskQueue, newHost));
+      expect(hostOfIdentity.get(a.identity!)).toBe(newHost);
+    }
+    // The tasks killed in their program ran it once more; the others at most once more (one killed after its program,
+    // before its activity reported, runs again too).
+    const starts = tally(readMarks(counts), 'start');
+    for (const t of tasks) {
+      if (inProgram.includes(t.id)) expect(starts.get(t.id), `${t.id}: killed in its program, runs of it`).toBe(2);
+      else expect(starts.get(t.id), `${t.id}: runs of its program`).toBeLessThanOrEqual(2);
+    }
+    const perTask = mergesPerTask(remote, result.integrationBranch);
+    for (const t of tasks) {
+      expect(perTask.get(t.id), `merges of ${t.id} on the remote`).toBe(1);
+      expect(showFile(remote, result.integrationBranch, `out/${t.id}.txt`), `out/${t.id}.txt on the remote`).toBe(`${t.id}\n`);
+    }
+    await recordHistory(handle, 'runPlan-inline-integration-moved');
+    console.log(`[integration host lost] killed ${victimHost}; moved to ${newHost}; killed in their program: ${inProgram.join(', ')}`);
+  }, 400_000);
+  it('loses the integration host while a conflict is resolved there: the task fails as unresolved, the run ends', async () => {
+    const client = await testClient();
+    const remote = bareRemote();
+    const taskQueue = uniqueId('tq-resolve-lost');
+    const { started, stateDirs } = await startHosts(taskQueue, (w) => workers.push(w));
+    const dir = testDir('resolve-lost');
+    const resolving = join(dir, 'resolving');
+    const runId = uniqueId('resolve-lost');
+    const leftMerged = `until git --git-dir=${remote} show cadre/${runId}/integration:shared.txt 2>/dev/null | grep -q left; do sleep 0.1; done`;
+    // The resolver says it runs, then waits (two minutes): it is killed with its host.
+    const tasks = [
+      commandTask('left', 'echo left > shared.txt'),
+      commandTask('right', `${leftMerged}; echo right > shared.txt`, {
+        resolve: { backend: 'command', command: ['sh', '-c', `grep -q '^<<<<<<<' shared.txt && touch ${resolving} && sleep 120`] },
+      }),
+    ];
+    const handle = await client.workflow.start('runPlan', {
+      workflowId: runId, taskQueue, args: [{ runId, repo: remote, plan: plan(tasks, { name: 'resolve-lost' }) } satisfies RunPlanInput],
+    });
+    await waitFor('the resolver running', async () => (existsSync(resolving) ? true : undefined), 120_000, 100);
+    const made = (await runsOf(client, runId)).flatMap(activitiesOf).find((a) => a.type === 'ensureIntegrationWorktree' && a.result)!;
+    const integrationHost = (made.result as { host: string }).host;
+    await started[HOSTS.indexOf(integrationHost)]!.kill();
+    rmSync(stateDirs.get(integrationHost)!, { recursive: true, force: true });
+
+    const result = (await within(runResultOf(handle), 240_000, 'the run ending after its integration host was lost mid-resolution').catch(async (err: unknown) => {
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+    })) as RunPlanResult;
+    const row = (id: string) => result.tasks.find((t) => t.id === id)!;
+    expect(row('left').status).toBe('completed');
+    expect(row('right').status).toBe('failed');
+    expect(row('right').error).toMatch(/^merge conflict in shared\.txt \(resolver: /);
+    expect(row('right').error).toContain(`the integration host ${integrationHost} was lost while the conflict was resolved`);
+    // The integration branch never took an unchecked merge: left only, on the remote.
+    expect(showFile(remote, result.integrationBranch, 'shared.txt')).toBe('left\n');
+    expect(mergesPerTask(remote, result.integrationBranch)).toEqual(new Map([['left', 1]]));
+    console.log(`[integration host lost mid-resolution] killed ${integrationHost}; right: ${row('right').error}`);
   }, 400_000);
 });

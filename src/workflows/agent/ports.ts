@@ -2,14 +2,20 @@
  * The agent's port block (docs/workspaces.md, "Ports"): leased before the workspace is made, so bootstrap setup
  * already sees it; carried over continue-as-new and renewed by the next run; released after the ending. Activities
  * get only the numbers (`PortLease`) and turn them into CADRE_PORT, PORT and CADRE_PORT_RANGE for every program.
+ *
+ * Hosts (docs/hosts.md): the ports are those of the host that owns the workspace, where the programs run. That host
+ * is known only once the workspace is made, so the block leased before (from the manager of the host whose worker
+ * ran the workflow) is checked then, and leased again from the owner's manager when it is another one
+ * (`portsFromOwner`).
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentInput } from '../../shared/agent';
-import { portEnv, type PortLease } from '../../shared/ports';
+import { portEnv, portLockKey, type PortLease } from '../../shared/ports';
 import { keepPorts, leasePorts, portPlan, releasePorts } from '../locks/ports';
 import type { AgentContext } from './context';
 
 const PORT_LEASE = 'port-lease';
+const PORTS_FROM_OWNER = 'ports-from-owner';
 
 /** Holds the agent's port block: the carried one, else (new runs only) a fresh lease. */
 export async function holdPorts(ctx: AgentContext): Promise<void> {
@@ -32,6 +38,28 @@ export function startHoldingPorts(ctx: AgentContext): Promise<void> {
   const holding = holdPorts(ctx);
   holding.catch(() => undefined);
   return holding;
+}
+
+/**
+ * Once the workspace is made (or made again on another host, relocate.ts): when it has a host, the block must come
+ * from that host's port manager. The owner's port plan (an ordinary activity on its host queue) names it; a block
+ * already leased there is kept (one machine: every worker's manager is the same), else it is given back and a block
+ * leased from the owner's manager, through ordinary activities on the owner's queue (the bind probe must run there
+ * too). Workspaces without a host (no host routing) and histories recorded before `ports-from-owner` keep the block.
+ * A bootstrap setup command ran with the block leased before (the owner was not known yet).
+ */
+export async function portsFromOwner(ctx: AgentContext): Promise<void> {
+  const { s } = ctx;
+  const owner = s.workspace;
+  if (!owner?.host || !s.ports || !wf.patched(PORTS_FROM_OWNER)) return;
+  const via = { owner };
+  const plan = await portPlan(via);
+  if (s.ports.grant.repoKey === portLockKey(plan.host, wf.workflowInfo().taskQueue)) return;
+  ctx.setDoing(`leasing ports on ${owner.host}`);
+  const before = s.ports;
+  s.ports = undefined;
+  await releasePorts(before);
+  s.ports = await leasePorts(plan, `ports of ${s.agentId}`.slice(0, 200), s.agentId, via);
 }
 
 /** Gives the block back once the agent has ended (its verification used it). */

@@ -13,7 +13,7 @@ import * as wf from '@temporalio/workflow';
 import { HOST_ROUTING, isRemoteRepo } from '../../shared/hosts';
 import type { AgentContext } from './context';
 import { createAgentWorkspace, isScheduleToStartTimeout } from './placement';
-import { bootstrapWithPorts } from './ports';
+import { bootstrapWithPorts, portsFromOwner } from './ports';
 
 const MAX_MOVES = 3;
 
@@ -33,6 +33,7 @@ export async function relocating(ctx: AgentContext, body: () => Promise<void>): 
         { ...input, host: undefined },
         { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) },
       );
+      await portsFromOwner(ctx);
     }
   }
 }

@@ -9,6 +9,7 @@ import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
 import { commandTaskOp } from '../presets';
 import { hasVerification, verifyAttemptsOf } from '../agent/attempts';
+import { isHostLost } from '../agent/relocate';
 import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 import { leasePorts, portPlan, releasePorts, type PortVia } from '../locks/ports';
@@ -22,14 +23,36 @@ async function inlinePortPlan(s: RunState, label: string, spreadKey: string): Pr
   return [await portPlan(via), label, spreadKey, via];
 }
 
+type Inline = { result: AgentResult; conflicts?: string[]; exitCode?: number };
+
 /**
  * The activity merges into the integration worktree, so it runs on the host that owns it (docs/hosts.md).
  * `deferMerge`: leave the merge to the scheduler (a task with an approval gate is merged only once approved).
  * Returns the program's exit code too (null: killed by a signal or timed out), for the seed-003 status file.
+ *
+ * `moveIntegration` (runs through a remote): when the integration host is lost (its lease or its activity not taken
+ * in time: relocate.ts isHostLost), the integration worktree moves to another host and the task runs there again
+ * from its branch as the remote has it, its program once more, at most MAX_MOVES times (behind
+ * `inline-moves-with-integration`, asked only then; runs recorded before failed the task).
  */
 export async function runInline(
-  s: RunState, t: Task, a: AgentInput, agentId: string, deferMerge = false,
-): Promise<{ result: AgentResult; conflicts?: string[]; exitCode?: number }> {
+  s: RunState, t: Task, a: AgentInput, agentId: string, deferMerge = false, moveIntegration?: (from: string | undefined) => Promise<void>,
+): Promise<Inline> {
+  for (let moves = 0; ; moves++) {
+    const from = s.integration?.host;
+    try {
+      return await runInlineOnce(s, t, a, agentId, deferMerge);
+    } catch (err) {
+      if (!moveIntegration || !from || !isHostLost(err) || moves >= MAX_MOVES || !wf.patched(INLINE_MOVES)) throw err;
+      await moveIntegration(from);
+    }
+  }
+}
+
+const INLINE_MOVES = 'inline-moves-with-integration';
+const MAX_MOVES = 3;
+
+async function runInlineOnce(s: RunState, t: Task, a: AgentInput, agentId: string, deferMerge: boolean): Promise<Inline> {
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
   // The task's port block, held by the scheduler while the activity runs (runs recorded before: none). Several

@@ -14,13 +14,15 @@ export interface Merger {
   merge(t: Task, result: AgentResult): Promise<string[]>;
   /** Resolves when every merge asked for so far has ended. */
   drained(): Promise<void>;
+  /** Through a remote: move the integration worktree off `from`, its lost host (once however many ask; workflow.ts). */
+  moveIntegration?: (from: string | undefined) => Promise<void>;
 }
 
 /**
  * `moveIntegration`: the integration worktree's host was lost (relocate.ts, isHostLost): make it again on another
  * host from the remote's integration branch; the merge is then tried there once more.
  */
-export function createMerger(repo: string, s: RunState, moveIntegration?: () => Promise<void>): Merger {
+export function createMerger(repo: string, s: RunState, moveIntegration?: (from: string | undefined) => Promise<void>): Merger {
   let chain: Promise<void> = Promise.resolve();
   const mergeOnce = (t: Task, result: AgentResult) =>
     gitOpOn(s.integration).mergeBranch.executeWithOptions({ summary: `merge ${t.id}` }, [
@@ -29,9 +31,10 @@ export function createMerger(repo: string, s: RunState, moveIntegration?: () => 
   return {
     merge(t, result) {
       const next = chain.then(async () => {
+        const from = s.integration?.host;
         const m = await mergeOnce(t, result).catch(async (err: unknown) => {
           if (!moveIntegration || !isHostLost(err)) throw err;
-          await moveIntegration();
+          await moveIntegration(from);
           return mergeOnce(t, result);
         });
         if (m.ok) s.lastCommit = m.commit;
@@ -44,5 +47,6 @@ export function createMerger(repo: string, s: RunState, moveIntegration?: () => 
       return next;
     },
     drained: () => chain,
+    ...(moveIntegration ? { moveIntegration } : {}),
   };
 }

@@ -13,6 +13,11 @@
  * `merge conflict in <files> (resolver: <why>)`. Every round is recorded on the task's row (`resolutions`).
  *
  * Behind the patch `merge-resolve` (resolution.ts), asked only when a task with a resolver meets a conflict.
+ *
+ * Hosts (docs/hosts.md): the conflict left in the worktree (markers, MERGE_HEAD) is uncommitted state of one host,
+ * so a round's git work (prepare, open, check, advance, remove) runs on the host that holds the integration worktree,
+ * and the resolver is placed there too (its input names that host). Behind `host-aware-resolution`, asked only when
+ * the integration worktree has a host: single-host runs and runs recorded before do as they did.
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentResult } from '../../shared/agent';
@@ -22,8 +27,9 @@ import { resultInFailure } from '../../shared/outcome';
 import type { Task } from '../../shared/plan';
 import { CadreRun, CadreTask } from '../../shared/searchAttributes';
 import type { agent } from '../agent';
-import { gitOp, verifyOp, workspaceSetupOp } from '../presets';
+import { gitOpOn, onHost, verifyOpOn, workspaceSetupOp, type Owner } from '../presets';
 import { conflictError, fileList, resolverEnv, resolverGoal, resolverIdFor, resolverInput, resolvingText, withResolution, type ConflictRefs, type GoalOf, type Resolver } from './resolution';
+import { isHostLost } from '../agent/relocate';
 import { agentInputFor, sliceFor } from './scheduler';
 import * as table from './table';
 import type { TaskDeps } from './task';
@@ -41,20 +47,40 @@ export interface Conflict {
 }
 
 const DEFAULT_SETUP_TIMEOUT_MS = 15 * 60_000;
+const HOST_AWARE_RESOLUTION = 'host-aware-resolution';
 
-/** Resolve and merge. Undefined once merged; else the task's error (`cancelled` when the task was cancelled). */
+/**
+ * Resolve and merge. Undefined once merged; else the task's error (`cancelled` when the task was cancelled).
+ * Through a remote, losing the integration host mid-round (a pinned step not taken in time, presets.ts `onHost`)
+ * fails the task as an unresolved conflict: the worktree with the conflict is gone with the host, and the next merge
+ * of the run moves the integration worktree (merge.ts); `cadre retry` runs the task again from there.
+ */
 export async function resolveConflict(d: TaskDeps, c: Conflict, resolver: Resolver): Promise<string | undefined> {
+  const host = d.s.integration?.host;
+  const pinned = !!host && wf.patched(HOST_AWARE_RESOLUTION);
+  try {
+    return await resolveRounds(d, c, resolver, pinned);
+  } catch (err) {
+    if (!pinned || !isHostLost(err)) throw err;
+    return conflictError(c.r.resolutions?.at(-1)?.files ?? c.files, `the integration host ${host} was lost while the conflict was resolved; retry the task`);
+  }
+}
+
+async function resolveRounds(d: TaskDeps, c: Conflict, resolver: Resolver, pinned: boolean): Promise<string | undefined> {
   const { input, s } = d;
   const { t, r } = c;
   const integration = s.integration!.branch;
   const bootstrap = agentInputFor(input, s, t, {}).bootstrap;
-  const open = bootstrap?.setup?.length ? workspaceSetupOp(bootstrap.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS) : gitOp;
   let files = c.files;
   let resolvers = 0;
   r.resolutions = [];
   const record = (rec: ResolutionRecord) => void (r.resolutions = withResolution(r.resolutions, rec));
   for (let round = 1; ; round++) {
     const id = resolverIdFor(c.agentId, round);
+    // Read every round: the integration worktree may have moved to another host meanwhile (merge.ts).
+    const owner: Owner | undefined = pinned ? { ...s.integration! } : undefined;
+    const gitOp = gitOpOn(owner);
+    const open = bootstrap?.setup?.length ? workspaceSetupOp(bootstrap.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS, owner ? onHost(owner) : {}) : gitOp;
     await d.setRow(r, 'running', { waiting: resolvingText(files) });
     const prep = await gitOp.prepareResolution.executeWithOptions({ summary: `bring ${integration} into ${t.id}`.slice(0, 100) }, [
       { repo: input.repo, agentId: id, branch: c.result.branch, integration, message: `cadre: bring ${integration} into task ${t.id}`.slice(0, 200) },
@@ -68,7 +94,7 @@ export async function resolveConflict(d: TaskDeps, c: Conflict, resolver: Resolv
       else if (!prep.clean) {
         resolvers++;
         if (r.waiting !== resolvingText(files)) await d.setRow(r, 'running', { waiting: resolvingText(files) });
-        const ran = await runResolver(d, c, resolver, id, refs, goalsOf(d, prep.mergedTasks), round);
+        const ran = await runResolver(d, c, resolver, id, refs, goalsOf(d, prep.mergedTasks), round, owner?.host);
         if (ran === 'cancelled') return 'cancelled';
         rec.costUsd = ran.costUsd;
         why = ran.why;
@@ -76,7 +102,7 @@ export async function resolveConflict(d: TaskDeps, c: Conflict, resolver: Resolv
       if (!why) {
         // The resolver's ending removed its worktree (its branch stays): open it again, set up like the task's.
         await open.createWorkspace.executeWithOptions({ summary: 'open the resolution' }, [{ repo: input.repo, agentId: id, baseRef: prep.ours, ...(bootstrap ? { bootstrap } : {}) }]);
-        const checked = await verifyOp.checkResolution.executeWithOptions({ summary: `check the resolution of ${t.id}`.slice(0, 100) }, [
+        const checked = await verifyOpOn(owner).checkResolution.executeWithOptions({ summary: `check the resolution of ${t.id}`.slice(0, 100) }, [
           {
             path: prep.path, files, theirs: prep.theirs, logName: id,
             ...(t.outputs.length ? { outputs: t.outputs } : {}), ...(t.checks?.length ? { checks: t.checks } : {}), ...(t.verify ? { verify: t.verify } : {}),
@@ -117,15 +143,16 @@ function goalsOf(d: TaskDeps, ids: string[]): GoalOf[] {
 /**
  * Start the resolver child in its prepared worktree and wait for it. Its slice comes from the run's budget as a
  * task's does (sliceFor), and what it spends is counted into the task's row and the run (table.recordSpend).
+ * `host`: the host that holds the prepared worktree; the resolver's workspace is made there (its conflict is there).
  */
 async function runResolver(
-  d: TaskDeps, c: Conflict, resolver: Resolver, id: string, refs: ConflictRefs, merged: GoalOf[], round: number,
+  d: TaskDeps, c: Conflict, resolver: Resolver, id: string, refs: ConflictRefs, merged: GoalOf[], round: number, host?: string,
 ): Promise<{ why?: string; costUsd: number } | 'cancelled'> {
   const { input, plan, s } = d;
   const { t } = c;
   const { slice, fromPool } = sliceFor(plan, s, t);
   const goal = resolverGoal(resolver, { id: t.id, title: t.title, goal: t.prompt || t.title }, merged, refs);
-  const childInput = resolverInput(agentInputFor(input, s, t, slice), resolver, goal, resolverEnv(refs, t.id, round));
+  const childInput = { ...resolverInput(agentInputFor(input, s, t, slice), resolver, goal, resolverEnv(refs, t.id, round)), ...(host ? { host } : {}) };
   let result: AgentResult | undefined;
   try {
     result = await c.scope.run(() =>

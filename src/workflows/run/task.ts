@@ -74,7 +74,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
           grant = lockWait ? await waitForLock(d, t, r, request) : await request;
         }
         if (isInline(plan, t)) {
-          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && wf.patched(GATES));
+          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && wf.patched(GATES), d.merger.moveIntegration);
           mergedInline = done.conflicts;
           exitCode = done.exitCode;
           return done.result;

@@ -51,7 +51,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
   if (carry && rowsRef) carry = { ...carry, rows: [...(await wf.CancellationScope.nonCancellable(() => loadRows(rowsRef))), ...carry.rows] };
   const s = table.initialRunState(runId, plan, input.maxConcurrency, carry);
   const running = new Map<string, wf.CancellationScope>();
-  const merger = createMerger(input.repo, s, isRemoteRepo(input.repo) ? () => moveIntegration() : undefined);
+  const merger = createMerger(input.repo, s, isRemoteRepo(input.repo) ? (from) => moveIntegration(from) : undefined);
   /** Bumped on every change the scheduling loop must react to. */
   let tick = 0;
   const changed = () => void tick++;
@@ -113,9 +113,17 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
     const made = await gitOp.ensureIntegrationWorktree.executeWithOptions({ summary }, [{ repo: input.repo, runId, baseRef: input.baseRef ?? 'HEAD' }]);
     return made.host && isRemoteRepo(input.repo) ? { ...made, movable: true } : made;
   };
-  /** Losing the integration host (docs/hosts.md): the worktree is made again elsewhere from the remote's branch. */
-  async function moveIntegration(): Promise<void> {
-    s.integration = await ensureIntegration(`integration worktree (host ${s.integration?.host ?? '?'} lost)`);
+  /**
+   * Losing the integration host (docs/hosts.md): the worktree is made again elsewhere from the remote's branch. A merge
+   * and inline tasks may find the loss together: one move per lost host, and none when it has moved off it already.
+   */
+  let moving: { from?: string; done: Promise<void> } | undefined;
+  function moveIntegration(from: string | undefined): Promise<void> {
+    if (moving && moving.from === from) return moving.done;
+    if (s.integration?.host !== from) return Promise.resolve();
+    const done = ensureIntegration(`integration worktree (host ${from ?? '?'} lost)`).then((made) => void (s.integration = made));
+    moving = { ...(from ? { from } : {}), done };
+    return done;
   }
   try {
     s.integration ??= await ensureIntegration('integration worktree');

@@ -3,6 +3,7 @@
  * in it, and which worker completed which activity attempt when.
  */
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 
@@ -29,6 +30,20 @@ export async function runsOf(client: Client, workflowId: string): Promise<RunHis
     runId = events.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
   }
   return runs.length ? runs : [{ workflowId, runId: '', events: latest.events ?? [] }];
+}
+
+/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
+export function activitiesOf(run: RunHistory): { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }[] {
+  const byId = new Map<string, { type: string; queue: string; identity?: string; startedAt?: number; result?: unknown }>();
+  for (const e of run.events) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
+    const started = e.activityTaskStartedEventAttributes;
+    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
+    const done = e.activityTaskCompletedEventAttributes;
+    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
+  }
+  return [...byId.values()];
 }
 
 export const eventTypeName = (e: HistoryEvent): string => EventType[e.eventType ?? 0] ?? String(e.eventType);

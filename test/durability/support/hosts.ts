@@ -5,36 +5,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { makeRepo } from '../../support/repo';
 import { testAddress, testDir } from '../../support/temporal';
 import { startChildWorker, type ChildWorker, type ChildWorkerEnv } from './childWorker';
-import type { RunHistory } from './history';
-import { eventMs } from './history';
 
 export const HOSTS = ['h1', 'h2', 'h3'];
 
-export interface ActivityRow {
-  type: string;
-  queue: string;
-  identity?: string;
-  startedAt?: number;
-  result?: unknown;
-}
-
-/** Each activity of a run's history: its type, the queue it was scheduled on, who started it, and its result. */
-export function activitiesOf(run: RunHistory): ActivityRow[] {
-  const byId = new Map<string, ActivityRow>();
-  for (const e of run.events) {
-    const sched = e.activityTaskScheduledEventAttributes;
-    if (sched) byId.set(String(e.eventId), { type: sched.activityType?.name ?? '?', queue: sched.taskQueue?.name ?? '?' });
-    const started = e.activityTaskStartedEventAttributes;
-    if (started) Object.assign(byId.get(String(started.scheduledEventId))!, { identity: started.identity ?? undefined, startedAt: eventMs(e) });
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done?.result?.payloads?.[0]) byId.get(String(done.scheduledEventId))!.result = defaultPayloadConverter.fromPayload(done.result.payloads[0] as never);
-  }
-  return [...byId.values()];
-}
+/** Where a run's activities ran (kept in ./history.ts with the other history readers). */
+export { activitiesOf } from './history';
 
 export interface Hosts {
   started: ChildWorker[];
