@@ -140,7 +140,8 @@ describe('three hosts on one machine, one bare remote', () => {
     const marksAtKill = readMarks(counts);
 
     const result = (await within(handle.result(), 240_000, 'the run completing on the two hosts left').catch(async (err: unknown) => {
-      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}`);
+      const logs = started.map((w, i) => `--- ${HOSTS[i]} worker output (last 3000 chars):\n${w.output().slice(-3000)}`).join('\n');
+      throw new Error(`${String(err)}\n${await describeStuck(client, runId, remote)}\n${logs}`);
     })) as RunPlanResult;
     expect(result.status).toBe('completed');
     expect(result.counts.completed).toBe(TASKS);

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { transcriptPath } from '../../../src/activities/model/transcript';
 import { repoKey } from '../../../src/activities/paths';
 import { locksQuery, lockWorkflowId } from '../../../src/shared/locks';
@@ -49,6 +50,8 @@ export async function describeStuck(client: Client, runId: string, repo: string)
     lines.push(`tasks: ${p.tasks.map((t) => `${t.id}=${t.status}`).join(' ')}`);
     const pending = await pendingActivities(client, [runId, ...p.tasks.filter((t) => t.agentId).map((t) => t.agentId!)]);
     lines.push(`pending activities: ${pending.map((a) => `${a.type}@${a.workflowId} state ${a.state} attempt ${a.attempt} on ${a.identity ?? '-'}`).join('; ') || 'none'}`);
+    // A running task with nothing pending: its agent's own state says what it waits for (a failing workflow task, a signal).
+    for (const t of p.tasks.filter((t) => t.status === 'running' && t.agentId)) lines.push(await describeWorkflow(client, t.agentId!));
   } catch (err) {
     lines.push(`progress query failed: ${String(err)}`);
   }
@@ -59,6 +62,23 @@ export async function describeStuck(client: Client, runId: string, repo: string)
     lines.push(`locks query failed: ${String(err)}`);
   }
   return lines.join('\n');
+}
+
+/** A workflow's status, its pending workflow task (a failing one keeps its attempt count) and its last events. */
+async function describeWorkflow(client: Client, workflowId: string): Promise<string> {
+  try {
+    const h = client.workflow.getHandle(workflowId);
+    const d = await h.describe();
+    const wft = d.raw.pendingWorkflowTask;
+    const events = (await h.fetchHistory()).events ?? [];
+    const last = events.slice(-12).map((e) => {
+      const failed = e.workflowTaskFailedEventAttributes?.failure?.message;
+      return `${e.eventId} ${String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace('EVENT_TYPE_', '')}${failed ? ` (${failed.slice(0, 300)})` : ''}`;
+    });
+    return `${workflowId}: ${d.status.name}, workflow task ${wft ? `pending, attempt ${wft.attempt}` : 'none'}; last events: ${last.join(', ')}`;
+  } catch (err) {
+    return `${workflowId}: cannot describe: ${String(err)}`;
+  }
 }
 
 /** Polls `probe` until it returns something truthy; fails naming `what` after `timeoutMs`. */
