@@ -52,6 +52,7 @@ export async function describeStuck(client: Client, runId: string, repo: string)
     lines.push(`pending activities: ${pending.map((a) => `${a.type}@${a.workflowId} state ${a.state} attempt ${a.attempt} on ${a.identity ?? '-'}`).join('; ') || 'none'}`);
     // A running task with nothing pending: its agent's own state says what it waits for (a failing workflow task, a signal).
     for (const t of p.tasks.filter((t) => t.status === 'running' && t.agentId)) lines.push(await describeWorkflow(client, t.agentId!));
+    lines.push(await describeWorkflow(client, runId));
   } catch (err) {
     lines.push(`progress query failed: ${String(err)}`);
   }
