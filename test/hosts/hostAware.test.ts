@@ -157,3 +157,68 @@ describe('a run across hosts: conflict resolution and port blocks on the owner h
     await recordHistory(client.workflow.getHandle(right.agentId!), 'agent-ports-from-owner');
   }, 180_000);
 });
+
+describe('an owner lost right after it made the workspace', () => {
+  it('keeps the block, moves the workspace on the next call and leases again from the new host', async () => {
+    const client = await testClient();
+    const remote = bareRemote({ 'README.md': '# r\n' });
+    const taskQueue = uniqueId('tq-ownerlost');
+    const tag = uniqueId('ports');
+    const portHostOf = (h: string) => `${tag}-${h}`;
+    const connection = await nativeConnection();
+    const depsOf = (host: string) => ({ stateDir: testDir(`state-${host}`), host, portHost: portHostOf(host) });
+    const hubActs = activitiesOfDeps({ deps: depsOf(HUB) });
+    const hub = [
+      await createCadreWorker({ connection, namespace: 'default', taskQueue, deps: depsOf(HUB), workflowBundle: { codePath: inject('workflowBundlePath') } }, hubActs),
+      await Worker.create({ connection, namespace: 'default', taskQueue: hostQueue(taskQueue, HUB), activities: hubActs }),
+    ];
+    const hostWorkers = async (host: string, onMade?: () => void): Promise<Worker[]> => {
+      const activities = activitiesOfDeps({ deps: depsOf(host) });
+      const own = await NativeConnection.connect({ address: testAddress() });
+      connections.push(own);
+      const createWorkspace = async (input: Parameters<NonNullable<typeof activities.createWorkspace>>[0]) => {
+        const made = await activities.createWorkspace!(input);
+        onMade?.();
+        return made;
+      };
+      return [
+        await Worker.create({ connection, namespace: 'default', taskQueue: hostQueue(taskQueue, host), activities }),
+        await Worker.create({ connection: own, namespace: 'default', taskQueue: placementQueue(taskQueue), activities: { createWorkspace } }),
+      ];
+    };
+    // h1 makes the workspace and is gone the moment it has (both its pollers stop); h2 comes up then.
+    const runs: Promise<void>[] = [];
+    let h1: Worker[] = [];
+    let gone: Promise<void> | undefined;
+    h1 = await hostWorkers('h1', () => {
+      gone ??= (async () => {
+        await new Promise((r) => setTimeout(r, 0));
+        for (const w of h1) w.shutdown();
+        const h2 = await hostWorkers('h2');
+        runs.push(...h2.map((w) => w.run()));
+        all.push(...h2);
+      })();
+    });
+    const all = [...hub, ...h1];
+    runs.push(...all.map((w) => w.run()));
+    const runId = uniqueId('ownerlost');
+    try {
+      const result = (await runResultOf(await client.workflow.start('runPlan', {
+        workflowId: runId, taskQueue, args: [{ runId, repo: remote, plan: plan([commandTask('only', 'echo "$CADRE_PORT" > port.txt')]) } satisfies RunPlanInput],
+      }))) as RunPlanResult;
+      expect(result.status, JSON.stringify(result.tasks.map((t) => [t.id, t.status, t.error]))).toBe('completed');
+      const agentId = result.tasks[0]!.agentId!;
+      const agentRuns = await runsOf(client, agentId);
+      const hosts = agentRuns.flatMap(activitiesOf).filter((a) => a.type === 'createWorkspace' && a.result).map((a) => (a.result as { host: string }).host);
+      expect(hosts, 'made on h1, made again on h2').toEqual(['h1', 'h2']);
+      const grants = portGrants(agentRuns);
+      expect(grants.at(-1)!.repoKey, 'the block held at the end is h2\'s').toBe(portLockKey(portHostOf('h2'), taskQueue));
+      const block = Number(grants.at(-1)!.paths[0]!.split('/')[1]);
+      expect((showFile(remote, result.integrationBranch, 'port.txt') ?? '').trim(), 'the program saw that block').toBe(String(DEFAULT_PORT_CONFIG.base + block * DEFAULT_PORT_CONFIG.block));
+    } finally {
+      await gone;
+      for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.all(runs);
+    }
+  }, 240_000);
+});

@@ -51,3 +51,11 @@ function workspaceOp(input: AgentInput, extra?: Partial<wf.ActivityOptions>) {
 export function isScheduleToStartTimeout(err: unknown): boolean {
   return err instanceof wf.ActivityFailure && err.cause instanceof wf.TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_START';
 }
+
+/** The failure of a call that no worker of its host took in time, however deep it is wrapped. */
+export function isHostLost(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (isScheduleToStartTimeout(e)) return true;
+  }
+  return false;
+}

@@ -10,12 +10,14 @@
  */
 import * as wf from '@temporalio/workflow';
 import type { AgentInput } from '../../shared/agent';
-import { portEnv, portLockKey, type PortLease } from '../../shared/ports';
+import { portEnv, portLockKey, type PortLease, type PortPlan } from '../../shared/ports';
 import { keepPorts, leasePorts, portPlan, releasePorts } from '../locks/ports';
 import type { AgentContext } from './context';
+import { isHostLost } from './placement';
 
 const PORT_LEASE = 'port-lease';
 const PORTS_FROM_OWNER = 'ports-from-owner';
+const OWNER_LOST_KEEPS_PORTS = 'owner-lost-keeps-ports';
 
 /** Holds the agent's port block: the carried one, else (new runs only) a fresh lease. */
 export async function holdPorts(ctx: AgentContext): Promise<void> {
@@ -53,13 +55,28 @@ export async function portsFromOwner(ctx: AgentContext): Promise<void> {
   const owner = s.workspace;
   if (!owner?.host || !s.ports || !wf.patched(PORTS_FROM_OWNER)) return;
   const via = { owner };
-  const plan = await portPlan(via);
+  let plan: PortPlan;
+  try {
+    plan = await portPlan(via);
+  } catch (err) {
+    // The owner was lost right after making the workspace: keep the block; the agent's next call to that host finds
+    // the loss inside `relocating` (relocate.ts), which moves the workspace and asks again for the new host.
+    if (isHostLost(err) && wf.patched(OWNER_LOST_KEEPS_PORTS)) return;
+    throw err;
+  }
   if (s.ports.grant.repoKey === portLockKey(plan.host, wf.workflowInfo().taskQueue)) return;
   ctx.setDoing(`leasing ports on ${owner.host}`);
   const before = s.ports;
   s.ports = undefined;
   await releasePorts(before);
-  s.ports = await leasePorts(plan, `ports of ${s.agentId}`.slice(0, 200), s.agentId, via);
+  const label = `ports of ${s.agentId}`.slice(0, 200);
+  try {
+    s.ports = await leasePorts(plan, label, s.agentId, via);
+  } catch (err) {
+    // Lost while leasing there: a block as before (this worker's manager) until the move asks the new host.
+    if (!(isHostLost(err) && wf.patched(OWNER_LOST_KEEPS_PORTS))) throw err;
+    s.ports = await leasePorts(await portPlan(), label, s.agentId);
+  }
 }
 
 /** Gives the block back once the agent has ended (its verification used it). */

@@ -12,7 +12,7 @@
 import * as wf from '@temporalio/workflow';
 import { HOST_ROUTING, isRemoteRepo } from '../../shared/hosts';
 import type { AgentContext } from './context';
-import { createAgentWorkspace, isScheduleToStartTimeout } from './placement';
+import { createAgentWorkspace, isHostLost } from './placement';
 import { bootstrapWithPorts, portsFromOwner } from './ports';
 
 const MAX_MOVES = 3;
@@ -38,10 +38,5 @@ export async function relocating(ctx: AgentContext, body: () => Promise<void>): 
   }
 }
 
-/** The failure of a call that no worker of its host took in time, however deep it is wrapped. */
-export function isHostLost(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if (isScheduleToStartTimeout(e)) return true;
-  }
-  return false;
-}
+/** Where the run and the model loop look it up (defined with the placement it comes from). */
+export { isHostLost };
