@@ -74,6 +74,31 @@ export async function isCloneOfRemote(stateDir: string, dir: string): Promise<st
   return isWithin(clonesRoot(stateDir), root) ? root : undefined;
 }
 
+/** A workspace's way to the run's remote: this host's clone and the remote it was cloned from. */
+export interface RemoteWorktree {
+  clone: string;
+  remote: string;
+}
+
+const originUrls = new Map<string, string>();
+
+/**
+ * The clone and remote `workspace` works through, or undefined for a workspace of a local repository. The remote is
+ * the clone's origin as the run wrote it (cloneDir finds the clone again from it); a clone of another spelling is not
+ * one of ours. Read once per clone.
+ */
+export async function worktreeRemote(stateDir: string, workspace: string): Promise<RemoteWorktree | undefined> {
+  const root = path.resolve(stateDir);
+  const clone = await isCloneOfRemote(root, workspace);
+  if (!clone) return undefined;
+  let remote = originUrls.get(clone);
+  if (remote === undefined) {
+    remote = (await git(gitFor(clone), ['config', '--get', 'remote.origin.url'], `reading the remote of ${clone}`)).trim();
+    originUrls.set(clone, remote);
+  }
+  return remote && path.resolve(cloneDir(root, remote)) === path.resolve(clone) ? { clone, remote } : undefined;
+}
+
 /** Fetch every branch of the remote (serialised with the clone's other git work). */
 export async function fetchRemote(stateDir: string, clone: string): Promise<void> {
   await withRepoLock(stateDir, clone, async () => {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createSessionActivities } from '../../src/activities/backends/session';
 import { readSessionLog, readSessionRecord } from '../../src/activities/backends/session/store';
-import { checkpointWorktree, claudeProjectDir, restoreSessionState, saveSessionState, sessionRemote, sessionStateKey } from '../../src/activities/backends/session/checkpoint';
+import { worktreeRemote } from '../../src/activities/remote';
+import { checkpointWorktree, claudeProjectDir, restoreSessionState, saveSessionState, sessionStateKey } from '../../src/activities/backends/session/checkpoint';
 import { sessionPaths } from '../../src/activities/backends/session/store';
 import { sanitizeRef } from '../../src/activities/paths';
 import { localRepo } from '../../src/activities/remote';
@@ -219,7 +220,7 @@ describe('session checkpoints: the worktree commit', () => {
   it('commits the changes and pushes the agent\'s branch; the remote is found from the worktree', async () => {
     const agentId = uniqueId('run/w1');
     const { remote, stateDir, clone, branch, wt } = await agentWorktree(agentId);
-    expect(await sessionRemote(stateDir, wt)).toEqual({ remote, clone });
+    expect(await worktreeRemote(stateDir, wt)).toEqual({ remote, clone });
     fs.writeFileSync(join(wt, 'half.txt'), 'work in progress\n');
     const c = await checkpointWorktree(stateDir, clone, wt, agentId);
     expect(c).toMatchObject({ committed: true });
@@ -249,6 +250,6 @@ describe('session checkpoints: the worktree commit', () => {
 
   it('a worktree of a repository on this machine has no remote: no checkpoints', async () => {
     const repo = makeRepo();
-    expect(await sessionRemote(testDir('ckpt-local'), repo)).toBeUndefined();
+    expect(await worktreeRemote(testDir('ckpt-local'), repo)).toBeUndefined();
   });
 });

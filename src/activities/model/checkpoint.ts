@@ -11,23 +11,17 @@
  * already hold them. The other order could leave a transcript that says a file was written when the branch lacks it.
  *
  * Which runs: a workspace is checkpointed when it is a worktree of a clone this host made of a remote
- * (remote.ts `isCloneOfRemote`); a host that never worked through a remote has no clones, so nothing here touches
+ * (remote.ts `worktreeRemote`); a host that never worked through a remote has no clones, so nothing here touches
  * git for it. Retry: every step is idempotent (nothing to commit is no commit; pushing an unchanged branch and
  * saving the same transcript again change nothing), so a turn retried after a crash here checkpoints again.
  */
 import * as path from 'node:path';
 import { ErrorType, TypedFailure } from '../../shared/errors';
-import { git, gitFor } from '../git';
-import { isCloneOfRemote, pushWorktreeBranch } from '../remote';
+import { pushWorktreeBranch, type RemoteWorktree } from '../remote';
 import { restoreState, saveState, stateRef } from '../remoteState';
 import { assertCadreWorktree, commitWorkspace } from '../workspace';
 import { transcriptFileName } from './transcript';
 
-/** Where a workspace's branch and state go: this host's clone and the remote it was cloned from. */
-export interface CheckpointTarget {
-  clone: string;
-  remote: string;
-}
 
 /**
  * The key of an agent's transcript in the remote. `.jsonl` keeps it apart from its children's keys: a child's name
@@ -37,22 +31,8 @@ export const transcriptStateKey = (agentId: string): string => `${agentId}/trans
 
 export const transcriptStateRef = (agentId: string): string => stateRef(transcriptStateKey(agentId));
 
-const remotes = new Map<string, string>();
-
-/** The clone and remote a workspace works through, or undefined for a workspace of a local repository. */
-export async function checkpointTarget(stateDir: string, workspace: string): Promise<CheckpointTarget | undefined> {
-  const clone = await isCloneOfRemote(path.resolve(stateDir), workspace);
-  if (!clone) return undefined;
-  let remote = remotes.get(clone);
-  if (!remote) {
-    remote = (await git(gitFor(clone), ['config', '--get', 'remote.origin.url'], `reading the remote of ${clone}`)).trim();
-    remotes.set(clone, remote);
-  }
-  return { clone, remote };
-}
-
 /** Commits and pushes the turn's changes, then saves the transcript; a failure names the agent, turn and step. */
-export async function checkpointTurn(stateDir: string, target: CheckpointTarget, agentId: string, turn: number, workspace: string): Promise<void> {
+export async function checkpointTurn(stateDir: string, target: RemoteWorktree, agentId: string, turn: number, workspace: string): Promise<void> {
   const root = path.resolve(stateDir);
   await step(agentId, turn, `committing and pushing its branch to ${target.remote}`, async () => {
     assertCadreWorktree(root, workspace);
@@ -66,7 +46,7 @@ export async function checkpointTurn(stateDir: string, target: CheckpointTarget,
 }
 
 /** Writes the agent's transcript as last saved into this host's transcripts; false when the remote has none. */
-export async function restoreTranscript(stateDir: string, target: CheckpointTarget, agentId: string): Promise<boolean> {
+export async function restoreTranscript(stateDir: string, target: RemoteWorktree, agentId: string): Promise<boolean> {
   const root = path.resolve(stateDir);
   return (await restoreState(root, target.remote, transcriptStateKey(agentId), transcriptsDir(root))) !== undefined;
 }

@@ -54,7 +54,8 @@ import {
   type UserBlock,
 } from './backend';
 import { createBlobStore, type BlobStore } from '../blobs';
-import { checkpointTarget, checkpointTurn, restoreTranscript, transcriptStateRef } from './checkpoint';
+import { checkpointTurn, restoreTranscript, transcriptStateRef } from './checkpoint';
+import { worktreeRemote } from '../remote';
 import { continueText, goalBlock, inboxBlock, systemPrompt } from './prompt';
 import { priorReads, rereadNote } from './rereads';
 import { resolveScriptPath, createScriptedBackend } from './scripted';
@@ -193,7 +194,7 @@ export function createModelActivities(deps: ModelActivityDeps): ModelActivities 
     let index = indexTranscript(transcript.records);
     // Through a remote (checkpoint.ts), the turn ends with a checkpoint; a host that lacks the earlier turns (the
     // agent's first host was lost) first restores the transcript as the last completed turn saved it.
-    const target = input.deferWrites ? undefined : await checkpointTarget(deps.stateDir, input.workspace);
+    const target = input.deferWrites ? undefined : await worktreeRemote(deps.stateDir, input.workspace);
     if (target && lacksTurnsBefore(index, N)) {
       const restored = await withHeartbeats(heartbeat, heartbeatIntervalMs, () => restoreTranscript(deps.stateDir, target, input.agentId));
       if (!restored) throw transcriptMissing(input.agentId, N, `it is not on this host and no saved state of it was found on the remote ${target.remote} (${transcriptStateRef(input.agentId)})`);

@@ -36,7 +36,7 @@ import { DEFAULT_CHECKPOINT_SECONDS } from '../../../node/config';
 import { redact } from '../../../node/redact';
 import { git, gitFor } from '../../git';
 import { sanitizeRef } from '../../paths';
-import { cloneDir, isCloneOfRemote, pushWorktreeBranch } from '../../remote';
+import { pushWorktreeBranch } from '../../remote';
 import { restoreState, saveState } from '../../remoteState';
 import { AGENT_BRANCH_PREFIX, commitWorkspace } from '../../workspace';
 import { sessionPaths } from './store';
@@ -73,15 +73,6 @@ export function sessionStateFilter(agentId: string, backend: AgentProgramBackend
     }
     return parts[0] === '.codex' && parts[1] === 'sessions' && /^rollout-.*\.jsonl$/.test(parts[parts.length - 1]!) && parts[parts.length - 1]!.endsWith(`${sessionId}.jsonl`);
   };
-}
-
-/** The run's remote, when `workspace` is a worktree of this host's clone of one; undefined for a local repository. */
-export async function sessionRemote(stateDir: string, workspace: string): Promise<{ remote: string; clone: string } | undefined> {
-  const clone = await isCloneOfRemote(stateDir, workspace);
-  if (!clone) return undefined;
-  const url = (await git(gitFor(clone), ['config', '--get', 'remote.origin.url'], `reading the remote of ${clone}`)).trim();
-  // remoteState finds the clone again from the remote as the run wrote it; a clone of another spelling is not ours.
-  return url && path.resolve(cloneDir(stateDir, url)) === path.resolve(clone) ? { remote: url, clone } : undefined;
 }
 
 export type WorktreeCheckpoint = { commit: string; committed: boolean } | { skipped: string };

@@ -45,7 +45,8 @@ import { agentProgramEnv } from './env';
 import { findAgentProgram } from './program';
 import { killOrphan, startAgentProcess } from './spawn';
 import { readSessionRecord, SessionLog, sessionPaths, writeSessionRecord, type SessionRecord } from './store';
-import { checkpointLoop, DEFAULT_CHECKPOINT_SECONDS, restoreSessionState, sessionRemote, type CheckpointLoop } from './checkpoint';
+import { checkpointLoop, DEFAULT_CHECKPOINT_SECONDS, restoreSessionState, type CheckpointLoop } from './checkpoint';
+import { worktreeRemote } from '../../remote';
 import { portEnv } from '../../../shared/ports';
 
 export const agentProgramBackends: Record<AgentProgramBackend, AgentProgramBackendImpl> = {
@@ -134,7 +135,7 @@ export function createSessionActivities(deps: SessionActivityDeps) {
 
     const paths = sessionPaths(deps.stateDir, input.agentId);
     const runId = ctx?.info.workflowExecution?.runId;
-    const through = await sessionRemote(deps.stateDir, input.workspace);
+    const through = await worktreeRemote(deps.stateDir, input.workspace);
     let saved = readSessionRecord(deps.stateDir, input.agentId);
     // A host without the session's record (the session moved here from a lost host): its saved state, if any.
     const restoring = through !== undefined && !(saved && (runId === undefined || saved.runId === runId));
