@@ -20,7 +20,7 @@ import { defineActivity } from './boundary';
 import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
-import { portLeaseSchema } from '../shared/ports';
+import { portLeaseSchema } from '../shared/portLease';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 

@@ -23,7 +23,8 @@ import { z } from 'zod';
 import { maskUrl, type NotifyTarget } from '../node/config';
 import { logger } from '../node/logger';
 import { ErrorType } from '../shared/errors';
-import { notifyEventSchema, type NotifyEvent, type NotifyOutcome } from '../shared/notify';
+import { notifyEventSchema } from '../shared/notifyEvent';
+import type { NotifyEvent, NotifyOutcome } from '../shared/notify';
 import { defineActivity } from './boundary';
 import { agentEnv } from './sandbox/agentProgram';
 

@@ -10,7 +10,8 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { lockRequestSignal, lockWorkflowId, MAX_LEASE_MS, MIN_LEASE_MS, type LockRequest } from '../shared/locks';
-import { DEFAULT_PORT_CONFIG, portConfigProblem, portLeaseSchema, portLockKey, type PortConfig, type PortPlan } from '../shared/ports';
+import { portLeaseSchema } from '../shared/portLease';
+import { DEFAULT_PORT_CONFIG, portConfigProblem, portLockKey, type PortConfig, type PortPlan } from '../shared/ports';
 import type { fileLocks } from '../workflows/locks/fileLocks';
 import { defineActivity } from './boundary';
 

@@ -28,7 +28,8 @@ import { defineActivity, heartbeatWith } from './boundary';
 import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
-import { portEnv, portLeaseSchema } from '../shared/ports';
+import { portLeaseSchema } from '../shared/portLease';
+import { portEnv } from '../shared/ports';
 import type { AgentSlots } from './agentSlots';
 import { adoptRemoteBranch, fetchRemote, isCloneOfRemote, localRepo, pushWorktreeBranch, remoteRef } from './remote';
 

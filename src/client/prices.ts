@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { CadreError } from '../shared/errors';
-import { priceTableSchema, type PriceTableOverrides } from '../shared/pricing';
+import { priceTableSchema, type PriceTableOverrides } from '../shared/priceTable';
 
 export function loadPrices(file: string | undefined): PriceTableOverrides | undefined {
   if (!file) return undefined;

@@ -5,7 +5,7 @@ import type { TextRef } from './blobs';
 import type { AgentTreeNode } from './messages';
 import type { Backend, Usage } from './model';
 import type { Caches, Check } from './plan';
-import type { PriceTableOverrides } from './pricing';
+import type { PriceTableOverrides } from './priceTable';
 import type { SessionPermissions } from './session';
 
 export interface Amount {

@@ -5,9 +5,12 @@
  * push of `refs/cadre/*` carries it to a remote, where every host can read it). Workflows hold only the reference.
  *
  * What travels by reference, and the bounds every payload keeps, are listed in docs/architecture.md ("Payload
- * bounds"); the constants below are those bounds.
+ * bounds"); ./payloadBounds.ts holds those bounds.
  */
 import { z } from 'zod';
+
+// The payload bounds live apart so that workflows can read them without loading zod.
+export * from './payloadBounds';
 
 /** A git object id: 40 hex digits (SHA-1) or 64 (SHA-256 repositories). */
 const ObjectIdSchema = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, 'a git object id (40 or 64 lowercase hex digits)');
@@ -38,15 +41,3 @@ export type TextRef = z.infer<typeof TextRefSchema>;
 
 /** The ref that keeps a blob alive: one per blob, named by its object id. */
 export const blobRefName = (sha: string): string => `refs/cadre/blobs/${sha}`;
-
-/** A task prompt longer than this goes to the agent by reference (the agent's input carries a preview). */
-export const INLINE_PROMPT_CHARS = 4096;
-/** How much of a prompt passed by reference its agent's input and the plan index still carry, for people. */
-export const PROMPT_PREVIEW_CHARS = 200;
-/**
- * The most one page of anything a workflow reads or writes through the blob store may weigh as JSON (plan index
- * pages, task-table chunks): well under Temporal's 2 MB payload limit, and independent of the plan's size.
- */
-export const PAGE_BYTES = 48 * 1024;
-/** The most one task's index entry (a task, its long prompt cut to a preview) may weigh: a page holds at least two. */
-export const MAX_INDEX_ENTRY_BYTES = 24 * 1024;

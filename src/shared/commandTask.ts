@@ -3,7 +3,7 @@
  * (src/activities/commandTask.ts), so both paths name an outcome in the same words.
  */
 import type { AgentResult, AgentStatus, Amount } from './agent';
-import { zeroUsage } from './model';
+import { zeroUsage } from './usage';
 import type { VerifyFailure } from './verification';
 
 export type CommandOutcome =

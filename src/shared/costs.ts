@@ -3,7 +3,7 @@
  * carries its whole subtree's usage and cost, so a node's own share is its figures less its children's.
  */
 import type { AgentTreeNode } from './messages';
-import { totalTokens } from './model';
+import { totalTokens } from './usage';
 
 export interface ModelCost {
   /** The model's name; `command` for program agents, `unknown` where the tree did not say (older runs). */

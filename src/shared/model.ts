@@ -6,24 +6,16 @@
 import { z } from 'zod';
 import { TextRefSchema } from './blobs';
 import { toolNames, type ToolCall } from './tools';
-import { portLeaseSchema } from './ports';
+import { portLeaseSchema } from './portLease';
+
+import type { Usage } from './usage';
+
+// Token counts live apart so that workflows can add them up without loading zod.
+export * from './usage';
 
 export type ModelBackend = 'anthropic' | 'scripted';
 /** Every way an agent thinks: a model loop of cadre's, a command, or an agent program's session. */
 export type Backend = ModelBackend | 'command' | 'claude-code' | 'codex';
-
-export interface Usage {
-  inputTokens: number;
-  outputTokens: number;
-  cacheWriteTokens: number;
-  cacheReadTokens: number;
-}
-
-export const zeroUsage = (): Usage => ({ inputTokens: 0, outputTokens: 0, cacheWriteTokens: 0, cacheReadTokens: 0 });
-
-export function totalTokens(u: Usage): number {
-  return u.inputTokens + u.outputTokens + u.cacheWriteTokens + u.cacheReadTokens;
-}
 
 /** The modelTurn activity's input; the activity parses it with this schema and its type is derived from it. */
 export const modelTurnInputSchema = z.object({

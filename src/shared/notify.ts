@@ -6,39 +6,12 @@
  * or a replay is recognisable as the same event. Events carry ids, one-line summaries, amounts and totals; never a
  * secret, a file's contents or a transcript.
  */
-import { z } from 'zod';
-
 /** What waits for a person (the `cadre inbox` kinds), then the two that wait for nobody. */
 export const NOTIFY_KINDS = ['gate', 'stalled', 'budget', 'dead-letter', 'message', 'run-ended', 'budget-alert'] as const;
 export type NotifyKind = (typeof NOTIFY_KINDS)[number];
 
-const amount = z.strictObject({ tokens: z.number().optional(), usd: z.number().optional() });
-
-export const notifyEventSchema = z.strictObject({
-  /** `<workflow id>/<kind>/<what>`: the same event always has the same id. */
-  id: z.string().min(1).max(500),
-  kind: z.enum(NOTIFY_KINDS),
-  /** True for the kinds that are items of `cadre inbox` (they wait for a person). */
-  inbox: z.boolean(),
-  /** Workflow time the event happened (epoch ms). */
-  at: z.number(),
-  runId: z.string().optional(),
-  taskId: z.string().optional(),
-  agentId: z.string().optional(),
-  /** One line. */
-  summary: z.string().max(500),
-  /** The command that answers an inbox item. */
-  command: z.string().max(500).optional(),
-  /** run-ended: how it ended. */
-  status: z.string().optional(),
-  /** run-ended: the run's totals. */
-  totals: z.strictObject({ costUsd: z.number(), tokens: z.number(), counts: z.record(z.string(), z.number()) }).optional(),
-  /** budget-alert: the threshold crossed (percent) and the budget it is of; budget: the amount asked. */
-  threshold: z.number().optional(),
-  budget: amount.optional(),
-  amount: amount.optional(),
-});
-export type NotifyEvent = z.infer<typeof notifyEventSchema>;
+// The event's schema lives apart (./notifyEvent.ts) so that the workflows making events load no zod.
+export type { NotifyEvent } from './notifyEvent';
 
 /** What the activity did with one event. */
 export interface NotifyOutcome {

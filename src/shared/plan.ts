@@ -8,6 +8,10 @@
  * importers derive them (see docs/plans.md).
  */
 import { z } from 'zod';
+import { MAX_RESOLVE_ATTEMPTS, MAX_REVIEW_ROUNDS, MAX_VERIFY_ATTEMPTS } from './planLimits';
+
+// The numeric defaults and limits live apart so that workflows can read them without loading zod.
+export * from './planLimits';
 
 export const TASK_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const TASK_ID_MAX_LENGTH = 100;
@@ -125,14 +129,8 @@ export type Check = z.infer<typeof CheckSchema>;
 export const GateSchema = z.strictObject({ kind: z.literal('approval'), prompt: z.string().min(1) });
 export type Gate = z.infer<typeof GateSchema>;
 
-/** Attempts at passing a task's verification (outputs, checks, verify), the first included: 1 to 10. */
-/** Fix-and-retry (docs/loops.md): a task's attempts when neither it nor the plan's defaults say; 2 = one fix. */
-export const DEFAULT_VERIFY_ATTEMPTS = 2;
-export const MAX_VERIFY_ATTEMPTS = 10;
 export const VerifyAttemptsSchema = z.number().int().min(1).max(MAX_VERIFY_ATTEMPTS);
 
-/** Stalls (docs/loops.md): an agent with no progress for this long is nudged, then ended or restarted. */
-export const DEFAULT_STALL_AFTER_SECONDS = 600;
 export const StallAfterSecondsSchema = z.number().positive();
 /** How long a budget request that reached the top waits for the operator, seconds (0: refused at once; docs/cli.md "cadre budget"). */
 export const BudgetWaitSecondsSchema = z.number().int().min(0).max(30 * 86_400);
@@ -141,7 +139,6 @@ export const DEFAULT_BUDGET_WAIT_SECONDS = 86_400;
 export const OnStallSchema = z.enum(['end', 'restart']);
 export type OnStall = z.infer<typeof OnStallSchema>;
 
-/** Review (docs/loops.md "Review"): rounds of review a task's passing work gets at most, when neither it nor the defaults say. */
 /** What a task's helper agent (its reviewer, its merge-conflict resolver) may say besides its backend. */
 const helperAgentFields = {
   model: z.string().min(1).optional(),
@@ -158,8 +155,6 @@ function needsItsProgram(role: string) {
   };
 }
 
-export const DEFAULT_REVIEW_ROUNDS = 2;
-export const MAX_REVIEW_ROUNDS = 5;
 /**
  * A reviewer sub-agent after the task's checks pass: it reads the task's branch in a worktree of its own and approves
  * or requests changes (a model's summary `APPROVE` / `CHANGES: …`; a command's exit 0 / non-zero). `command` is
@@ -172,9 +167,6 @@ export const ReviewSchema = z.strictObject({
 }).superRefine(needsItsProgram('reviewer'));
 export type Review = z.infer<typeof ReviewSchema>;
 
-/** Merge conflicts (docs/loops.md "Merge conflicts"): resolver runs a conflicting task gets at most, when it does not say. */
-export const DEFAULT_RESOLVE_ATTEMPTS = 1;
-export const MAX_RESOLVE_ATTEMPTS = 5;
 /**
  * The resolver of a task whose merge into the integration branch conflicts: an agent that resolves the conflict in a
  * worktree of the task's branch with the integration head being merged in. `backend` defaults to the task's own (a

@@ -4,7 +4,7 @@
  * tasks). Each page is one activity result, so no payload grows with the plan; the index in workflow memory does.
  * Pure: the client checks a plan against the same bounds before it starts the run.
  */
-import { INLINE_PROMPT_CHARS, MAX_INDEX_ENTRY_BYTES, PAGE_BYTES, PROMPT_PREVIEW_CHARS } from './blobs';
+import { INLINE_PROMPT_CHARS, MAX_INDEX_ENTRY_BYTES, PAGE_BYTES, PROMPT_PREVIEW_CHARS } from './payloadBounds';
 import type { Plan, Task } from './plan';
 
 /** A task as the index has it: `prompt` is at most a preview; `promptChars` is the whole prompt's length when it was cut. */

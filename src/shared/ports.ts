@@ -5,8 +5,6 @@
  * port) and `CADRE_PORT_RANGE` (`first-last`). Pure and deterministic: used by workflows and activities alike.
  * docs/workspaces.md, "Ports".
  */
-import { z } from 'zod';
-
 /** The worker's port configuration (CADRE_PORT_BASE, CADRE_PORT_BLOCK, CADRE_PORT_BLOCKS). */
 export interface PortConfig {
   /** First port of block 0. */
@@ -27,12 +25,14 @@ export interface PortPlan extends PortConfig {
   leaseMs?: number;
 }
 
-/** The ports a workspace holds: the only thing about a lease that activities are given (it lives in history). */
-export const portLeaseSchema = z.object({
-  first: z.number().int().min(1).max(65535),
-  count: z.number().int().min(1).max(65535),
-}).strict().refine((p) => p.first + p.count - 1 <= 65535, 'the range ends above port 65535');
-export type PortLease = z.infer<typeof portLeaseSchema>;
+/**
+ * The ports a workspace holds: the only thing about a lease that activities are given (it lives in history).
+ * Activities check it with `portLeaseSchema` (./portLease.ts, apart so that workflows load no zod).
+ */
+export interface PortLease {
+  first: number;
+  count: number;
+}
 
 /** Why `c` cannot be used, or undefined. Names the variable, as configuration errors do. */
 export function portConfigProblem(c: PortConfig): string | undefined {

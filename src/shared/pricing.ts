@@ -4,15 +4,15 @@
  *
  * Prices are USD per million tokens, per model: input, output, cache write (5-minute TTL) and cache read. The
  * defaults follow Anthropic's published list prices; a deployment can override or extend them with
- * `mergePriceTable` (validated by `priceTableSchema`), e.g. from a `prices:` section of its config.
+ * `mergePriceTable` (validated by `priceTableSchema`; both in ./priceTable.ts, apart so that workflows load no zod
+ * when they start), e.g. from a `prices:` section of its config.
  *
  * Model ids are looked up exactly, then without a date or `-latest` suffix (`claude-sonnet-4-5-20250929` prices as
  * `claude-sonnet-4-5`). An unknown model is an error naming it, never a silent zero: a budget that prices calls at
  * nothing is no budget. Workflows should check `hasPrice` when an agent starts, so that the error surfaces as a
  * clear failure instead of a failing workflow task.
  */
-import { z } from 'zod';
-import type { Usage } from './model';
+import type { Usage } from './usage';
 
 export interface ModelPrice {
   /** USD per million uncached input tokens. */
@@ -26,20 +26,6 @@ export interface ModelPrice {
 }
 
 export type PriceTable = Readonly<Record<string, ModelPrice>>;
-
-const usdPerMTok = z.number().finite().min(0);
-
-/** Overrides: a model may give only input/output; the cache prices then derive from input (1.25× and 0.1×). */
-export const priceTableSchema = z.record(
-  z.string().min(1),
-  z.object({
-    input: usdPerMTok,
-    output: usdPerMTok,
-    cacheWrite: usdPerMTok.optional(),
-    cacheRead: usdPerMTok.optional(),
-  }).strict(),
-);
-export type PriceTableOverrides = z.infer<typeof priceTableSchema>;
 
 /** A price from input and output rates, with the usual cache multipliers: write 1.25× input, read 0.1× input. */
 export function modelPrice(input: number, output: number): ModelPrice {
@@ -78,27 +64,6 @@ export const defaultPriceTable: PriceTable = Object.freeze({
 /** OpenAI's scheme: no cache-write surcharge, cached input at 10 % of input. */
 function openAiPrice(input: number, output: number): ModelPrice {
   return { input, output, cacheWrite: input, cacheRead: round6(input * 0.1) };
-}
-
-/** The default table with `overrides` applied (validated); overriding a model replaces its whole entry. */
-export function mergePriceTable(overrides: unknown, base: PriceTable = defaultPriceTable): PriceTable {
-  const parsed = priceTableSchema.safeParse(overrides);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-    throw new Error(`Invalid price table${where}: ${first?.message ?? 'invalid'}`);
-  }
-  const merged: Record<string, ModelPrice> = { ...base };
-  for (const [model, p] of Object.entries(parsed.data)) {
-    const derived = modelPrice(p.input, p.output);
-    merged[model] = {
-      input: p.input,
-      output: p.output,
-      cacheWrite: p.cacheWrite ?? derived.cacheWrite,
-      cacheRead: p.cacheRead ?? derived.cacheRead,
-    };
-  }
-  return Object.freeze(merged);
 }
 
 /** Thrown for a model the price table does not know. */

@@ -8,7 +8,7 @@ import type { Amount } from './agent';
 import type { BlobRef } from './blobs';
 import type { AgentMessage, DeadLetter, TaskRow, TaskStatus } from './messages';
 import type { Plan } from './plan';
-import type { PriceTableOverrides } from './pricing';
+import type { PriceTableOverrides } from './priceTable';
 
 export interface RunPlanInput {
   runId: string;

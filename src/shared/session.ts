@@ -4,20 +4,16 @@
  * session's orchestration tool calls (MCP) reach the workflow. All of it lives in history: ids, counts, short text,
  * never the transcript (that stays in `<stateDir>/sessions/`, referenced by `transcriptRef`).
  */
-import { defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 import { TextRefSchema } from './blobs';
 import type { Usage } from './model';
-import { priceTableSchema } from './pricing';
+import { priceTableSchema } from './priceTable';
 import { orchestrationToolSchemas, type OrchestrationToolName } from './tools';
-import { portLeaseSchema } from './ports';
+import { portLeaseSchema } from './portLease';
+import { agentProgramBackends, type AgentProgramBackend } from './sessionCalls';
 
-export const agentProgramBackends = ['claude-code', 'codex'] as const;
-export type AgentProgramBackend = (typeof agentProgramBackends)[number];
-
-export function isAgentProgramBackend(name: string): name is AgentProgramBackend {
-  return (agentProgramBackends as readonly string[]).includes(name);
-}
+// What workflows use of sessions lives apart (./sessionCalls.ts) so that they load no zod when they start.
+export * from './sessionCalls';
 
 const orchestrationToolNames = Object.keys(orchestrationToolSchemas) as [OrchestrationToolName, ...OrchestrationToolName[]];
 
@@ -129,23 +125,3 @@ export interface SessionCheckpoint {
   /** The remote-state commit holding the record and transcript. */
   state?: string;
 }
-
-/** An orchestration tool call of a session, as the workflow receives it. `callId` is its idempotency key. */
-export interface OrchestrationCall {
-  callId: string;
-  name: OrchestrationToolName;
-  input: unknown;
-}
-
-/** What the workflow answers to a call: small text only, it lives in history. */
-export interface ToolResultLike {
-  content: string;
-  isError?: boolean;
-}
-
-/**
- * Sent by the session activity (with its Temporal client) to the agent workflow for every orchestration tool call
- * of the session. The workflow must handle it idempotently on `callId`: a resumed session repeats the calls whose
- * answer it did not see, with the same id, and must get the first answer again, not a second child or charge.
- */
-export const orchestrationCallUpdate = defineUpdate<ToolResultLike, [OrchestrationCall]>('cadre.orchestrationCall');

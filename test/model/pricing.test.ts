@@ -1,13 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  costUsd,
-  defaultPriceTable,
-  hasPrice,
-  mergePriceTable,
-  priceFor,
-  UnknownModelPriceError,
-  worstCaseUsd,
-} from '../../src/shared/pricing';
+import { mergePriceTable } from '../../src/shared/priceTable';
+import { costUsd, defaultPriceTable, hasPrice, priceFor, UnknownModelPriceError, worstCaseUsd } from '../../src/shared/pricing';
 
 const usage = (inputTokens: number, outputTokens: number, cacheWriteTokens = 0, cacheReadTokens = 0) => ({
   inputTokens,

@@ -8,12 +8,12 @@
  * work and one fix); the last failure fails it with the same error as without retries.
  */
 import type { AgentInput, VerifyAttempt } from '../../shared/agent';
-import { DEFAULT_VERIFY_ATTEMPTS, MAX_VERIFY_ATTEMPTS } from '../../shared/plan';
+import { DEFAULT_VERIFY_ATTEMPTS, MAX_VERIFY_ATTEMPTS } from '../../shared/planLimits';
 import type { VerifyFailure } from '../../shared/verification';
 
 export { attemptEnv, checksFailure, fixMessage, outputsFailure, verifyCommandFailure, type VerifyFailure } from '../../shared/verification';
 
-export { DEFAULT_VERIFY_ATTEMPTS } from '../../shared/plan';
+export { DEFAULT_VERIFY_ATTEMPTS } from '../../shared/planLimits';
 /** An attempt's summary in status and results. */
 const SUMMARY_CHARS = 300;
 

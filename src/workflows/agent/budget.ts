@@ -7,7 +7,7 @@
  * (children, grants arriving) can never make the call exceed what was free when it started.
  */
 import type { AgentInput, Amount } from '../../shared/agent';
-import { totalTokens, type Usage } from '../../shared/model';
+import { totalTokens, type Usage } from '../../shared/usage';
 import { costUsd, hasPrice, priceFor, worstCaseUsd, type PriceTable } from '../../shared/pricing';
 import * as ledger from './ledger';
 import type { AgentState, ChildRecord } from './state';

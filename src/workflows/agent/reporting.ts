@@ -4,7 +4,7 @@
  */
 import type { AgentInput } from '../../shared/agent';
 import type { AgentSnapshot, AgentTreeNode, OperatorBudgetRequest } from '../../shared/messages';
-import { zeroUsage, type Usage } from '../../shared/model';
+import { zeroUsage, type Usage } from '../../shared/usage';
 import { add, addUsage } from './budget';
 import * as ledger from './ledger';
 import type { AgentState } from './state';

@@ -10,7 +10,7 @@
  * and fails the agent.
  */
 import type { AgentInput, AgentResult, ReviewRecord } from '../../shared/agent';
-import { DEFAULT_REVIEW_ROUNDS, MAX_REVIEW_ROUNDS } from '../../shared/plan';
+import { DEFAULT_REVIEW_ROUNDS, MAX_REVIEW_ROUNDS } from '../../shared/planLimits';
 
 export const REVIEW_ROUNDS = 'review-rounds';
 /** A verdict's summary in status and results; the request the agent is shown may be longer. */

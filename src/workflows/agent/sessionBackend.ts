@@ -13,7 +13,7 @@
  * twice.
  */
 import type { Amount } from '../../shared/agent';
-import { zeroUsage, type Usage } from '../../shared/model';
+import { zeroUsage, type Usage } from '../../shared/usage';
 import { hasVerification } from './attempts';
 import type { OrchestrationCall, ToolResultLike } from '../../shared/session';
 import { sessionOp } from '../presets';

@@ -9,7 +9,7 @@
  * few seconds), so quiet counts only as far as the heartbeats are known: an activity is never declared stalled on
  * progress that has not reached the server yet.
  */
-import { DEFAULT_STALL_AFTER_SECONDS } from '../../shared/plan';
+import { DEFAULT_STALL_AFTER_SECONDS } from '../../shared/planLimits';
 import type { AgentInput } from '../../shared/agent';
 import type { Mailbox } from './mailbox';
 

@@ -6,7 +6,7 @@
 import { terminalAgentStatuses, type AgentInput, type AgentStatus, type Amount, type ReviewRecord, type VerifyAttempt } from '../../shared/agent';
 import type { AgentMessage, AgentTreeNode, DeadLetter } from '../../shared/messages';
 import type { CommandTaskResult } from '../../shared/commandTask';
-import { zeroUsage, type Usage } from '../../shared/model';
+import { zeroUsage, type Usage } from '../../shared/usage';
 import type { ToolResultLike } from '../../shared/session';
 import type { ToolResult } from '../../shared/tools';
 import * as ledger from './ledger';

@@ -4,7 +4,8 @@
  * cancellation and real failures propagate.
  */
 import * as wf from '@temporalio/workflow';
-import { orchestrationToolSchemas, type ToolCall, type ToolResult } from '../../shared/tools';
+import type { ToolCall, ToolResult } from '../../shared/tools';
+import { orchestrationToolSchemas } from '../onDemand';
 import { gitOpOn } from '../presets';
 import { fmtAmount } from './budget';
 import { needsMerge, planSpawn, recordChildEnd, ToolError, waitReport, waitTargets } from './children';
@@ -15,7 +16,7 @@ import type { agent } from './workflow';
 
 /** Start a child agent workflow; everything before the start is booked synchronously (see planSpawn). */
 async function spawnChild(ctx: AgentContext, call: ToolCall, base: string): Promise<string> {
-  const args = orchestrationToolSchemas.spawn_agent.parse(call.input);
+  const args = orchestrationToolSchemas().spawn_agent.parse(call.input);
   const { rec, childInput } = planSpawn(ctx.input, ctx.s, args, base);
   const handle = await wf.startChild<typeof agent>('agent', {
     workflowId: rec.agentId,
@@ -82,7 +83,7 @@ export async function handleCall(ctx: AgentContext, call: ToolCall, spawnBase?: 
 }
 
 async function dispatch(ctx: AgentContext, call: ToolCall, spawnBase: string): Promise<string> {
-  const schemas = orchestrationToolSchemas;
+  const schemas = orchestrationToolSchemas();
   switch (call.name) {
     case 'spawn_agent':
       return spawnChild(ctx, call, spawnBase);

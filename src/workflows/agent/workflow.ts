@@ -23,7 +23,7 @@ import {
   type AgentMessage,
   type BudgetRequest,
 } from '../../shared/messages';
-import { isAgentProgramBackend, orchestrationCallUpdate } from '../../shared/session';
+import { isAgentProgramBackend, orchestrationCallUpdate } from '../../shared/sessionCalls';
 import { CadreDepth, CadreRole, CadreRun, CadreStatus, CadreTask } from '../../shared/searchAttributes';
 import { recordGrantToChild } from './budget';
 import { acceptProgress, recordChildEnd } from './children';

@@ -11,7 +11,7 @@
  * for the same blobs again and gets the same references.
  */
 import type { BlobRef } from '../../shared/blobs';
-import { PAGE_BYTES, PROMPT_PREVIEW_CHARS } from '../../shared/blobs';
+import { PAGE_BYTES, PROMPT_PREVIEW_CHARS } from '../../shared/payloadBounds';
 import type { RunProgress, TaskRow, TaskStatus } from '../../shared/messages';
 import type { Plan, Task } from '../../shared/plan';
 import { jsonBytes, type IndexedTask, type PlanHead } from '../../shared/planIndex';

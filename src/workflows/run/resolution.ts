@@ -8,7 +8,8 @@
  */
 import type { AgentInput } from '../../shared/agent';
 import type { ResolutionRecord } from '../../shared/messages';
-import { DEFAULT_RESOLVE_ATTEMPTS, MAX_RESOLVE_ATTEMPTS, type Plan, type Task } from '../../shared/plan';
+import { DEFAULT_RESOLVE_ATTEMPTS, MAX_RESOLVE_ATTEMPTS } from '../../shared/planLimits';
+import type { Plan, Task } from '../../shared/plan';
 import { DEFAULT_BACKEND } from './scheduler';
 
 /** The patch of the resolver loop: runs recorded before it failed a conflicting task at once. */

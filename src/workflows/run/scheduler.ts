@@ -7,7 +7,8 @@
  * concurrency or phase slot. Nothing starts while the run is paused or cancelled.
  */
 import { defaultLimits, type AgentInput, type Amount } from '../../shared/agent';
-import { DEFAULT_REVIEW_ROUNDS, type Plan, type Task } from '../../shared/plan';
+import { DEFAULT_REVIEW_ROUNDS } from '../../shared/planLimits';
+import type { Plan, Task } from '../../shared/plan';
 import type { RunPlanInput } from '../../shared/run';
 import { setsConflict } from '../locks/lockTable';
 import { rowOf, type RunState } from './table';

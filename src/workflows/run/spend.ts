@@ -5,7 +5,7 @@
 import type { AgentResult, Amount } from '../../shared/agent';
 import { addSpend, addTreeCosts } from '../../shared/costs';
 import type { TaskRow } from '../../shared/messages';
-import { totalTokens } from '../../shared/model';
+import { totalTokens } from '../../shared/usage';
 import type { RunState } from './table';
 
 /**

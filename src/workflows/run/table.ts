@@ -9,7 +9,7 @@ import type { Plan } from '../../shared/plan';
 import type { RunPlanCarry, RunPlanResult } from '../../shared/run';
 import { transitiveDependents } from '../../shared/dag';
 import type { ModelSpend } from '../../shared/costs';
-import { PAGE_BYTES } from '../../shared/blobs';
+import { PAGE_BYTES } from '../../shared/payloadBounds';
 import { jsonBytes } from '../../shared/planIndex';
 import { rowsThatMatter } from './byReference';
 
