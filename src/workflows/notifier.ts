@@ -15,6 +15,7 @@
 import * as wf from '@temporalio/workflow';
 import type { NotifyEvent, NotifyFailure } from '../shared/notify';
 import { notifyOp } from './presets';
+import { patched } from './patches';
 
 export const NOTIFY = 'notify';
 /** Failures kept for status: the latest ones. */
@@ -35,7 +36,7 @@ export function createNotifier(): Notifier {
   return {
     failures,
     send(event) {
-      if (sent.has(event.id) || !wf.patched(NOTIFY)) return Promise.resolve();
+      if (sent.has(event.id) || !patched(NOTIFY)) return Promise.resolve();
       sent.add(event.id);
       const full: NotifyEvent = { ...event, at: event.at ?? Date.now() };
       const p: Promise<void> = wf.CancellationScope.nonCancellable(() => notifyOp.notify.executeWithOptions({ summary: `notify ${full.id}`.slice(0, 200) }, [{ event: full }]))

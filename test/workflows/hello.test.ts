@@ -5,6 +5,12 @@ import { makeRepo, showFile } from '../support/repo';
 import { recordHistory } from '../support/histories';
 import { uniqueId, withWorker } from '../support/temporal';
 
+/** The patch id of a `core_patch` marker (its details hold `{ id, deprecated }` as a JSON payload, `patch-data`). */
+function patchIdOf(details: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null | undefined): string {
+  const data = details?.['patch-data']?.payloads?.[0]?.data;
+  return data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id : '?';
+}
+
 describe('runPlan on a real Temporal server', () => {
   it('runs two dependent command tasks and merges both into the integration branch', async () => {
     const repo = makeRepo();
@@ -23,6 +29,12 @@ describe('runPlan on a real Temporal server', () => {
       await recordHistory(handle, 'runPlan-two-tasks');
       // A command agent: its program and ending in one activity.
       await recordHistory(client.workflow.getHandle(`${runId}/sign`), 'agent-command');
+      // Workflows started on this code record one patch marker, the baseline (src/workflows/patches.ts), not one each.
+      for (const id of [runId, `${runId}/sign`]) {
+        const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+        const patches = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+        expect(patches.map((e) => patchIdOf(e.markerRecordedEventAttributes!.details)), id).toEqual(['cadre-baseline-2026-12']);
+      }
       return result;
     });
     expect(result.status).toBe('completed');

@@ -5,7 +5,6 @@
  * (ending.ts) then only reads its result. Histories from before that activity existed replay the old path: the
  * program alone (`runAgentCommand`), then the generic ending.
  */
-import * as wf from '@temporalio/workflow';
 import { commandVerdict, taskVerdict, type Verdict } from '../../shared/commandTask';
 import { commandOp, commandTaskOp } from '../presets';
 import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
@@ -14,6 +13,7 @@ import { retryWith, VERIFY_RETRY } from './retry';
 import { portsField } from './ports';
 import { revisions } from './review';
 import { reviewed } from './reviewer';
+import { patched } from '../patches';
 
 const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
@@ -31,10 +31,10 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
     };
     return Object.keys(env).length ? { env } : {};
   };
-  if (!ctx.shared && wf.patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
+  if (!ctx.shared && patched(COMMAND_TASK_IN_ONE_ACTIVITY)) {
     // Fix-and-retry: the activity verifies; a failure with attempts left keeps the worktree and runs the command
     // again with the failure in its environment (attempts.ts, retry.ts).
-    const max = hasVerification(input) && wf.patched(VERIFY_RETRY) ? verifyAttemptsOf(input) + revisions(s.reviews) : undefined;
+    const max = hasVerification(input) && patched(VERIFY_RETRY) ? verifyAttemptsOf(input) + revisions(s.reviews) : undefined;
     // Review (reviewer.ts): a passing attempt keeps its worktree for the reviewer; each attempt has its own record.
     const keep = reviewed(ctx);
     for (;;) {

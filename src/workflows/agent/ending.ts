@@ -22,6 +22,7 @@ import { branchOf, subtreeCost, subtreeUsage, treeNode } from './reporting';
 import type { AgentState } from './state';
 import { mergeChildren } from './tools';
 import { portsField } from './ports';
+import { patched } from '../patches';
 
 const DEAD_LETTER_UNREAD = 'dead-letter-unread';
 
@@ -62,11 +63,11 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
     }
     // Messages accepted after the last turn are never lost: they go to the dead letters (patched: recorded
     // histories end without these signals).
-    if (mail.pending(s.mailbox).length && wf.patched(DEAD_LETTER_UNREAD)) await deadLetterUnread(ctx);
+    if (mail.pending(s.mailbox).length && patched(DEAD_LETTER_UNREAD)) await deadLetterUnread(ctx);
     wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
     // A root agent (a task's, or a standalone one) that failed fails in Temporal's eyes, carrying its result;
     // sub-agents return theirs, which their parent reads as before.
-    if (result.status === 'failed' && !input.parentId && wf.patched('agent-failed-as-failure')) {
+    if (result.status === 'failed' && !input.parentId && patched('agent-failed-as-failure')) {
       throw failureCarrying(ErrorType.TaskFailed, `agent ${result.agentId} failed: ${result.error ?? result.summary}`, result);
     }
     return result;
@@ -131,7 +132,7 @@ export async function checkWork(ctx: AgentContext): Promise<VerifyFailure | unde
     if (r.missing.length) return outputsFailure(r.missing);
   }
   // Checks are a later addition: only agents that have them call the activity, behind a patch for replay.
-  if (input.checks?.length && wf.patched('verify-checks')) {
+  if (input.checks?.length && patched('verify-checks')) {
     const r = await verifyOpOn(s.workspace).verifyChecks.executeWithOptions({ summary: 'verify checks' }, [{ path: s.workspace!.path, checks: input.checks }]);
     if (r.failures.length) return checksFailure(r.failures);
   }

@@ -20,6 +20,7 @@ import { carryOf, continueAsNewDue } from './state';
 import { handleCall } from './tools';
 import { portsField } from './ports';
 import { isHostLost } from './relocate';
+import { patched } from '../patches';
 
 /** Patches (new histories take them; recorded ones replay without): see docs/hierarchy.md "Budgets are ceilings". */
 const STOP_WHEN_OVERSPENT = 'stop-when-overspent';
@@ -44,14 +45,14 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
       s.summary ||= `stopped after ${s.turn} turns (the turn limit)`;
       return;
     }
-    if (overspent(s.book) && wf.patched(STOP_WHEN_OVERSPENT)) {
+    if (overspent(s.book) && patched(STOP_WHEN_OVERSPENT)) {
       ctx.setStatus('budget_exhausted');
       s.summary ||= `stopped: more was spent than the budget allows after ${s.turn} turns`;
       return;
     }
     // The reservation covers what the request carries beyond the turn's own estimate: the inbox it delivers (only
     // the messages counted here; later ones wait for the next turn) and the orchestration results.
-    const carried = wf.patched(RESERVE_CARRIED_INPUT) ? mail.pending(s.mailbox) : undefined;
+    const carried = patched(RESERVE_CARRIED_INPUT) ? mail.pending(s.mailbox) : undefined;
     const extra = carried ? carriedTokens([...carried.map(mail.render), ...s.toolResults.map((r) => r.content)]) : 0;
     const reservation = turnReservation(input, s, ctx.prices, extra);
     if (!(await reserve(ctx, reservation))) {
@@ -88,7 +89,7 @@ export async function modelLoop(ctx: AgentContext): Promise<void> {
       ]);
     } catch (err) {
       ledger.release(s.book, reservation);
-      if (isHostLost(err) && isRemoteRepo(input.repo) && wf.patched(REDO_TURN_AFTER_MOVE)) undoTurn(ctx);
+      if (isHostLost(err) && isRemoteRepo(input.repo) && patched(REDO_TURN_AFTER_MOVE)) undoTurn(ctx);
       throw err;
     }
     const fired = settleTurn(input, s, reservation, out.usage, ctx.prices);

@@ -14,6 +14,7 @@ import type { BudgetGrant, OperatorBudgetRequest } from '../../shared/messages';
 import { add, fmtAmount } from './budget';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
+import { patched } from '../patches';
 
 export const OPERATOR_BUDGET = 'operator-budget';
 
@@ -26,7 +27,7 @@ export interface OperatorAsk extends OperatorBudgetRequest {
 /** Ask the operator for `amount` and wait (bounded) for the answer. True: granted, the ledger holds it. */
 export async function askOperator(ctx: AgentContext, amount: Amount): Promise<boolean> {
   const waitMs = (ctx.input.budgetWaitSeconds ?? 0) * 1000;
-  if (!waitMs || !wf.patched(OPERATOR_BUDGET)) return false;
+  if (!waitMs || !patched(OPERATOR_BUDGET)) return false;
   const { s } = ctx;
   const seq = ++s.requestSeq;
   const requestId = `${s.agentId}#budget-${seq}`;

@@ -14,6 +14,7 @@ import type { AgentInput } from '../../shared/agent';
 import { HOST_ROUTING, isRemoteRepo, placementQueue } from '../../shared/hosts';
 import { gitOp, gitOpWith, onHost, workspaceSetupOp } from '../presets';
 import type { Workspace } from './state';
+import { patched } from '../patches';
 
 /** How long a preferred host may leave the creation unstarted before another host is asked. */
 const HOST_ALIVE_WAIT = '20s';
@@ -23,7 +24,7 @@ type CreateArgs = { repo: string; agentId: string; baseRef: string; bootstrap?: 
 
 export async function createAgentWorkspace(input: AgentInput, args: CreateArgs): Promise<Workspace> {
   const summary = input.bootstrap?.setup ? 'create and set up workspace' : 'create workspace';
-  if (!wf.patched(HOST_ROUTING)) return await workspaceOp(input).createWorkspace.executeWithOptions({ summary }, [args]);
+  if (!patched(HOST_ROUTING)) return await workspaceOp(input).createWorkspace.executeWithOptions({ summary }, [args]);
   if (input.host) {
     try {
       return movable(input, await workspaceOp(input, { ...onHost({ host: input.host }), scheduleToStartTimeout: HOST_ALIVE_WAIT })

@@ -14,6 +14,7 @@ import { portEnv, portLockKey, type PortLease, type PortPlan } from '../../share
 import { keepPorts, leasePorts, portPlan, releasePorts } from '../locks/ports';
 import type { AgentContext } from './context';
 import { isHostLost } from './placement';
+import { patched } from '../patches';
 
 const PORT_LEASE = 'port-lease';
 const PORTS_FROM_OWNER = 'ports-from-owner';
@@ -26,7 +27,7 @@ export async function holdPorts(ctx: AgentContext): Promise<void> {
     keepPorts(s.ports);
     return;
   }
-  if (s.workspace || !wf.patched(PORT_LEASE)) return;
+  if (s.workspace || !patched(PORT_LEASE)) return;
   ctx.setDoing('leasing ports');
   s.ports = await leasePorts(await portPlan(), `ports of ${s.agentId}`.slice(0, 200), s.agentId);
 }
@@ -53,7 +54,7 @@ export function startHoldingPorts(ctx: AgentContext): Promise<void> {
 export async function portsFromOwner(ctx: AgentContext): Promise<void> {
   const { s } = ctx;
   const owner = s.workspace;
-  if (!owner?.host || !s.ports || !wf.patched(PORTS_FROM_OWNER)) return;
+  if (!owner?.host || !s.ports || !patched(PORTS_FROM_OWNER)) return;
   const via = { owner };
   let plan: PortPlan;
   try {
@@ -61,7 +62,7 @@ export async function portsFromOwner(ctx: AgentContext): Promise<void> {
   } catch (err) {
     // The owner was lost right after making the workspace: keep the block; the agent's next call to that host finds
     // the loss inside `relocating` (relocate.ts), which moves the workspace and asks again for the new host.
-    if (isHostLost(err) && wf.patched(OWNER_LOST_KEEPS_PORTS)) return;
+    if (isHostLost(err) && patched(OWNER_LOST_KEEPS_PORTS)) return;
     throw err;
   }
   if (s.ports.grant.repoKey === portLockKey(plan.host, wf.workflowInfo().taskQueue)) return;
@@ -74,7 +75,7 @@ export async function portsFromOwner(ctx: AgentContext): Promise<void> {
     s.ports = await leasePorts(plan, label, s.agentId, via);
   } catch (err) {
     // Lost while leasing there: a block as before (this worker's manager) until the move asks the new host.
-    if (!(isHostLost(err) && wf.patched(OWNER_LOST_KEEPS_PORTS))) throw err;
+    if (!(isHostLost(err) && patched(OWNER_LOST_KEEPS_PORTS))) throw err;
     s.ports = await leasePorts(await portPlan(), label, s.agentId);
   }
 }

@@ -9,11 +9,11 @@
  * turn through a remote ends with a checkpoint (activities/model/checkpoint.ts), the turn in flight is done again
  * (modelLoop.ts `undoTurn`) and its activity restores the transcript on the new host.
  */
-import * as wf from '@temporalio/workflow';
 import { HOST_ROUTING, isRemoteRepo } from '../../shared/hosts';
 import type { AgentContext } from './context';
 import { createAgentWorkspace, isHostLost } from './placement';
 import { bootstrapWithPorts, portsFromOwner } from './ports';
+import { patched } from '../patches';
 
 const MAX_MOVES = 3;
 
@@ -25,7 +25,7 @@ export async function relocating(ctx: AgentContext, body: () => Promise<void>): 
       return await body();
     } catch (err) {
       const lost = s.workspace?.host;
-      if (!lost || ctx.shared || !isHostLost(err) || !isRemoteRepo(input.repo) || moves >= MAX_MOVES || !wf.patched(HOST_ROUTING)) throw err;
+      if (!lost || ctx.shared || !isHostLost(err) || !isRemoteRepo(input.repo) || moves >= MAX_MOVES || !patched(HOST_ROUTING)) throw err;
       ctx.setDoing(`host ${lost} lost: moving the workspace`);
       s.lostHosts = [...(s.lostHosts ?? []), lost];
       s.ended = undefined;

@@ -8,12 +8,12 @@
  *
  * Behind the patch `verify-retry`: histories recorded before it verify in the ending, once.
  */
-import * as wf from '@temporalio/workflow';
 import { fixMessage, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf, type VerifyFailure } from './attempts';
 import type { AgentContext } from './context';
 import { checkWork, commitAll, failWith } from './ending';
 import * as mail from './mailbox';
 import { revisions } from './review';
+import { patched } from '../patches';
 
 export const VERIFY_RETRY = 'verify-retry';
 
@@ -23,7 +23,7 @@ export const VERIFY_RETRY = 'verify-retry';
  */
 export async function settleAttempt(ctx: AgentContext): Promise<boolean> {
   const { input, s } = ctx;
-  if (s.status !== 'completed' || s.ended || !hasVerification(input) || !wf.patched(VERIFY_RETRY)) return false;
+  if (s.status !== 'completed' || s.ended || !hasVerification(input) || !patched(VERIFY_RETRY)) return false;
   ctx.setDoing('verifying');
   await Promise.all([...ctx.childPromises.values()]);
   const commit = ctx.shared ? undefined : await commitAll(ctx);

@@ -19,10 +19,11 @@ import { errorMessage } from './messaging';
 import { recordReview, REVIEW_ROUNDS, reviewError, reviewerEnv, reviewerGoal, reviewMessage, reviewRoundsOf, shouldRevise, verdictOf } from './review';
 import type { ChildRecord } from './state';
 import type { agent } from './workflow';
+import { patched } from '../patches';
 
 /** Whether this agent is reviewed (asks the patch once it is). */
 export function reviewed(ctx: AgentContext): boolean {
-  return !!ctx.input.review && !ctx.shared && wf.patched(REVIEW_ROUNDS);
+  return !!ctx.input.review && !ctx.shared && patched(REVIEW_ROUNDS);
 }
 
 /**

@@ -12,6 +12,7 @@ import type { AgentContext } from './context';
 import * as mail from './mailbox';
 import { isTerminal } from './state';
 import { MAX_STALL_RESTARTS, nextCheckMs, nudgeId, nudgeText, STALL_WATCH, stallAfterMsOf, stalledDoing, stallStep, withdrawNudge } from './stall';
+import { patched } from '../patches';
 
 export interface StallWatch {
   /** The scope of the backend's current run: a restart cancels it. */
@@ -22,7 +23,7 @@ export interface StallWatch {
 
 /** Start the watch (new histories only), or undefined. `work` is the scope a stall's end cancels. */
 export function startStallWatch(ctx: AgentContext, work: wf.CancellationScope): StallWatch | undefined {
-  if (!wf.patched(STALL_WATCH)) return undefined;
+  if (!patched(STALL_WATCH)) return undefined;
   let stopped = false;
   const watch: StallWatch = { restarting: false, stop: () => void (stopped = true) };
   void watchLoop(ctx, work, watch, () => stopped).catch(() => undefined);

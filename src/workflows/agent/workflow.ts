@@ -46,10 +46,12 @@ import { answer, answerProblem } from '../answers';
 import { grantFromOperator, grantProblem, refuseFromOperator, refuseProblem } from './operatorBudget';
 import { createAgentWorkspace } from './placement';
 import { relocating } from './relocate';
+import { beginPatches } from '../patches';
 
 export type { AgentCarry } from './state';
 
 export async function agent(input: AgentInput, carry?: AgentCarry): Promise<AgentResult> {
+  beginPatches();
   const s = initialState(wf.workflowInfo().workflowId, input, Date.now(), carry);
   const ctx = createContext(input, s);
   wf.setCurrentDetails(`${s.status}: ${s.doing}`);

@@ -18,6 +18,7 @@ import type { Activities } from '../../activities';
 import { ErrorType } from '../../shared/errors';
 import { DEFAULT_LEASE_MS, LockErrorType, type LockGrant } from '../../shared/locks';
 import { existingState, holderId, holdsForSeveral, sendRelease, startRenewal, state, type HolderState, type Pending } from './holderState';
+import { patched } from '../patches';
 
 export type { LockGrant } from '../../shared/locks';
 
@@ -68,7 +69,7 @@ function describePaths(paths: readonly string[]): string {
  */
 export async function acquire(repo: string, paths: string[], opts: AcquireOptions = {}): Promise<LockGrant> {
   const grant = await acquireVia(paths, opts, false, (request, summary) =>
-    !holdsForSeveral() && wf.patched(LOCAL_LOCK_REQUEST)
+    !holdsForSeveral() && patched(LOCAL_LOCK_REQUEST)
       ? localLockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }])
       : lockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }]),
   );

@@ -6,6 +6,7 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { lockGrantSignal, lockLostSignal, lockReleaseSignal, lockRenewSignal, type LockGrant, type LockRelease } from '../../shared/locks';
+import { patched } from '../patches';
 
 export interface Pending {
   lockWorkflowId?: string;
@@ -104,7 +105,7 @@ const releaseActivity = wf.proxyActivities<Activities>(releaseOptions);
 
 export async function sendRelease(lockWorkflowId: string, release: LockRelease): Promise<void> {
   try {
-    if (wf.patched(RELEASE_AS_LOCAL_ACTIVITY)) {
+    if (patched(RELEASE_AS_LOCAL_ACTIVITY)) {
       await (concurrentHolder ? releaseActivity : releaseOp).releaseLocks.executeWithOptions({ summary: release.all ? 'release all locks' : 'release lock' }, [{ lockWorkflowId, ...release }]);
     } else {
       await wf.getExternalWorkflowHandle(lockWorkflowId).signal(lockReleaseSignal, release);

@@ -16,6 +16,7 @@ import { ErrorType } from '../../shared/errors';
 import { portBlock, portBlockKey, portRange, type PortLease, type PortPlan } from '../../shared/ports';
 import { onHost, type Owner } from '../presets';
 import { adopt, release, tryAcquireVia, type LockGrant } from './holder';
+import { patched } from '../patches';
 
 /** A leased block: what programs get (`ports`) and the grant that holds it (renewed, released, carried). */
 export interface PortHold {
@@ -65,7 +66,7 @@ export async function leasePorts(plan: PortPlan, label: string, spreadKey?: stri
   // trip and a workflow task each: 50 at concurrency 100). Starting where the holder's key hashes to makes the first
   // try free almost always while few of the blocks are leased; the scan still covers every block. Recorded histories
   // started at 0.
-  const start = spreadKey !== undefined && wf.patched(SPREAD_PORT_SCAN) ? firstPortBlock(spreadKey, plan.blocks) : 0;
+  const start = spreadKey !== undefined && patched(SPREAD_PORT_SCAN) ? firstPortBlock(spreadKey, plan.blocks) : 0;
   for (let i = 0; i < plan.blocks; i++) {
     const block = (start + i) % plan.blocks;
     const grant = await tryAcquireVia([portBlockKey(block)], { label, ...(plan.leaseMs ? { leaseMs: plan.leaseMs } : {}) }, (request, summary) =>

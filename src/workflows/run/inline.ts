@@ -3,7 +3,6 @@
  * program, the ending and the merge into the integration branch. It reports as an agent would (commandAgentResult),
  * so the rest of the scheduler treats both paths alike.
  */
-import * as wf from '@temporalio/workflow';
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
@@ -14,12 +13,13 @@ import { mergeMessage } from './scheduler';
 import type { RunState } from './table';
 import { leasePorts, portPlan, releasePorts, type PortVia } from '../locks/ports';
 import type { PortPlan } from '../../shared/ports';
+import { patched } from '../patches';
 
 const INLINE_PORTS_VIA_ACTIVITIES = 'inline-ports-via-activities';
 
 /** The arguments of an inline task's lease: the plan, the label and how the lease reaches the host. */
 async function inlinePortPlan(s: RunState, label: string, spreadKey: string): Promise<[PortPlan, string, string, PortVia]> {
-  const via: PortVia = wf.patched(INLINE_PORTS_VIA_ACTIVITIES) ? { owner: s.integration } : 'local';
+  const via: PortVia = patched(INLINE_PORTS_VIA_ACTIVITIES) ? { owner: s.integration } : 'local';
   return [await portPlan(via), label, spreadKey, via];
 }
 
@@ -43,7 +43,7 @@ export async function runInline(
     try {
       return await runInlineOnce(s, t, a, agentId, deferMerge);
     } catch (err) {
-      if (!moveIntegration || !from || !isHostLost(err) || moves >= MAX_MOVES || !wf.patched(INLINE_MOVES)) throw err;
+      if (!moveIntegration || !from || !isHostLost(err) || moves >= MAX_MOVES || !patched(INLINE_MOVES)) throw err;
       await moveIntegration(from);
     }
   }
@@ -58,7 +58,7 @@ async function runInlineOnce(s: RunState, t: Task, a: AgentInput, agentId: strin
   // The task's port block, held by the scheduler while the activity runs (runs recorded before: none). Several
   // tasks lease at once, so the lease goes through ordinary activities on the integration's host (replay-safe, see
   // PortVia); runs recorded before INLINE_PORTS_VIA_ACTIVITIES used local activities.
-  const hold = wf.patched('port-lease') ? await leasePorts(...(await inlinePortPlan(s, `ports of ${agentId}`.slice(0, 200), agentId))) : undefined;
+  const hold = patched('port-lease') ? await leasePorts(...(await inlinePortPlan(s, `ports of ${agentId}`.slice(0, 200), agentId))) : undefined;
   const r = await commandTaskOp(timeout, s.integration).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,

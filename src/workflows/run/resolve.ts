@@ -33,6 +33,7 @@ import { isHostLost } from '../agent/relocate';
 import { agentInputFor, sliceFor } from './scheduler';
 import * as table from './table';
 import type { TaskDeps } from './task';
+import { patched } from '../patches';
 
 export interface Conflict {
   t: Task;
@@ -57,7 +58,7 @@ const HOST_AWARE_RESOLUTION = 'host-aware-resolution';
  */
 export async function resolveConflict(d: TaskDeps, c: Conflict, resolver: Resolver): Promise<string | undefined> {
   const host = d.s.integration?.host;
-  const pinned = !!host && wf.patched(HOST_AWARE_RESOLUTION);
+  const pinned = !!host && patched(HOST_AWARE_RESOLUTION);
   try {
     return await resolveRounds(d, c, resolver, pinned);
   } catch (err) {

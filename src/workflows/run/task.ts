@@ -18,6 +18,7 @@ import { resolveConflict } from './resolve';
 import { MERGE_RESOLVE, resolverOf } from './resolution';
 import { agentIdFor, agentInputFor, isInline, sliceFor, slotFree } from './scheduler';
 import * as table from './table';
+import { patched } from '../patches';
 
 export interface TaskDeps {
   input: RunPlanInput;
@@ -44,7 +45,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
   s.startedThisRun++;
   const agentId = agentIdFor(input.runId, t.id, attempt);
   // A task whose lock is not granted at once is shown waiting and holds no slot (runs recorded before held it).
-  const lockWait = t.files.length > 0 && wf.patched('lock-wait-is-waiting');
+  const lockWait = t.files.length > 0 && patched('lock-wait-is-waiting');
   await d.setRow(r, 'running', { attempts: attempt, agentId, startedAt: Date.now(), endedAt: undefined, error: undefined, resolutions: undefined });
   const { slice, fromPool } = sliceFor(plan, s, t);
   let result: AgentResult | undefined;
@@ -63,7 +64,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
     running.delete(t.id);
   };
   // Runs recorded before this change freed the slot and the lock before merging; they replay that way.
-  const holdUntilMerged = wf.patched('hold-task-until-merged');
+  const holdUntilMerged = patched('hold-task-until-merged');
   try {
     try {
       result = await scope.run(async () => {
@@ -74,7 +75,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
           grant = lockWait ? await waitForLock(d, t, r, request) : await request;
         }
         if (isInline(plan, t)) {
-          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && wf.patched(GATES), d.merger.moveIntegration);
+          const done = await runInline(s, t, agentInputFor(input, s, t, slice), agentId, t.gate !== undefined && patched(GATES), d.merger.moveIntegration);
           mergedInline = done.conflicts;
           exitCode = done.exitCode;
           return done.result;
@@ -106,7 +107,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
     if (result) {
       table.recordAgentResult(s, r, result, fromPool ? slice : undefined);
       // The gate: a completed task waits for a person before it is merged and counts as completed.
-      if (result.status === 'completed' && t.gate && wf.patched(GATES)) {
+      if (result.status === 'completed' && t.gate && patched(GATES)) {
         const answer = await waitAtGate(d, t, r, scope, () => {
           if (grant) {
             const g = grant;
@@ -122,7 +123,7 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
         const conflicts = mergedInline ?? (await d.merger.merge(t, result));
         // Merge conflicts (resolve.ts): a task with a resolver gets its conflict resolved and checked, then merged.
         const resolver = conflicts.length ? resolverOf(plan, t) : undefined;
-        if (resolver && wf.patched(MERGE_RESOLVE)) {
+        if (resolver && patched(MERGE_RESOLVE)) {
           failure = await resolveConflict(d, { t, r, result, agentId, files: conflicts, scope }, resolver);
           cancelled = failure === 'cancelled';
         } else if (conflicts.length) failure = `merge conflict in ${conflicts.join(', ')}`;

@@ -30,13 +30,15 @@ import { createNotifier } from '../notifier';
 import { holdForSeveral } from '../locks/holderState';
 import { gateEvent, runAlertEvents, runEndedEvent } from './notifications';
 import { BY_REFERENCE, loadingProgress, loadPlan, loadRows, rowsThatMatter, storeRows, tooLargeInline } from './byReference';
+import { beginPatches, patched } from '../patches';
 
 const SCHEDULER_LOCKS_VIA_ACTIVITIES = 'scheduler-locks-via-activities';
 
 export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promise<RunPlanResult> {
+  beginPatches();
   const { runId } = given;
   // Many tasks ask for and give back locks and port blocks at once: through ordinary activities (holderState.ts).
-  if (wf.patched(SCHEDULER_LOCKS_VIA_ACTIVITIES)) holdForSeveral();
+  if (patched(SCHEDULER_LOCKS_VIA_ACTIVITIES)) holdForSeveral();
   // A plan by reference is read as its index (long prompts as previews); `input` is the shell's own view of the run,
   // never sent anywhere: continue-as-new passes `given` on, the reference and not the plan.
   // Not cancellable: a cancel that comes while they are read is seen by the first step of the loop, which ends the
@@ -70,7 +72,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
       const row = { ...r };
       delete row.waiting;
       // The task's seed-003 key (its status file's path) and the program's exit code, for runs recorded since.
-      const extra = wf.patched('status-file-key-and-exit-code')
+      const extra = patched('status-file-key-and-exit-code')
         ? { ...(plan.tasks[s.index[r.id]!]!.statusKey ? { key: plan.tasks[s.index[r.id]!]!.statusKey } : {}), ...(exitCode !== undefined ? { exitCode } : {}) }
         : {};
       await bookkeeping.writeTaskStatus.executeWithOptions({ summary: `status ${r.id} ${status}` }, [{ dir: input.statusDir, row, agentId: r.agentId, ...extra }]);
@@ -139,7 +141,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
       let live: { at: string; changes: LiveChange[] } | undefined;
       while (!rollOver && (t = nextTask(plan, s, [...running.keys()], holds))) {
         // Seeing conflicts coming: a task with declared files waits while a running task has changed them.
-        if (t.files.length && running.size > 0 && wf.patched('live-overlap')) {
+        if (t.files.length && running.size > 0 && patched('live-overlap')) {
           if (!live) {
             const at = runningKey(running.keys());
             live = { at, changes: await liveChanges() };
@@ -156,7 +158,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
         // merge, the row and the status file of a task whose agent completed as the run was cancelled are started
         // in a cancelled scope, fail, and the run ends cancelled with no result (runs recorded before replay so).
         const one = t;
-        const p: Promise<void> = (wf.patched(TASKS_OUTSIDE_RUN_SCOPE) ? wf.CancellationScope.nonCancellable(() => runTask(task, one)) : runTask(task, t)).finally(() => {
+        const p: Promise<void> = (patched(TASKS_OUTSIDE_RUN_SCOPE) ? wf.CancellationScope.nonCancellable(() => runTask(task, one)) : runTask(task, t)).finally(() => {
           inFlight.delete(p);
           changed();
         });
@@ -183,7 +185,7 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
   }
   await merger.drained();
   // The integration branch stays; its worktree goes (patched: histories recorded before this step replay as they were).
-  if (s.integration && wf.patched('remove-integration-worktree')) {
+  if (s.integration && patched('remove-integration-worktree')) {
     const { path } = s.integration;
     // A lost integration host took its worktree with it: nothing left to remove.
     await wf.CancellationScope.nonCancellable(() =>
@@ -203,19 +205,19 @@ export async function runPlan(given: RunPlanInput, carry?: RunPlanCarry): Promis
   await notifier.send(runEndedEvent(result, carry?.retry ? wf.workflowInfo().firstExecutionRunId : undefined));
   await notifier.flush();
   // A failed run fails in Temporal's eyes too, carrying its result (runs recorded before returned it).
-  if (status === 'failed' && wf.patched('run-failed-as-failure')) throw failureCarrying(ErrorType.RunFailed, failedMessage(result), result);
+  if (status === 'failed' && patched('run-failed-as-failure')) throw failureCarrying(ErrorType.RunFailed, failedMessage(result), result);
   return result;
 }
 
 /** The carry, its rows written as a chain when they are too large for one payload (runs recorded before carried them). */
 async function boundedCarry(repo: string, carry: RunPlanCarry): Promise<RunPlanCarry> {
-  if (!tooLargeInline(carry.rows) || !wf.patched(BY_REFERENCE)) return carry;
+  if (!tooLargeInline(carry.rows) || !patched(BY_REFERENCE)) return carry;
   return { ...carry, rows: [], rowsRef: await storeRows(repo, carry.rows) };
 }
 
 /** The result, its whole table written as a chain when too large for one payload; `tasks` keeps the rows that matter. */
 async function boundedResult(repo: string, result: RunPlanResult): Promise<RunPlanResult> {
-  if (!tooLargeInline(result.tasks) || !wf.patched(BY_REFERENCE)) return result;
+  if (!tooLargeInline(result.tasks) || !patched(BY_REFERENCE)) return result;
   // Not cancellable: a cancelled run still ends with its table (as the worktree removal before it).
   const tableRef = await wf.CancellationScope.nonCancellable(() => storeRows(repo, result.tasks));
   return { ...result, tasks: rowsThatMatter(result.tasks), tableRef };

@@ -1,0 +1,75 @@
+/**
+ * Workflow patches (`patched(id)`), with a baseline: every change of workflow behaviour ships behind a patch id so
+ * that histories recorded before it replay. Each `wf.patched` call in a new workflow records a marker and upserts
+ * the `TemporalChangeVersion` search attribute with the whole list so far — two events per patch, and an agent that
+ * ran a no-op command task passed eight patches: 16 of its 46 events.
+ *
+ * A workflow that calls `beginPatches()` first (agent, runPlan) records one marker instead, `BASELINE`, which stands
+ * for every id in `BASELINE_PATCHES`: on code that has all of them, they are all on. Replay stays exact both ways:
+ * - a history with the baseline marker was made by code with every baseline patch, so they are all on again;
+ * - a history without it (recorded before the baseline, or a workflow started on older code) decides each patch by
+ *   its own marker, as before.
+ * Patches added later are not in the baseline and are decided by their own markers, so a history recorded on this
+ * code replays on later code; a later baseline can take them in under a new id.
+ *
+ * The decision lives in module state: the worker evaluates workflow modules once per workflow execution, so it is
+ * this workflow's own (src/workflows/onDemand.ts says more on that evaluation).
+ */
+import * as wf from '@temporalio/workflow';
+
+const BASELINE = 'cadre-baseline-2026-12';
+
+/** Every patch id in the code when the baseline was drawn. Never remove or add one: draw a new baseline instead. */
+const BASELINE_PATCHES: ReadonlySet<string> = new Set([
+  'agent-failed-as-failure',
+  'approval-gates',
+  'command-task-in-one-activity',
+  'dead-letter-unread',
+  'hold-task-until-merged',
+  'host-aware-resolution',
+  'host-routing',
+  'inline-moves-with-integration',
+  'inline-ports-via-activities',
+  'live-overlap',
+  'lock-release-as-local-activity',
+  'lock-request-as-local-activity',
+  'lock-wait-is-waiting',
+  'merge-resolve',
+  'notify',
+  'operator-budget',
+  'plan-by-reference',
+  'owner-lost-keeps-ports',
+  'port-lease',
+  'port-scan-from-hash',
+  'ports-from-owner',
+  'redo-turn-after-move',
+  'remove-integration-worktree',
+  'reserve-carried-input',
+  'review-rounds',
+  'run-failed-as-failure',
+  'scheduler-locks-via-activities',
+  'stall-watch',
+  'status-file-key-and-exit-code',
+  'stop-when-overspent',
+  'tasks-outside-run-scope',
+  'verify-checks',
+  'verify-retry',
+]);
+
+let onBaseline: boolean | undefined;
+
+/** Decides, at the very start of a workflow, whether it runs on the baseline (see above). */
+export function beginPatches(): void {
+  onBaseline = wf.patched(BASELINE);
+}
+
+/** `wf.patched(id)`, answered by the baseline for the patches it stands for. */
+export function patched(id: string): boolean {
+  if (onBaseline === true && BASELINE_PATCHES.has(id)) return true;
+  return wf.patched(id);
+}
+
+/** The ids the baseline stands for (tests check that every one is still used, and that none is misspelt). */
+export function baselinePatchIds(): readonly string[] {
+  return [...BASELINE_PATCHES];
+}
