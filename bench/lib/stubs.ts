@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context } from '@temporalio/activity';
+import { portBlockHolder, type ActivityPortLease } from '../../src/activities/portActivities';
 import type { BenchEnv } from './env';
 
 const ZERO = '0'.repeat(40);
@@ -22,6 +23,7 @@ export interface StubOptions {
 }
 
 export function stubActivities(opts: StubOptions = {}) {
+  const holdPorts = portBlockHolder();
   const seen = (name: string) => opts.onCall?.(name);
   const command = async (): Promise<void> => {
     if (opts.hold) {
@@ -57,10 +59,18 @@ export function stubActivities(opts: StubOptions = {}) {
       await command();
       return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
     },
-    /** A whole inline command task (plan option inlineCommands): workspace, program, ending, merge. */
-    async runInlineCommandTask(input: { agentId: string }) {
+    /**
+     * A whole inline command task (plan option inlineCommands): workspace, program, ending, merge. The port block
+     * the real activity leases for itself is leased and given back for real (it is cadre's cost, not the task's).
+     */
+    async runInlineCommandTask(input: { agentId: string; leasePorts?: ActivityPortLease }) {
       seen('runInlineCommandTask');
-      await command();
+      const held = input.leasePorts ? await holdPorts(input.leasePorts) : undefined;
+      try {
+        await command();
+      } finally {
+        await held?.release();
+      }
       const task = { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
       return { branch: `cadre/${input.agentId.replace(/\//g, '.')}`, baseCommit: ZERO, task, merge: { ok: true as const, commit: ZERO } };
     },

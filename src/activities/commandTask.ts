@@ -21,6 +21,7 @@ import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
 import { portLeaseSchema } from '../shared/portLease';
+import { activityPortLeaseSchema, type PortBlockHolder } from './portActivities';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
@@ -65,8 +66,10 @@ export const inlineCommandTaskInput = z.object({
   mergeInto: z.object({ worktree: z.string().min(1), message: z.string().min(1) }).optional(),
   /** Fix-and-retry (docs/loops.md): attempts at passing the verification; the command runs again after a failure. */
   verifyAttempts: VerifyAttemptsSchema.optional(),
-  /** The task's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE), leased by the scheduler. */
+  /** The task's leased ports (CADRE_PORT, PORT, CADRE_PORT_RANGE), leased by the scheduler (runs recorded before). */
   ports: portLeaseSchema.optional(),
+  /** The task's port block, leased by this activity itself for as long as it runs (docs/workspaces.md, "Ports"). */
+  leasePorts: activityPortLeaseSchema.optional(),
 }).strict();
 
 /** What runAndEnd takes: an agent's command task, or an inline one (which has no model and no fix-and-retry env). */
@@ -89,7 +92,7 @@ interface Progress {
   result?: CommandTaskResult;
 }
 
-export function createCommandTaskActivity(stateDir: string, w: WorkspaceActivities) {
+export function createCommandTaskActivity(stateDir: string, w: WorkspaceActivities, holdPorts?: PortBlockHolder) {
   const progressFile = (agentId: string): string => path.join(path.resolve(stateDir), 'logs', `${sanitizeRef(agentId)}.task.json`);
 
   async function verify(workspace: string, input: RunInput): Promise<VerifyFailure | undefined> {
@@ -155,38 +158,50 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
      * is not merged.
      */
     runInlineCommandTask: defineActivity('runInlineCommandTask', inlineCommandTaskInput, async (input): Promise<InlineCommandTaskResult> => {
-      const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });
-      const workspace = { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit };
-      let task: CommandTaskResult;
-      const max = input.verifyAttempts ?? 1;
-      const attempts: VerifyAttempt[] = [];
+      // The block is held by this activity while it runs, renewed, and given back however it ends (a worker that
+      // dies leaves it to expire; the retry asks again under the same request id and gets the same block back).
+      if (!input.leasePorts || !holdPorts) return runInline(input);
+      const held = await holdPorts(input.leasePorts);
       try {
-        // Fix-and-retry: a failed verification with attempts left keeps the worktree and runs the command again,
-        // with the failure in its environment. A retried activity finds each attempt's record and goes on.
-        // The task's timeout covers all its attempts, as an agent's does.
-        const started = Date.now();
-        for (let attempt = 1, env: Record<string, string> | undefined; ; attempt++) {
-          const timeoutSeconds = Math.max(1, Math.ceil(input.timeoutSeconds - (Date.now() - started) / 1000));
-          task = await runAndEnd({ ...input, workspace, timeoutSeconds, ...(max > 1 ? { attempt, ...(attempt < max ? { retry: true } : {}), ...(env ? { env } : {}) } : {}) });
-          if (max > 1 && (task.outcome.ok || task.failure)) {
-            attempts.push(task.failure ? { attempt, ok: false, check: task.failure.check, summary: task.failure.error.slice(0, 300) } : { attempt, ok: true, summary: 'passed' });
-          }
-          if (!task.kept || !task.failure) break;
-          env = attemptEnv(attempt + 1, max, fixMessage(task.failure, attempt, max));
-        }
-      } catch (err) {
-        if (err instanceof CancelledFailure) {
-          await w.commitWorkspace({ path: ws.path, message: endCommitMessage(input.agentId, 'cancelled') });
-          await w.removeWorkspace({ repo: input.repo, path: ws.path });
-        }
-        throw err;
+        return await runInline({ ...input, ...(held.ports ? { ports: held.ports } : {}) });
+      } finally {
+        await held.release();
       }
-      const merge = input.mergeInto && taskVerdict(task, input.timeoutSeconds).status === 'completed'
-        ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
-        : undefined;
-      return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}), ...(attempts.length ? { attempts } : {}) };
     }),
   };
+
+  async function runInline(input: z.output<typeof inlineCommandTaskInput>): Promise<InlineCommandTaskResult> {
+    const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });
+    const workspace = { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit };
+    let task: CommandTaskResult;
+    const max = input.verifyAttempts ?? 1;
+    const attempts: VerifyAttempt[] = [];
+    try {
+      // Fix-and-retry: a failed verification with attempts left keeps the worktree and runs the command again,
+      // with the failure in its environment. A retried activity finds each attempt's record and goes on.
+      // The task's timeout covers all its attempts, as an agent's does.
+      const started = Date.now();
+      for (let attempt = 1, env: Record<string, string> | undefined; ; attempt++) {
+        const timeoutSeconds = Math.max(1, Math.ceil(input.timeoutSeconds - (Date.now() - started) / 1000));
+        task = await runAndEnd({ ...input, workspace, timeoutSeconds, ...(max > 1 ? { attempt, ...(attempt < max ? { retry: true } : {}), ...(env ? { env } : {}) } : {}) });
+        if (max > 1 && (task.outcome.ok || task.failure)) {
+          attempts.push(task.failure ? { attempt, ok: false, check: task.failure.check, summary: task.failure.error.slice(0, 300) } : { attempt, ok: true, summary: 'passed' });
+        }
+        if (!task.kept || !task.failure) break;
+        env = attemptEnv(attempt + 1, max, fixMessage(task.failure, attempt, max));
+      }
+    } catch (err) {
+      if (err instanceof CancelledFailure) {
+        await w.commitWorkspace({ path: ws.path, message: endCommitMessage(input.agentId, 'cancelled') });
+        await w.removeWorkspace({ repo: input.repo, path: ws.path });
+      }
+      throw err;
+    }
+    const merge = input.mergeInto && taskVerdict(task, input.timeoutSeconds).status === 'completed'
+      ? await w.mergeBranch({ repo: input.repo, worktree: input.mergeInto.worktree, branch: ws.branch, message: input.mergeInto.message })
+      : undefined;
+    return { branch: ws.branch, baseCommit: ws.baseCommit, task, ...(merge ? { merge } : {}), ...(attempts.length ? { attempts } : {}) };
+  }
 }
 
 function readProgress(file: string, run: string): Progress | undefined {

@@ -13,7 +13,7 @@ import { writeTaskStatus } from './statusFiles';
 import { createCommandTaskActivity } from './commandTask';
 import { createWorkspaceActivities } from './workspaceActivities';
 import { createSessionActivities } from './backends/session';
-import { createPortActivities } from './portActivities';
+import { createPortActivities, portBlockHolder } from './portActivities';
 import type { PortConfig } from '../shared/ports';
 import { createProgressActivities } from './progress';
 import { createResolveActivities } from './resolve';
@@ -59,10 +59,11 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const policy: CommandPolicy = deps.policy ?? (deps.config?.commandAllow ? { ...defaultCommandPolicy, allow: deps.config.commandAllow } : defaultCommandPolicy);
   const blobs = deps.blobs ?? createBlobStore();
+  const portDeps = { ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs };
   const workspace = createWorkspaceActivities({ stateDir: deps.stateDir, policy, worktreePool: deps.worktreePool ?? deps.config?.worktreePool, host: deps.host, slots: deps.slots });
   return {
     ...workspace,
-    ...createCommandTaskActivity(deps.stateDir, workspace),
+    ...createCommandTaskActivity(deps.stateDir, workspace, portBlockHolder(portDeps)),
     ...createResolveActivities(deps.stateDir, workspace),
     ...createModelActivities({
       stateDir: deps.stateDir,
@@ -75,7 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSessionActivities({ stateDir: deps.stateDir, env: deps.sessionEnv ?? sessionEnvOf(deps), blobs, checkpointSeconds: deps.config?.sessionCheckpointSeconds }),
     writeTaskStatus,
     ...createLockActivities(),
-    ...createPortActivities({ ports: deps.ports ?? deps.config?.ports, host: deps.portHost, leaseMs: deps.portLeaseMs }),
+    ...createPortActivities(portDeps),
     ...createProgressActivities(),
     ...createNotifyActivities({ stateDir: deps.stateDir, target: deps.notify ?? deps.config?.notify }),
     ...createBlobActivities(blobs),

@@ -6,12 +6,24 @@
  */
 import * as net from 'node:net';
 import * as os from 'node:os';
-import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { z } from 'zod';
-import { lockRequestSignal, lockWorkflowId, MAX_LEASE_MS, MIN_LEASE_MS, type LockRequest } from '../shared/locks';
+import { ErrorType } from '../shared/errors';
+import {
+  DEFAULT_LEASE_MS,
+  lockReleaseSignal,
+  lockRenewSignal,
+  lockRequestSignal,
+  lockTryAcquireUpdate,
+  lockWorkflowId,
+  MAX_LEASE_MS,
+  MIN_LEASE_MS,
+  type LockRequest,
+  type LockTryAnswer,
+} from '../shared/locks';
 import { portLeaseSchema } from '../shared/portLease';
-import { DEFAULT_PORT_CONFIG, portConfigProblem, portLockKey, type PortConfig, type PortPlan } from '../shared/ports';
+import { DEFAULT_PORT_CONFIG, firstPortBlock, portBlock, portBlockKey, portConfigProblem, portLockKey, portsExhaustedMessage, type PortConfig, type PortLease, type PortPlan } from '../shared/ports';
 import type { fileLocks } from '../workflows/locks/fileLocks';
 import { defineActivity } from './boundary';
 
@@ -40,6 +52,33 @@ export const portActivityInputs = {
   boundPorts: portLeaseSchema,
 };
 
+/**
+ * A port block for a holder that is an activity, not a workflow (an inline command task, src/activities/commandTask.ts):
+ * `holderId` names no workflow (the task's agent id), so a lost notice finds nobody and the lock manager frees the
+ * block; `requestId` is the workflow's, the same for every attempt, so a retried activity gets back the block its
+ * earlier attempt held (the lock manager answers a granted request again).
+ */
+export const activityPortLeaseSchema = z.object({
+  holderId: z.string().min(1).max(1000),
+  requestId: z.string().min(1).max(900),
+  /** Start the scan where this key hashes to (spreads concurrent holders over the blocks). */
+  spreadKey: z.string().max(1000).optional(),
+  /** The queue the lock manager runs on if this lease starts it. */
+  taskQueue: z.string().min(1),
+  label: z.string().max(200).optional(),
+}).strict();
+export type ActivityPortLease = z.infer<typeof activityPortLeaseSchema>;
+
+/** A block held by an activity while it runs: renewed every third of its lease until `release`. */
+export interface HeldPorts {
+  /** Undefined when port leases are off (CADRE_PORT_BLOCKS=0). */
+  ports?: PortLease;
+  /** Stops renewing and gives the block back (harmless to repeat; a failed release leaves the lease to expire). */
+  release(): Promise<void>;
+}
+
+export type PortBlockHolder = (input: ActivityPortLease) => Promise<HeldPorts>;
+
 /** True when nothing listens on `port` (a listen on all IPv4 addresses succeeds). */
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -47,6 +86,80 @@ function portFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen({ port, host: '0.0.0.0', exclusive: true }, () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * Leases a block for an activity: each block from where the spread key hashes to is asked with the lock manager's
+ * try-acquire Update (started if need be) until one is granted in which nothing already listens (a block in use is
+ * given back). No free block fails with `PortsExhausted`, not retried.
+ */
+export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
+  const config = deps.ports ?? DEFAULT_PORT_CONFIG;
+  const host = deps.host ?? os.hostname();
+  return async (input) => {
+    const plan: PortPlan = { ...config, host, ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}) };
+    if (plan.blocks <= 0) return { release: async () => undefined };
+    const client = deps.client?.() ?? Context.current().client;
+    const key = portLockKey(host, input.taskQueue);
+    const workflowId = lockWorkflowId(key);
+    const leaseMs = plan.leaseMs ?? DEFAULT_LEASE_MS;
+    // The Update to the running lock manager; with-start only when there is none yet.
+    const tryAcquire = async (request: LockRequest): Promise<LockTryAnswer> => {
+      try {
+        return await client.workflow.getHandle(workflowId).executeUpdate(lockTryAcquireUpdate, { args: [request] });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      return client.workflow.executeUpdateWithStart(lockTryAcquireUpdate, {
+        args: [request],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', {
+          workflowId,
+          taskQueue: input.taskQueue,
+          args: [{ repoKey: key }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: `port leases of ${host}`.slice(0, 200),
+        }),
+      });
+    };
+    const signalRelease = (requestId: string) =>
+      client.workflow.getHandle(workflowId).signal(lockReleaseSignal, { holderId: input.holderId, requestIds: [requestId] });
+    const start = input.spreadKey !== undefined ? firstPortBlock(input.spreadKey, plan.blocks) : 0;
+    let boundSkipped = 0;
+    for (let i = 0; i < plan.blocks; i++) {
+      const block = (start + i) % plan.blocks;
+      const requestId = `${input.requestId}/${block}`;
+      const answer = await tryAcquire({ requestId, holderId: input.holderId, paths: [portBlockKey(block)], leaseMs, ...(input.label ? { label: input.label } : {}), ifFree: true });
+      if (answer.refused) throw ApplicationFailure.create({ type: ErrorType.LockRefused, message: answer.refused, nonRetryable: true });
+      if (!answer.grant) continue;
+      const ports = portBlock(plan, block);
+      if ((await boundIn(ports)).length > 0) {
+        boundSkipped++;
+        await signalRelease(requestId);
+        continue;
+      }
+      const renew = setInterval(() => {
+        client.workflow.getHandle(workflowId).signal(lockRenewSignal, { holderId: input.holderId, requestIds: [requestId] }).catch(() => undefined);
+      }, Math.max(200, Math.floor(leaseMs / 3)));
+      let released = false;
+      return {
+        ports,
+        release: async () => {
+          clearInterval(renew);
+          if (released) return;
+          released = true;
+          await signalRelease(requestId).catch(() => undefined);
+        },
+      };
+    }
+    throw ApplicationFailure.create({ type: ErrorType.PortsExhausted, message: portsExhaustedMessage(plan, boundSkipped), nonRetryable: true });
+  };
+}
+
+/** The ports of `p` that something already listens on. */
+async function boundIn(p: PortLease): Promise<number[]> {
+  const bound: number[] = [];
+  for (let port = p.first; port < p.first + p.count; port++) if (!(await portFree(port))) bound.push(port);
+  return bound;
 }
 
 export function createPortActivities(deps: PortActivityDeps = {}) {
@@ -84,11 +197,7 @@ export function createPortActivities(deps: PortActivityDeps = {}) {
     }),
 
     /** The ports of the range that something already listens on (the agent skips such a block). */
-    boundPorts: defineActivity('boundPorts', portActivityInputs.boundPorts, async (input) => {
-      const bound: number[] = [];
-      for (let p = input.first; p < input.first + input.count; p++) if (!(await portFree(p))) bound.push(p);
-      return { bound };
-    }),
+    boundPorts: defineActivity('boundPorts', portActivityInputs.boundPorts, async (input) => ({ bound: await boundIn(input) })),
   };
 }
 

@@ -10,7 +10,7 @@
  * Paths on the wire are canonical: relative to the repository root, forward slashes, no `.`/`..` segments, sorted
  * and without duplicates (see canonicalLockPath in src/activities/lockActivities.ts).
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { ErrorType } from './errors';
 
 /** Lease of a grant unless the request asks otherwise; the holder renews every third of it. */
@@ -54,6 +54,24 @@ export interface LockRequest {
   ifFree?: boolean;
 }
 export const lockRequestSignal = defineSignal<[LockRequest]>('cadre.locks.request');
+
+/**
+ * The answer to `lockTryAcquireUpdate`: the grant, or why not — `busy` (taken now; the request is forgotten) or
+ * `refused` (malformed). Exactly one of the three.
+ */
+export interface LockTryAnswer {
+  grant?: LockGrant;
+  busy?: true;
+  refused?: string;
+}
+
+/**
+ * An `ifFree` request answered in the same call (a Temporal Update) instead of by a grant signal: for a holder that
+ * is not a workflow and cannot take signals — an inline command task's activity leasing its port block
+ * (src/activities/portActivities.ts). Renewals and releases go by signal as usual; a lost notice is signalled to the
+ * holder id, which then names no workflow, so the lock manager frees what it held.
+ */
+export const lockTryAcquireUpdate = defineUpdate<LockTryAnswer, [LockRequest]>('cadre.locks.tryAcquire');
 
 export interface LockRenewal {
   holderId: string;

@@ -76,3 +76,27 @@ export function portEnv(p: PortLease | undefined): Record<string, string> {
   if (!p) return {};
   return { CADRE_PORT: String(p.first), PORT: String(p.first), CADRE_PORT_RANGE: portRange(p) };
 }
+
+/** FNV-1a, 32 bits: a stable, deterministic spread of holder ids over the blocks (not a security property). */
+function hashOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** The block a holder with this key tries first (out of `blocks`). */
+export function firstPortBlock(spreadKey: string, blocks: number): number {
+  return hashOf(spreadKey) % blocks;
+}
+
+/** Why no block could be leased: every one is leased to a workspace, or in use by a program outside cadre. */
+export function portsExhaustedMessage(plan: PortPlan, boundSkipped: number): string {
+  const last = portBlock(plan, plan.blocks - 1);
+  return (
+    `no free port block on ${plan.host}: all ${plan.blocks} blocks of ${plan.block} ports (${plan.base}-${last.first + last.count - 1}) ` +
+    `are leased to other workspaces${boundSkipped ? ` or in use by other programs (${boundSkipped})` : ''}; raise CADRE_PORT_BLOCKS or run fewer agents at once`
+  );
+}

@@ -3,7 +3,8 @@
  * by the `requestLocks` activity with signal-with-start and never ending on its own (it continues-as-new instead).
  *
  * It is a thin shell around the pure lock table (./lockTable.ts): signal handlers apply requests, renewals and
- * releases synchronously and queue the effects (grants, lost-lock notices); a sender delivers them by signal to
+ * releases synchronously and queue the effects (grants, lost-lock notices); a try-acquire Update answers an ifFree
+ * request in the call (for holders that are activities, not workflows); a sender delivers the effects by signal to
  * each holder's workflow id, one at a time per holder so a holder never sees "lost" before the "grant" it
  * cancels; a timer armed at the earliest lease end expires leases that were not renewed.
  *
@@ -25,9 +26,11 @@ import {
   lockReleaseSignal,
   lockRenewSignal,
   lockRequestSignal,
+  lockTryAcquireUpdate,
   locksQuery,
   type LockGrant,
   type LocksView,
+  type LockTryAnswer,
 } from '../../shared/locks';
 import * as lt from './lockTable';
 
@@ -82,6 +85,19 @@ export async function fileLocks(input: FileLocksInput): Promise<void> {
     leaseMs: h.leaseMs,
     grantedAt: h.grantedAt,
     expiresAt: h.expiresAt,
+  });
+
+  // Try-acquire answered in the call (src/shared/locks.ts): the request's own answer is returned, not signalled; any
+  // other effect (none today: an ifFree request makes nobody else's) is delivered as usual. Registered once
+  // grantMessage exists: an Update that came with the workflow's start runs as soon as its handler is set.
+  wf.setHandler(lockTryAcquireUpdate, (req): LockTryAnswer => {
+    let answer: LockTryAnswer = { busy: true };
+    for (const e of lt.request(table, { ...req, ifFree: true }, Date.now())) {
+      if (e.kind === 'grant' && e.holder.requestId === req.requestId) answer = { grant: grantMessage(e.holder) };
+      else if (e.kind === 'lost' && e.requestId === req.requestId) answer = e.reason === 'busy' ? { busy: true } : { refused: e.message };
+      else apply([e]);
+    }
+    return answer;
   });
 
   async function deliver(e: lt.LockEffect): Promise<void> {

@@ -13,7 +13,7 @@ import type { Duration, RetryPolicy } from '@temporalio/common';
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../shared/errors';
-import { portBlock, portBlockKey, portRange, type PortLease, type PortPlan } from '../../shared/ports';
+import { firstPortBlock, portBlock, portBlockKey, portRange, portsExhaustedMessage, type PortLease, type PortPlan } from '../../shared/ports';
 import { onHost, type Owner } from '../presets';
 import { adopt, release, tryAcquireVia, type LockGrant } from './holder';
 import { patched } from '../patches';
@@ -41,6 +41,10 @@ const portOp = wf.proxyLocalActivities<Activities>(portOpOptions);
  * Activity results are history events, ordered alike live and on replay.
  */
 export type PortVia = 'local' | { owner?: Owner };
+
+export { firstPortBlock } from '../../shared/ports';
+
+const SPREAD_PORT_SCAN = 'port-scan-from-hash';
 
 type PortOps = Pick<typeof portOp, 'portPlan' | 'requestPortLocks' | 'boundPorts'>;
 
@@ -79,32 +83,9 @@ export async function leasePorts(plan: PortPlan, label: string, spreadKey?: stri
     boundSkipped++;
     await release(grant);
   }
-  const last = portBlock(plan, plan.blocks - 1);
-  throw wf.ApplicationFailure.create({
-    type: ErrorType.PortsExhausted,
-    message:
-      `no free port block on ${plan.host}: all ${plan.blocks} blocks of ${plan.block} ports (${plan.base}-${last.first + last.count - 1}) ` +
-      `are leased to other workspaces${boundSkipped ? ` or in use by other programs (${boundSkipped})` : ''}; raise CADRE_PORT_BLOCKS or run fewer agents at once`,
-    nonRetryable: true,
-  });
+  throw wf.ApplicationFailure.create({ type: ErrorType.PortsExhausted, message: portsExhaustedMessage(plan, boundSkipped), nonRetryable: true });
 }
 
-const SPREAD_PORT_SCAN = 'port-scan-from-hash';
-
-/** FNV-1a, 32 bits: a stable, deterministic spread of holder ids over the blocks (not a security property). */
-function hashOf(key: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) {
-    h ^= key.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-/** The block a holder with this key tries first (out of `blocks`). */
-export function firstPortBlock(spreadKey: string, blocks: number): number {
-  return hashOf(spreadKey) % blocks;
-}
 
 /** Holds a block carried over continue-as-new (same workflow id, so the same holder): renewals resume. */
 export function keepPorts(hold: PortHold): void {

@@ -3,6 +3,7 @@
  * program, the ending and the merge into the integration branch. It reports as an agent would (commandAgentResult),
  * so the rest of the scheduler treats both paths alike.
  */
+import * as wf from '@temporalio/workflow';
 import type { AgentInput, AgentResult } from '../../shared/agent';
 import { commandAgentResult } from '../../shared/commandTask';
 import type { Task } from '../../shared/plan';
@@ -16,6 +17,7 @@ import type { PortPlan } from '../../shared/ports';
 import { patched } from '../patches';
 
 const INLINE_PORTS_VIA_ACTIVITIES = 'inline-ports-via-activities';
+const INLINE_PORTS_IN_TASK = 'inline-ports-in-task';
 
 /** The arguments of an inline task's lease: the plan, the label and how the lease reaches the host. */
 async function inlinePortPlan(s: RunState, label: string, spreadKey: string): Promise<[PortPlan, string, string, PortVia]> {
@@ -55,10 +57,17 @@ const MAX_MOVES = 3;
 async function runInlineOnce(s: RunState, t: Task, a: AgentInput, agentId: string, deferMerge: boolean): Promise<Inline> {
   if (!a.command?.length) throw new Error(`task ${t.id}: the command backend needs a command`);
   const timeout = a.timeoutSeconds ?? 3600;
-  // The task's port block, held by the scheduler while the activity runs (runs recorded before: none). Several
-  // tasks lease at once, so the lease goes through ordinary activities on the integration's host (replay-safe, see
-  // PortVia); runs recorded before INLINE_PORTS_VIA_ACTIVITIES used local activities.
-  const hold = patched('port-lease') ? await leasePorts(...(await inlinePortPlan(s, `ports of ${agentId}`.slice(0, 200), agentId))) : undefined;
+  // The task's port block. Held by the activity itself while it runs (INLINE_PORTS_IN_TASK): no scheduler history
+  // for it at all. Runs recorded before: held by the scheduler, leased through ordinary activities on the
+  // integration's host (replay-safe, see PortVia), or before INLINE_PORTS_VIA_ACTIVITIES local activities; before
+  // `port-lease`, none.
+  const label = `ports of ${agentId}`.slice(0, 200);
+  const leased = patched('port-lease');
+  const inTask = leased && patched(INLINE_PORTS_IN_TASK);
+  const hold = leased && !inTask ? await leasePorts(...(await inlinePortPlan(s, label, agentId))) : undefined;
+  const leasePortsInTask = inTask
+    ? { leasePorts: { holderId: agentId, requestId: `${agentId}#ports-${wf.uuid4()}`, spreadKey: agentId, taskQueue: wf.workflowInfo().taskQueue, label } }
+    : {};
   const r = await commandTaskOp(timeout, s.integration).runInlineCommandTask.executeWithOptions({ summary: `task ${t.id}: ${a.command.join(' ')}`.slice(0, 100) }, [
     {
       agentId,
@@ -72,6 +81,7 @@ async function runInlineOnce(s: RunState, t: Task, a: AgentInput, agentId: strin
       ...(hasVerification(a) && verifyAttemptsOf(a) > 1 ? { verifyAttempts: verifyAttemptsOf(a) } : {}),
       ...(deferMerge ? {} : { mergeInto: { worktree: s.integration!.path, message: mergeMessage(t) } }),
       ...(hold ? { ports: hold.ports } : {}),
+      ...leasePortsInTask,
     },
   ]).finally(() => (hold ? releasePorts(hold) : undefined));
   if (r.merge?.ok) s.lastCommit = r.merge.commit;
