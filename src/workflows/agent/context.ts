@@ -19,6 +19,7 @@ import { doingOf, verifyAttemptsOf } from './attempts';
 import { noteProgress, withdrawNudge } from './stall';
 import { createNotifier, type Notifier } from '../notifier';
 import { askOperator } from './operatorBudget';
+import { patched } from '../patches';
 import { NOTIFY_ALERT_THRESHOLDS } from '../../shared/notify';
 
 export interface AgentContext {
@@ -39,11 +40,17 @@ export interface AgentContext {
   setStatus(next: AgentStatus): void;
   pushProgress(): void;
   raiseAlerts(fired: number[]): void;
+  /** Sets CadreBudgetUsed unless it already shows `usd` (ONE_BUDGET_UPSERT; histories recorded before always set it). */
+  showBudgetUsed(usd: number): void;
   askParent(amount: Amount): Promise<boolean>;
   commitWork(message: string): Promise<string | undefined>;
 }
 
+const ONE_BUDGET_UPSERT = 'budget-upsert-when-changed';
+
 export function createContext(input: AgentInput, s: AgentState): AgentContext {
+  /** What CadreBudgetUsed shows, as this run last set it. */
+  let budgetShown: number | undefined;
   const ctx: AgentContext = {
     input,
     s,
@@ -67,11 +74,18 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
       if (s.status === next) return;
       ctx.progressed();
       s.status = next;
+      budgetShown = subtreeCost(s);
       wf.upsertSearchAttributes([
         { key: CadreStatus, value: next },
-        { key: CadreBudgetUsed, value: subtreeCost(s) },
+        { key: CadreBudgetUsed, value: budgetShown },
       ]);
       ctx.pushProgress();
+    },
+
+    showBudgetUsed(usd) {
+      if (budgetShown === usd && patched(ONE_BUDGET_UPSERT)) return;
+      budgetShown = usd;
+      wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: usd }]);
     },
 
     /** Tell the parent (if any) that something in this subtree changed; signals are cheap and few (status changes). */
@@ -87,7 +101,8 @@ export function createContext(input: AgentInput, s: AgentState): AgentContext {
     raiseAlerts(fired) {
       if (!fired.length) return;
       wf.upsertMemo({ budgetAlerts: [...s.book.alerts] });
-      wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: subtreeCost(s) }]);
+      budgetShown = subtreeCost(s);
+      wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: budgetShown }]);
       ctx.pushProgress();
       // A root agent's alerts are notified (a sub-agent's slice is its parent's business).
       if (input.parentId) return;

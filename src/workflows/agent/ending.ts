@@ -12,7 +12,6 @@ import { endCommitMessage } from '../../shared/commandTask';
 import { ErrorType } from '../../shared/errors';
 import { childEndedSignal } from '../../shared/messages';
 import { failureCarrying } from '../../shared/outcome';
-import { CadreBudgetUsed } from '../../shared/searchAttributes';
 import { gitOpOn, verifyOpOn } from '../presets';
 import type { AgentContext } from './context';
 import * as ledger from './ledger';
@@ -64,7 +63,7 @@ export function endAgent(ctx: AgentContext): Promise<AgentResult> {
     // Messages accepted after the last turn are never lost: they go to the dead letters (patched: recorded
     // histories end without these signals).
     if (mail.pending(s.mailbox).length && patched(DEAD_LETTER_UNREAD)) await deadLetterUnread(ctx);
-    wf.upsertSearchAttributes([{ key: CadreBudgetUsed, value: result.costUsd }]);
+    ctx.showBudgetUsed(result.costUsd);
     // A root agent (a task's, or a standalone one) that failed fails in Temporal's eyes, carrying its result;
     // sub-agents return theirs, which their parent reads as before.
     if (result.status === 'failed' && !input.parentId && patched('agent-failed-as-failure')) {

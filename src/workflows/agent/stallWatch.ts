@@ -14,6 +14,8 @@ import { isTerminal } from './state';
 import { MAX_STALL_RESTARTS, nextCheckMs, nudgeId, nudgeText, STALL_WATCH, stallAfterMsOf, stalledDoing, stallStep, withdrawNudge } from './stall';
 import { patched } from '../patches';
 
+const ONE_TIMER = 'stall-watch-one-timer';
+
 export interface StallWatch {
   /** The scope of the backend's current run: a restart cancels it. */
   current?: wf.CancellationScope;
@@ -52,11 +54,15 @@ async function watchLoop(ctx: AgentContext, work: wf.CancellationScope, watch: S
   const w = s.watch;
   const stallMs = stallAfterMsOf(input);
   let waitMs = nextCheckMs(w, stallMs, Date.now());
+  // One timer per window (ONE_TIMER): progress does not wake the watch; when the timer fires after progress, it is
+  // armed again for what is left of the window since that progress, so a stall is seen exactly when it was before.
+  // Histories recorded before woke on every progress, cancelling the timer and starting another (two events each).
+  const oneTimer = patched(ONE_TIMER);
   for (;;) {
     const seen = w.progressAt;
-    const moved = await wf.condition(() => stopped() || w.progressAt !== seen, waitMs);
+    const moved = await wf.condition(() => stopped() || (!oneTimer && w.progressAt !== seen), waitMs);
     if (stopped()) return;
-    if (moved) {
+    if (moved || (oneTimer && w.progressAt !== seen)) {
       waitMs = nextCheckMs(w, stallMs, Date.now());
       continue;
     }
