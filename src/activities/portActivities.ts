@@ -7,7 +7,15 @@
 import * as net from 'node:net';
 import * as os from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  isGrpcServiceError,
+  ServiceError,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  type Client,
+} from '@temporalio/client';
 import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
 import {
@@ -104,7 +112,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
     const workflowId = lockWorkflowId(key);
     const leaseMs = plan.leaseMs ?? DEFAULT_LEASE_MS;
     // The Update to the running lock manager; with-start only when there is none yet.
-    const tryAcquire = async (request: LockRequest): Promise<LockTryAnswer> => {
+    const askOnce = async (request: LockRequest): Promise<LockTryAnswer> => {
       try {
         return await client.workflow.getHandle(workflowId).executeUpdate(lockTryAcquireUpdate, { args: [request] });
       } catch (err) {
@@ -120,6 +128,21 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
           staticSummary: `port leases of ${host}`.slice(0, 200),
         }),
       });
+    };
+    // The server takes at most a few Updates per workflow at once (`history.maxInFlightUpdates`, 10 by default) and
+    // aborts those in flight when the lock manager continues-as-new: both are asked again after a pause, heartbeating
+    // (the task's activity has a heartbeat timeout), for up to UPDATE_RETRY_MS. Repeats are harmless: same request id.
+    const tryAcquire = async (request: LockRequest): Promise<LockTryAnswer> => {
+      const until = Date.now() + UPDATE_RETRY_MS;
+      for (let pause = 25; ; pause = Math.min(1000, pause * 2)) {
+        try {
+          return await askOnce(request);
+        } catch (err) {
+          if (!updateShedOrAborted(err) || Date.now() > until) throw err;
+        }
+        Context.current().heartbeat();
+        await new Promise((r) => setTimeout(r, pause / 2 + Math.random() * pause));
+      }
     };
     const signalRelease = (requestId: string) =>
       client.workflow.getHandle(workflowId).signal(lockReleaseSignal, { holderId: input.holderId, requestIds: [requestId] });
@@ -153,6 +176,17 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
     }
     throw ApplicationFailure.create({ type: ErrorType.PortsExhausted, message: portsExhaustedMessage(plan, boundSkipped), nonRetryable: true });
   };
+}
+
+const UPDATE_RETRY_MS = 5 * 60_000;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_UNAVAILABLE = 14;
+
+/** An Update the server refused for now (too many in flight) or aborted (the workflow's run closed under it). */
+function updateShedOrAborted(err: unknown): boolean {
+  if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) return true;
+  const cause = err instanceof ServiceError ? err.cause : err;
+  return isGrpcServiceError(cause) && (cause.code === GRPC_RESOURCE_EXHAUSTED || cause.code === GRPC_UNAVAILABLE);
 }
 
 /** The ports of `p` that something already listens on. */
