@@ -102,6 +102,7 @@ function portFree(port: number): Promise<boolean> {
  * given back). No free block fails with `PortsExhausted`, not retried.
  */
 export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
+  const updates = new Gate(UPDATES_AT_ONCE);
   const config = deps.ports ?? DEFAULT_PORT_CONFIG;
   const host = deps.host ?? os.hostname();
   return async (input) => {
@@ -136,7 +137,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
       const until = Date.now() + UPDATE_RETRY_MS;
       for (let pause = 25; ; pause = Math.min(1000, pause * 2)) {
         try {
-          return await askOnce(request);
+          return await updates.run(() => askOnce(request));
         } catch (err) {
           if (!updateShedOrAborted(err) || Date.now() > until) throw err;
         }
@@ -179,6 +180,30 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
 }
 
 const UPDATE_RETRY_MS = 5 * 60_000;
+/**
+ * Try-acquire Updates one worker process has in flight at once. The server takes 10 per workflow and sheds the
+ * rest; under 100 inline tasks at once the lock manager's speculative workflow tasks were then dropped and retried
+ * without end (the run did not finish in 3 minutes), so a process waits its turn here instead.
+ */
+const UPDATES_AT_ONCE = 2;
+
+/** At most `n` calls at once; the others wait in arrival order. */
+class Gate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly n: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
+    else this.active++;
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 
