@@ -16,6 +16,7 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
 } from '@temporalio/client';
+import pLimit from 'p-limit';
 import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
 import {
@@ -96,21 +97,30 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
+/** This worker's port plan: its configuration, the host whose ports its programs use, and the lease of a grant. */
+function planOf(deps: PortActivityDeps): PortPlan {
+  return { ...(deps.ports ?? DEFAULT_PORT_CONFIG), host: deps.host ?? os.hostname(), ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}) };
+}
+
+/** How the port lock manager of `host` is started by whichever call finds none: its id, queue, input and summary. */
+function managerStart(host: string, taskQueue: string) {
+  const repoKey = portLockKey(host, taskQueue);
+  return { workflowId: lockWorkflowId(repoKey), taskQueue, args: [{ repoKey }] as [{ repoKey: string }], staticSummary: `port leases of ${host}`.slice(0, 200) };
+}
+
 /**
  * Leases a block for an activity: each block from where the spread key hashes to is asked with the lock manager's
  * try-acquire Update (started if need be) until one is granted in which nothing already listens (a block in use is
  * given back). No free block fails with `PortsExhausted`, not retried.
  */
 export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
-  const updates = new Gate(UPDATES_AT_ONCE);
-  const config = deps.ports ?? DEFAULT_PORT_CONFIG;
-  const host = deps.host ?? os.hostname();
+  const updates = pLimit(UPDATES_AT_ONCE);
+  const plan = planOf(deps);
   return async (input) => {
-    const plan: PortPlan = { ...config, host, ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}) };
     if (plan.blocks <= 0) return { release: async () => undefined };
     const client = deps.client?.() ?? Context.current().client;
-    const key = portLockKey(host, input.taskQueue);
-    const workflowId = lockWorkflowId(key);
+    const start = managerStart(plan.host, input.taskQueue);
+    const { workflowId } = start;
     const leaseMs = plan.leaseMs ?? DEFAULT_LEASE_MS;
     // The Update to the running lock manager; with-start only when there is none yet.
     const askOnce = async (request: LockRequest): Promise<LockTryAnswer> => {
@@ -121,13 +131,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
       }
       return client.workflow.executeUpdateWithStart(lockTryAcquireUpdate, {
         args: [request],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', {
-          workflowId,
-          taskQueue: input.taskQueue,
-          args: [{ repoKey: key }],
-          workflowIdConflictPolicy: 'USE_EXISTING',
-          staticSummary: `port leases of ${host}`.slice(0, 200),
-        }),
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }),
       });
     };
     // The server takes at most a few Updates per workflow at once (`history.maxInFlightUpdates`, 10 by default) and
@@ -137,7 +141,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
       const until = Date.now() + UPDATE_RETRY_MS;
       for (let pause = 25; ; pause = Math.min(1000, pause * 2)) {
         try {
-          return await updates.run(() => askOnce(request));
+          return await updates(() => askOnce(request));
         } catch (err) {
           if (!updateShedOrAborted(err) || Date.now() > until) throw err;
         }
@@ -147,10 +151,10 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
     };
     const signalRelease = (requestId: string) =>
       client.workflow.getHandle(workflowId).signal(lockReleaseSignal, { holderId: input.holderId, requestIds: [requestId] });
-    const start = input.spreadKey !== undefined ? firstPortBlock(input.spreadKey, plan.blocks) : 0;
+    const first = input.spreadKey !== undefined ? firstPortBlock(input.spreadKey, plan.blocks) : 0;
     let boundSkipped = 0;
     for (let i = 0; i < plan.blocks; i++) {
-      const block = (start + i) % plan.blocks;
+      const block = (first + i) % plan.blocks;
       const requestId = `${input.requestId}/${block}`;
       const answer = await tryAcquire({ requestId, holderId: input.holderId, paths: [portBlockKey(block)], leaseMs, ...(input.label ? { label: input.label } : {}), ifFree: true });
       if (answer.refused) throw ApplicationFailure.create({ type: ErrorType.LockRefused, message: answer.refused, nonRetryable: true });
@@ -187,23 +191,6 @@ const UPDATE_RETRY_MS = 5 * 60_000;
  */
 const UPDATES_AT_ONCE = 2;
 
-/** At most `n` calls at once; the others wait in arrival order. */
-class Gate {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly n: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.n) await new Promise<void>((r) => this.waiting.push(r));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.active--;
-    }
-  }
-}
 const GRPC_RESOURCE_EXHAUSTED = 8;
 const GRPC_UNAVAILABLE = 14;
 
@@ -222,20 +209,18 @@ async function boundIn(p: PortLease): Promise<number[]> {
 }
 
 export function createPortActivities(deps: PortActivityDeps = {}) {
-  const config = deps.ports ?? DEFAULT_PORT_CONFIG;
-  const problem = portConfigProblem(config);
+  const plan = planOf(deps);
+  const problem = portConfigProblem(plan);
   if (problem) throw new Error(`bad configuration: ${problem}`);
-  const host = deps.host ?? os.hostname();
   const clientOf = (): Client => deps.client?.() ?? Context.current().client;
 
   return {
     /** The configuration and the host whose ports this worker's programs use. */
-    portPlan: defineActivity('portPlan', portActivityInputs.portPlan, async (): Promise<PortPlan> => ({ ...config, host, ...(deps.leaseMs ? { leaseMs: deps.leaseMs } : {}) })),
+    portPlan: defineActivity('portPlan', portActivityInputs.portPlan, async (): Promise<PortPlan> => ({ ...plan })),
 
     /** Signal-with-start of the host's port lock manager with one request (idempotent on the request id). */
     requestPortLocks: defineActivity('requestPortLocks', portActivityInputs.requestPortLocks, async (input) => {
-      const key = portLockKey(input.host, input.taskQueue);
-      const workflowId = lockWorkflowId(key);
+      const start = managerStart(input.host, input.taskQueue);
       const request: LockRequest = {
         requestId: input.requestId,
         holderId: input.holderId,
@@ -244,15 +229,8 @@ export function createPortActivities(deps: PortActivityDeps = {}) {
         ...(input.label ? { label: input.label } : {}),
         ...(input.ifFree ? { ifFree: true } : {}),
       };
-      await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', {
-        workflowId,
-        taskQueue: input.taskQueue,
-        args: [{ repoKey: key }],
-        signal: lockRequestSignal,
-        signalArgs: [request],
-        staticSummary: `port leases of ${input.host}`.slice(0, 200),
-      });
-      return { lockWorkflowId: workflowId, paths: input.paths };
+      await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', { ...start, signal: lockRequestSignal, signalArgs: [request] });
+      return { lockWorkflowId: start.workflowId, paths: input.paths };
     }),
 
     /** The ports of the range that something already listens on (the agent skips such a block). */

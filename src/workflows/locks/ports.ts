@@ -86,7 +86,6 @@ export async function leasePorts(plan: PortPlan, label: string, spreadKey?: stri
   throw wf.ApplicationFailure.create({ type: ErrorType.PortsExhausted, message: portsExhaustedMessage(plan, boundSkipped), nonRetryable: true });
 }
 
-
 /** Holds a block carried over continue-as-new (same workflow id, so the same holder): renewals resume. */
 export function keepPorts(hold: PortHold): void {
   adopt(hold.grant);
