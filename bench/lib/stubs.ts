@@ -54,10 +54,16 @@ export function stubActivities(opts: StubOptions = {}) {
       return { ok: true as const, exitCode: 0 as const, tail: '' };
     },
     /** The command agent's program and ending in one activity (src/activities/commandTask.ts). */
-    async runCommandTask() {
+    async runCommandTask(input: { leasePorts?: ActivityPortLease }) {
       seen('runCommandTask');
-      await command();
-      return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
+      // The block the real activity leases for itself is leased and given back for real, as for inline tasks.
+      const held = input.leasePorts ? await holdPorts(input.leasePorts) : undefined;
+      try {
+        await command();
+      } finally {
+        await held?.release();
+      }
+      return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[], ...(held?.ports ? { ports: held.ports } : {}) };
     },
     /**
      * A whole inline command task (plan option inlineCommands): workspace, program, ending, merge. The port block

@@ -47,6 +47,8 @@ export const commandTaskInput = z.object({
   env: z.record(z.string(), z.string()).optional(),
   /** The workspace's leased ports: the program and the verify command get CADRE_PORT, PORT, CADRE_PORT_RANGE. */
   ports: portLeaseSchema.optional(),
+  /** The agent's port block, leased by this activity itself for as long as it runs (docs/workspaces.md, "Ports"). */
+  leasePorts: activityPortLeaseSchema.optional(),
 }).strict();
 
 /** A command task run by the scheduler itself (plan option `inlineCommands`): workspace, program, ending, merge. */
@@ -150,7 +152,18 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
   }
 
   return {
-    runCommandTask: defineActivity('runCommandTask', commandTaskInput, runAndEnd),
+    runCommandTask: defineActivity('runCommandTask', commandTaskInput, async (input): Promise<CommandTaskResult> => {
+      // As for inline tasks below: the block is held while the activity runs and given back however it ends; the
+      // result names it (the agent's status and tree show it).
+      if (!input.leasePorts || !holdPorts) return runAndEnd(input);
+      const held = await holdPorts(input.leasePorts);
+      try {
+        const result = await runAndEnd({ ...input, ...(held.ports ? { ports: held.ports } : {}) });
+        return held.ports ? { ...result, ports: held.ports } : result;
+      } finally {
+        await held.release();
+      }
+    }),
 
     /**
      * A whole command task without an agent workflow. A cancelled program's work is still committed and its

@@ -29,7 +29,7 @@ import { resolveInside, sanitizeRef } from './paths';
 import { mergeInto, type MergeResult } from './merge';
 import * as ws from './workspace';
 import { portLeaseSchema } from '../shared/portLease';
-import { portEnv } from '../shared/ports';
+import { portEnv, portRange, type PortLease } from '../shared/ports';
 import type { AgentSlots } from './agentSlots';
 import { adoptRemoteBranch, fetchRemote, isCloneOfRemote, localRepo, pushWorktreeBranch, remoteRef } from './remote';
 
@@ -123,6 +123,8 @@ interface CommandBeat {
   /** Epoch ms of the program's last output, and of this heartbeat (progress: see activities/progress.ts). */
   progressAt?: number;
   beatAt?: number;
+  /** The program's port block, "first-last", when it has one. */
+  ports?: string;
 }
 
 /**
@@ -176,7 +178,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
    * Run argv in a workspace with heartbeats and cancellation from the activity context. Cancellation (delivered
    * through heartbeats) kills the process group, then the CancelledFailure is rethrown.
    */
-  async function runInWorkspace(cwd: string, args: string[], timeoutMs: number, env: Record<string, string>, logFile: string) {
+  async function runInWorkspace(cwd: string, args: string[], timeoutMs: number, env: Record<string, string>, logFile: string, ports?: PortLease) {
     const ctx = Context.current();
     killOrphanOfEarlierAttempt(ctx);
     let beat: CommandBeat | undefined;
@@ -187,7 +189,8 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
       timeoutMs,
       logFile,
       onSpawn: (pid) => {
-        beat = { host: os.hostname(), pid };
+        // The block is in the beat too: `cadre status` of a running command agent reads it there (docs/workspaces.md).
+        beat = { host: os.hostname(), pid, ...(ports ? { ports: portRange(ports) } : {}) };
         heartbeatWith(ctx, beat);
       },
       // The program's last output is its progress: the agent's stall watch reads it from the heartbeat (docs/loops.md).
@@ -287,7 +290,7 @@ export function createWorkspaceActivities(deps: WorkspaceActivityDeps) {
       const refusal = input.fromModel ? commandRefusal(policy, input.argv) : undefined;
       if (refusal) throw new TypedFailure(ErrorType.CommandNotAllowed, `command of a spawned agent refused: ${refusal}`);
       const cwd = resolveInside((input.workspace ?? input.path) as string, '.', 'read');
-      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, { ...input.env, ...portEnv(input.ports) }, logFor(input.agentId));
+      const result = await runInWorkspace(cwd, input.argv, input.timeoutMs ?? policy.timeoutMs, { ...input.env, ...portEnv(input.ports) }, logFor(input.agentId), input.ports);
       const tail = tailOf(result.output);
       if (result.exitCode === 0 && !result.timedOut) return { ok: true, exitCode: 0, tail };
       return { ok: false, exitCode: result.exitCode, tail, timedOut: result.timedOut };

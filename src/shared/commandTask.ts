@@ -4,6 +4,7 @@
  */
 import type { AgentResult, AgentStatus, Amount } from './agent';
 import { zeroUsage } from './usage';
+import type { PortLease } from './ports';
 import type { VerifyFailure } from './verification';
 
 export type CommandOutcome =
@@ -53,6 +54,8 @@ export interface CommandTaskResult {
   failure?: VerifyFailure;
   /** The worktree was kept for another attempt: no diff was taken and nothing removed. */
   kept?: boolean;
+  /** The port block the activity leased for itself (`leasePorts`) and gave the program and verification. */
+  ports?: PortLease;
 }
 
 /** The verdict on a whole command task: the program's, unless its outputs or its verification failed after it. */

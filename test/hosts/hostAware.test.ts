@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { LockGrant } from '../../src/shared/locks';
+import { lockWorkflowId, type LockGrant } from '../../src/shared/locks';
 import { hostQueue, placementQueue } from '../../src/shared/hosts';
 import { DEFAULT_PORT_CONFIG, portLockKey } from '../../src/shared/ports';
 import type { RunPlanInput, RunPlanResult } from '../../src/shared/run';
@@ -74,6 +74,21 @@ function portGrants(runs: RunHistory[]): LockGrant[] {
   });
 }
 
+/** The holders a port manager accepted try-acquire Updates from (activity-held leases), in order. */
+async function updateHolders(client: Awaited<ReturnType<typeof testClient>>, host: string, taskQueue: string): Promise<string[]> {
+  const runs = await runsOf(client, lockWorkflowId(portLockKey(host, taskQueue))).catch(() => [] as RunHistory[]);
+  return runs.flatMap((r) => r.events).flatMap((e) => {
+    const p = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.args?.payloads?.[0];
+    return p ? [defaultPayloadConverter.fromPayload<{ holderId: string }>(p as never).holderId] : [];
+  });
+}
+
+/** A command task's activity that leased its own block: it ran on its workspace's host and names the block. */
+function taskLease(acts: ReturnType<typeof activitiesOf>): { queue: string; first: number } {
+  const run = acts.filter((a) => a.type === 'runCommandTask' && a.result).at(-1)!;
+  return { queue: run.queue, first: (run.result as { ports: { first: number } }).ports.first };
+}
+
 function bareRemote(files: Record<string, string>): string {
   const remote = join(testDir('remote'), 'project.git');
   execFileSync('git', ['clone', '--quiet', '--bare', makeRepo(files), remote]);
@@ -93,8 +108,10 @@ describe('a run across hosts: conflict resolution and port blocks on the owner h
     // right waits until left is merged on the remote, then writes its own line over the same one: its merge conflicts.
     const leftMerged = `until git --git-dir=${remote} show ${integration}:shared.txt 2>/dev/null | grep -q left; do sleep 0.1; done`;
     const port = (name: string) => `echo "$CADRE_PORT" > ${join(dir, `port-${name}`)}`;
+    // left has a setup command, so the agent leases its block (and leases again from its workspace's host); right and
+    // the resolver lease theirs in their command task's activity, on the host where it runs.
     const tasks = [
-      commandTask('left', `${port('left')}; echo left > shared.txt`),
+      commandTask('left', `${port('left')}; echo left > shared.txt`, { bootstrap: { setup: ['true'] } }),
       commandTask('right', `${port('right')}; ${leftMerged}; echo right > shared.txt`, {
         verify: ['sh', '-c', 'grep -q right shared.txt'],
         resolve: { backend: 'command', command: ['sh', '-c', `${port('resolver')}; grep -q '^<<<<<<<' shared.txt && printf 'left\\nright\\n' > shared.txt`] },
@@ -131,12 +148,23 @@ describe('a run across hosts: conflict resolution and port blocks on the owner h
 
     // ---- every agent's block is from its workspace's host --------------------------------------------------
     let moved = 0;
-    for (const [name, agentId] of [['left', result.tasks.find((t) => t.id === 'left')!.agentId!], ['right', right.agentId!], ['resolver', resolverId]] as const) {
+    const leftId = result.tasks.find((t) => t.id === 'left')!.agentId!;
+    for (const [name, agentId] of [['left', leftId], ['right', right.agentId!], ['resolver', resolverId]] as const) {
       const runs = await runsOf(client, agentId);
       const acts = runs.flatMap(activitiesOf);
       const owner = (acts.find((a) => a.type === 'createWorkspace' && a.result)!.result as { host: string }).host;
       if (name !== 'resolver') expect(TASK_HOSTS, `${name}'s workspace on a task host`).toContain(owner);
       const grants = portGrants(runs);
+      if (name !== 'left') {
+        // Leased by its command task's activity: none by the agent; the activity ran on the owner, whose manager granted it.
+        expect(grants, `${name}: no block leased by the agent`).toEqual([]);
+        expect(acts.filter((a) => a.type === 'portPlan' || a.type === 'boundPorts'), `${name}: no port activities of the agent`).toEqual([]);
+        const lease = taskLease(acts);
+        expect(lease.queue, `${name}: its command task ran on its workspace's host`).toBe(hostQueue(taskQueue, owner));
+        expect(await updateHolders(client, portHostOf(owner), taskQueue), `${name}: the owner's manager granted it`).toContain(agentId);
+        expect(readFileSync(join(dir, `port-${name}`), 'utf8').trim(), `${name}: CADRE_PORT`).toBe(String(lease.first));
+        continue;
+      }
       const held = grants.at(-1)!;
       expect(held.repoKey, `${name}: the block it held`).toBe(portLockKey(portHostOf(owner), taskQueue));
       // The workflow ran on the hub: a first lease from the hub's manager was given back for the owner's.
@@ -151,15 +179,17 @@ describe('a run across hosts: conflict resolution and port blocks on the owner h
       const block = Number(held.paths[0]!.split('/')[1]);
       expect(readFileSync(join(dir, `port-${name}`), 'utf8').trim(), `${name}: CADRE_PORT`).toBe(String(DEFAULT_PORT_CONFIG.base + block * DEFAULT_PORT_CONFIG.block));
     }
-    expect(moved, 'agents whose block had to come from another host').toBe(2);
+    expect(moved, 'agents whose block had to come from another host').toBe(1);
     // Replay fixtures of both new paths: the run's resolution on its host, an agent's block leased again.
     await recordHistory(client.workflow.getHandle(runId), 'runPlan-resolve-across-hosts');
-    await recordHistory(client.workflow.getHandle(right.agentId!), 'agent-ports-from-owner');
+    await recordHistory(client.workflow.getHandle(leftId), 'agent-ports-from-owner');
   }, 180_000);
 });
 
 describe('an owner lost right after it made the workspace', () => {
-  it('keeps the block, moves the workspace on the next call and leases again from the new host', async () => {
+  for (const setup of [true, false]) it(setup
+    ? 'keeps the block, moves the workspace on the next call and leases again from the new host (an agent with a setup command leases itself)'
+    : 'moves the workspace on the next call, whose command task leases its block on the new host', async () => {
     const client = await testClient();
     const remote = bareRemote({ 'README.md': '# r\n' });
     const taskQueue = uniqueId('tq-ownerlost');
@@ -204,7 +234,7 @@ describe('an owner lost right after it made the workspace', () => {
     const runId = uniqueId('ownerlost');
     try {
       const result = (await runResultOf(await client.workflow.start('runPlan', {
-        workflowId: runId, taskQueue, args: [{ runId, repo: remote, plan: plan([commandTask('only', 'echo "$CADRE_PORT" > port.txt')]) } satisfies RunPlanInput],
+        workflowId: runId, taskQueue, args: [{ runId, repo: remote, plan: plan([commandTask('only', 'echo "$CADRE_PORT" > port.txt', setup ? { bootstrap: { setup: ['true'] } } : {})]) } satisfies RunPlanInput],
       }))) as RunPlanResult;
       expect(result.status, JSON.stringify(result.tasks.map((t) => [t.id, t.status, t.error]))).toBe('completed');
       const agentId = result.tasks[0]!.agentId!;
@@ -212,9 +242,18 @@ describe('an owner lost right after it made the workspace', () => {
       const hosts = agentRuns.flatMap(activitiesOf).filter((a) => a.type === 'createWorkspace' && a.result).map((a) => (a.result as { host: string }).host);
       expect(hosts, 'made on h1, made again on h2').toEqual(['h1', 'h2']);
       const grants = portGrants(agentRuns);
-      expect(grants.at(-1)!.repoKey, 'the block held at the end is h2\'s').toBe(portLockKey(portHostOf('h2'), taskQueue));
-      const block = Number(grants.at(-1)!.paths[0]!.split('/')[1]);
-      expect((showFile(remote, result.integrationBranch, 'port.txt') ?? '').trim(), 'the program saw that block').toBe(String(DEFAULT_PORT_CONFIG.base + block * DEFAULT_PORT_CONFIG.block));
+      let first: number;
+      if (setup) {
+        expect(grants.at(-1)!.repoKey, 'the block held at the end is h2\'s').toBe(portLockKey(portHostOf('h2'), taskQueue));
+        first = DEFAULT_PORT_CONFIG.base + Number(grants.at(-1)!.paths[0]!.split('/')[1]) * DEFAULT_PORT_CONFIG.block;
+      } else {
+        expect(grants, 'no block leased by the agent').toEqual([]);
+        const lease = taskLease(agentRuns.flatMap(activitiesOf));
+        expect(lease.queue, 'the command task ran on h2').toBe(hostQueue(taskQueue, 'h2'));
+        expect(await updateHolders(client, portHostOf('h2'), taskQueue), 'h2\'s manager granted it').toContain(agentId);
+        first = lease.first;
+      }
+      expect((showFile(remote, result.integrationBranch, 'port.txt') ?? '').trim(), 'the program saw that block').toBe(String(first));
     } finally {
       await gone;
       for (const w of all) if (w.getState() === 'RUNNING') w.shutdown();

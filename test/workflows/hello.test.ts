@@ -33,7 +33,7 @@ describe('runPlan on a real Temporal server', () => {
       for (const id of [runId, `${runId}/sign`]) {
         const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
         const patches = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-        expect(patches.map((e) => patchIdOf(e.markerRecordedEventAttributes!.details)), id).toEqual(['cadre-baseline-2026-12']);
+        expect(patches.map((e) => patchIdOf(e.markerRecordedEventAttributes!.details)), id).toEqual(['cadre-baseline-2026-12b']);
       }
       return result;
     });

@@ -8,6 +8,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { agentResultOf, runResultOf } from '../../src/client/results';
+import { agentState } from '../../src/client/commands/inspect';
+import type { AgentSnapshot } from '../../src/shared/messages';
 import { plan, task } from '../support/plans';
 import { defaultLimits, type AgentInput, type AgentResult } from '../../src/shared/agent';
 import { lockWorkflowId, locksQuery } from '../../src/shared/locks';
@@ -73,6 +75,36 @@ describe('port leases', () => {
       expect(third.tree?.ports).toMatch(/^\d+-\d+$/);
       expect(JSON.parse(readFileSync(join(dir, 'third.json'), 'utf8'))).toEqual(expected);
       expect(JSON.parse(readFileSync(verifyFile, 'utf8'))).toEqual(expected);
+      await untilNoHolders(client, host, taskQueue);
+    });
+  });
+
+  it('a running command agent shows the block its task leased (status from the heartbeat, tree once done); the agent leases none itself', async () => {
+    const repo = makeRepo();
+    const dir = testDir('running');
+    const host = uniqueId('host');
+    const ports = portsFor(2);
+    const go = join(dir, 'go');
+    // Writes its variables, then waits for `go`.
+    const WAIT = `${DUMP_ENV}; const t = setInterval(() => { if (require('node:fs').existsSync(process.argv[2])) clearInterval(t); }, 50);`;
+    await withWorker({ deps: { ports, portHost: host } }, async ({ client, taskQueue }) => {
+      const id = uniqueId('running');
+      const handle = await client.workflow.start('agent', { workflowId: id, taskQueue, args: [agentInput(repo, { command: ['node', '-e', WAIT, join(dir, 'env.json'), go] })] });
+      let shown: string | undefined;
+      for (let i = 0; i < 300 && !shown; i++) {
+        shown = existsSync(join(dir, 'env.json')) ? (await agentState(client, id, true) as AgentSnapshot).ports : undefined;
+        if (!shown) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(shown, 'cadre status of the running agent').toBe(JSON.parse(readFileSync(join(dir, 'env.json'), 'utf8')).CADRE_PORT_RANGE);
+      writeFileSync(go, '');
+      const result = await agentResultOf(handle);
+      expect(result.status).toBe('completed');
+      expect(result.tree?.ports).toBe(shown);
+      // No lease activities or grant signals in the agent's own history: the activity held the block.
+      const events = (await handle.fetchHistory()).events ?? [];
+      const names = events.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? e.workflowExecutionSignaledEventAttributes?.signalName).filter(Boolean);
+      expect(names).toEqual(['createWorkspace', 'runCommandTask']);
+      expect(events.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(1);
       await untilNoHolders(client, host, taskQueue);
     });
   });

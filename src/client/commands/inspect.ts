@@ -136,8 +136,26 @@ export async function workflowInput<T>(client: Client, workflowId: string): Prom
 export async function agentState(client: Client, agentId: string, running: boolean): Promise<AgentSnapshot | AgentResult> {
   const handle = client.workflow.getHandle<AgentWorkflow>(agentId);
   const query = () => queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
-  if (running) return query();
+  if (running) {
+    const snapshot = await query();
+    return snapshot.ports ? snapshot : { ...snapshot, ...(await portsOfRunningTask(client, agentId)) };
+  }
   return agentResultOf(handle).catch(query);
+}
+
+/**
+ * A command agent whose task's activity leased the block itself (docs/workspaces.md, "Ports") knows it only once the
+ * activity returns; while it runs, the activity's last heartbeat names it. Nothing when it cannot be read.
+ */
+async function portsOfRunningTask(client: Client, agentId: string): Promise<{ ports?: string }> {
+  try {
+    const pending = (await client.workflow.getHandle(agentId).describe()).raw.pendingActivities ?? [];
+    const beat = pending.find((a) => a.activityType?.name === 'runCommandTask')?.heartbeatDetails?.payloads?.[0];
+    const ports = beat ? client.options.loadedDataConverter.payloadConverter.fromPayload<{ ports?: unknown }>(beat as never)?.ports : undefined;
+    return typeof ports === 'string' ? { ports } : {};
+  } catch {
+    return {};
+  }
 }
 
 /** `simulated`: the agent ran on the scripted backend, whose dollars are a nominal price (a snapshot says so itself). */

@@ -10,7 +10,7 @@ import { commandOp, commandTaskOp } from '../presets';
 import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
 import type { AgentContext } from './context';
 import { retryWith, VERIFY_RETRY } from './retry';
-import { portsField } from './ports';
+import { leasePortsField, portsField } from './ports';
 import { revisions } from './review';
 import { reviewed } from './reviewer';
 import { patched } from '../patches';
@@ -43,7 +43,7 @@ export async function commandBackend(ctx: AgentContext): Promise<void> {
       s.ended = await commandTaskOp(timeoutSeconds, ws).runCommandTask.executeWithOptions({ summary: s.doing }, [
         {
           agentId: s.agentId, repo: input.repo, workspace: { path: ws.path, branch: ws.branch, baseCommit: ws.baseCommit }, argv: input.command, timeoutSeconds, outputs: input.outputs, verify: input.verify,
-          ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx),
+          ...(input.checks?.length ? { checks: input.checks } : {}), ...(input.commandFromModel ? { fromModel: true } : {}), ...portsField(ctx), ...leasePortsField(ctx),
           ...(max !== undefined || keep ? { attempt: s.attempt, ...(again ? { retry: true } : {}), ...(keep ? { keep: true } : {}) } : {}),
           ...fixEnv(),
         },

@@ -34,6 +34,8 @@ export interface AgentContext {
   readonly sessionCallsInFlight: Map<string, Promise<ToolResultLike>>;
   /** Notifications (docs/notifications.md): flushed before the agent ends or continues as new. */
   readonly notifier: Notifier;
+  /** Runtime only: the command task's activity leases the port block itself (ports.ts, `portsLeasedByTask`). */
+  portsInTask?: boolean;
   setDoing(what: string): void;
   /** The agent made progress (stalls, docs/loops.md): a stall is over, its unread nudge withdrawn. */
   progressed(): void;

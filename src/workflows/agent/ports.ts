@@ -19,6 +19,30 @@ import { patched } from '../patches';
 const PORT_LEASE = 'port-lease';
 const PORTS_FROM_OWNER = 'ports-from-owner';
 const OWNER_LOST_KEEPS_PORTS = 'owner-lost-keeps-ports';
+const COMMAND_PORTS_IN_TASK = 'command-ports-in-task';
+const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
+
+/**
+ * Decides, before the workspace is made, whether the agent's command task leases the block itself
+ * (`patched('command-ports-in-task')`): its `runCommandTask` activity holds a block of the host it runs on for as
+ * long as it runs (as an inline task's does), so the agent's history has no lease round trips (4 local activities,
+ * a grant signal and a renewal timer). Not when a bootstrap setup command needs the ports first, in shared mode, on
+ * the older two-activity path, for a block carried over continue-as-new, nor in histories recorded before.
+ */
+export function portsLeasedByTask(ctx: AgentContext): boolean {
+  const { input, s } = ctx;
+  // The new patch is asked first: a history recorded without it never asks the older one here (its place is later).
+  ctx.portsInTask = input.backend === 'command' && !ctx.shared && !input.bootstrap?.setup?.length && !s.ports && !s.workspace
+    && patched(COMMAND_PORTS_IN_TASK) && patched(COMMAND_TASK_IN_ONE_ACTIVITY);
+  return ctx.portsInTask;
+}
+
+/** The `leasePorts` field of a command task's activity input, when the activity leases (a new request each call). */
+export function leasePortsField(ctx: AgentContext): { leasePorts?: { holderId: string; requestId: string; spreadKey: string; taskQueue: string; label: string } } {
+  if (!ctx.portsInTask) return {};
+  const { agentId } = ctx.s;
+  return { leasePorts: { holderId: agentId, requestId: `${agentId}#ports-${wf.uuid4()}`, spreadKey: agentId, taskQueue: wf.workflowInfo().taskQueue, label: `ports of ${agentId}`.slice(0, 200) } };
+}
 
 /** Holds the agent's port block: the carried one, else (new runs only) a fresh lease. */
 export async function holdPorts(ctx: AgentContext): Promise<void> {

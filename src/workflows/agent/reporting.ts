@@ -43,7 +43,7 @@ export function snapshot(input: AgentInput, s: AgentState): AgentSnapshot {
     lastText: s.lastText,
     ...(hasVerification(input) ? { attempt: s.attempt, verifyAttempts: verifyAttemptsOf(input), attempts: s.attempts } : {}),
     ...(s.reviews.length ? { reviews: s.reviews } : {}),
-    ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
+    ...portsShown(s),
     ...(s.watch.stall ? { stalled: { since: s.watch.stall.since, nudgedAt: s.watch.stall.nudgedAt } } : {}),
     ...(s.watch.stalls ? { stalls: s.watch.stalls } : {}),
     ...(s.operatorAsk && !s.operatorAsk.answer ? { budgetRequest: requestView(s.operatorAsk) } : {}),
@@ -72,10 +72,19 @@ export function treeNode(input: AgentInput, s: AgentState): AgentTreeNode {
     costUsd: subtreeCost(s),
     model: input.backend === 'command' ? 'command' : input.model,
     alerts: [...s.book.alerts],
-    ...(s.ports ? { ports: portRange(s.ports.ports) } : {}),
+    ...portsShown(s),
     children: s.children.map(
       (c) =>
         c.node ?? { agentId: c.agentId, name: c.name, depth: input.depth + 1, status: c.status, doing: '', allocated: c.allocated, usage: c.usage ?? zeroUsage(), costUsd: c.costUsd ?? 0, alerts: [], children: [] },
     ),
   };
+}
+
+/**
+ * The block the agent's status and tree show: the one it holds, else the one its command task's activity leased
+ * last (known once that activity has returned; `cadre status` reads a running one's from its heartbeat).
+ */
+function portsShown(s: AgentState): { ports?: string } {
+  const lease = s.ports?.ports ?? s.ended?.ports;
+  return lease ? { ports: portRange(lease) } : {};
 }

@@ -34,7 +34,7 @@ import * as ledger from './ledger';
 import * as mail from './mailbox';
 import { errorMessage } from './messaging';
 import { modelLoop } from './modelLoop';
-import { bootstrapWithPorts, letGoOfPorts, portsFromOwner, startHoldingPorts } from './ports';
+import { bootstrapWithPorts, letGoOfPorts, portsFromOwner, portsLeasedByTask, startHoldingPorts } from './ports';
 import { answerSessionCall, sessionBackend } from './sessionBackend';
 import { roleOf, snapshot, treeNode } from './reporting';
 import { settleAttempt } from './retry';
@@ -87,7 +87,8 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     await work.run(async () => {
       // The port lease overlaps the workspace's creation, unless a setup command there needs the ports.
       const carried = !!s.workspace;
-      const ports = startHoldingPorts(ctx);
+      const inTask = portsLeasedByTask(ctx);
+      const ports = inTask ? Promise.resolve() : startHoldingPorts(ctx);
       if (input.bootstrap?.setup?.length) await ports;
       // The workspace's host owns it from now on (placement.ts); a shared workspace is the parent's, on its host.
       s.workspace ??= ctx.shared
@@ -95,7 +96,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
         : await createAgentWorkspace(input, { repo: input.repo, agentId: s.agentId, baseRef: input.baseRef, bootstrap: bootstrapWithPorts(input.bootstrap, s.ports?.ports) });
       await ports;
       // A workspace made now on a host: its ports are that host's (not after continue-as-new: checked before).
-      if (!carried) await portsFromOwner(ctx);
+      if (!carried && !inTask) await portsFromOwner(ctx);
       ctx.setStatus('running');
       // Fix-and-retry (retry.ts): a completed attempt whose verification fails goes back to the agent while
       // attempts are left; each attempt spends from the same budget, under the same timeout.
