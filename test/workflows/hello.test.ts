@@ -35,6 +35,16 @@ describe('runPlan on a real Temporal server', () => {
         const patches = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
         expect(patches.map((e) => patchIdOf(e.markerRecordedEventAttributes!.details)), id).toEqual(['cadre-baseline-2026-12b']);
       }
+      // A task agent is started with its whole identity (role, depth, status, run, task): it upserts none of it, only
+      // the patch marker's change version and its status changes; every attribute still reads as before.
+      const agent = client.workflow.getHandle(`${runId}/sign`);
+      const upserts = ((await agent.fetchHistory()).events ?? []).flatMap((e) => {
+        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields;
+        return fields ? [Object.keys(fields).sort().join(',')] : [];
+      });
+      expect(upserts).toEqual(['TemporalChangeVersion', 'CadreBudgetUsed,CadreStatus', 'CadreBudgetUsed,CadreStatus']);
+      const attrs = (await agent.describe()).typedSearchAttributes;
+      expect(['CadreRole', 'CadreDepth', 'CadreStatus', 'CadreRun', 'CadreTask'].map((name) => attrs.getAll().find((p) => p.key.name === name)?.value)).toEqual(['task', 0, 'completed', runId, 'sign']);
       return result;
     });
     expect(result.status).toBe('completed');

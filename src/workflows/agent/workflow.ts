@@ -5,7 +5,8 @@
  * whatever happened (ending.ts). Decisions live in the pure modules beside it (budget, children, reporting, state).
  */
 import * as wf from '@temporalio/workflow';
-import type { AgentInput, AgentResult, Amount } from '../../shared/agent';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { AgentInput, AgentResult, AgentStatus, Amount } from '../../shared/agent';
 import {
   agentMessageSignal,
   agentStatusQuery,
@@ -46,7 +47,7 @@ import { answer, answerProblem } from '../answers';
 import { grantFromOperator, grantProblem, refuseFromOperator, refuseProblem } from './operatorBudget';
 import { createAgentWorkspace } from './placement';
 import { relocating } from './relocate';
-import { beginPatches } from '../patches';
+import { beginPatches, patched } from '../patches';
 
 export type { AgentCarry } from './state';
 
@@ -56,13 +57,7 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
   const ctx = createContext(input, s);
   wf.setCurrentDetails(`${s.status}: ${s.doing}`);
   setHandlers(ctx);
-  wf.upsertSearchAttributes([
-    { key: CadreRole, value: roleOf(input) },
-    { key: CadreDepth, value: input.depth },
-    { key: CadreStatus, value: s.status },
-    ...(input.runId ? [{ key: CadreRun, value: input.runId }] : []),
-    ...(input.taskId ? [{ key: CadreTask, value: input.taskId }] : []),
-  ]);
+  showIdentity(input, s.status);
 
   // The agent's timeout cancels its work scope; the ending still runs (non-cancellable). A command agent enforces
   // its timeout inside its activity instead.
@@ -136,6 +131,31 @@ export async function agent(input: AgentInput, carry?: AgentCarry): Promise<Agen
     await letGoOfPorts(ctx);
     await ctx.notifier.flush();
   }
+}
+
+const IDENTITY_AT_START = 'identity-at-start';
+
+/**
+ * The agent's search attributes (role, depth, status, run, task). A run's scheduler starts its task agents with all
+ * of them (`patched('identity-at-start')`, run/task.ts), so only those the start did not set, or set otherwise (a
+ * status carried over continue-as-new), are upserted: none for a task agent, one event and one visibility update
+ * fewer. Histories recorded before upsert them all, as they did.
+ */
+function showIdentity(input: AgentInput, status: AgentStatus): void {
+  const wanted: SearchAttributeUpdatePair[] = [
+    { key: CadreRole, value: roleOf(input) },
+    { key: CadreDepth, value: input.depth },
+    { key: CadreStatus, value: status },
+    ...(input.runId ? [{ key: CadreRun, value: input.runId }] : []),
+    ...(input.taskId ? [{ key: CadreTask, value: input.taskId }] : []),
+  ];
+  if (!patched(IDENTITY_AT_START)) {
+    wf.upsertSearchAttributes(wanted);
+    return;
+  }
+  const atStart = wf.workflowInfo().typedSearchAttributes;
+  const missing = wanted.filter((a) => atStart.get(a.key) !== a.value);
+  if (missing.length) wf.upsertSearchAttributes(missing);
 }
 
 function setHandlers(ctx: AgentContext): void {

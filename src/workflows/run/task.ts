@@ -9,7 +9,7 @@ import { type TaskRow, type TaskStatus } from '../../shared/messages';
 import { resultInFailure } from '../../shared/outcome';
 import type { Plan, Task } from '../../shared/plan';
 import type { RunPlanInput } from '../../shared/run';
-import { CadrePhase, CadreRole, CadreRun, CadreTask } from '../../shared/searchAttributes';
+import { CadreDepth, CadrePhase, CadreRole, CadreRun, CadreStatus, CadreTask } from '../../shared/searchAttributes';
 import type { agent } from '../agent';
 import { acquire, release, type LockGrant } from '../locks/holder';
 import { runInline } from './inline';
@@ -80,9 +80,10 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
           exitCode = done.exitCode;
           return done.result;
         }
+        const childInput = agentInputFor(input, s, t, slice);
         return wf.executeChild<typeof agent>('agent', {
           workflowId: agentId,
-          args: [agentInputFor(input, s, t, slice)],
+          args: [childInput],
           cancellationType: 'WAIT_CANCELLATION_COMPLETED',
           parentClosePolicy: 'REQUEST_CANCEL',
           staticSummary: `task ${t.id}: ${t.title}`.slice(0, 200),
@@ -92,6 +93,8 @@ export async function runTask(d: TaskDeps, t: Task): Promise<void> {
             { key: CadreTask, value: t.id },
             { key: CadreRole, value: 'task' },
             ...(t.phase ? [{ key: CadrePhase, value: t.phase }] : []),
+            // The rest of the agent's identity, so that it upserts none of it (agent/workflow.ts, `showIdentity`).
+            ...(patched(IDENTITY_AT_START) ? [{ key: CadreDepth, value: childInput.depth }, { key: CadreStatus, value: 'starting' }] : []),
           ],
         });
       });
@@ -173,6 +176,7 @@ async function waitForLock(d: TaskDeps, t: Task, r: TaskRow, request: Promise<Lo
 
 /** Patch of approval gates: runs recorded before treated a gate task as an ordinary one. */
 const GATES = 'approval-gates';
+const IDENTITY_AT_START = 'identity-at-start';
 
 /**
  * Waits at a task's gate for `cadre approve|reject`: the row is `waiting` (no slot), the task's lock is given back
