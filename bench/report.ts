@@ -876,6 +876,15 @@ function whyAndWhatNext(r: Results): string[] {
         );
       }
     }
+    const firstMerge = cr.runPlanActivitiesAfterKill?.[0];
+    const workDone = fr?.activitiesAfterKill.at(-1);
+    if (firstMerge && workDone && firstMerge.startedAfterKillS > workDone.startedAfterKillS + workDone.ranS + 2) {
+      out.push(
+        `  The scheduler's first merge after the kill began only at +${s(firstMerge.startedAfterKillS, 1)}: with ${cr.workflowTaskTimeouts} workflow task timeouts in the run, its`,
+        '  workflow task had most likely been started on the dead worker, which waits out the 10 s workflow task timeout (the sticky',
+        '  queue reset at start does not cover a task already started). A kill at another moment resumes faster; this one run does not show how often.',
+      );
+    }
     out.push(`  No completed task ran again (${cr.completedTasksRerun}); ${cr.inFlightTasksRerun} in-flight command(s) ran again, as the command backend documents.`);
   }
   if (wt?.cadreWarmMs && (wt.cadreWarmMs.p50 > 100 || wt.speedupVsPlainP50 < 10)) {
@@ -902,36 +911,27 @@ function whyAndWhatNext(r: Results): string[] {
     '',
     '## What changed since the previous report',
     '',
-    'Since the previous full run (the "previous" column, 3 Dec) the default path and the inline path each lost part of their per-task' +
+    'Since the previous full run (the "previous" column, commit d93ab14, 3 Dec) the default path lost another part of its per-task' +
       (agentEvents
-        ? ` cost: a no-op agent now has ${n(Object.values(agentEvents).reduce((a, b) => a + b, 0), 1)} events (${n(agentEvents.WorkflowTaskCompleted, 2)} workflow tasks, ${n(agentEvents.MarkerRecorded, 2)} markers, ${n(agentEvents.UpsertWorkflowSearchAttributes, 2)} search-attribute upserts, ${n(agentEvents.TimerStarted, 2)} timers), against 46 in the previous run.`
+        ? ` cost: a no-op agent now has ${n(Object.values(agentEvents).reduce((a, b) => a + b, 0), 1)} events (${n(agentEvents.WorkflowTaskCompleted, 2)} workflow tasks, ${n(agentEvents.MarkerRecorded, 2)} markers, ${n(agentEvents.UpsertWorkflowSearchAttributes, 2)} search-attribute upserts, ${n(agentEvents.TimerStarted, 2)} timers), against 33 in the previous run.`
         : ' cost.'),
-    'Changes, each found in a CPU profile or a history and measured (an interleaved A/B of a 300-task no-op plan at concurrency 5,',
-    'three pairs, session start 48c9a0b against 51b11e8; this machine\'s speed drifted by a third during it, so medians):',
+    'Changes, each measured with the same probe (a 300-task no-op plan at concurrency 5, bench stubs, interleaved pairs because this',
+    'machine\'s speed drifts by a third within minutes):',
     '',
-    '- **Workflows load no zod when they start** (test/lint/workflowImports.test.ts; docs/architecture.md). The worker evaluates the',
-    '  bundle\'s modules again for every workflow execution, and zod with cadre\'s schemas was 17 % of the workflow thread\'s time in a',
-    '  profile. What workflows read moved to schema-free modules; tool-input and price-table schemas load on first use.',
-    '- **One patch marker per new workflow** (src/workflows/patches.ts): a baseline marker stands for every patch so far, where each',
-    '  patch recorded a marker and a `TemporalChangeVersion` upsert (16 of a no-op agent\'s 46 events).',
-    '- **One stall-watch timer per window** and **`CadreBudgetUsed` set only when it changes** (in the baseline): 3 events fewer.',
-    '- **An inline task leases its port block inside its own activity** (docs/workspaces.md "Ports"), through the lock manager\'s',
-    '  try-acquire Update: the scheduler\'s history has one activity per inline task instead of five and a grant signal.',
-    '- Together, default path: 9.8 → 11.7 tasks/s (pairs 7.6/10.1, 9.8/13.9, 11.5/11.7), worker CPU 86 → 66 ms and server CPU 85 → 81 ms',
-    '  per task, 46 → 33 agent events. Inline: 19.6 → 45.7 tasks/s (pairs 17.4/43.9, 19.6/55.7, 25.7/45.7), p50 246 → 101 ms, CPU per',
-    '  task server 41 → 16 ms and worker 39 → 17 ms, 24 → 5 scheduler events per task.',
+    '- **Command agents lease their port block inside `runCommandTask`** (docs/workspaces.md "Ports"), as inline tasks did already:',
+    '  the agent\'s history loses the lease\'s 4 local-activity markers, the grant signal, the renewal timer and a workflow task',
+    '  (33 → 24 events, 3.8 → 3 workflow tasks). Pairs before/after: 10.3/12.4 and 10.7/11.7 tasks/s. Setup commands, shared mode',
+    '  and model or agent-program agents keep the agent\'s own lease (their programs span many activities).',
+    '- **4 port-lease Updates in flight per worker process instead of 2**: with every command agent asking by Update, 2 queued them;',
+    '  5 pairs 2/4: 10.9/13.0, 11.6/12.2, 11.1/13.3, 13.8/15.1, 12.3/14.6 tasks/s. 100 inline tasks at once still finish.',
+    '- **Task agents start with their whole identity in search attributes** (depth and status too), so they upsert none of it: one',
+    '  event and one visibility update fewer per task (24 → 23 events).',
+    '- Session start (b652b81) against the first two changes (ab00888), 3 pairs: 12.6/15.8, 11.5/13.1, 10.2/14.8 tasks/s; p50',
+    '  397/310, 429/374, 483/331 ms; CPU per task server 82 → 67 ms and worker 67 → 46 ms (medians).',
     '',
-    'Tried and dropped:',
-    '',
-    '- Preloading cadre\'s shared modules once per worker thread (`bundlerOptions.preloadModules`): preloaded modules are deep-frozen,',
-    '  and zod schemas materialize their methods on first use, so a frozen schema\'s `parse` throws (3 recorded histories failed to',
-    '  replay). It was the largest gain measured (9.3 → 12.8 tasks/s before the fix that replaced it).',
-    '- Agents leasing their port block with one local activity answered by the try-acquire Update (instead of three local',
-    '  activities and a grant signal): 33 instead of 35 agent events and 3.0 instead of 3.4 workflow tasks, but no faster in two',
-    '  runs (11.4 tasks/s each, against 11.2–13.5 for the code without it in runs right after): the agent\'s workflow task stays',
-    '  open while the Update waits for the lock manager\'s own workflow task. Reverted.',
-    '- Earlier sessions\' changes for this issue (port-block scan from the holder\'s hash, releases as a local activity, the scaling',
-    '  section) are in the git history of this file.',
+    'Tried and dropped earlier (in the git history of this file): preloading shared modules once per worker thread (frozen zod',
+    'schemas throw), and agents leasing their port block with one local activity answered by the Update (not faster: the agent\'s',
+    'workflow task stays open while the Update waits for the lock manager\'s).',
     '',
     '## What would make it faster',
     '',
@@ -943,13 +943,12 @@ function whyAndWhatNext(r: Results): string[] {
   if (orch5) {
     const t = orch5.breakdown.agentEventTypes;
     out.push(
-      `${next()} **Port leases only where a program needs them.** Every agent leases a port block (a \`portPlan\` and a \`requestPortLocks\``,
-      '   local activity, the grant signal and its workflow task, a `boundPorts` probe, the release, and in the port lock manager the',
-      '   request, the grant it signals and the release, each with a workflow task) although a no-op command, like most programs,',
-      '   listens on nothing. A task or plan field (`ports: true`), or leasing inside the first activity that runs a program (as inline',
-      '   tasks now do), would drop them for the rest.',
-      `${next()} **Fewer search-attribute upserts**: ${n(t?.UpsertWorkflowSearchAttributes, 1)} per no-op agent (status and role changes, each its own`,
-      '   event and a visibility write on the server); one upsert per workflow task, with the latest values, would do.',
+      `${next()} **Port leases only where a program needs them.** A command agent's task activity still asks the port lock manager`,
+      '   (a try-acquire Update and a release signal, each a workflow task of the manager: without any lease the same probe ran',
+      '   14.5–17.8 tasks/s against 10.3–10.9 with the agent-held lease) although a no-op command, like most programs, listens on',
+      '   nothing. A task or plan field (`ports: true`), or a host-local lease (ports are one machine\'s resource), would drop it.',
+      `${next()} **Fewer search-attribute upserts**: ${n(t?.UpsertWorkflowSearchAttributes, 1)} per no-op agent (the patch marker's change version and two`,
+      '   status changes, each its own event and a visibility write on the server).',
       `${next()} **Fewer promises in workflow code**: the SDK captures a stack trace for every promise a workflow creates (its stack-trace`,
       '   query): 4.3 s of the workflow thread\'s 16.3 busy seconds in a profile of 320 no-op agents; and every call into the sandbox',
       '   starts a watchdog thread for its execution timeout (75 µs a call against 2 µs without, measured alone).',
