@@ -38,6 +38,16 @@ export function stubActivities(opts: StubOptions = {}) {
     }
     if (opts.commandMs) await new Promise((r) => setTimeout(r, opts.commandMs));
   };
+  /** The command, with the port block held around it when the activity leases one; returns the block. */
+  const withPorts = async (lease: ActivityPortLease | undefined) => {
+    const held = lease ? await holdPorts(lease) : undefined;
+    try {
+      await command();
+    } finally {
+      await held?.release();
+    }
+    return held?.ports;
+  };
   return {
     async ensureIntegrationWorktree(input: { runId: string }) {
       seen('ensureIntegrationWorktree');
@@ -57,13 +67,8 @@ export function stubActivities(opts: StubOptions = {}) {
     async runCommandTask(input: { leasePorts?: ActivityPortLease }) {
       seen('runCommandTask');
       // The block the real activity leases for itself is leased and given back for real, as for inline tasks.
-      const held = input.leasePorts ? await holdPorts(input.leasePorts) : undefined;
-      try {
-        await command();
-      } finally {
-        await held?.release();
-      }
-      return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[], ...(held?.ports ? { ports: held.ports } : {}) };
+      const ports = await withPorts(input.leasePorts);
+      return { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[], ...(ports ? { ports } : {}) };
     },
     /**
      * A whole inline command task (plan option inlineCommands): workspace, program, ending, merge. The port block
@@ -71,12 +76,7 @@ export function stubActivities(opts: StubOptions = {}) {
      */
     async runInlineCommandTask(input: { agentId: string; leasePorts?: ActivityPortLease }) {
       seen('runInlineCommandTask');
-      const held = input.leasePorts ? await holdPorts(input.leasePorts) : undefined;
-      try {
-        await command();
-      } finally {
-        await held?.release();
-      }
+      await withPorts(input.leasePorts);
       const task = { outcome: { ok: true as const, exitCode: 0 as const, tail: '' }, commit: ZERO, files: [] as string[] };
       return { branch: `cadre/${input.agentId.replace(/\//g, '.')}`, baseCommit: ZERO, task, merge: { ok: true as const, commit: ZERO } };
     },

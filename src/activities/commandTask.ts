@@ -21,7 +21,8 @@ import { sanitizeRef } from './paths';
 import type { MergeResult } from './merge';
 import type { WorkspaceActivities } from './workspaceActivities';
 import { portLeaseSchema } from '../shared/portLease';
-import { activityPortLeaseSchema, type PortBlockHolder } from './portActivities';
+import { activityPortLeaseSchema, type ActivityPortLease, type PortBlockHolder } from './portActivities';
+import type { PortLease } from '../shared/ports';
 
 const VERIFY_TIMEOUT_MS = 10 * 60_000;
 
@@ -153,16 +154,11 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
 
   return {
     runCommandTask: defineActivity('runCommandTask', commandTaskInput, async (input): Promise<CommandTaskResult> => {
-      // As for inline tasks below: the block is held while the activity runs and given back however it ends; the
-      // result names it (the agent's status and tree show it).
-      if (!input.leasePorts || !holdPorts) return runAndEnd(input);
-      const held = await holdPorts(input.leasePorts);
-      try {
-        const result = await runAndEnd({ ...input, ...(held.ports ? { ports: held.ports } : {}) });
-        return held.ports ? { ...result, ports: held.ports } : result;
-      } finally {
-        await held.release();
-      }
+      // The result names the block the activity leased (the agent's status and tree show it).
+      return withLeasedPorts(input, async (ports) => {
+        const result = await runAndEnd({ ...input, ...(ports ? { ports } : {}) });
+        return ports ? { ...result, ports } : result;
+      });
     }),
 
     /**
@@ -171,17 +167,24 @@ export function createCommandTaskActivity(stateDir: string, w: WorkspaceActiviti
      * is not merged.
      */
     runInlineCommandTask: defineActivity('runInlineCommandTask', inlineCommandTaskInput, async (input): Promise<InlineCommandTaskResult> => {
-      // The block is held by this activity while it runs, renewed, and given back however it ends (a worker that
-      // dies leaves it to expire; the retry asks again under the same request id and gets the same block back).
-      if (!input.leasePorts || !holdPorts) return runInline(input);
-      const held = await holdPorts(input.leasePorts);
-      try {
-        return await runInline({ ...input, ...(held.ports ? { ports: held.ports } : {}) });
-      } finally {
-        await held.release();
-      }
+      return withLeasedPorts(input, (ports) => runInline({ ...input, ...(ports ? { ports } : {}) }));
     }),
   };
+
+  /**
+   * Runs `body` with the block named by `leasePorts`, held by this activity while it runs, renewed, and given back
+   * however it ends (a worker that dies leaves it to expire; the retry asks again under the same request id and gets
+   * the same block back). Without `leasePorts`, `body` gets no block and the input's own `ports` stay as they are.
+   */
+  async function withLeasedPorts<T>(input: { leasePorts?: ActivityPortLease }, body: (ports?: PortLease) => Promise<T>): Promise<T> {
+    if (!input.leasePorts || !holdPorts) return body();
+    const held = await holdPorts(input.leasePorts);
+    try {
+      return await body(held.ports);
+    } finally {
+      await held.release();
+    }
+  }
 
   async function runInline(input: z.output<typeof inlineCommandTaskInput>): Promise<InlineCommandTaskResult> {
     const ws = await w.createWorkspace({ repo: input.repo, agentId: input.agentId, baseRef: input.baseRef });

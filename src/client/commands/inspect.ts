@@ -3,7 +3,7 @@
  * the id resolution the other read-only commands share (`run`, `run/task`, an agent id).
  */
 import { planOf } from '../planRef';
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import type { AgentInput, AgentResult, AgentWorkflow, ReviewRecord, VerifyAttempt } from '../../shared/agent';
 import { workflowUrl, type Config } from '../../node/config';
 import { CadreError } from '../../shared/errors';
@@ -138,7 +138,7 @@ export async function agentState(client: Client, agentId: string, running: boole
   const query = () => queryWorkflow(client, agentId, () => handle.query(agentStatusQuery));
   if (running) {
     const snapshot = await query();
-    return snapshot.ports ? snapshot : { ...snapshot, ...(await portsOfRunningTask(client, agentId)) };
+    return snapshot.ports || snapshot.backend !== 'command' ? snapshot : { ...snapshot, ...(await portsOfRunningTask(handle)) };
   }
   return agentResultOf(handle).catch(query);
 }
@@ -147,11 +147,11 @@ export async function agentState(client: Client, agentId: string, running: boole
  * A command agent whose task's activity leased the block itself (docs/workspaces.md, "Ports") knows it only once the
  * activity returns; while it runs, the activity's last heartbeat names it. Nothing when it cannot be read.
  */
-async function portsOfRunningTask(client: Client, agentId: string): Promise<{ ports?: string }> {
+async function portsOfRunningTask(handle: WorkflowHandle): Promise<{ ports?: string }> {
   try {
-    const pending = (await client.workflow.getHandle(agentId).describe()).raw.pendingActivities ?? [];
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
     const beat = pending.find((a) => a.activityType?.name === 'runCommandTask')?.heartbeatDetails?.payloads?.[0];
-    const ports = beat ? client.options.loadedDataConverter.payloadConverter.fromPayload<{ ports?: unknown }>(beat as never)?.ports : undefined;
+    const ports = beat ? handle.client.options.loadedDataConverter.payloadConverter.fromPayload<{ ports?: unknown }>(beat as never)?.ports : undefined;
     return typeof ports === 'string' ? { ports } : {};
   } catch {
     return {};

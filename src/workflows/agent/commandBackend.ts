@@ -10,12 +10,11 @@ import { commandOp, commandTaskOp } from '../presets';
 import { attemptEnv, recordAttempt, hasVerification, shouldRetry, verifyAttemptsOf } from './attempts';
 import type { AgentContext } from './context';
 import { retryWith, VERIFY_RETRY } from './retry';
-import { leasePortsField, portsField } from './ports';
+import { COMMAND_TASK_IN_ONE_ACTIVITY, leasePortsField, portsField } from './ports';
 import { revisions } from './review';
 import { reviewed } from './reviewer';
 import { patched } from '../patches';
 
-const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
 export async function commandBackend(ctx: AgentContext): Promise<void> {
   const { input, s } = ctx;

@@ -9,6 +9,7 @@
  * (`portsFromOwner`).
  */
 import * as wf from '@temporalio/workflow';
+import type { ActivityPortLease } from '../../activities/portActivities';
 import type { AgentInput } from '../../shared/agent';
 import { portEnv, portLockKey, type PortLease, type PortPlan } from '../../shared/ports';
 import { keepPorts, leasePorts, portPlan, releasePorts } from '../locks/ports';
@@ -20,7 +21,8 @@ const PORT_LEASE = 'port-lease';
 const PORTS_FROM_OWNER = 'ports-from-owner';
 const OWNER_LOST_KEEPS_PORTS = 'owner-lost-keeps-ports';
 const COMMAND_PORTS_IN_TASK = 'command-ports-in-task';
-const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
+/** The command backend's program and ending in one activity (commandBackend.ts asks it too). */
+export const COMMAND_TASK_IN_ONE_ACTIVITY = 'command-task-in-one-activity';
 
 /**
  * Decides, before the workspace is made, whether the agent's command task leases the block itself
@@ -38,7 +40,7 @@ export function portsLeasedByTask(ctx: AgentContext): boolean {
 }
 
 /** The `leasePorts` field of a command task's activity input, when the activity leases (a new request each call). */
-export function leasePortsField(ctx: AgentContext): { leasePorts?: { holderId: string; requestId: string; spreadKey: string; taskQueue: string; label: string } } {
+export function leasePortsField(ctx: AgentContext): { leasePorts?: ActivityPortLease } {
   if (!ctx.portsInTask) return {};
   const { agentId } = ctx.s;
   return { leasePorts: { holderId: agentId, requestId: `${agentId}#ports-${wf.uuid4()}`, spreadKey: agentId, taskQueue: wf.workflowInfo().taskQueue, label: `ports of ${agentId}`.slice(0, 200) } };
