@@ -666,6 +666,8 @@ export async function followRun(client: Client, runId: string, opts: FollowOptio
     await Promise.race([closed, aborted, new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000))]);
   }
   if (opts.signal?.aborted && !isClosed) return undefined;
+  // The run may close while the server was away: learning that it closed is the server answering again.
+  if (unreachable) tell(`the Temporal server at ${address} answers again`);
 
   const outcome: RunOutcome = { ...(await outcomeOf(handle, runId, name)), ...(simulated ? { simulated } : {}) };
   // The result has no plan budget: the one the run reported while it went on, else the plan's.
