@@ -600,11 +600,11 @@ export function renderReport(raw: unknown, previous?: unknown): string {
     for (const x of [lk.cadre, lk.cadreUncontended]) {
       if (!x) continue;
       push(
-        `${x.variant}: per cycle, ` +
-          (has(x.stagesMs.requestLocksActivity)
-            ? `the \`requestLocks\` activity takes ${ms(x.stagesMs.requestLocksActivity)}, the grant signal arrives ${ms(x.stagesMs.grantAfterRequest)} after it, and `
-            : 'the request goes out through the `requestLocks` local activity, inside the holder\'s workflow task (a marker event, no activity round trip), and ') +
-          `the release signal is delivered ${ms(x.stagesMs.releaseSignal)} after it is sent, in the background; the rest is the holder's own workflow tasks. History: ${n(x.eventsPerCycle.holder)} events per cycle in the holder and ` +
+        `${x.variant}: a request goes out through the \`requestLocks\` local activity, inside the holder's workflow task, as the lock workflow's acquire Update; ` +
+          (x.grants
+            ? `${n(x.grants.inCall, 0)} grants came back in its answer and ${n(x.grants.bySignal, 0)} (requests that had to wait) by a grant signal. `
+            : '') +
+          `The release goes out through the \`releaseLocks\` local activity. History: ${n(x.eventsPerCycle.holder)} events per cycle in the holder and ` +
           `${n(x.eventsPerCycle.lockWorkflow)} in the lock workflow (${x.lockWorkflowRuns} run(s) of it, counting continue-as-new).`,
         '',
       );
@@ -848,9 +848,10 @@ function whyAndWhatNext(r: Results): string[] {
   if (lk?.cadre && lk.cadre.cycleMs.p50 > 25) {
     const u = lk.cadreUncontended;
     out.push(
-      `- **Locks**: a cycle still needs the lock workflow's task to grant, a grant signal back through the server and the holder's workflow task to receive it;`,
-      `  ${n(lk.cadre.eventsPerCycle.holder)} + ${n(lk.cadre.eventsPerCycle.lockWorkflow)} history events per cycle. ${u ? `Without contention (one holder) a cycle takes ${ms(u.cycleMs.p50, 0)} at p50, so` : 'So'}`,
-      "  the protocol's round trips, not waiting for other holders, set the floor: two workflow tasks on two workflows and a signal between them.",
+      `- **Locks**: a free lock is granted in the answer of the request (one workflow task of the lock workflow); a request that has to wait still`,
+      `  needs a grant signal and a workflow task of the holder. ${n(lk.cadre.eventsPerCycle.holder)} + ${n(lk.cadre.eventsPerCycle.lockWorkflow)} history events per cycle.`,
+      `  ${u ? `Without contention (one holder) a cycle takes ${ms(u.cycleMs.p50, 0)} at p50; with five holders` : 'With five holders'} every request goes through the one lock workflow,`,
+      '  whose workflow tasks run one at a time: the holders wait for each other there, not only for each other\'s paths.',
     );
   }
   if (cr && cr.resumeSeconds > 3) {

@@ -4,8 +4,8 @@
  * against proper-lockfile on the same host (5 concurrent loops in one process, one lock file per path), once with
  * seed 000's options and once tuned for short waits.
  *
- * A cadre cycle is timed by the holder workflow's clock: from asking (the `requestLocks` activity is scheduled) to
- * the release signal being delivered to the lock workflow. Cycles per second = all cycles / wall time of the whole
+ * A cadre cycle is timed by the holder workflow's clock: from asking (the `requestLocks` local activity is
+ * scheduled) to the release having been taken by the server (the `releaseLocks` local activity returned). Cycles per second = all cycles / wall time of the whole
  * run, measured by the client.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -38,8 +38,8 @@ export interface LocksResult {
 }
 
 export interface CadreLockRun extends LockRun {
-  /** Mean ms per cycle in each stage, from the holders' histories. */
-  stagesMs: { requestLocksActivity: number; grantAfterRequest: number; releaseSignal: number };
+  /** Grants answered in the call (acquire Update) and grants sent by signal, from the lock workflow's history. */
+  grants: { inCall: number; bySignal: number };
   eventsPerCycle: { holder: number; lockWorkflow: number };
   lockWorkflowRuns: number;
 }
@@ -88,27 +88,17 @@ async function properLockfileRun(env: BenchEnv, o: Opts, variant: string, option
   };
 }
 
-/** Stage times of every cycle in a holder's history. */
-function holderStages(ev: Ev[]): { request: number[]; grant: number[]; release: number[] } {
-  const request: number[] = [];
-  const grant: number[] = [];
-  const release: number[] = [];
-  for (const a of activityTimings(ev)) {
-    if (a.name !== 'requestLocks' || a.closedAt === undefined) continue;
-    request.push(a.closedAt - a.scheduledAt);
-    const signaled = ev.find((e) => e.type === 'WorkflowExecutionSignaled' && e.at >= a.closedAt!);
-    if (signaled) grant.push(signaled.at - a.closedAt);
-  }
-  const initiated = new Map<number, number>();
+/** How the lock workflow's grants went out: in the answer of an acquire Update, or by a grant signal. */
+function grantRoutes(ev: Ev[]): { inCall: number; bySignal: number } {
+  let inCall = 0;
+  let bySignal = 0;
   for (const e of ev) {
-    if (e.type === 'SignalExternalWorkflowExecutionInitiated') initiated.set(e.id, e.at);
-    const done = e.raw.externalWorkflowExecutionSignaledEventAttributes;
-    if (done) {
-      const at = initiated.get(Number(done.initiatedEventId));
-      if (at !== undefined) release.push(e.at - at);
-    }
+    const done = e.raw.workflowExecutionUpdateCompletedEventAttributes;
+    const data = done?.outcome?.success?.payloads?.[0]?.data;
+    if (data && 'grant' in (JSON.parse(Buffer.from(data).toString('utf8')) as object)) inCall++;
+    if (e.raw.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'cadre.locks.grant') bySignal++;
   }
-  return { request, grant, release };
+  return { inCall, bySignal };
 }
 
 /** `agents` holders × `cycles` cycles through cadre's lock manager of a fresh repository. */
@@ -122,22 +112,19 @@ async function cadreRun(env: BenchEnv, taskQueue: string, agents: number, cycles
   )) as LockCyclesResult[];
   const wall = (performance.now() - t0) / 1000;
   const latencies = results.flatMap((r) => r.latencies);
-  const stages = { request: [] as number[], grant: [] as number[], release: [] as number[] };
   let holderEvents = 0;
-  for (const id of ids) {
-    const ev = await historyEvents(env.client, id);
-    holderEvents += ev.length;
-    const s = holderStages(ev);
-    stages.request.push(...s.request);
-    stages.grant.push(...s.grant);
-    stages.release.push(...s.release);
-  }
+  for (const id of ids) holderEvents += (await historyEvents(env.client, id)).length;
+  const grants = { inCall: 0, bySignal: 0 };
   // The lock workflow continues-as-new: count the events of every run of the chain.
   let lockEvents = 0;
   let runs = 0;
   const lockId = lockWorkflowIdFor(repo);
   for await (const info of env.client.workflow.list({ query: `WorkflowId = '${lockId}'` })) {
-    lockEvents += (await historyEvents(env.client, lockId, info.runId)).length;
+    const ev = await historyEvents(env.client, lockId, info.runId);
+    lockEvents += ev.length;
+    const g = grantRoutes(ev);
+    grants.inCall += g.inCall;
+    grants.bySignal += g.bySignal;
     runs++;
   }
   const total = agents * cycles;
@@ -149,11 +136,7 @@ async function cadreRun(env: BenchEnv, taskQueue: string, agents: number, cycles
     cycleMs: summarize(latencies),
     cyclesPerSecond: round(total / wall, 1),
     wallS: round(wall, 2),
-    stagesMs: {
-      requestLocksActivity: round(mean(stages.request), 1),
-      grantAfterRequest: round(mean(stages.grant), 1),
-      releaseSignal: round(mean(stages.release), 1),
-    },
+    grants,
     eventsPerCycle: { holder: round(holderEvents / total, 1), lockWorkflow: round(lockEvents / total, 1) },
     lockWorkflowRuns: runs,
   };

@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
@@ -26,15 +26,18 @@ import {
   MAX_LEASE_MS,
   MAX_PATHS_PER_REQUEST,
   MIN_LEASE_MS,
+  lockAcquireUpdate,
   lockReleaseSignal,
   lockRequestSignal,
   lockWorkflowId,
   locksQuery,
+  type LockAcquireAnswer,
+  type LockGrant,
   type LockRelease,
   type LockRequest,
   type LocksView,
 } from '../shared/locks';
-import type { fileLocks } from '../workflows/locks/fileLocks';
+import type { fileLocks, FileLocksInput } from '../workflows/locks/fileLocks';
 import { ErrorType, TypedFailure } from '../shared/errors';
 import { defineActivity } from './boundary';
 import { isWithin, PathOutsideWorkspaceError, repoKey } from './paths';
@@ -54,6 +57,8 @@ export const lockActivityInputs = {
       leaseMs: z.number().int().min(MIN_LEASE_MS).max(MAX_LEASE_MS),
       taskQueue: z.string().min(1),
       label: z.string().max(200).optional(),
+      /** Ask with the acquire Update first, so a free lock comes back in the result (see `inCallRequests`). */
+      inCall: z.boolean().optional(),
     })
     .strict(),
   releaseLocks: z
@@ -82,6 +87,70 @@ export interface RequestLocksResult {
   repoKey: string;
   /** The canonical paths the request was sent with. */
   paths: string[];
+  /** Asked in the call and granted at once: the grant (no grant signal follows). */
+  grant?: LockGrant;
+  /** Asked in the call and refused: why (no signal follows). */
+  refused?: string;
+}
+
+/**
+ * How long a holder waits for an in-call answer before it sends its request by signal instead. The Update needs a
+ * workflow task of the lock workflow; a holder that asks from a local activity keeps its own workflow task open
+ * meanwhile, so with every workflow task slot of a worker held that way the Update would wait for a slot that none of
+ * them gives back. The signal needs none. A request sent both ways is one request (same id): if the Update applies
+ * it first, the signal is a repeat and the lock workflow answers it with the grant, by signal.
+ */
+const IN_CALL_WAIT_MS = 2_000;
+
+/**
+ * In-call requests one worker process has in flight at once; more go by signal at once. The server takes at most 10
+ * Updates per workflow at once. With up to 12 in flight (20 holders asking on 10 paths), the lock workflow's history
+ * could not be replayed ("Update machine does not handle this event: TimerStarted"; reproduced with a real server);
+ * with up to 9 it could, in every run. Four per process keeps two worker processes of one queue under that limit.
+ */
+const IN_CALL_AT_ONCE = 4;
+
+/** How a repository's lock workflow is started by whichever call finds none. */
+interface LockManagerStart {
+  workflowId: string;
+  taskQueue: string;
+  args: [FileLocksInput];
+  staticSummary: string;
+}
+
+/**
+ * Asks lock workflows with their acquire Update, at most IN_CALL_AT_ONCE at once. Answers undefined when it cannot
+ * answer: all slots busy, no answer within IN_CALL_WAIT_MS, refused by the server (too many in flight, the run
+ * continuing-as-new), or no handler (a lock workflow on older code). The caller then signals. A call given up on
+ * keeps its slot until it settles, so the count is what the server sees.
+ */
+function inCallRequests(clientOf: () => Client) {
+  let inFlight = 0;
+  return async (start: LockManagerStart, request: LockRequest): Promise<LockAcquireAnswer | undefined> => {
+    if (inFlight >= IN_CALL_AT_ONCE) return undefined;
+    const client = clientOf();
+    const ask = async (): Promise<LockAcquireAnswer> => {
+      try {
+        return await client.workflow.getHandle(start.workflowId).executeUpdate(lockAcquireUpdate, { args: [request] });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      return client.workflow.executeUpdateWithStart(lockAcquireUpdate, {
+        args: [request],
+        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }),
+      });
+    };
+    inFlight++;
+    const call = ask().catch(() => undefined);
+    void call.finally(() => inFlight--);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), IN_CALL_WAIT_MS)));
+    try {
+      return await Promise.race([call, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 function realOrResolved(p: string): string {
@@ -174,12 +243,14 @@ function lockLost(message: string): ApplicationFailure {
 
 export function createLockActivities(deps: LockActivityDeps = {}) {
   const clientOf = (): Client => deps.client?.() ?? Context.current().client;
+  const askInCall = inCallRequests(clientOf);
 
   return {
     /**
      * Canonicalizes the paths and delivers the request to the repository's lock workflow, starting it if it is not
-     * running (signal-with-start, on `taskQueue`). Idempotent: a retry re-sends the same request id, which the lock
-     * workflow ignores (or answers with the same grant).
+     * running (signal-with-start, on `taskQueue`). With `inCall` it asks with the acquire Update first and returns
+     * the grant when the paths were free (a request that waits is answered by signal as usual). Idempotent: a retry
+     * re-sends the same request id, which the lock workflow ignores (or answers with the same grant).
      */
     requestLocks: defineActivity('requestLocks', lockActivityInputs.requestLocks, async (input): Promise<RequestLocksResult> => {
       if (!fs.existsSync(input.repo)) throw new TypedFailure(ErrorType.WorkspaceError, `repository ${input.repo} does not exist`);
@@ -193,15 +264,19 @@ export function createLockActivities(deps: LockActivityDeps = {}) {
         leaseMs: input.leaseMs,
         ...(input.label ? { label: input.label } : {}),
       };
-      await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', {
+      const start: LockManagerStart = {
         workflowId,
         taskQueue: input.taskQueue,
         args: [{ repoKey: key, repo: realOrResolved(input.repo) }],
-        signal: lockRequestSignal,
-        signalArgs: [request],
         staticSummary: `file locks of ${realOrResolved(input.repo)}`.slice(0, 200),
-      });
-      return { lockWorkflowId: workflowId, repoKey: key, paths };
+      };
+      const sent = { lockWorkflowId: workflowId, repoKey: key, paths };
+      const answer = input.inCall ? await askInCall(start, request) : undefined;
+      if (answer?.grant) return { ...sent, grant: answer.grant };
+      if (answer?.refused) return { ...sent, refused: answer.refused };
+      if (answer?.queued) return sent;
+      await clientOf().workflow.signalWithStart<typeof fileLocks, [LockRequest]>('fileLocks', { ...start, signal: lockRequestSignal, signalArgs: [request] });
+      return sent;
     }),
 
     /**

@@ -73,6 +73,25 @@ export interface LockTryAnswer {
  */
 export const lockTryAcquireUpdate = defineUpdate<LockTryAnswer, [LockRequest]>('cadre.locks.tryAcquire');
 
+/**
+ * The answer to `lockAcquireUpdate`: the grant when the paths were free, else `queued` (the request waits in the
+ * lock table and its grant comes by `lockGrantSignal`, as for a signalled request), or `refused` (malformed, or
+ * a request that ended already). Exactly one of the three.
+ */
+export interface LockAcquireAnswer {
+  grant?: LockGrant;
+  queued?: true;
+  refused?: string;
+}
+
+/**
+ * A request applied in the call (a Temporal Update) so that a free lock is granted in the answer: the holder learns of
+ * its grant when the call returns instead of one signal and one workflow task of its own later. A request that has
+ * to wait stays queued and is answered by signal. Same request ids and idempotency as `lockRequestSignal`: a request
+ * sent both ways is one request.
+ */
+export const lockAcquireUpdate = defineUpdate<LockAcquireAnswer, [LockRequest]>('cadre.locks.acquire');
+
 export interface LockRenewal {
   holderId: string;
   /** Grants to extend by their lease from now. An unknown or expired one is answered with `lockLostSignal`. */

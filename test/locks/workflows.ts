@@ -5,6 +5,7 @@
 import * as wf from '@temporalio/workflow';
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 import { acquire, isHeld, release, withLockCleanup, withLocks, type AcquireOptions, type LockGrant } from '../../src/workflows/locks/holder';
+import { lockRequestSignal } from '../../src/shared/locks';
 import type { Probes } from './probes';
 
 export * from '../../src/workflows';
@@ -138,4 +139,17 @@ export async function acquireOnce(input: { repo: string; paths: string[]; lock?:
     if (cause instanceof ApplicationFailure) return { error: cause.type ?? 'ApplicationFailure', message: cause.message };
     throw err;
   }
+}
+
+export const standInRequestsQuery = wf.defineQuery<string[]>('test.standInRequests');
+
+/**
+ * Stands in for a lock workflow on older code: it takes request signals (and records their ids) but has no acquire
+ * Update, so an in-call request must fall back to the signal.
+ */
+export async function signalOnlyLockManager(): Promise<void> {
+  const requests: string[] = [];
+  wf.setHandler(lockRequestSignal, (r) => void requests.push(r.requestId));
+  wf.setHandler(standInRequestsQuery, () => requests);
+  await wf.condition(() => false);
 }

@@ -3,8 +3,9 @@
  * by the `requestLocks` activity with signal-with-start and never ending on its own (it continues-as-new instead).
  *
  * It is a thin shell around the pure lock table (./lockTable.ts): signal handlers apply requests, renewals and
- * releases synchronously and queue the effects (grants, lost-lock notices); a try-acquire Update answers an ifFree
- * request in the call (for holders that are activities, not workflows); a sender delivers the effects by signal to
+ * releases synchronously and queue the effects (grants, lost-lock notices); an acquire Update answers a request in
+ * the call when it is granted at once, and a try-acquire Update answers an ifFree request in the call (for holders
+ * that are activities, not workflows); a sender delivers the effects by signal to
  * each holder's workflow id, one at a time per holder so a holder never sees "lost" before the "grant" it
  * cancels; a timer armed at the earliest lease end expires leases that were not renewed.
  *
@@ -21,6 +22,7 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
+  lockAcquireUpdate,
   lockGrantSignal,
   lockLostSignal,
   lockReleaseSignal,
@@ -28,6 +30,7 @@ import {
   lockRequestSignal,
   lockTryAcquireUpdate,
   locksQuery,
+  type LockAcquireAnswer,
   type LockGrant,
   type LocksView,
   type LockTryAnswer,
@@ -98,6 +101,20 @@ export async function fileLocks(input: FileLocksInput): Promise<void> {
       else apply([e]);
     }
     return answer;
+  });
+
+  // Acquire answered in the call: a grant of the request itself is returned, a request that has to wait stays
+  // queued (its grant goes out by signal when it comes); every other effect is delivered as usual.
+  wf.setHandler(lockAcquireUpdate, (req): LockAcquireAnswer => {
+    let answer: LockAcquireAnswer | undefined;
+    for (const e of lt.request(table, { ...req, ifFree: false }, Date.now())) {
+      if (e.kind === 'grant' && e.holder.requestId === req.requestId) answer = { grant: grantMessage(e.holder) };
+      else if (e.kind === 'lost' && e.requestId === req.requestId) answer = { refused: e.message };
+      else apply([e]);
+    }
+    if (answer) return answer;
+    // Waiting, or a repeat of a request that ended already (released, withdrawn, refused): nothing will come for it.
+    return lt.isWaiting(table, req.requestId) ? { queued: true } : { refused: `lock request ${String(req.requestId)} has ended already` };
   });
 
   async function deliver(e: lt.LockEffect): Promise<void> {

@@ -17,7 +17,7 @@ import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { ErrorType } from '../../shared/errors';
 import { DEFAULT_LEASE_MS, LockErrorType, type LockGrant } from '../../shared/locks';
-import { existingState, holderId, holdsForSeveral, sendRelease, startRenewal, state, type HolderState, type Pending } from './holderState';
+import { existingState, holderId, holdsForSeveral, sendRelease, startRenewal, state, takeGrant, type HolderState, type Pending } from './holderState';
 import { patched } from '../patches';
 
 export type { LockGrant } from '../../shared/locks';
@@ -56,6 +56,11 @@ const localLockOp = wf.proxyLocalActivities<Activities>({
   retry: lockRetry,
 });
 const LOCAL_LOCK_REQUEST = 'lock-request-as-local-activity';
+/**
+ * The request goes by the lock workflow's acquire Update, so a free lock is granted in the activity's result: no
+ * grant signal, and no workflow task of this workflow to take it. Histories recorded before wait for the signal.
+ */
+const ACQUIRE_IN_CALL = 'lock-acquire-in-call';
 
 function describePaths(paths: readonly string[]): string {
   const first = paths.slice(0, 2).join(', ');
@@ -68,11 +73,12 @@ function describePaths(paths: readonly string[]): string {
  * (`PathOutsideWorkspace`). Throws `LockTimeout` after `opts.timeout`, `LockRefused` for a malformed request.
  */
 export async function acquire(repo: string, paths: string[], opts: AcquireOptions = {}): Promise<LockGrant> {
-  const grant = await acquireVia(paths, opts, false, (request, summary) =>
-    !holdsForSeveral() && patched(LOCAL_LOCK_REQUEST)
-      ? localLockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }])
-      : lockOp.requestLocks.executeWithOptions({ summary }, [{ repo, ...request }]),
-  );
+  const grant = await acquireVia(paths, opts, false, (request, summary) => {
+    const input = { repo, ...request, ...(patched(ACQUIRE_IN_CALL) ? { inCall: true } : {}) };
+    return !holdsForSeveral() && patched(LOCAL_LOCK_REQUEST)
+      ? localLockOp.requestLocks.executeWithOptions({ summary }, [input])
+      : lockOp.requestLocks.executeWithOptions({ summary }, [input]);
+  });
   return grant!;
 }
 
@@ -87,8 +93,11 @@ export interface HolderRequest {
   ifFree?: boolean;
 }
 
-/** Delivers a request to its lock manager (an activity) and says which one that is and the paths as sent. */
-export type RequestSender = (request: HolderRequest, summary: string) => Promise<{ lockWorkflowId: string; paths: string[] }>;
+/**
+ * Delivers a request to its lock manager (an activity) and says which one that is and the paths as sent, and, for a
+ * request answered in the call, its grant or why it was refused.
+ */
+export type RequestSender = (request: HolderRequest, summary: string) => Promise<{ lockWorkflowId: string; paths: string[]; grant?: LockGrant; refused?: string }>;
 
 /**
  * Asks for `paths` through `send` without waiting behind anyone: the grant if they are free now, else undefined
@@ -116,9 +125,14 @@ async function acquireVia(paths: string[], opts: AcquireOptions, ifFree: boolean
       ...(opts.label ? { label: opts.label } : {}),
       ...(ifFree ? { ifFree: true } : {}),
     };
-    const ack = await send(request, `lock ${describePaths(paths)}`);
+    // A request answered in the call carries its grant only in that answer: it is awaited even when this acquire is
+    // cancelled meanwhile, so that the grant is known and handed back (by `withdraw`), not left to its lease.
+    const sending = () => send(request, `lock ${describePaths(paths)}`);
+    const ack = !ifFree && patched(ACQUIRE_IN_CALL) ? await wf.CancellationScope.nonCancellable(sending) : await sending();
     pending.lockWorkflowId = ack.lockWorkflowId;
     s.targets.add(ack.lockWorkflowId);
+    if (ack.grant) takeGrant(s, ack.grant);
+    else if (ack.refused !== undefined && !s.held.has(requestId)) s.ended.set(requestId, ack.refused);
     const answered = () => s.held.has(requestId) || s.ended.has(requestId);
     if (opts.timeout === undefined) await wf.condition(answered);
     else await wf.condition(answered, opts.timeout);

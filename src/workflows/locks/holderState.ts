@@ -63,10 +63,7 @@ export function state(): HolderState {
       return;
     }
     if (s.pending.has(g.requestId) && !s.ended.has(g.requestId)) {
-      s.pending.delete(g.requestId);
-      s.held.set(g.requestId, g);
-      s.targets.add(g.lockWorkflowId);
-      startRenewal(s);
+      takeGrant(s, g);
       return;
     }
     // Nobody waits for this grant any more (withdrawn after a timeout or cancel, or from before continue-as-new
@@ -81,6 +78,15 @@ export function state(): HolderState {
     }
   });
   return s;
+}
+
+/** A grant for a request this workflow waits for (by signal, or in the answer of the request itself) is held from now. */
+export function takeGrant(s: HolderState, g: LockGrant): void {
+  if (s.held.has(g.requestId)) return;
+  s.pending.delete(g.requestId);
+  s.held.set(g.requestId, g);
+  s.targets.add(g.lockWorkflowId);
+  startRenewal(s);
 }
 
 export const holderId = (): string => wf.workflowInfo().workflowId;

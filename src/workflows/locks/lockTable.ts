@@ -169,6 +169,11 @@ export function request(t: LockTableState, req: LockRequest, now: number): LockE
   return effects;
 }
 
+/** True while `requestId` waits in the queue (asked, neither granted nor ended). */
+export function isWaiting(t: LockTableState, requestId: string): boolean {
+  return t.waiters.some((w) => w.requestId === requestId);
+}
+
 /**
  * A holder releases grants or withdraws waiting requests: the ids given, or with `requestIds` undefined everything
  * it has here. Only the holder that asked can release; ids of other holders are left alone.
