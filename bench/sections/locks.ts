@@ -13,9 +13,9 @@ import { join } from 'node:path';
 import * as lockfile from 'proper-lockfile';
 import { lockWorkflowIdFor } from '../../src/activities/lockActivities';
 import { log, startWorker, uniqueId, type BenchEnv } from '../lib/env';
-import { activityTimings, historyEvents, type Ev } from '../lib/history';
+import { historyEvents, type Ev } from '../lib/history';
 import { makeRepo } from '../lib/repo';
-import { mean, round, summarize, type Summary } from '../lib/stats';
+import { round, summarize, type Summary } from '../lib/stats';
 import type { LockCyclesInput, LockCyclesResult } from '../workflows';
 
 export interface LockRun {
