@@ -40,6 +40,7 @@ import {
 import type { fileLocks, FileLocksInput } from '../workflows/locks/fileLocks';
 import { ErrorType, TypedFailure } from '../shared/errors';
 import { defineActivity } from './boundary';
+import { updateBudget } from './updateBudget';
 import { isWithin, PathOutsideWorkspaceError, repoKey } from './paths';
 
 export interface LockActivityDeps {
@@ -102,14 +103,6 @@ export interface RequestLocksResult {
  */
 const IN_CALL_WAIT_MS = 2_000;
 
-/**
- * In-call requests one worker process has in flight at once; more go by signal at once. The server takes at most 10
- * Updates per workflow at once. With up to 12 in flight (20 holders asking on 10 paths), the lock workflow's history
- * could not be replayed ("Update machine does not handle this event: TimerStarted"; reproduced with a real server);
- * with up to 9 it could, in every run. Four per process keeps two worker processes of one queue under that limit.
- */
-const IN_CALL_AT_ONCE = 4;
-
 /** How a repository's lock workflow is started by whichever call finds none. */
 interface LockManagerStart {
   workflowId: string;
@@ -119,15 +112,17 @@ interface LockManagerStart {
 }
 
 /**
- * Asks lock workflows with their acquire Update, at most IN_CALL_AT_ONCE at once. Answers undefined when it cannot
- * answer: all slots busy, no answer within IN_CALL_WAIT_MS, refused by the server (too many in flight, the run
- * continuing-as-new), or no handler (a lock workflow on older code). The caller then signals. A call given up on
- * keeps its slot until it settles, so the count is what the server sees.
+ * Asks lock workflows with their acquire Update, with at most this process's share of the server's Updates in
+ * flight (./updateBudget.ts: 4 when one or two worker processes poll the queue, fewer with more, none with ten or
+ * more). Answers undefined when it cannot answer: no share left, no answer within IN_CALL_WAIT_MS, refused by the
+ * server (too many in flight, the run continuing-as-new), or no handler (a lock workflow on older code). The caller
+ * then signals. A call given up on keeps its share until it settles, so the count is what the server sees.
  */
 function inCallRequests(clientOf: () => Client) {
   let inFlight = 0;
+  const budget = updateBudget(clientOf);
   return async (start: LockManagerStart, request: LockRequest): Promise<LockAcquireAnswer | undefined> => {
-    if (inFlight >= IN_CALL_AT_ONCE) return undefined;
+    if (inFlight >= (await budget(start.taskQueue))) return undefined;
     const client = clientOf();
     const ask = async (): Promise<LockAcquireAnswer> => {
       try {
