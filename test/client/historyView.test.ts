@@ -132,6 +132,21 @@ describe('a lock manager\'s table from its history', () => {
     expect(end.now).toBe(lastEventTime(events));
   });
 
+  it('replays requests asked in the call (acquire Updates) as the lock manager applied them', async () => {
+    const { locksFromHistory } = await import('../../src/client/view/locks');
+    const events = load('fileLocks-two-holders');
+    const upTo = (id: number) => locksFromHistory(events.slice(0, events.findIndex((e) => Number(e.eventId) === id) + 1), 'locks/x')!;
+    const both = upTo(11);
+    expect(both.holders.map((h) => [h.holderId, h.paths])).toEqual([['runa-5228a6d2', ['shared.txt']]]);
+    expect(both.waiters.map((w) => w.holderId)).toEqual(['runb-51da0f9f']);
+    const released = upTo(13);
+    expect(released.holders.map((h) => h.holderId)).toEqual(['runb-51da0f9f']);
+    expect(released.holders[0]!.token).toBe(both.holders[0]!.token + 1);
+    const end = locksFromHistory(events, 'locks/x')!;
+    expect([end.holders, end.waiters]).toEqual([[], []]);
+    expect(end.stats).toMatchObject({ granted: 2, released: 2 });
+  });
+
   it('a history that is not a lock manager\'s gives nothing', async () => {
     const { locksFromHistory } = await import('../../src/client/view/locks');
     expect(locksFromHistory(load('runPlan-two-tasks-v2'), 'locks/x')).toBeUndefined();

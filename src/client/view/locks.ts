@@ -1,7 +1,7 @@
 /**
  * A lock manager's table without a worker to ask: the `fileLocks` workflow applies every request, renewal and
- * release signal (and its lease timer) to the pure lock table, so replaying its history's signals through the same
- * functions gives the table as of its last event. Times are the events' times (the workflow used its task's clock,
+ * release signal, every request Update it accepted (acquire, tryAcquire) and its lease timer to the pure lock table,
+ * so replaying its history's signals and Updates through the same functions gives the table as of its last event. Times are the events' times (the workflow used its task's clock,
  * a few milliseconds later), so ages are close, not exact.
  */
 import type { LockRelease, LockRenewal, LockRequest, LocksView } from '../../shared/locks';
@@ -33,6 +33,14 @@ export function locksFromHistory(events: HistoryEvent[], lockWorkflowId: string)
         const r = arg as LockRelease;
         lt.release(table, r.holderId, r.all ? undefined : Array.isArray(r.requestIds) ? r.requestIds : [], at);
       }
+    } else if (e.eventType === 'EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED') {
+      // A request asked in the call: applied as the handler applied it (acquire waits; tryAcquire is ifFree).
+      const a = e.workflowExecutionUpdateAcceptedEventAttributes as { acceptedRequest?: { input?: { name?: string; args?: { payloads?: { metadata?: Record<string, string>; data?: string }[] } } } };
+      const name = a.acceptedRequest?.input?.name;
+      const arg = decodePayload(a.acceptedRequest?.input?.args?.payloads?.[0]);
+      if (!arg || typeof arg !== 'object') continue;
+      if (name === 'cadre.locks.acquire') lt.request(table, { ...(arg as LockRequest), ifFree: false }, at);
+      else if (name === 'cadre.locks.tryAcquire') lt.request(table, { ...(arg as LockRequest), ifFree: true }, at);
     } else if (e.eventType === 'EVENT_TYPE_TIMER_FIRED') {
       lt.expire(table, at);
     } else if (e.eventType === 'EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_FAILED') {
