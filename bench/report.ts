@@ -907,28 +907,19 @@ function whyAndWhatNext(r: Results): string[] {
     );
   }
 
-  const agentEvents = orch5?.breakdown.agentEventTypes;
   out.push(
     '',
     '## What changed since the previous report',
     '',
-    'Since the previous full run (the "previous" column, commit d93ab14, 3 Dec) the default path lost another part of its per-task' +
-      (agentEvents
-        ? ` cost: a no-op agent now has ${n(Object.values(agentEvents).reduce((a, b) => a + b, 0), 1)} events (${n(agentEvents.WorkflowTaskCompleted, 2)} workflow tasks, ${n(agentEvents.MarkerRecorded, 2)} markers, ${n(agentEvents.UpsertWorkflowSearchAttributes, 2)} search-attribute upserts, ${n(agentEvents.TimerStarted, 2)} timers), against 33 in the previous run.`
-        : ' cost.'),
-    'Changes, each measured with the same probe (a 300-task no-op plan at concurrency 5, bench stubs, interleaved pairs because this',
-    'machine\'s speed drifts by a third within minutes):',
+    'Since the previous report (commit 856e168, 3 Dec; its figures are the "previous" column where this run measured the row)' +
+      (lk?.cadre && lk.cadre.grants ? ` file locks grant a free lock in the answer of the request: of the ${n(lk.cadre.grants.inCall + lk.cadre.grants.bySignal, 0)} grants to the ${lk.cadre.agents} holders in this run, ${n(lk.cadre.grants.inCall, 0)} came back that way and ${n(lk.cadre.grants.bySignal, 0)} by signal.` : ' file locks grant a free lock in the answer of the request.'),
     '',
-    '- **Command agents lease their port block inside `runCommandTask`** (docs/workspaces.md "Ports"), as inline tasks did already:',
-    '  the agent\'s history loses the lease\'s 4 local-activity markers, the grant signal, the renewal timer and a workflow task',
-    '  (33 → 24 events, 3.8 → 3 workflow tasks). Pairs before/after: 10.3/12.4 and 10.7/11.7 tasks/s. Setup commands, shared mode',
-    '  and model or agent-program agents keep the agent\'s own lease (their programs span many activities).',
-    '- **4 port-lease Updates in flight per worker process instead of 2**: with every command agent asking by Update, 2 queued them;',
-    '  5 pairs 2/4: 10.9/13.0, 11.6/12.2, 11.1/13.3, 13.8/15.1, 12.3/14.6 tasks/s. 100 inline tasks at once still finish.',
-    '- **Task agents start with their whole identity in search attributes** (depth and status too), so they upsert none of it: one',
-    '  event and one visibility update fewer per task (24 → 23 events).',
-    '- Session start (b652b81) against the first two changes (ab00888), 3 pairs: 12.6/15.8, 11.5/13.1, 10.2/14.8 tasks/s; p50',
-    '  397/310, 429/374, 483/331 ms; CPU per task server 82 → 67 ms and worker 67 → 46 ms (medians).',
+    '- **A lock request is the lock workflow\'s acquire Update** (docs/locks.md "Asked in the call"): a free lock comes back in the',
+    '  `requestLocks` local activity\'s result, so neither the grant signal nor the holder\'s workflow task to take it is needed; a',
+    '  request that has to wait is granted by signal as before. Two interleaved pairs of `npx tsx bench/run.ts --only locks`, before',
+    '  / after: 5 holders p50 155.5/78 and 167/79 ms, 30/36.7 and 27.3/36.2 cycles/s; one holder p50 56.5/24 and 68/26 ms.',
+    '- Each worker process keeps at most its share of the server\'s 10 Updates per workflow in flight (9 divided by the worker',
+    '  processes polling the queue, at most 4): with 12 in flight a lock workflow wrote a history it could not replay.',
     '',
     'Tried and dropped earlier (in the git history of this file): preloading shared modules once per worker thread (frozen zod',
     'schemas throw), and agents leasing their port block with one local activity answered by the Update (not faster: the agent\'s',
@@ -953,13 +944,6 @@ function whyAndWhatNext(r: Results): string[] {
       `${next()} **Fewer promises in workflow code**: the SDK captures a stack trace for every promise a workflow creates (its stack-trace`,
       '   query): 4.3 s of the workflow thread\'s 16.3 busy seconds in a profile of 320 no-op agents; and every call into the sandbox',
       '   starts a watchdog thread for its execution timeout (75 µs a call against 2 µs without, measured alone).',
-    );
-  }
-  if (lk?.cadre) {
-    out.push(
-      `${next()} **A lock request as an Update**: the grant of a free lock as the Update's result (one round trip, no grant signal and no`,
-      '   workflow task in the holder to receive it); only a contended request would wait for a grant signal as now. Inline tasks\' port',
-      '   blocks are leased this way now; for agents\' port blocks it was not faster (above), so for file locks it needs measuring.',
     );
   }
   if (cr) {
@@ -992,8 +976,9 @@ function whyAndWhatNext(r: Results): string[] {
   }
   if (lk?.cadre) {
     out.push(
-      `${next()} **Locks without a request round trip**: once a holder knows its lock workflow, it could signal it directly instead of through`,
-      '   `requestLocks` (which exists to canonicalise paths on the host and to start the lock workflow if needed).',
+      `${next()} **Locks: one lock workflow per repository is the meeting point.** Its workflow tasks run one at a time, so five holders`,
+      '   asking at once wait for each other there even on different paths; lock tables per directory (several lock workflows for one',
+      '   repository, a request spanning them taken in a fixed order) would let unrelated paths go in parallel.',
     );
   }
   if (hi) {
