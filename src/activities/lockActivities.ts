@@ -122,7 +122,9 @@ function inCallRequests(clientOf: () => Client) {
   let inFlight = 0;
   const budget = updateBudget(clientOf);
   return async (start: LockManagerStart, request: LockRequest): Promise<LockAcquireAnswer | undefined> => {
-    if (inFlight >= (await budget(start.taskQueue))) return undefined;
+    // The share first: `inFlight` must be read after the await, in the same turn as the increment below.
+    const share = await budget(start.taskQueue);
+    if (inFlight >= share) return undefined;
     const client = clientOf();
     const ask = async (): Promise<LockAcquireAnswer> => {
       try {
