@@ -35,6 +35,7 @@ import { portLeaseSchema } from '../shared/portLease';
 import { DEFAULT_PORT_CONFIG, firstPortBlock, portBlock, portBlockKey, portConfigProblem, portLockKey, portsExhaustedMessage, type PortConfig, type PortLease, type PortPlan } from '../shared/ports';
 import type { fileLocks } from '../workflows/locks/fileLocks';
 import { defineActivity } from './boundary';
+import { updateBudget } from './updateBudget';
 
 export interface PortActivityDeps {
   /** CADRE_PORT_BASE / _BLOCK / _BLOCKS; default 20000, 10, 100. */
@@ -116,6 +117,24 @@ function managerStart(host: string, taskQueue: string) {
 export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
   const updates = pLimit(UPDATES_AT_ONCE);
   const plan = planOf(deps);
+  // This machine's processes share its port lock manager's Updates (./updateBudget.ts); an activity holder has no
+  // signal to fall back to, so it waits for its turn, and always has at least one.
+  const budget = updateBudget(() => deps.client?.() ?? Context.current().client, { host: os.hostname() });
+  let asking = 0;
+  const withinShare = async <T>(taskQueue: string, ask: () => Promise<T>): Promise<T> => {
+    for (let pause = 10; ; pause = Math.min(200, pause * 2)) {
+      // The share first: `asking` must be read after the await, in the same turn as the increment.
+      const share = Math.max(1, await budget(taskQueue));
+      if (asking < share) break;
+      await new Promise((r) => setTimeout(r, pause / 2 + Math.random() * pause));
+    }
+    asking++;
+    try {
+      return await ask();
+    } finally {
+      asking--;
+    }
+  };
   return async (input) => {
     if (plan.blocks <= 0) return { release: async () => undefined };
     const client = deps.client?.() ?? Context.current().client;
@@ -141,7 +160,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
       const until = Date.now() + UPDATE_RETRY_MS;
       for (let pause = 25; ; pause = Math.min(1000, pause * 2)) {
         try {
-          return await updates(() => askOnce(request));
+          return await updates(() => withinShare(input.taskQueue, () => askOnce(request)));
         } catch (err) {
           if (!updateShedOrAborted(err) || Date.now() > until) throw err;
         }
@@ -185,9 +204,10 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
 
 const UPDATE_RETRY_MS = 5 * 60_000;
 /**
- * Try-acquire Updates one worker process has in flight at once. The server takes 10 per workflow and sheds the
- * rest; under 100 inline tasks at once the lock manager's speculative workflow tasks were then dropped and retried
- * without end (the run did not finish in 3 minutes), so a process waits its turn here instead. Four, not two: with
+ * Try-acquire Updates one worker process has in flight at once, at most (fewer when more processes of this machine
+ * poll the queue: ./updateBudget.ts). The server takes 10 per workflow and sheds the rest; under 100 inline tasks
+ * at once the lock manager's speculative workflow tasks were then dropped and retried without end (the run did not
+ * finish in 3 minutes), so a process waits its turn here instead. Four, not two: with
  * command agents leasing in their activity, 4 ran more no-op tasks a second than 2 in each of 5 interleaved pairs
  * (concurrency 5, bench stubs), and 100 inline tasks at once still finish (test/workflows/inlinePorts.test.ts).
  */

@@ -19,8 +19,19 @@ const WORKFLOW_POLLERS = temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WOR
 
 export type UpdateBudget = (taskQueue: string) => Promise<number>;
 
+export interface UpdateBudgetOptions {
+  /**
+   * Count only the processes of this machine (identities `<pid>@<host>`, src/activities/processIdentity.ts): for a
+   * workflow that only this machine's workers ask, such as its port lock manager.
+   */
+  host?: string;
+  now?: () => number;
+}
+
 /** A budget reader with its own cache (one per worker process's activities). */
-export function updateBudget(clientOf: () => Client, now: () => number = Date.now): UpdateBudget {
+export function updateBudget(clientOf: () => Client, opts: UpdateBudgetOptions = {}): UpdateBudget {
+  const now = opts.now ?? Date.now;
+  const counted = (identity: string) => opts.host === undefined || identity.endsWith(`@${opts.host}`);
   const cache = new Map<string, { share: number; at: number }>();
   return async (taskQueue) => {
     const hit = cache.get(taskQueue);
@@ -29,7 +40,7 @@ export function updateBudget(clientOf: () => Client, now: () => number = Date.no
     try {
       const client = clientOf();
       const r = await client.workflowService.describeTaskQueue({ namespace: client.options.namespace, taskQueue: { name: taskQueue }, taskQueueType: WORKFLOW_POLLERS });
-      share = shareOf(new Set((r.pollers ?? []).map((p) => p.identity ?? '')).size);
+      share = shareOf(new Set((r.pollers ?? []).map((p) => p.identity ?? '').filter(counted)).size);
     } catch {
       // Unknown: no Updates until the next reading.
     }

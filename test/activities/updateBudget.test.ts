@@ -31,7 +31,7 @@ describe('update budget', () => {
     let pollers: string[] | Error = ['1@a', '1@a', '2@b', '3@c'];
     const { client, asked } = fakeClient(() => pollers);
     let now = 0;
-    const budget = updateBudget(() => client, () => now);
+    const budget = updateBudget(() => client, { now: () => now });
     expect(await budget('q')).toBe(3);
     pollers = ['1@a'];
     now = 9_999;
@@ -43,5 +43,12 @@ describe('update budget', () => {
     now = 20_000;
     expect(await budget('q')).toBe(0);
     expect(asked).toEqual(['q', 'other', 'q', 'q']);
+  });
+
+  it('counts only the processes of one machine when asked to', async () => {
+    const { client } = fakeClient(() => ['1@a', '2@a', '3@a', '4@b', '5@b', '6@ab']);
+    expect(await updateBudget(() => client, { host: 'a' })('q')).toBe(3);
+    expect(await updateBudget(() => client, { host: 'b' })('q')).toBe(4);
+    expect(await updateBudget(() => client)('q')).toBe(1);
   });
 });
