@@ -4,7 +4,8 @@
  * "Asked in the call"). Every worker process polling the workflow's task queue may be asking at the same moment, so
  * each gets its share of 9: the processes are counted from the queue's workflow pollers (the server's view, by
  * worker identity, read at most every 10 s per queue), and the share is capped at 4, the figure measured best for
- * one process (docs/locks.md). When the pollers cannot be read the share is 0: callers then use their fallback.
+ * one process (docs/locks.md). When the pollers cannot be read the share is 0: file-lock requests then go by signal,
+ * port leases take 1 (they have no fallback).
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
