@@ -9,28 +9,20 @@ import { describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { createLockActivities } from '../../src/activities/lockActivities';
 import { inActivities } from '../support/activityContext';
+import { recordingUpdates } from '../support/updateRecorder';
 
 function recordingClient(pollers: string[]) {
-  let active = 0;
-  let most = 0;
+  const updates = recordingUpdates();
   const signalled: string[] = [];
   const client = {
     options: { namespace: 'default' },
     workflow: {
-      getHandle: () => ({
-        executeUpdate: async (_u: unknown, o: { args: [{ requestId: string; paths: string[] }] }) => {
-          active++;
-          most = Math.max(most, active);
-          await new Promise((r) => setTimeout(r, 30));
-          active--;
-          return { grant: { requestId: o.args[0].requestId, paths: o.args[0].paths } };
-        },
-      }),
+      getHandle: () => ({ executeUpdate: updates.executeUpdate }),
       signalWithStart: async (_w: unknown, o: { signalArgs: [{ requestId: string }] }) => void signalled.push(o.signalArgs[0].requestId),
     },
     workflowService: { describeTaskQueue: async () => ({ pollers: pollers.map((identity) => ({ identity })) }) },
   } as unknown as Client;
-  return { client, most: () => most, signalled };
+  return { client, most: updates.most, signalled };
 }
 
 describe('in-call lock requests share the server\'s in-flight Updates', () => {

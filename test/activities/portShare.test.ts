@@ -7,23 +7,13 @@ import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { portBlockHolder } from '../../src/activities/portActivities';
+import { recordingUpdates } from '../support/updateRecorder';
 
 function recordingClient(pollers: () => string[] | Error) {
-  let active = 0;
-  let most = 0;
-  const handle = {
-    executeUpdate: async (_u: unknown, o: { args: [{ requestId: string; paths: string[] }] }) => {
-      active++;
-      most = Math.max(most, active);
-      await new Promise((r) => setTimeout(r, 30));
-      active--;
-      return { grant: { requestId: o.args[0].requestId, paths: o.args[0].paths } };
-    },
-    signal: async () => undefined,
-  };
+  const updates = recordingUpdates();
   const client = {
     options: { namespace: 'default' },
-    workflow: { getHandle: () => handle },
+    workflow: { getHandle: () => ({ executeUpdate: updates.executeUpdate, signal: async () => undefined }) },
     workflowService: {
       describeTaskQueue: async () => {
         const p = pollers();
@@ -32,7 +22,7 @@ function recordingClient(pollers: () => string[] | Error) {
       },
     },
   } as unknown as Client;
-  return { client, most: () => most };
+  return { client, most: updates.most };
 }
 
 async function leaseMany(client: Client, n: number): Promise<void> {
