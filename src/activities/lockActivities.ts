@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Context } from '@temporalio/activity';
-import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import {
@@ -37,10 +37,10 @@ import {
   type LockRequest,
   type LocksView,
 } from '../shared/locks';
-import type { fileLocks, FileLocksInput } from '../workflows/locks/fileLocks';
+import type { fileLocks } from '../workflows/locks/fileLocks';
 import { ErrorType, TypedFailure } from '../shared/errors';
 import { defineActivity } from './boundary';
-import { updateBudget } from './updateBudget';
+import { askLockManager, updateBudget, type LockManagerStart } from './updateBudget';
 import { isWithin, PathOutsideWorkspaceError, repoKey } from './paths';
 
 export interface LockActivityDeps {
@@ -103,14 +103,6 @@ export interface RequestLocksResult {
  */
 const IN_CALL_WAIT_MS = 2_000;
 
-/** How a repository's lock workflow is started by whichever call finds none. */
-interface LockManagerStart {
-  workflowId: string;
-  taskQueue: string;
-  args: [FileLocksInput];
-  staticSummary: string;
-}
-
 /**
  * Asks lock workflows with their acquire Update, with at most this process's share of the server's Updates in
  * flight (./updateBudget.ts: 4 when one or two worker processes poll the queue, fewer with more, none with ten or
@@ -125,20 +117,8 @@ function inCallRequests(clientOf: () => Client) {
     // The share first: `inFlight` must be read after the await, in the same turn as the increment below.
     const share = await budget(start.taskQueue);
     if (inFlight >= share) return undefined;
-    const client = clientOf();
-    const ask = async (): Promise<LockAcquireAnswer> => {
-      try {
-        return await client.workflow.getHandle(start.workflowId).executeUpdate(lockAcquireUpdate, { args: [request] });
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-      return client.workflow.executeUpdateWithStart(lockAcquireUpdate, {
-        args: [request],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }),
-      });
-    };
     inFlight++;
-    const call = ask().catch(() => undefined);
+    const call = askLockManager(clientOf(), start, lockAcquireUpdate, request).catch(() => undefined);
     void call.finally(() => inFlight--);
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), IN_CALL_WAIT_MS)));

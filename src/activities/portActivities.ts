@@ -10,8 +10,6 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   isGrpcServiceError,
   ServiceError,
-  WithStartWorkflowOperation,
-  WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   type Client,
@@ -35,7 +33,7 @@ import { portLeaseSchema } from '../shared/portLease';
 import { DEFAULT_PORT_CONFIG, firstPortBlock, portBlock, portBlockKey, portConfigProblem, portLockKey, portsExhaustedMessage, type PortConfig, type PortLease, type PortPlan } from '../shared/ports';
 import type { fileLocks } from '../workflows/locks/fileLocks';
 import { defineActivity } from './boundary';
-import { updateBudget } from './updateBudget';
+import { askLockManager, updateBudget, type LockManagerStart } from './updateBudget';
 
 export interface PortActivityDeps {
   /** CADRE_PORT_BASE / _BLOCK / _BLOCKS; default 20000, 10, 100. */
@@ -104,9 +102,9 @@ function planOf(deps: PortActivityDeps): PortPlan {
 }
 
 /** How the port lock manager of `host` is started by whichever call finds none: its id, queue, input and summary. */
-function managerStart(host: string, taskQueue: string) {
+function managerStart(host: string, taskQueue: string): LockManagerStart {
   const repoKey = portLockKey(host, taskQueue);
-  return { workflowId: lockWorkflowId(repoKey), taskQueue, args: [{ repoKey }] as [{ repoKey: string }], staticSummary: `port leases of ${host}`.slice(0, 200) };
+  return { workflowId: lockWorkflowId(repoKey), taskQueue, args: [{ repoKey }], staticSummary: `port leases of ${host}`.slice(0, 200) };
 }
 
 /**
@@ -141,18 +139,6 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
     const start = managerStart(plan.host, input.taskQueue);
     const { workflowId } = start;
     const leaseMs = plan.leaseMs ?? DEFAULT_LEASE_MS;
-    // The Update to the running lock manager; with-start only when there is none yet.
-    const askOnce = async (request: LockRequest): Promise<LockTryAnswer> => {
-      try {
-        return await client.workflow.getHandle(workflowId).executeUpdate(lockTryAcquireUpdate, { args: [request] });
-      } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
-      }
-      return client.workflow.executeUpdateWithStart(lockTryAcquireUpdate, {
-        args: [request],
-        startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }),
-      });
-    };
     // The server takes at most a few Updates per workflow at once (`history.maxInFlightUpdates`, 10 by default) and
     // aborts those in flight when the lock manager continues-as-new: both are asked again after a pause, heartbeating
     // (the task's activity has a heartbeat timeout), for up to UPDATE_RETRY_MS. Repeats are harmless: same request id.
@@ -160,7 +146,7 @@ export function portBlockHolder(deps: PortActivityDeps = {}): PortBlockHolder {
       const until = Date.now() + UPDATE_RETRY_MS;
       for (let pause = 25; ; pause = Math.min(1000, pause * 2)) {
         try {
-          return await updates(() => withinShare(input.taskQueue, () => askOnce(request)));
+          return await updates(() => withinShare(input.taskQueue, () => askLockManager(client, start, lockTryAcquireUpdate, request)));
         } catch (err) {
           if (!updateShedOrAborted(err) || Date.now() > until) throw err;
         }

@@ -7,8 +7,11 @@
  * one process (docs/locks.md). When the pollers cannot be read the share is 0: file-lock requests then go by signal,
  * port leases take 1 (they have no fallback).
  */
-import type { Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import type { LockRequest } from '../shared/locks';
+import type { fileLocks, FileLocksInput } from '../workflows/locks/fileLocks';
 
 /** Updates per workflow all processes together keep in flight: one under the server's limit of 10. */
 const UPDATES_PER_WORKFLOW = 9;
@@ -53,4 +56,25 @@ export function updateBudget(clientOf: () => Client, opts: UpdateBudgetOptions =
 /** One process's share when `processes` poll the queue (a caller counts as one even before the server sees it). */
 export function shareOf(processes: number): number {
   return Math.min(MOST_PER_PROCESS, Math.floor(UPDATES_PER_WORKFLOW / Math.max(1, processes)));
+}
+
+/** How a lock workflow is started by whichever call finds none running. */
+export interface LockManagerStart {
+  workflowId: string;
+  taskQueue: string;
+  args: [FileLocksInput];
+  staticSummary: string;
+}
+
+/** An Update to the running lock workflow; with-start only when there is none yet. */
+export async function askLockManager<A>(client: Client, start: LockManagerStart, update: UpdateDefinition<A, [LockRequest]>, request: LockRequest): Promise<A> {
+  try {
+    return await client.workflow.getHandle(start.workflowId).executeUpdate(update, { args: [request] });
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  return client.workflow.executeUpdateWithStart(update, {
+    args: [request],
+    startWorkflowOperation: new WithStartWorkflowOperation<typeof fileLocks>('fileLocks', { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }),
+  });
 }

@@ -1,8 +1,9 @@
 /**
  * A lock manager's table without a worker to ask: the `fileLocks` workflow applies every request, renewal and
  * release signal, every request Update it accepted (acquire, tryAcquire) and its lease timer to the pure lock table,
- * so replaying its history's signals and Updates through the same functions gives the table as of its last event. Times are the events' times (the workflow used its task's clock,
- * a few milliseconds later), so ages are close, not exact.
+ * so replaying its history's signals and Updates through the same functions gives the table as of its last event.
+ * Times are the events' times (the workflow used its task's clock, a few milliseconds later), so ages are close, not
+ * exact.
  */
 import type { LockRelease, LockRenewal, LockRequest, LocksView } from '../../shared/locks';
 import * as lt from '../../workflows/locks/lockTable';
